@@ -1,0 +1,57 @@
+# socksort — the README's two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.setup-stamp
+# Debian packages the project runs: the MQTT broker and the browser its page is tested in.
+APT_PACKAGES := mosquitto chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MVN := mvn -B -q -Dmaven.repo.local=$(CURDIR)/.cache/m2
+
+.PHONY: setup apt python java test test-python test-java bench demo lambda-zip clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile $(wildcard connect/pom.xml)
+	@$(MAKE) --no-print-directory apt python java
+	@touch $@
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+python:
+	@[ -x $(PY) ] || { echo "==> creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> installing socksort and its Python dependencies into $(VENV)"
+	@$(PIP) install -q -e '.[dev]'
+
+java:
+	@if [ -f connect/pom.xml ]; then \
+	  echo "==> building the MQTT source connector and fetching Kafka with Maven"; \
+	  $(MVN) -f connect/pom.xml -DskipTests package; \
+	fi
+
+test: setup test-java test-python
+
+test-python:
+	$(VENV)/bin/pytest
+
+test-java:
+	@if [ -f connect/pom.xml ]; then $(MVN) -f connect/pom.xml test; fi
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+demo: setup
+	$(VENV)/bin/socksort demo
+
+clean:
+	rm -rf $(VENV) .socksort build *.egg-info bench-results.json

@@ -1,0 +1,1 @@
+"""socksort.edge_lambda"""

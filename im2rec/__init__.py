@@ -1,0 +1,1 @@
+"""socksort.im2rec"""

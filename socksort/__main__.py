@@ -1,0 +1,5 @@
+import sys
+
+from socksort.cli import main
+
+sys.exit(main())

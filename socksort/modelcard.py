@@ -1,0 +1,140 @@
+"""``model.json``: the description that makes a model folder usable without our code.
+
+The model folder is the artifact between ``training/`` (which writes it) and
+``edge_lambda/`` (which loads it); see ``docs/model-artifact.md``. It holds
+``model-symbol.json`` + ``model-0000.params`` (MXNet), ``model.onnx`` (ONNX Runtime),
+``labels.txt`` (one class per line, in output order) and ``model.json``, parsed here.
+
+The preprocessing is stated exactly, so any MXNet or ONNX program can reproduce it:
+
+1. decode to 8-bit pixels and reorder channels to ``channel_order`` (``RGB``);
+2. resize: ``squash`` resizes the whole image to ``input_size`` x ``input_size``
+   ignoring aspect; ``shorter_center_crop`` resizes the shorter side to
+   ``resize_shorter`` keeping aspect, then takes the centred ``input_size`` square;
+   OpenCV interpolation ``interpolation``;
+3. ``x = (pixel / pixel_scale - mean) / std`` per channel, float32;
+4. layout ``NCHW``, batch of 1, input named ``input_name``.
+
+``output`` says whether the network's output already is a probability distribution
+(``probabilities``: softmax is inside the graph) or raw ``logits``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from socksort import atomic
+from socksort.errors import UserError
+
+FORMAT = "socksort-model/1"
+RESIZE_POLICIES = ("squash", "shorter_center_crop")
+INTERPOLATIONS = ("linear", "area", "cubic", "nearest")
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    input_size: int = 224
+    resize: str = "squash"
+    resize_shorter: int = 224
+    interpolation: str = "area"
+    channel_order: str = "RGB"
+    pixel_scale: float = 255.0
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    layout: str = "NCHW"
+
+    def validate(self) -> None:
+        if self.resize not in RESIZE_POLICIES:
+            raise ValueError(f"preprocess.resize {self.resize!r} is not one of {RESIZE_POLICIES}")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"preprocess.interpolation {self.interpolation!r} is not one of {INTERPOLATIONS}")
+        if self.channel_order not in ("RGB", "BGR"):
+            raise ValueError(f"preprocess.channel_order {self.channel_order!r} is not RGB or BGR")
+        if self.layout != "NCHW":
+            raise ValueError(f"preprocess.layout {self.layout!r} is not NCHW")
+        if self.input_size < 8 or (self.resize == "shorter_center_crop" and self.resize_shorter < self.input_size):
+            raise ValueError("preprocess sizes are inconsistent")
+        if len(self.mean) != 3 or len(self.std) != 3 or any(s <= 0 for s in self.std):
+            raise ValueError("preprocess.mean/std need three values, std > 0")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    backbone: str
+    classes: tuple[str, ...]
+    preprocess: Preprocess = field(default_factory=Preprocess)
+    output: str = "probabilities"
+    input_name: str = "data"
+    source: str = "socksort-train"
+    val_accuracy: float | None = None
+    train_data_hash: str | None = None
+    created: str | None = None
+    extra: dict = field(default_factory=dict)
+    format: str = FORMAT
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        data["preprocess"]["mean"] = list(self.preprocess.mean)
+        data["preprocess"]["std"] = list(self.preprocess.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelCard":
+        if data.get("format") != FORMAT:
+            raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT!r}")
+        known = {f for f in cls.__dataclass_fields__}
+        pre = dict(data.get("preprocess") or {})
+        pre_known = set(Preprocess.__dataclass_fields__)
+        unknown = set(pre) - pre_known
+        if unknown:
+            raise ValueError(f"unknown preprocess field(s) {sorted(unknown)}")
+        for key in ("mean", "std"):
+            if key in pre:
+                pre[key] = tuple(float(v) for v in pre[key])
+        fields = {k: v for k, v in data.items() if k in known and k != "preprocess"}
+        fields["classes"] = tuple(fields.get("classes") or ())
+        card = cls(**fields, preprocess=Preprocess(**pre))
+        card.validate()
+        return card
+
+    def validate(self) -> None:
+        if not self.classes or len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be a non-empty list of distinct names")
+        if self.output not in ("probabilities", "logits"):
+            raise ValueError(f"output {self.output!r} is not 'probabilities' or 'logits'")
+        self.preprocess.validate()
+
+    def save(self, folder: str | Path) -> None:
+        """Write ``model.json`` and ``labels.txt`` (atomically) into ``folder``."""
+        self.validate()
+        folder = Path(folder)
+        atomic.write_text(folder / "labels.txt", "".join(f"{c}\n" for c in self.classes))
+        atomic.write_json(folder / "model.json", self.to_dict())
+
+
+def load(folder: str | Path, need: tuple[str, ...] = ("model.json", "labels.txt")) -> ModelCard:
+    """Read and check a model folder's description; ``need`` names files that must exist.
+
+    Raises :class:`UserError` naming the missing file or the inconsistency.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"model folder {folder} does not exist")
+    for name in need:
+        if not (folder / name).is_file():
+            raise UserError(f"model folder {folder} is missing {name}")
+    try:
+        card = ModelCard.from_dict(json.loads((folder / "model.json").read_text()))
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{folder / 'model.json'}: {exc}") from None
+    labels_path = folder / "labels.txt"
+    if labels_path.is_file():
+        labels = tuple(line.strip() for line in labels_path.read_text().splitlines() if line.strip())
+        if labels != card.classes:
+            raise UserError(f"{labels_path} ({len(labels)} labels) does not match the classes in "
+                            f"model.json ({len(card.classes)} classes)")
+    return card
+

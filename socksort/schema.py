@@ -1,0 +1,112 @@
+"""The prediction message: what the camera publishes to MQTT for every classified frame.
+
+    {"image": "Google", "probability": 97.31, "ts": 1732186800123, "device": "deeplens-1",
+     "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...]}
+
+``image`` and ``probability`` (percent, 0-100) are the seed project's fields, kept so its
+ksqlDB statements still read the stream; ``ts`` is the frame's time in epoch
+milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list.
+Producers build a :class:`Prediction`; consumers parse with :meth:`Prediction.from_json`,
+which names the first field that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+
+class SchemaError(ValueError):
+    """A payload that is not a valid prediction message; the text names the field."""
+
+
+@dataclass(frozen=True)
+class Guess:
+    label: str
+    probability: float
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "probability": self.probability}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    image: str
+    probability: float
+    ts: int
+    device: str
+    seq: int
+    top: tuple[Guess, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        return {
+            "image": self.image,
+            "probability": self.probability,
+            "ts": self.ts,
+            "device": self.device,
+            "seq": self.seq,
+            "top": [guess.to_dict() for guess in self.top],
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, obj) -> "Prediction":
+        if not isinstance(obj, dict):
+            raise SchemaError("prediction must be a JSON object")
+        top = obj.get("top", [])
+        if not isinstance(top, list):
+            raise SchemaError("field 'top' must be a list")
+        guesses = []
+        for i, item in enumerate(top):
+            if not isinstance(item, dict):
+                raise SchemaError(f"field 'top[{i}]' must be an object")
+            guesses.append(Guess(_text(item, "label", f"top[{i}].label"),
+                                 _percent(item, "probability", f"top[{i}].probability")))
+        return cls(
+            image=_text(obj, "image"),
+            probability=_percent(obj, "probability"),
+            ts=_whole(obj, "ts"),
+            device=_text(obj, "device"),
+            seq=_whole(obj, "seq"),
+            top=tuple(guesses),
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "Prediction":
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"not JSON: {exc}") from None
+        return cls.from_dict(obj)
+
+
+def _field(obj: dict, key: str, name: str):
+    if key not in obj or obj[key] is None:
+        raise SchemaError(f"field '{name}' is missing")
+    return obj[key]
+
+
+def _text(obj: dict, key: str, name: str | None = None) -> str:
+    value = _field(obj, key, name or key)
+    if not isinstance(value, str) or not value:
+        raise SchemaError(f"field '{name or key}' must be a non-empty string")
+    return value
+
+
+def _percent(obj: dict, key: str, name: str | None = None) -> float:
+    value = _field(obj, key, name or key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise SchemaError(f"field '{name or key}' must be a number")
+    if not 0 <= value <= 100:
+        raise SchemaError(f"field '{name or key}' must be a percentage between 0 and 100")
+    return float(value)
+
+
+def _whole(obj: dict, key: str) -> int:
+    value = _field(obj, key, key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SchemaError(f"field '{key}' must be a non-negative integer")
+    return value
