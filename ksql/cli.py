@@ -1,7 +1,10 @@
-"""Commands of the ksql stage, registered on the one `socksort` CLI."""
+"""Commands of the ksql stage: the engine's tools and the user's side, registered on `socksort`."""
 
 from __future__ import annotations
 
+from socksort.ksql import tool_cli, user_cli
+
 
 def register(commands) -> None:
-    """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    tool_cli.register(commands)
+    user_cli.register(commands)

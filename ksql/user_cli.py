@@ -1,0 +1,7 @@
+"""The user's side: `ksql-server`, `ksql-apply`, `ksql` shell, `pairs`, `replay`."""
+
+from __future__ import annotations
+
+
+def register(commands) -> None:
+    """Add the user-facing ksql subcommands."""
