@@ -31,3 +31,25 @@ def run_cli(tmp_path):
                                  f"({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
     return run
+
+
+# --- brokers (owned by the connect stage) --------------------------------------------
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    """A started Mosquitto (``socksort.connect.mosquitto.Mosquitto``) on a free port.
+
+    Its files live under ``tmp_path / "mosquitto"``; it is stopped after the test.
+    Attributes: ``url`` (``mqtt://socksort:<password>@127.0.0.1:<port>``, parse it with
+    ``socksort.config.mqtt_url``), ``host``, ``port``, ``username``, ``password``, ``pid``,
+    and ``restart()`` / ``stop()`` for tests about reconnection.
+    """
+    from socksort.connect.mosquitto import Mosquitto
+    from socksort.net import free_port
+
+    broker = Mosquitto(tmp_path / "mosquitto", port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -1,0 +1,231 @@
+"""Debian's Mosquitto with the project's own configuration, started and stopped by us.
+
+The broker listens on one local address only, never lets anonymous clients in (a
+password file made with ``mosquitto_passwd``), keeps persistent sessions on disk, and
+queues far more than Mosquitto's default 1000 messages per offline client: the Connect
+worker's session must survive a worker restart while the camera keeps publishing.
+
+Everything lives in ``workdir``: ``mosquitto.conf``, ``passwd``, ``password`` (the
+generated secret, reused by later starts), ``data/`` and ``mosquitto.log``.
+:meth:`Mosquitto.start` returns only once the broker answered a CONNECT with these
+credentials with a successful CONNACK.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from socksort import atomic, progress
+from socksort.errors import UserError
+from socksort.connect import processes
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
+
+# Queued QoS 1 messages per offline persistent session (Mosquitto's default is 1000).
+MAX_QUEUED_MESSAGES = 1_000_000
+# Unacknowledged QoS 1 messages in flight to one client; the connector acknowledges only
+# after Kafka did, so the default 20 would cap throughput at 20 per Kafka round trip.
+MAX_INFLIGHT_MESSAGES = 1000
+
+
+class Mosquitto:
+    """One broker process. ``url`` carries the credentials a local client needs."""
+
+    def __init__(self, workdir: Path, port: int = 1883, host: str = "127.0.0.1",
+                 username: str = "socksort", password: str | None = None):
+        self.workdir = Path(workdir)
+        self.port = port
+        self.host = host
+        self.username = username
+        self._password = password
+        self._child: subprocess.Popen | None = None
+
+    # --- what clients need ------------------------------------------------------------
+
+    @property
+    def password(self) -> str:
+        if self._password is None:
+            self._password = self._stored_password()
+        return self._password
+
+    @property
+    def url(self) -> str:
+        return (f"mqtt://{quote(self.username, safe='')}:{quote(self.password, safe='')}"
+                f"@{self.host}:{self.port}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None and self._child.poll() is None else None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mosquitto.log"
+
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "mosquitto.conf"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self, timeout: float = 15) -> "Mosquitto":
+        if self.pid is not None:
+            return self
+        for tool in (MOSQUITTO, MOSQUITTO_PASSWD):
+            if not Path(tool).exists():
+                raise UserError(f"{tool} not found; install the Debian package: apt-get install mosquitto")
+        processes.ensure_port_free(self.port, "MQTT (Mosquitto)", " or choose another port with --mqtt-port")
+        self._write_config()
+        progress.step(f"starting Mosquitto on {self.host}:{self.port} (logs: {self.log_path})")
+        self._child = processes.spawn([MOSQUITTO, "-c", str(self.config_path)], self.log_path)
+        self._wait_ready(timeout)
+        return self
+
+    def stop(self) -> None:
+        """Stop the broker; it writes its persistence database on the way out."""
+        if self._child is not None:
+            processes.stop(self._child.pid, timeout=15, child=self._child)
+            self._child = None
+
+    def restart(self, timeout: float = 15) -> "Mosquitto":
+        self.stop()
+        return self.start(timeout)
+
+    def __enter__(self) -> "Mosquitto":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _stored_password(self) -> str:
+        """The secret saved by an earlier start in this workdir, or a new one saved now."""
+        path = self.workdir / "password"
+        if path.exists():
+            return path.read_text().strip()
+        secret = secrets.token_urlsafe(18)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with atomic.atomic_write(path, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(secret + "\n")
+        return secret
+
+    def _write_config(self) -> None:
+        if ":" in self.username:
+            raise UserError(f"MQTT username {self.username!r} must not contain ':'")
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        passwd = self.workdir / "passwd"
+        # Written in plain text with owner-only rights, then hashed in place by
+        # mosquitto_passwd -U, so the password never appears on a command line.
+        with atomic.atomic_write(passwd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(f"{self.username}:{self.password}\n")
+        result = subprocess.run([MOSQUITTO_PASSWD, "-U", str(passwd)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise UserError(f"mosquitto_passwd could not hash {passwd}: {result.stderr.strip() or result.stdout.strip()}")
+        atomic.write_text(self.config_path, "\n".join([
+            "# Written by socksort.connect.mosquitto; regenerated on every start.",
+            f"listener {self.port} {self.host}",
+            "allow_anonymous false",
+            f"password_file {passwd.resolve()}",
+            "persistence true",
+            f"persistence_location {data.resolve()}/",
+            "autosave_interval 10",
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            "max_queued_bytes 0",
+            f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+            "set_tcp_nodelay true",
+            # Run as whoever started us: as root Mosquitto would otherwise switch to the
+            # "mosquitto" user, who cannot read a password file in our workdir.
+            f"user {getpass.getuser()}",
+            "log_dest stderr",  # the launcher sends stderr to mosquitto.log
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            "",
+        ]))
+
+    def _wait_ready(self, timeout: float) -> None:
+        progress.step(f"waiting for an MQTT CONNACK from {self.host}:{self.port} as {self.username!r}")
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self._child.poll() is not None:
+                code = self._child.returncode
+                self._child = None
+                raise UserError(f"Mosquitto exited with status {code} while starting: "
+                                f"{processes.log_tail(self.log_path)}")
+            try:
+                code = connack(self.host, self.port, self.username, self.password)
+            except OSError as exc:
+                last = str(exc)
+            else:
+                if code == 0:
+                    return
+                last = f"CONNACK return code {code}"
+            time.sleep(0.1)
+        self.stop()
+        raise UserError(f"Mosquitto on {self.host}:{self.port} did not accept our credentials "
+                        f"within {timeout:g}s ({last}); log: {self.log_path}")
+
+
+def connack(host: str, port: int, username: str | None, password: str | None,
+            timeout: float = 2.0) -> int:
+    """Send an MQTT 3.1.1 CONNECT and return the CONNACK's return code (0 = accepted).
+
+    A dependency-free probe: the readiness check and ``stack status`` want exactly one
+    answer — would the broker let these credentials in — and nothing else.
+    """
+    def text(value: str) -> bytes:
+        raw = value.encode()
+        return struct.pack("!H", len(raw)) + raw
+
+    flags = 0x02  # clean session: the probe must leave nothing behind
+    payload = text(f"socksort-probe-{secrets.token_hex(4)}")
+    if username is not None:
+        flags |= 0x80
+        payload += text(username)
+        if password is not None:
+            flags |= 0x40
+            payload += text(password)
+    body = text("MQTT") + bytes([4, flags]) + struct.pack("!H", 10) + payload
+    packet = bytes([0x10]) + _remaining_length(len(body)) + body
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(packet)
+        answer = b""
+        while len(answer) < 4:
+            chunk = sock.recv(4 - len(answer))
+            if not chunk:
+                raise ConnectionError("the broker closed the connection before its CONNACK")
+            answer += chunk
+        if answer[0] != 0x20:
+            raise ConnectionError(f"expected a CONNACK, got packet type 0x{answer[0]:02x}")
+        if answer[3] == 0:
+            sock.sendall(b"\xe0\x00")  # DISCONNECT, so the broker logs a clean goodbye
+        return answer[3]
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def available() -> bool:
+    return Path(MOSQUITTO).exists() and shutil.which(MOSQUITTO_PASSWD) is not None
