@@ -1,7 +1,101 @@
-"""Commands of the edge_lambda stage, registered on the one `socksort` CLI."""
+"""``socksort edge``: run the edge function on this machine's camera, a video or a network camera."""
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
+import sys
+
+from socksort import config
+from socksort.config import option
+from socksort.contract import MQTT_TOPIC, PORTS
+
+
+def optional(convert):
+    """A validator that also accepts ``none``/``off``, meaning "do not use this"."""
+    def value(text: str):
+        return None if text.strip().lower() in ("none", "off", "") else convert(text)
+    value.__name__ = getattr(convert, "__name__", "value")
+    return value
+
 
 def register(commands) -> None:
-    """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    p = commands.add_parser("edge", help="classify a camera's frames, stream them annotated, publish to MQTT",
+                            description="Classify every frame from a camera, video file, network camera "
+                                        "or image folder; serve the annotated live stream and publish "
+                                        "each prediction as JSON to MQTT.")
+    option(p, "--model", env="SOCKSORT_MODEL", type=config.existing_dir, required=False,
+           help="model folder (model.json, labels.txt, model.onnx and/or MXNet files)")
+    option(p, "--source", env="SOCKSORT_SOURCE", default="0",
+           help="webcam index, video file, image folder, rtsp:// or http:// URL, or 'awscam'")
+    option(p, "--runtime", env="SOCKSORT_RUNTIME", type=config.one_of("auto", "mxnet", "onnx"),
+           default="auto", help="inference runtime; auto prefers ONNX Runtime when model.onnx exists")
+    option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=optional(config.mqtt_url),
+           default=config.mqtt_url(f"mqtt://127.0.0.1:{PORTS['mqtt']}"),
+           help="broker as mqtt[s]://user:pass@host:port, or 'none'")
+    option(p, "--topic", env="SOCKSORT_TOPIC", default=MQTT_TOPIC, help="MQTT topic for predictions")
+    option(p, "--http", env="SOCKSORT_EDGE_HTTP", type=optional(config.host_port),
+           default=config.host_port(f"127.0.0.1:{PORTS['edge']}"),
+           help="HOST:PORT of the live page, or 'none'")
+    option(p, "--device", env="SOCKSORT_DEVICE", default=socket.gethostname(),
+           help="device name in each prediction")
+    option(p, "--threshold", env="SOCKSORT_THRESHOLD", type=config.percent, default=0.0,
+           help="below this probability (percent) a frame counts as Blank")
+    option(p, "--top-k", env="SOCKSORT_TOP_K", type=config.positive_int, default=3,
+           help="how many guesses each prediction lists")
+    option(p, "--fps", env="SOCKSORT_FPS", type=config.positive_float,
+           help="frame rate of an image folder (or of a video that does not say)")
+    option(p, "--frames", env="SOCKSORT_FRAMES", type=config.positive_int,
+           help="stop after classifying this many frames")
+    option(p, "--buffer", env="SOCKSORT_MQTT_BUFFER", type=config.positive_int, default=1000,
+           help="messages kept while the broker is away (oldest dropped first)")
+    option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
+           help="inference threads (default: all cores)")
+    option(p, "--fifo", env="SOCKSORT_FIFO", help="also write JPEG frames to this FIFO "
+           "(the DeepLens viewer reads /tmp/results.mjpeg)")
+    option(p, "--tls-ca", env="SOCKSORT_MQTT_CA", type=config.existing_file,
+           help="CA certificate for mqtts://")
+    option(p, "--tls-cert", env="SOCKSORT_MQTT_CERT", type=config.existing_file,
+           help="client certificate for mqtts://")
+    option(p, "--tls-key", env="SOCKSORT_MQTT_KEY", type=config.existing_file,
+           help="client key for mqtts://")
+    p.add_argument("--tls-insecure", action="store_true", help="do not check the broker's host name")
+    p.add_argument("--loop", action="store_true", help="replay a video file or folder forever")
+    p.add_argument("--unthrottled", action="store_true",
+                   help="read a recording as fast as the model takes frames, every frame")
+    p.add_argument("--json", action="store_true", help="print the final status as JSON")
+    p.set_defaults(func=edge_command)
+
+
+def edge_command(args) -> int:
+    from socksort.errors import UserError
+    if args.model is None:
+        raise UserError("--model is required (or set SOCKSORT_MODEL)")
+    from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
+    from socksort.edge_lambda.publish import TlsOptions
+    tls = None
+    if args.tls_ca or args.tls_cert or args.tls_key or args.tls_insecure:
+        tls = TlsOptions(str(args.tls_ca) if args.tls_ca else None,
+                         str(args.tls_cert) if args.tls_cert else None,
+                         str(args.tls_key) if args.tls_key else None, args.tls_insecure)
+    cfg = EdgeConfig(model=args.model, source=args.source, runtime=args.runtime,
+                     mqtt_url=args.mqtt_url, topic=args.topic, http=args.http, device=args.device,
+                     threshold=args.threshold, top_k=args.top_k, loop=args.loop,
+                     unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
+                     fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls)
+    edge = EdgeLoop(cfg).start()
+    signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
+    try:
+        edge.run()
+    finally:
+        edge.stop()
+    report = edge.status()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        outputs = ", ".join(f"{o['name']}: {o['published']} published, {o['dropped']} dropped, "
+                            f"{o['errors']} errors" for o in report["outputs"]) or "no outputs"
+        print(f"classified {report['classified']} frames ({report['camera']['dropped']} dropped "
+              f"by capture); {outputs}", file=sys.stderr)
+    return 0

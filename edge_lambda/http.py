@@ -1,0 +1,204 @@
+"""The device's own small web server: the live page, the MJPEG stream, health and metrics.
+
+    /              the annotated live picture with label, probability, FPS and connection state
+    /stream.mjpg   multipart JPEG (multipart/x-mixed-replace), one part per annotated frame
+    /snapshot.jpg  the latest annotated frame
+    /status.json   what the page shows, as JSON
+    /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
+    /metrics       Prometheus text: frames, drops, inference ms, publish errors
+
+Each client gets its own thread and waits on the JpegHub for the next frame, so a slow
+browser only slows its own stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+from socksort.config import HostPort
+
+BOUNDARY = "socksortframe"
+
+
+class JpegHub:
+    """The latest encoded frame, a counter that changes with each one, and who is watching."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._jpeg: bytes | None = None
+        self._number = 0
+        self._watchers = 0
+        self._closed = False
+
+    def publish(self, jpeg: bytes) -> None:
+        with self._cond:
+            self._jpeg = jpeg
+            self._number += 1
+            self._cond.notify_all()
+
+    def latest(self) -> tuple[int, bytes | None]:
+        with self._cond:
+            return self._number, self._jpeg
+
+    def next_after(self, number: int, timeout: float) -> tuple[int, bytes | None]:
+        """Wait for a frame newer than ``number``; returns (number, jpeg) or the old number."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._number != number or self._closed, timeout)
+            return self._number, self._jpeg
+
+    def watch(self, delta: int) -> None:
+        with self._cond:
+            self._watchers += delta
+
+    def add_watcher(self) -> None:
+        """Someone besides HTTP clients (the DeepLens FIFO) wants every frame encoded."""
+        self.watch(1)
+
+    @property
+    def watched(self) -> bool:
+        return self._watchers > 0
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class EdgeHttpServer:
+    def __init__(self, address: HostPort, hub: JpegHub, status: Callable[[], dict],
+                 metrics: Callable[[], str]):
+        self.hub = hub
+        handler = _handler_class(hub, status, metrics)
+        try:
+            self._server = ThreadingHTTPServer((address.host, address.port), handler)
+        except OSError as exc:
+            from socksort.errors import UserError
+            raise UserError(f"cannot serve the edge page on {address}: {exc.strerror or exc}") from None
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="edge-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "EdgeHttpServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.hub.close()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[], str]):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "socksort-edge"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # the request log would drown the edge's own
+            pass
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            if path == "/":
+                self._send(200, "text/html; charset=utf-8", PAGE.encode())
+            elif path == "/stream.mjpg":
+                self._stream()
+            elif path == "/snapshot.jpg":
+                _, jpeg = hub.latest()
+                if jpeg is None:
+                    self._send(503, "text/plain", b"no frame yet\n")
+                else:
+                    self._send(200, "image/jpeg", jpeg)
+            elif path == "/status.json":
+                self._send(200, "application/json", json.dumps(status()).encode())
+            elif path == "/healthz":
+                report = status()
+                body = {"status": report["status"], "problems": report["problems"],
+                        "camera": report["camera"]["state"],
+                        "outputs": {o["name"]: o["state"] for o in report["outputs"]}}
+                code = 200 if report["status"] == "ok" else 503
+                self._send(code, "application/json", json.dumps(body).encode())
+            elif path == "/metrics":
+                self._send(200, "text/plain; version=0.0.4", metrics().encode())
+            else:
+                self._send(404, "text/plain", b"not found\n")
+
+        def _send(self, code: int, kind: str, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _stream(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            hub.watch(1)
+            try:
+                number = 0
+                while not hub.closed:
+                    fresh, jpeg = hub.next_after(number, timeout=1.0)
+                    if fresh == number or jpeg is None:
+                        continue
+                    number = fresh
+                    self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                                     f"Content-Length: {len(jpeg)}\r\n\r\n".encode())
+                    self.wfile.write(jpeg)
+                    self.wfile.write(b"\r\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the viewer went away
+            finally:
+                hub.watch(-1)
+
+    return Handler
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>socksort edge</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;margin:0;background:#111;color:#eee}
+header{display:flex;gap:1.5em;align-items:baseline;padding:.6em 1em;background:#222;flex-wrap:wrap}
+#label{font-size:1.6em;font-weight:600}
+.bad{color:#f66}.ok{color:#6d6}
+img{display:block;max-width:100%;margin:0 auto}
+</style></head><body>
+<header><span id="label">…</span><span id="prob"></span><span id="fps"></span>
+<span>camera: <b id="camera">…</b></span><span>outputs: <b id="outputs">…</b></span></header>
+<img id="live" src="/stream.mjpg" alt="annotated live stream">
+<script>
+async function refresh(){
+  try{
+    const s=await (await fetch('/status.json',{cache:'no-store'})).json();
+    const p=s.latest;
+    document.getElementById('label').textContent=p?p.image:'waiting for the first frame';
+    document.getElementById('prob').textContent=p?p.probability.toFixed(1)+' %':'';
+    document.getElementById('fps').textContent=s.fps.toFixed(1)+' fps';
+    const cam=document.getElementById('camera');
+    cam.textContent=s.camera.state+(s.camera.error?' ('+s.camera.error+')':'');
+    cam.className=s.camera.state==='lost'?'bad':'ok';
+    const out=document.getElementById('outputs');
+    out.textContent=s.outputs.map(o=>o.name+' '+o.state).join(', ')||'none';
+    out.className=s.outputs.every(o=>o.state==='connected')?'ok':'bad';
+  }catch(e){document.getElementById('camera').textContent='edge not reachable';}
+}
+setInterval(refresh,500);refresh();
+</script></body></html>
+"""

@@ -1,0 +1,306 @@
+"""Wiring: capture → (latest frame) → inference → publishers, and → (latest result) →
+annotate + JPEG → HTTP stream / DeepLens FIFO.
+
+Every hand-over is either a one-slot buffer that keeps the newest item (frames, frames to
+draw) or a publisher's bounded buffer, so no consumer can stall the camera. Frames are only
+annotated and encoded while somebody watches (a browser on /stream.mjpg, the FIFO).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from socksort import modelcard
+from socksort.config import HostPort, MqttUrl
+from socksort.contract import MQTT_TOPIC
+from socksort.edge_lambda import annotate, runtimes
+from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
+from socksort.edge_lambda.publish import (DEFAULT_BUFFER, MqttPublisher, Publisher, TlsOptions,
+                                          greengrass_publisher)
+from socksort.edge_lambda.sources import Capture, Frame, LatestFrame, Source, open_source
+from socksort.schema import Prediction
+
+STAGES = ("capture", "preprocess", "inference", "annotate", "encode", "publish")
+TIMING_WINDOW = 4096
+
+
+@dataclass
+class EdgeConfig:
+    model: Path
+    source: str
+    runtime: str = "auto"
+    mqtt_url: MqttUrl | None = None
+    topic: str = MQTT_TOPIC
+    http: HostPort | None = None
+    device: str = field(default_factory=socket.gethostname)
+    threshold: float = 0.0
+    top_k: int = 3
+    loop: bool = False
+    unthrottled: bool = False
+    fps: float | None = None
+    max_frames: int | None = None
+    fifo: Path | None = None
+    buffer: int = DEFAULT_BUFFER
+    threads: int | None = None
+    tls: TlsOptions | None = None
+    greengrass: bool = True       # publish through Greengrass too when running under it
+
+
+class StageTimes:
+    """Recent per-stage durations (seconds) plus running totals for /metrics."""
+
+    def __init__(self):
+        self.recent = {s: collections.deque(maxlen=TIMING_WINDOW) for s in STAGES}
+        self.total = {s: 0.0 for s in STAGES}
+        self.count = {s: 0 for s in STAGES}
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.recent[stage].append(seconds)
+        self.total[stage] += seconds
+        self.count[stage] += 1
+
+    def mean_ms(self, stage: str) -> float:
+        values = self.recent[stage]
+        return 1000 * sum(values) / len(values) if values else 0.0
+
+
+class RateMeter:
+    def __init__(self, window: int = 60):
+        self._times: collections.deque[float] = collections.deque(maxlen=window)
+
+    def tick(self) -> None:
+        self._times.append(time.monotonic())
+
+    @property
+    def rate(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+@dataclass
+class _ToDraw:
+    frame: Frame
+    result: Classification
+    fps: float
+
+
+class EdgeLoop:
+    """The running edge function. ``start()`` loads and connects, ``run()`` classifies."""
+
+    def __init__(self, config: EdgeConfig, *, publishers: list[Publisher] | None = None,
+                 source: Source | None = None, log=None):
+        self.config = config
+        self.extra_publishers = publishers or []
+        self._given_source = source
+        self.log = log or (lambda text: print(f"socksort edge: {text}", file=sys.stderr, flush=True))
+        self.times = StageTimes()
+        self.rate = RateMeter()
+        self.hub = JpegHub()
+        self.frames_slot = LatestFrame()
+        self.draw_slot: LatestFrame = LatestFrame()
+        self.publishers: list[Publisher] = []
+        self.classified = 0
+        self.latest: Prediction | None = None
+        self.started_at = time.time()
+        self.capture: Capture | None = None
+        self.http: EdgeHttpServer | None = None
+        self.fifo = None
+        self.card = None
+        self.classifier: Classifier | None = None
+        self._stop = threading.Event()
+        self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> "EdgeLoop":
+        cfg = self.config
+        self.card = modelcard.load(cfg.model)
+        runtime = runtimes.load(cfg.model, self.card, cfg.runtime, cfg.threads)
+        self.classifier = Classifier(self.card, runtime, cfg.threshold, cfg.top_k)
+        self.log(f"model {self.card.backbone} ({len(self.card.classes)} classes) on {runtime.name}")
+        source = self._given_source or open_source(cfg.source, cfg.fps)
+        if cfg.mqtt_url is not None:
+            self.publishers.append(MqttPublisher(cfg.mqtt_url, cfg.topic, buffer_size=cfg.buffer,
+                                                 tls=cfg.tls, client_id=f"socksort-edge-{cfg.device}"))
+        if cfg.greengrass:
+            gg = greengrass_publisher()
+            if gg is not None:
+                self.publishers.append(gg)
+        self.publishers.extend(self.extra_publishers)
+        for publisher in self.publishers:
+            publisher.start()
+        if cfg.http is not None:
+            self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics).start()
+            self.log(f"live page on {self.http.url}/")
+        if cfg.fifo is not None:
+            from socksort.edge_lambda.fifo import FifoWriter
+            self.fifo = FifoWriter(cfg.fifo, self.hub).start()
+        self.capture = Capture(source, self.frames_slot, loop=cfg.loop,
+                               unthrottled=cfg.unthrottled).start()
+        self._encoder.start()
+        return self
+
+    def stop(self, flush_timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self.capture:
+            self.capture.stop()
+        self.draw_slot.close()
+        self._encoder.join(timeout=5)
+        for publisher in self.publishers:
+            publisher.stop(flush_timeout)
+        if self.fifo:
+            self.fifo.stop()
+        if self.http:
+            self.http.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self.frames_slot.close()
+
+    # --- the inference thread ----------------------------------------------------------
+
+    def run(self) -> int:
+        """Classify frames until the source ends, ``max_frames`` or ``request_stop()``."""
+        cfg, clf, clock = self.config, self.classifier, time.perf_counter
+        while not self._stop.is_set():
+            frame = self.frames_slot.take(timeout=0.5)
+            if frame is None:
+                if self.frames_slot.closed:
+                    break
+                continue
+            t0 = clock()
+            batch = clf.prepare(frame.image)
+            t1 = clock()
+            result = clf.decide(clf.infer(batch))
+            t2 = clock()
+            prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
+                                    self.classified, result.top)
+            payload = prediction.to_json()
+            for publisher in self.publishers:
+                publisher.publish(payload, frame.captured)
+            t3 = clock()
+            self.times.add("preprocess", t1 - t0)
+            self.times.add("inference", t2 - t1)
+            self.times.add("publish", t3 - t2)
+            self.latest = prediction
+            self.classified += 1
+            self.rate.tick()
+            if self.hub.watched:
+                self.draw_slot.put(_ToDraw(frame, result, self.rate.rate))
+            if cfg.max_frames and self.classified >= cfg.max_frames:
+                break
+        return self.classified
+
+    def _encode_loop(self) -> None:
+        clock = time.perf_counter
+        while True:
+            item = self.draw_slot.take(timeout=0.5)
+            if item is None:
+                if self.draw_slot.closed:
+                    return
+                continue
+            t0 = clock()
+            image = annotate.draw(item.frame.image, item.result.label, item.result.probability,
+                                  item.fps, self._camera_note())
+            t1 = clock()
+            self.hub.publish(annotate.encode_jpeg(image))
+            t2 = clock()
+            self.times.add("annotate", t1 - t0)
+            self.times.add("encode", t2 - t1)
+
+    def _camera_note(self) -> str:
+        return "" if self.capture is None or self.capture.alive else f"camera {self.capture.state}"
+
+    # --- reporting ---------------------------------------------------------------------
+
+    def status(self) -> dict:
+        cap = self.capture
+        camera = {"state": cap.state if cap else "starting", "source": str(cap.source) if cap else "",
+                  "frames": cap.frames if cap else 0, "dropped": self.frames_slot.dropped,
+                  "reopens": cap.reopens if cap else 0, "error": cap.last_error if cap else ""}
+        outputs = [{"name": p.name, "state": p.state, "published": p.published, "pending": p.pending,
+                    "dropped": p.dropped, "errors": p.errors, "error": p.last_error}
+                   for p in self.publishers]
+        problems = []
+        if camera["state"] == "lost":
+            problems.append(f"camera lost: {camera['error']}")
+        for out in outputs:
+            if out["state"] not in ("connected", "starting"):
+                problems.append(f"{out['name']} {out['state']}: {out['error']}")
+        return {
+            "status": "ok" if not problems else "degraded",
+            "problems": problems,
+            "device": self.config.device,
+            "model": {"backbone": self.card.backbone if self.card else "",
+                      "runtime": self.classifier.runtime.name if self.classifier else ""},
+            "camera": camera,
+            "fps": round(self.rate.rate, 2),
+            "classified": self.classified,
+            "latest": self.latest.to_dict() if self.latest else None,
+            "outputs": outputs,
+        }
+
+    def metrics(self) -> str:
+        cap = self.capture
+        lines = []
+
+        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP socksort_edge_{name} {help_text}")
+            lines.append(f"# TYPE socksort_edge_{name} {kind}")
+            for labels, value in samples:
+                lines.append(f"socksort_edge_{name}{labels} {value:g}")
+
+        metric("frames_captured_total", "counter", "Frames read from the source.",
+               [("", cap.frames if cap else 0)])
+        metric("frames_dropped_total", "counter", "Frames overwritten before inference took them.",
+               [("", self.frames_slot.dropped)])
+        metric("frames_classified_total", "counter", "Frames classified and published.",
+               [("", self.classified)])
+        metric("camera_up", "gauge", "1 while the source delivers frames.",
+               [("", 1 if cap and cap.alive else 0)])
+        metric("camera_reopens_total", "counter", "Times a lost camera was reopened.",
+               [("", cap.reopens if cap else 0)])
+        metric("fps", "gauge", "Classified frames per second, recent window.", [("", self.rate.rate)])
+        for stage in STAGES[1:]:
+            metric(f"{stage}_ms_sum", "counter", f"Total milliseconds spent in {stage}.",
+                   [("", 1000 * self.times.total[stage])])
+            metric(f"{stage}_count", "counter", f"Frames timed in {stage}.",
+                   [("", self.times.count[stage])])
+        metric("inference_ms", "gauge", "Mean inference milliseconds, recent window.",
+               [("", self.times.mean_ms("inference"))])
+        for name, attr, help_text in (
+                ("published_total", "published", "Messages acknowledged by the receiver."),
+                ("publish_errors_total", "errors", "Messages that failed to publish."),
+                ("publish_dropped_total", "dropped", "Messages dropped from a full offline buffer."),
+                ("publish_pending", "pending", "Messages waiting in the offline buffer.")):
+            metric(name, "gauge" if name.endswith("pending") else "counter", help_text,
+                   [(f'{{output="{p.name}"}}', getattr(p, attr)) for p in self.publishers])
+        metric("output_connected", "gauge", "1 while the output is connected.",
+               [(f'{{output="{p.name}"}}', 1 if p.state == "connected" else 0) for p in self.publishers])
+        return "\n".join(lines) + "\n"
+
+
+def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout: float = 10.0,
+             log=None) -> EdgeLoop:
+    """Start, classify until done, flush and stop: the whole edge function, for callers
+    that do not need to poke at it while it runs (the CLI, the Lambda, the component)."""
+    edge = EdgeLoop(config, publishers=publishers, source=source, log=log).start()
+    try:
+        edge.run()
+    finally:
+        edge.stop(flush_timeout)
+    return edge
+
+
+def device_name() -> str:
+    return os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname()

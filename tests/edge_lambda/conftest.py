@@ -1,0 +1,26 @@
+"""Fixtures for the edge function tests (builders live in edge_fixtures.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The tests import the builders by name; pytest's importlib mode does not put this folder
+# on sys.path itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from edge_fixtures import CLASSES, COLOURS, build_colour_model, write_video  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def colour_model(tmp_path_factory) -> Path:
+    return build_colour_model(tmp_path_factory.mktemp("model") / "colour")
+
+
+@pytest.fixture(scope="session")
+def rgb_video(tmp_path_factory) -> Path:
+    """10 red, 10 green, then 10 blue frames at 10 fps."""
+    folder = tmp_path_factory.mktemp("video")
+    return write_video(folder / "rgb.avi", [COLOURS[c] for c in CLASSES], frames_each=10)
