@@ -1,0 +1,180 @@
+package io.socksort.connect.mqtt;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+
+/**
+ * The connector's configuration. The MQTT keys are those of Confluent's MQTT source
+ * connector, so a statement written for it works by changing only {@code connector.class}.
+ */
+public final class MqttSourceConnectorConfig extends AbstractConfig {
+
+    public static final String SERVER_URI = "mqtt.server.uri";
+    public static final String TOPICS = "mqtt.topics";
+    public static final String KAFKA_TOPIC = "kafka.topic";
+    public static final String USERNAME = "mqtt.username";
+    public static final String PASSWORD = "mqtt.password";
+    public static final String QOS = "mqtt.qos";
+    public static final String CLEAN_SESSION = "mqtt.clean.session.enabled";
+    public static final String CLIENT_ID = "mqtt.client.id";
+    public static final String CONNECT_TIMEOUT = "mqtt.connect.timeout.seconds";
+    public static final String KEEPALIVE = "mqtt.keepalive.interval.seconds";
+    public static final String RECORD_KEY = "record.key";
+    public static final String BUFFER_MAX = "buffer.max.messages";
+    public static final String BATCH_MAX = "poll.max.batch.size";
+
+    public static final String KEY_TOPIC = "topic";
+    public static final String KEY_DEVICE = "device";
+    public static final String KEY_NONE = "none";
+
+    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+        .define(SERVER_URI, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new ServerUris(), Importance.HIGH,
+                "MQTT broker URIs, tcp://host:port or ssl://host:port; the client tries them in order.")
+        .define(TOPICS, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new NonEmptyList(), Importance.HIGH,
+                "MQTT topic filters to subscribe to.")
+        .define(KAFKA_TOPIC, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(),
+                Importance.HIGH, "Kafka topic the messages are written to.")
+        .define(USERNAME, Type.STRING, null, Importance.HIGH, "MQTT user name.")
+        .define(PASSWORD, Type.PASSWORD, null, Importance.HIGH,
+                "MQTT password; use ${file:/path:key} to keep it out of the connector config.")
+        .define(QOS, Type.INT, 1, ConfigDef.Range.between(0, 2), Importance.MEDIUM,
+                "QoS of the subscriptions. 1 (at least once) is what makes the acknowledge-after-Kafka "
+                + "guarantee hold; 0 may lose messages.")
+        .define(CLEAN_SESSION, Type.BOOLEAN, false, Importance.MEDIUM,
+                "Start with a clean MQTT session. false keeps the broker queueing for us while the "
+                + "worker restarts.")
+        .define(CLIENT_ID, Type.STRING, "", Importance.MEDIUM,
+                "MQTT client id prefix; empty means socksort-<connector name>. Must be stable for a "
+                + "persistent session.")
+        .define(CONNECT_TIMEOUT, Type.INT, 30, ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Seconds to wait for the broker's CONNACK.")
+        .define(KEEPALIVE, Type.INT, 60, ConfigDef.Range.atLeast(0), Importance.LOW,
+                "MQTT keep-alive interval in seconds.")
+        .define(RECORD_KEY, Type.STRING, KEY_TOPIC, ConfigDef.ValidString.in(KEY_TOPIC, KEY_DEVICE, KEY_NONE),
+                Importance.MEDIUM, "Kafka record key: the MQTT topic, the payload's device field "
+                + "(falling back to the topic), or none.")
+        .define(BUFFER_MAX, Type.INT, 10_000, ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Messages held between MQTT and Kafka; when full, reading from the broker pauses "
+                + "(nothing is dropped, the broker queues).")
+        .define(BATCH_MAX, Type.INT, 1_000, ConfigDef.Range.atLeast(1), Importance.LOW,
+                "Most records returned by one poll.");
+
+    public MqttSourceConnectorConfig(Map<String, String> props) {
+        super(CONFIG_DEF, props);
+    }
+
+    public List<String> serverUris() {
+        return getList(SERVER_URI);
+    }
+
+    public List<String> topics() {
+        return getList(TOPICS);
+    }
+
+    public String kafkaTopic() {
+        return getString(KAFKA_TOPIC);
+    }
+
+    public String username() {
+        return getString(USERNAME);
+    }
+
+    public char[] password() {
+        Password password = getPassword(PASSWORD);
+        return password == null ? null : password.value().toCharArray();
+    }
+
+    public int qos() {
+        return getInt(QOS);
+    }
+
+    public boolean cleanSession() {
+        return getBoolean(CLEAN_SESSION);
+    }
+
+    public String clientIdPrefix(String connectorName) {
+        String configured = getString(CLIENT_ID);
+        return configured.isEmpty() ? "socksort-" + connectorName : configured;
+    }
+
+    public int connectTimeoutSeconds() {
+        return getInt(CONNECT_TIMEOUT);
+    }
+
+    public int keepAliveSeconds() {
+        return getInt(KEEPALIVE);
+    }
+
+    public String recordKey() {
+        return getString(RECORD_KEY);
+    }
+
+    public int bufferMax() {
+        return getInt(BUFFER_MAX);
+    }
+
+    public int batchMax() {
+        return getInt(BATCH_MAX);
+    }
+
+    /** Paho's URI schemes, with a host and an explicit port, so a typo fails here rather than at connect. */
+    static final class ServerUris implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            @SuppressWarnings("unchecked")
+            List<String> uris = (List<String>) value;
+            if (uris == null || uris.isEmpty()) {
+                throw new ConfigException(name, value, "at least one broker URI is required");
+            }
+            for (String uri : uris) {
+                checkUri(name, uri);
+            }
+        }
+
+        private static void checkUri(String name, String text) {
+            URI uri;
+            try {
+                uri = new URI(text.trim());
+            } catch (URISyntaxException e) {
+                throw new ConfigException(name, text, "not a URI: " + e.getReason());
+            }
+            String scheme = uri.getScheme();
+            if (scheme == null || !(scheme.equals("tcp") || scheme.equals("ssl"))) {
+                throw new ConfigException(name, text, "the scheme must be tcp:// or ssl://");
+            }
+            if (uri.getHost() == null || uri.getPort() < 1) {
+                throw new ConfigException(name, text, "expected tcp://HOST:PORT");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "tcp://HOST:PORT or ssl://HOST:PORT, comma-separated";
+        }
+    }
+
+    static final class NonEmptyList implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            @SuppressWarnings("unchecked")
+            List<String> items = (List<String>) value;
+            if (items == null || items.isEmpty() || items.stream().anyMatch(String::isBlank)) {
+                throw new ConfigException(name, value, "at least one non-empty entry is required");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "non-empty list";
+        }
+    }
+}

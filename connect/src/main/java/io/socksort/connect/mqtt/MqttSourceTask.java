@@ -1,0 +1,220 @@
+package io.socksort.connect.mqtt;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.header.ConnectHeaders;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTask;
+import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttException;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads MQTT messages and hands them to Connect as records, acknowledging each to the
+ * broker only once Kafka has acknowledged its record ({@link #commitRecord}).
+ *
+ * The session is persistent (clean session off, a stable client id), so what the broker
+ * sent but never saw acknowledged is sent again after a restart; {@link RedeliveryFilter}
+ * drops the ones Kafka already has. Between Paho's callback thread and {@link #poll} sits
+ * a bounded queue: when it is full the callback blocks, Paho stops reading the socket,
+ * and the broker holds the rest — nothing is dropped on our side.
+ */
+public class MqttSourceTask extends SourceTask {
+    private static final Logger log = LoggerFactory.getLogger(MqttSourceTask.class);
+    static final String TASK_INDEX = "task.index";
+    static final String CONNECTOR_NAME = "name";
+
+    private MqttSourceConnectorConfig config;
+    private BlockingQueue<Arrived> buffer;
+    private RedeliveryFilter redeliveries;
+    private MqttClient client;
+    private long reportedRedeliveries;
+
+    /** One message as Paho delivered it, with the arrival time for records without a ts. */
+    record Arrived(String topic, MqttMessage message, long arrivedAt) {
+    }
+
+    /** A record that remembers which MQTT message to acknowledge once Kafka has it. */
+    static final class MqttRecord extends SourceRecord {
+        final int messageId;
+        final int qos;
+
+        MqttRecord(Map<String, ?> partition, Map<String, ?> offset, String topic, Schema keySchema, Object key,
+                   byte[] value, long timestamp, ConnectHeaders headers, int messageId, int qos) {
+            super(partition, offset, topic, null, keySchema, key, Schema.BYTES_SCHEMA, value, timestamp, headers);
+            this.messageId = messageId;
+            this.qos = qos;
+        }
+    }
+
+    @Override
+    public String version() {
+        return MqttSourceConnector.VERSION;
+    }
+
+    @Override
+    public void start(Map<String, String> props) {
+        config = new MqttSourceConnectorConfig(props);
+        buffer = new ArrayBlockingQueue<>(config.bufferMax());
+        redeliveries = new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition));
+        String clientId = config.clientIdPrefix(props.getOrDefault(CONNECTOR_NAME, "mqtt-source"))
+            + "-" + props.getOrDefault(TASK_INDEX, "0");
+        try {
+            client = new MqttClient(config.serverUris().get(0), clientId, new MemoryPersistence());
+            client.setManualAcks(true);
+            client.setCallback(new Callback());
+            client.connect(connectOptions(config));
+        } catch (MqttException e) {
+            throw new ConnectException("cannot connect to MQTT " + config.serverUris() + " as " + clientId
+                + ": " + MqttProbe.describe(e), e);
+        }
+        log.info("MQTT source task {} reading {} from {} into {}", clientId, config.topics(),
+                 config.serverUris(), config.kafkaTopic());
+    }
+
+    static MqttConnectOptions connectOptions(MqttSourceConnectorConfig config) {
+        MqttConnectOptions options = new MqttConnectOptions();
+        options.setServerURIs(config.serverUris().toArray(new String[0]));
+        options.setCleanSession(config.cleanSession());
+        options.setAutomaticReconnect(true);
+        options.setConnectionTimeout(config.connectTimeoutSeconds());
+        options.setKeepAliveInterval(config.keepAliveSeconds());
+        options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+        if (config.username() != null) {
+            options.setUserName(config.username());
+        }
+        if (config.password() != null) {
+            options.setPassword(config.password());
+        }
+        return options;
+    }
+
+    private final class Callback implements MqttCallbackExtended {
+        @Override
+        public void connectComplete(boolean reconnect, String serverUri) {
+            // (Re)subscribe every time: a broker that lost our session (no persistence,
+            // clean session) would otherwise send nothing after a reconnect.
+            List<String> topics = config.topics();
+            int[] qos = topics.stream().mapToInt(t -> config.qos()).toArray();
+            try {
+                client.subscribe(topics.toArray(new String[0]), qos);
+            } catch (MqttException e) {
+                log.error("subscribing to {} failed: {}", topics, MqttProbe.describe(e));
+            }
+        }
+
+        @Override
+        public void connectionLost(Throwable cause) {
+            log.warn("MQTT connection lost ({}); reconnecting", cause.toString());
+        }
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) throws InterruptedException {
+            buffer.put(new Arrived(topic, message, System.currentTimeMillis()));
+        }
+
+        @Override
+        public void deliveryComplete(IMqttDeliveryToken token) {
+        }
+    }
+
+    @Override
+    public List<SourceRecord> poll() throws InterruptedException {
+        Arrived first = buffer.poll(500, TimeUnit.MILLISECONDS);
+        if (first == null) {
+            return null;
+        }
+        List<Arrived> batch = new ArrayList<>();
+        batch.add(first);
+        buffer.drainTo(batch, config.batchMax() - 1);
+        List<SourceRecord> records = new ArrayList<>(batch.size());
+        for (Arrived arrived : batch) {
+            SourceRecord record = toRecord(arrived);
+            if (record != null) {
+                records.add(record);
+            }
+        }
+        if (redeliveries.redeliveries() != reportedRedeliveries) {
+            reportedRedeliveries = redeliveries.redeliveries();
+            log.info("skipped {} redelivered MQTT messages Kafka already had", reportedRedeliveries);
+        }
+        return records.isEmpty() ? null : records;
+    }
+
+    /** The record for one message, or null (after acknowledging it) when Kafka already has it. */
+    SourceRecord toRecord(Arrived arrived) {
+        MqttMessage message = arrived.message();
+        byte[] payload = message.getPayload();
+        PayloadFields fields = PayloadFields.parse(payload);
+        if (fields.sequenced() && redeliveries.isRedelivery(fields)) {
+            acknowledge(message.getId(), message.getQos());
+            return null;
+        }
+        Map<String, ?> partition = fields.sequenced() ? RedeliveryFilter.partition(fields.device) : null;
+        Map<String, ?> offset = fields.sequenced() ? RedeliveryFilter.offset(fields.seq, fields.ts) : null;
+        String key = switch (config.recordKey()) {
+            case MqttSourceConnectorConfig.KEY_NONE -> null;
+            case MqttSourceConnectorConfig.KEY_DEVICE -> fields.device != null ? fields.device : arrived.topic();
+            default -> arrived.topic();
+        };
+        ConnectHeaders headers = new ConnectHeaders();
+        headers.addString("mqtt.topic", arrived.topic());
+        long timestamp = fields.ts != null ? fields.ts : arrived.arrivedAt();
+        return new MqttRecord(partition, offset, config.kafkaTopic(),
+                              key == null ? null : Schema.OPTIONAL_STRING_SCHEMA, key, payload, timestamp,
+                              headers, message.getId(), message.getQos());
+    }
+
+    @Override
+    public void commitRecord(SourceRecord record, RecordMetadata metadata) {
+        // Called once Kafka acknowledged the record (with exactly-once support: once its
+        // transaction committed), or when an error-tolerant worker skipped it. Either way
+        // the broker may now forget the message.
+        if (record instanceof MqttRecord mqtt) {
+            acknowledge(mqtt.messageId, mqtt.qos);
+        }
+    }
+
+    private void acknowledge(int messageId, int qos) {
+        if (qos == 0) {
+            return;
+        }
+        try {
+            client.messageArrivedComplete(messageId, qos);
+        } catch (MqttException e) {
+            // The connection dropped: the broker will redeliver, and the filter or the
+            // duplicate count will see it.
+            log.debug("could not acknowledge MQTT message {}: {}", messageId, MqttProbe.describe(e));
+        }
+    }
+
+    @Override
+    public void stop() {
+        MqttClient current = client;
+        if (current == null) {
+            return;
+        }
+        try {
+            // Forcibly: Paho's callback thread may be blocked on a full buffer. Whatever
+            // was not acknowledged stays queued in our persistent session on the broker.
+            current.disconnectForcibly(500, 1_000);
+            current.close(true);
+        } catch (MqttException e) {
+            log.warn("closing the MQTT client: {}", MqttProbe.describe(e));
+        }
+    }
+}

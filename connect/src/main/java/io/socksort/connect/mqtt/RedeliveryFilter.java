@@ -1,0 +1,63 @@
+package io.socksort.connect.mqtt;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Recognises messages Kafka already has, using each device's {@code (seq, ts)} as the
+ * Connect source offset.
+ *
+ * MQTT QoS 1 redelivers every message the broker sent but did not see acknowledged; after
+ * a worker crash those include messages whose records (and, with exactly-once source
+ * support, whose offsets, in the same transaction) are already in Kafka. A message is a
+ * redelivery when both its {@code seq} and its {@code ts} are at or below the last ones
+ * seen from its device. Requiring both keeps a camera that restarted — {@code seq} back
+ * at 0, but a later clock — from being mistaken for one.
+ */
+final class RedeliveryFilter {
+    static final String DEVICE = "device";
+    static final String SEQ = "seq";
+    static final String TS = "ts";
+
+    /** Last (seq, ts) per device: from this task's own records, else from Connect's offset store. */
+    private final Map<String, long[]> last = new HashMap<>();
+    private final Function<Map<String, Object>, Map<String, Object>> committedOffset;
+    private long redeliveries;
+
+    /** @param committedOffset reads the committed source offset of a partition (null if none) */
+    RedeliveryFilter(Function<Map<String, Object>, Map<String, Object>> committedOffset) {
+        this.committedOffset = committedOffset;
+    }
+
+    static Map<String, Object> partition(String device) {
+        return Map.of(DEVICE, device);
+    }
+
+    static Map<String, Object> offset(long seq, long ts) {
+        return Map.of(SEQ, seq, TS, ts);
+    }
+
+    /** True if the message is one Kafka already has; otherwise records it as the device's latest. */
+    boolean isRedelivery(PayloadFields fields) {
+        long[] previous = last.containsKey(fields.device) ? last.get(fields.device) : committed(fields.device);
+        if (previous != null && fields.seq <= previous[0] && fields.ts <= previous[1]) {
+            redeliveries++;
+            return true;
+        }
+        last.put(fields.device, new long[] {fields.seq, fields.ts});
+        return false;
+    }
+
+    long redeliveries() {
+        return redeliveries;
+    }
+
+    private long[] committed(String device) {
+        Map<String, Object> offset = committedOffset.apply(partition(device));
+        if (offset == null || !(offset.get(SEQ) instanceof Number seq) || !(offset.get(TS) instanceof Number ts)) {
+            return null;
+        }
+        return new long[] {seq.longValue(), ts.longValue()};
+    }
+}
