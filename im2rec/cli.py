@@ -1,7 +1,149 @@
-"""Commands of the im2rec stage, registered on the one `socksort` CLI."""
+"""Commands of the im2rec stage: ``synth dataset``, ``synth show``, ``capture``, ``im2rec``."""
 
 from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from socksort import config
+from socksort.config import option
+
+
+def size(text: str) -> tuple[int, int]:
+    """WIDTHxHEIGHT in pixels, e.g. 640x480."""
+    width, sep, height = text.lower().partition("x")
+    try:
+        value = (int(width), int(height)) if sep else None
+    except ValueError:
+        value = None
+    if value is None or min(value) < 32 or max(value) > 4096:
+        raise ValueError("expected WIDTHxHEIGHT between 32 and 4096 pixels, e.g. 640x480")
+    return value
 
 
 def register(commands) -> None:
     """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    _register_synth(commands)
+    _register_im2rec(commands)
+
+
+def _register_synth(commands) -> None:
+    synth = commands.add_parser("synth", help="synthetic sock photos and videos (no camera needed)")
+    kinds = synth.add_subparsers(dest="synth_command", metavar="<what>")
+    kinds.required = True
+
+    data = kinds.add_parser("dataset", help="write DIR/<class>/*.jpg for N sock designs plus Blank")
+    option(data, "--out", type=Path, required=True, help="folder to create")
+    option(data, "--classes", type=config.positive_int, default=8, help="number of sock designs")
+    option(data, "--per-class", type=config.positive_int, default=30, help="photos per class")
+    option(data, "--seed", type=config.non_negative_int, default=0, help="seed for the photos")
+    option(data, "--designs-seed", type=config.non_negative_int, default=None,
+           help="seed for the designs (default: the fixed catalogue)")
+    option(data, "--size", type=size, default=(640, 480), help="photo size WIDTHxHEIGHT")
+    data.set_defaults(func=_synth_dataset)
+
+
+def _synth_dataset(args) -> int:
+    from socksort.im2rec import dataset, designs
+
+    spec = dataset.DatasetSpec(
+        out=args.out, classes=args.classes, per_class=args.per_class, seed=args.seed,
+        designs_seed=designs.DEFAULT_DESIGNS_SEED if args.designs_seed is None else args.designs_seed,
+        width=args.size[0], height=args.size[1])
+    info = dataset.generate(spec)
+    names = ", ".join(d["name"] for d in info["designs"])
+    print(f"wrote {sum(info['counts'].values())} photos of {len(info['counts'])} classes to {args.out}: "
+          f"{names}, {info['blank']}")
+    return 0
+
+
+def _register_im2rec(commands) -> None:
+    rec = commands.add_parser(
+        "im2rec", help="image folders -> .lst lists -> MXNet RecordIO (.rec + .idx), like MXNet's im2rec.py",
+        description="Two steps, as with MXNet's tools/im2rec.py: `--list --recursive PREFIX ROOT` "
+                    "writes PREFIX_train.lst/PREFIX_val.lst and PREFIX_classes.txt from ROOT/<class>/ "
+                    "folders; `PREFIX ROOT` then packs every PREFIX*.lst into .rec + .idx.")
+    rec.add_argument("prefix", help="prefix of the .lst/.rec files (or a folder of .lst files)")
+    rec.add_argument("root", type=Path, help="folder the image paths are relative to")
+    lists = rec.add_argument_group("making lists")
+    lists.add_argument("--list", action="store_true", help="make .lst files instead of packing")
+    lists.add_argument("--exts", nargs="+", default=[".jpeg", ".jpg", ".png"],
+                       help="image file extensions to list")
+    option(lists, "--train-ratio", type=_ratio, default=1.0, help="fraction of each class for training")
+    option(lists, "--test-ratio", type=_ratio, default=0.0, help="fraction of each class for testing")
+    lists.add_argument("--recursive", action="store_true",
+                       help="each folder under ROOT is a class; its name is the label")
+    lists.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                       help="keep images in folder order instead of shuffling each list")
+    option(lists, "--seed", type=config.non_negative_int, default=100,
+           help="seed for the split and the shuffle")
+    packing = rec.add_argument_group("packing")
+    option(packing, "--resize", type=config.non_negative_int, default=0,
+           help="resize the shorter side to this many pixels (0 keeps the size)")
+    packing.add_argument("--center-crop", action="store_true", help="crop the centred square first")
+    option(packing, "--quality", type=config.non_negative_int, default=95,
+           help="JPEG quality 1-100, or PNG compression 0-9")
+    option(packing, "--num-thread", type=config.positive_int, default=1, help="encoding threads")
+    option(packing, "--color", type=int, default=1, choices=[-1, 0, 1],
+           help="1 colour, 0 greyscale, -1 unchanged")
+    option(packing, "--encoding", type=config.one_of(".jpg", ".png"), default=".jpg",
+           help="image encoding in the records")
+    packing.add_argument("--pass-through", action="store_true",
+                         help="store the files' bytes untouched (no decode, resize or re-encode)")
+    rec.set_defaults(func=_im2rec)
+
+
+def _ratio(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
+def _im2rec(args) -> int:
+    from socksort.errors import UserError
+
+    if args.list:
+        if not args.recursive:
+            raise UserError("--list needs --recursive: the class folders under ROOT are the labels")
+        if args.train_ratio + args.test_ratio > 1:
+            raise UserError(f"--train-ratio {args.train_ratio} + --test-ratio {args.test_ratio} exceed 1")
+        return _make_lists(args)
+    return _pack(args)
+
+
+def _make_lists(args) -> int:
+    from socksort.im2rec import lists
+
+    found = lists.scan(args.root, tuple(args.exts))
+    parts = lists.split(found.items, args.train_ratio, args.test_ratio, args.seed, args.shuffle)
+    for label, name in enumerate(found.classes):
+        print(f"{label}\t{name}")
+    written = []
+    for part, items in parts.items():
+        path = lists.list_name(args.prefix, part)
+        lists.write_list(path, items)
+        written.append(f"{path} ({len(items)})")
+    classes = lists.classes_name(args.prefix)
+    lists.write_classes(classes, found.classes)
+    print(f"wrote {', '.join(written)} and {classes}: {len(found.items)} images in "
+          f"{len(found.classes)} classes{_skipped(found.skipped)}")
+    return 0
+
+
+def _pack(args) -> int:
+    from socksort.im2rec import pack
+
+    opts = pack.PackOptions(resize=args.resize, center_crop=args.center_crop, quality=args.quality,
+                            encoding=args.encoding, color=args.color, pass_through=args.pass_through,
+                            num_thread=args.num_thread)
+    for result in pack.pack(args.prefix, args.root, opts):
+        print(f"packed {result.packed} images from {result.lst} into {result.rec}"
+              f"{_skipped(result.skipped)}")
+    return 0
+
+
+def _skipped(counts) -> str:
+    if not counts:
+        return ""
+    return "; skipped " + ", ".join(f"{n} {why}" for why, n in sorted(counts.items()))

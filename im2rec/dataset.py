@@ -1,0 +1,140 @@
+"""``socksort synth dataset``: photo folders of synthetic socks, one folder per class.
+
+    DIR/<design name>/<design name>-0000.jpg ...   one folder per design
+    DIR/Blank/blank-0000.jpg ...                    the empty background
+    DIR/synth.json                                  seeds, designs, counts
+
+Photo ``i`` of class ``k`` draws its randomness from ``(seed, k, i)`` only, so output is
+byte-identical for the same seeds, and adding classes or photos leaves the others alone.
+The folder appears complete or not at all: it is built under a temporary name and
+renamed at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from socksort import atomic
+from socksort.contract import BLANK_LABEL
+from socksort.errors import UserError
+from socksort.im2rec import designs as design_catalogue
+from socksort.im2rec import render
+from socksort.im2rec.designs import Design
+from socksort.progress import Bar
+
+FORMAT = "socksort-synth/1"
+MANIFEST = "synth.json"
+BLANK_STREAM = 1_000_003  # the Blank class's random stream, apart from any design index
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    out: Path
+    classes: int
+    per_class: int
+    seed: int
+    designs_seed: int = design_catalogue.DEFAULT_DESIGNS_SEED
+    width: int = 640
+    height: int = 480
+
+
+def random_pose(rng: np.random.Generator) -> render.Pose:
+    """How a person lays a sock down for a photo: any angle, filling most of the frame."""
+    return render.Pose(
+        angle=float(rng.uniform(-180, 180)),
+        fill=float(rng.uniform(0.72, 1.05)),
+        dx=float(rng.uniform(-0.08, 0.08)),
+        dy=float(rng.uniform(-0.08, 0.08)),
+        flip=bool(rng.integers(2)),
+        shear=float(rng.uniform(-0.15, 0.15)),
+    )
+
+
+def photo(design: Design | None, rng: np.random.Generator, width: int, height: int) -> bytes:
+    """One JPEG: the design on a random background, or just the background for None."""
+    scene = render.background(rng, width, height)
+    if design is not None:
+        spr = render.sprite(design)
+        render.composite(scene, spr, render.placement(spr, random_pose(rng), width, height),
+                         shadow=float(rng.uniform(0.15, 0.45)))
+    camera = render.Camera.random(rng)
+    return render.encode_jpeg(render.develop(scene, camera, rng), camera.quality)
+
+
+def photo_rng(seed: int, stream: int, number: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, number])
+
+
+def manifest(spec: DatasetSpec, chosen: list[Design]) -> dict:
+    return {
+        "format": FORMAT,
+        "seed": spec.seed,
+        "designs_seed": spec.designs_seed,
+        "classes": spec.classes,
+        "per_class": spec.per_class,
+        "size": [spec.width, spec.height],
+        "blank": BLANK_LABEL,
+        "designs": [d.to_dict() for d in chosen],
+        "counts": {**{d.name: spec.per_class for d in chosen}, BLANK_LABEL: spec.per_class},
+    }
+
+
+def generate(spec: DatasetSpec) -> dict:
+    """Write the dataset folder; returns its manifest."""
+    chosen = design_catalogue.designs(spec.classes, spec.designs_seed)
+    out = spec.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out}: already exists and is not empty; pick a new folder or remove it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        classes: list[tuple[str, str, Design | None, int]] = [
+            (d.name, d.name, d, d.index) for d in chosen]
+        classes.append((BLANK_LABEL, "blank", None, BLANK_STREAM))
+        with Bar(len(classes) * spec.per_class, "synth dataset") as bar:
+            for folder, stem, design, stream in classes:
+                (staging / folder).mkdir()
+                for number in range(spec.per_class):
+                    rng = photo_rng(spec.seed, stream, number)
+                    data = photo(design, rng, spec.width, spec.height)
+                    (staging / folder / f"{stem}-{number:04d}.jpg").write_bytes(data)
+                    bar.update(status=folder)
+        info = manifest(spec, chosen)
+        atomic.write_json(staging / MANIFEST, info)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return info
+
+
+def load_manifest(folder: Path) -> dict:
+    """Read DIR/synth.json, naming what is wrong if it is missing or not ours."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise UserError(f"--classes-from {folder}: no {MANIFEST} there; make it with `socksort synth dataset`")
+    import json
+    try:
+        info = json.loads(path.read_text())
+    except ValueError as exc:
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise UserError(f"{path}: not a socksort synth manifest (format {FORMAT})")
+    return info
+
+
+def manifest_designs(info: dict) -> list[Design]:
+    """The designs a manifest names, rebuilt from its seeds and checked against its names."""
+    chosen = design_catalogue.designs(int(info["classes"]), int(info["designs_seed"]))
+    named = [d.get("name") for d in info.get("designs", [])]
+    if named != [d.name for d in chosen]:
+        raise UserError("synth.json lists designs this version of socksort draws differently; "
+                        "regenerate the dataset")
+    return chosen
