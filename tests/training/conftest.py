@@ -1,0 +1,110 @@
+"""Fixtures of the training stage's tests: hand-made legacy PyTorch files, real photos."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
+
+
+def _fake_storage_type(name: str) -> type:
+    """A class that pickles as the global ``torch.<name>`` without PyTorch being installed."""
+    return type(name, (), {"__module__": "torch"})
+
+
+def write_legacy_file(path, tensors: dict, extra_globals=()):
+    """Write ``tensors`` (name -> (array, stride in elements or None)) in torch's legacy format.
+
+    Only the format is reproduced: a pickle whose tensors are ``_rebuild_tensor_v2`` calls
+    on persistent-id storages, then the storage keys, then each storage's count and bytes.
+    ``extra_globals`` adds entries that reference other globals, e.g. ``("os", "system")``.
+    """
+    torch_mod, utils_mod = types.ModuleType("torch"), types.ModuleType("torch._utils")
+    storage_types = {np.dtype(np.float32): _fake_storage_type("FloatStorage"),
+                     np.dtype(np.int64): _fake_storage_type("LongStorage")}
+    for st in storage_types.values():
+        setattr(torch_mod, st.__name__, st)
+
+    def _rebuild_tensor_v2(*args):  # only its name is pickled
+        raise AssertionError
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    utils_mod._rebuild_tensor_v2 = _rebuild_tensor_v2
+    torch_mod._utils = utils_mod
+
+    class Storage:
+        def __init__(self, key, data):
+            self.key, self.data = key, data
+
+    class Tensor:
+        def __init__(self, storage, shape, stride):
+            self.storage, self.shape, self.stride = storage, shape, stride
+
+        def __reduce__(self):
+            return (_rebuild_tensor_v2, (self.storage, 0, self.shape, self.stride, False, {}))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, Storage):
+                return ("storage", storage_types[obj.data.dtype], obj.key, "cpu", obj.data.size, None)
+            return None
+
+    state, storages = {}, []
+    for i, (name, (array, stride)) in enumerate(tensors.items()):
+        array = np.asarray(array)
+        if stride is None:
+            flat = np.require(array, requirements="C").ravel()
+            stride = tuple(s // array.itemsize for s in np.require(array, requirements="C").strides)
+        else:  # lay the elements out so that ``stride`` addresses them
+            flat = np.zeros(array.size, dtype=array.dtype)
+            index = np.indices(array.shape).reshape(array.ndim, -1).T @ np.asarray(stride)
+            flat[index] = array.ravel()
+        storage = Storage(str(1000 + i), flat)
+        storages.append(storage)
+        state[name] = Tensor(storage, tuple(array.shape), tuple(stride))
+    for module, name in extra_globals:
+        state[f"{module}.{name}"] = getattr(sys.modules.get(module) or __import__(module), name)
+
+    saved = {k: sys.modules.get(k) for k in ("torch", "torch._utils")}
+    sys.modules.update({"torch": torch_mod, "torch._utils": utils_mod})
+    try:
+        with open(path, "wb") as handle:
+            for header in (MAGIC_NUMBER, 1001, {"protocol_version": 1001, "little_endian": True,
+                                                 "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+                pickle.dump(header, handle, protocol=2)
+            Pickler(handle, protocol=2).dump(state)
+            pickle.dump([s.key for s in storages], handle, protocol=2)
+            for storage in storages:
+                handle.write(struct.pack("<q", storage.data.size))
+                handle.write(storage.data.tobytes())
+    finally:
+        for key, module in saved.items():
+            if module is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = module
+    return path
+
+
+@pytest.fixture
+def legacy_file(tmp_path):
+    def make(tensors: dict, name: str = "weights.pth", extra_globals=()):
+        return write_legacy_file(tmp_path / name, tensors, extra_globals)
+    return make
+
+
+@pytest.fixture(scope="session")
+def known_photos():
+    """scikit-image's photos with their acceptable ImageNet classes, as BGR like cv2.imread."""
+    from skimage import data
+    return {
+        "chelsea": (cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR), {281, 282, 283, 284, 285}),
+        "coffee": (cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR), {967, 968, 504}),
+    }

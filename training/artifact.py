@@ -1,0 +1,114 @@
+"""Write a model folder (see ``docs/model-artifact.md``) from a Gluon network, all or nothing.
+
+Everything is written into a hidden sibling folder first; only when the MXNet files, the
+checked ONNX file, ``labels.txt`` and ``model.json`` are all there does the folder take
+its real name, so a reader never finds a model folder with some of its files missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from socksort.contract import MODEL_FILES
+from socksort.errors import UserError
+from socksort.modelcard import ModelCard
+
+PREFIX = "model"
+
+
+def softmax_head(net):
+    """``net`` followed by a softmax, so the saved graph outputs probabilities."""
+    from mxnet.gluon import nn
+
+    class WithSoftmax(nn.HybridBlock):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            with self.name_scope():
+                self.inner = inner
+
+        def hybrid_forward(self, F, x):
+            return F.softmax(self.inner(x), axis=-1)
+
+    return WithSoftmax(net, prefix="")
+
+
+@contextlib.contextmanager
+def staging_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out`` that replaces ``out`` if the block succeeds."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a folder")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield staging
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray) -> ModelCard:
+    """Export ``net`` (logits out) with a softmax on top, convert and check ONNX, save the card.
+
+    ``check_batch`` is a preprocessed N x 3 x S x S batch (validation images) for the ONNX
+    check. Returns the card as saved, with the check's figures in ``extra["onnx_check"]``.
+    """
+    from mxnet import nd
+
+    from socksort.training import onnx_export
+
+    size = card.preprocess.input_size
+    model = softmax_head(net)
+    model.hybridize()
+    model(nd.zeros((1, 3, size, size)))
+    with staging_folder(out) as folder:
+        model.export(str(folder / PREFIX), epoch=0)
+        onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
+        checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
+        card = replace(card, output="probabilities", input_name="data",
+                       created=card.created or utc_now(),
+                       extra={**card.extra, "onnx_check": checked.to_dict()})
+        card.save(folder)
+        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+        if missing:
+            raise RuntimeError(f"model export left out {', '.join(missing)}")
+        _readable_by_all(folder)
+    return card
+
+
+def _readable_by_all(folder: Path) -> None:
+    """Temporary files are private (0600); a model folder is meant to be shared."""
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def file_hash(*paths: Path) -> str:
+    """sha256 over the bytes of ``paths`` in order: the training data's fingerprint."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return f"sha256:{digest.hexdigest()}"

