@@ -1,0 +1,564 @@
+"""The engine: a catalog of sources, the running queries, and statement execution.
+
+See ENGINE.md for the contract. ``execute`` runs statements; ``process`` feeds one
+record through every query that reads its topic, depth first, with no buffering.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Callable
+
+from socksort.ksql import ast, formats, planner
+from socksort.ksql import types as T
+from socksort.ksql.catalog import PSEUDO_COLUMNS, Column, Query, Source
+from socksort.ksql.errors import KsqlError, unsupported
+from socksort.ksql.operators import CallbackSink, TopicSink, log_entry
+from socksort.ksql.parser import parse
+from socksort.ksql.records import ProcessingLogEntry, PushRow, Record, Window
+
+__all__ = ["Engine", "Record", "Window", "KsqlError", "StatementResult", "PullResult",
+           "PushQuery", "PushRow", "ProcessingLogEntry"]
+
+_SOURCE_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
+                 "TIMESTAMP", "WINDOW_TYPE", "WINDOW_SIZE", "VALUE_DELIMITER", "RETENTION_MS"}
+_SINK_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
+               "TIMESTAMP", "VALUE_DELIMITER", "RETENTION_MS"}
+
+
+@dataclass
+class StatementResult:
+    kind: str
+    statement_text: str
+    source: Source | None = None
+    query: Query | None = None
+    rows: list | None = None
+    name: str | None = None
+    value: str | None = None
+    query_ids: tuple = ()
+    select: ast.Select | None = None
+    statement: object = None
+    delete_topic: bool = False
+
+
+@dataclass
+class PullResult:
+    columns: list
+    types: list
+    rows: list
+
+
+@dataclass
+class Stats:
+    records_in: int = 0
+    records_out: int = 0
+    bad_records: int = 0
+
+
+class PushQuery:
+    """A running transient ``SELECT ... EMIT CHANGES``; rows go to ``on_row``."""
+
+    def __init__(self, engine: "Engine", query: Query, columns: list, limit: int | None, on_row):
+        self.engine = engine
+        self.query = query
+        self.id = query.id
+        self.columns = [c.name for c in columns]
+        self.types = [T.display(c.type) for c in columns]
+        self.limit = limit
+        self.count = 0
+        self.done = False
+        self._on_row = on_row
+
+    def _deliver(self, row: PushRow) -> None:
+        if self.done:
+            return
+        self._on_row(row)
+        self.count += 1
+        if self.limit is not None and self.count >= self.limit:
+            self.close()
+
+    def feed(self, record: Record) -> None:
+        """Give this query one record of its source (e.g. replayed history)."""
+        if not self.done:
+            self.query.operator.process(record)
+
+    def close(self) -> None:
+        self.done = True
+        self.engine._remove_transient(self.query)
+
+
+class Engine:
+    def __init__(self, properties: dict | None = None,
+                 processing_log: Callable[[ProcessingLogEntry], None] | None = None):
+        self.properties: dict = dict(properties or {})
+        self.processing_log = processing_log
+        self.stats = Stats()
+        self._sources: dict[str, Source] = {}
+        self._queries: dict[str, Query] = {}
+        self._by_topic: dict[str, list[Query]] = {}
+        self._transient: list[Query] = []
+        self._sinks: dict[str, TopicSink] = {}         # source name → sink of its query
+        self._query_numbers = itertools.count()
+        self._transient_numbers = itertools.count()
+
+    # --- statements ------------------------------------------------------------------
+
+    def execute(self, sql_text: str) -> list[StatementResult]:
+        results: list[StatementResult] = []
+        try:
+            statements = parse(sql_text)
+        except KsqlError as exc:
+            exc.results = results
+            raise
+        for st in statements:
+            try:
+                results.append(self._execute_one(st.node, st.text))
+            except KsqlError as exc:
+                exc.statement_text = st.text
+                exc.results = results
+                raise
+        return results
+
+    def _execute_one(self, node, text: str) -> StatementResult:
+        if isinstance(node, ast.CreateSource):
+            return StatementResult("source_created", text, source=self._create_source(node, text))
+        if isinstance(node, ast.CreateAsSelect):
+            query = self._create_as_select(node, text)
+            return StatementResult("query_created", text, source=self._sources[query.sink],
+                                   query=query)
+        if isinstance(node, ast.Drop):
+            return self._drop(node, text)
+        if isinstance(node, ast.Terminate):
+            return StatementResult("query_terminated", text, query_ids=self._terminate(node))
+        if isinstance(node, ast.Show):
+            return self._show(node, text)
+        if isinstance(node, ast.Describe) and node.what == "SOURCE":
+            return StatementResult("description", text, source=self.source(node.name))
+        if isinstance(node, ast.SetProperty):
+            self.properties[node.name] = node.value
+            return StatementResult("property_set", text, name=node.name, value=node.value)
+        if isinstance(node, ast.UnsetProperty):
+            self.properties.pop(node.name, None)
+            return StatementResult("property_set", text, name=node.name, value=None)
+        if isinstance(node, ast.QueryStatement):
+            return StatementResult("select", text, select=node.select)
+        return StatementResult("server_statement", text, statement=node)
+
+    def _create_source(self, node: ast.CreateSource, text: str) -> Source:
+        props = {k.upper(): v for k, v in node.properties.items()}
+        self._check_props(props, _SOURCE_PROPS, node.pos)
+        existing = self._sources.get(node.name)
+        if existing is not None and not node.or_replace:
+            if node.if_not_exists:
+                return existing
+            raise KsqlError(f"Cannot add {node.kind.lower()} '{node.name}': A "
+                            f"{existing.kind.lower()} with the same name already exists", *node.pos)
+        if "KAFKA_TOPIC" not in props:
+            raise KsqlError('Missing required property "KAFKA_TOPIC" which has no default value.',
+                            *node.pos)
+        value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or "").upper()
+        if not value_format:
+            raise KsqlError('Missing required property "VALUE_FORMAT" which has no default value.',
+                            *node.pos)
+        if value_format not in formats.VALUE_FORMATS:
+            raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
+        if props.get("VALUE_DELIMITER", ",") not in (",", "COMMA"):
+            raise unsupported("VALUE_DELIMITER other than ','", node.pos)
+        if not node.columns:
+            raise unsupported("CREATE without a column list (schema inference)", node.pos)
+        columns = []
+        seen = set()
+        for c in node.columns:
+            t = T.from_name(c.type_name)
+            if t is None:
+                raise unsupported(f"column type {c.type_name}", c.pos)
+            if c.name in seen:
+                raise KsqlError(f"Duplicate column names: {c.name}", *c.pos)
+            if c.name in PSEUDO_COLUMNS:
+                raise KsqlError(f"'{c.name}' is a reserved column name.", *c.pos)
+            seen.add(c.name)
+            columns.append(Column(c.name, t, c.key))
+        keys = [c for c in columns if c.key]
+        if node.kind == "TABLE" and not keys:
+            raise KsqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.", *node.pos)
+        key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or "KAFKA").upper()
+        if key_format == "DELIMITED" and not keys:
+            key_format = formats.KAFKA
+        if key_format not in (formats.KAFKA, formats.JSON):
+            raise unsupported(f"KEY_FORMAT '{key_format}'", node.pos)
+        if key_format == formats.KAFKA and len(keys) > 1:
+            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
+                            "'KAFKA' format only supports a single field.", *node.pos)
+        if key_format == formats.KAFKA and keys and keys[0].type == T.BOOLEAN:
+            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
+                            "'KAFKA' format does not support type 'BOOLEAN'", *node.pos)
+        window_kind, window_size = self._window_props(props, node.pos)
+        ts_col = self._timestamp_column(props, columns, node.pos)
+        columns = keys + [c for c in columns if not c.key]
+        source = Source(node.name, node.kind, props["KAFKA_TOPIC"],
+                        key_format if keys else formats.NONE, value_format, columns,
+                        window_kind, window_size, ts_col,
+                        int(props["PARTITIONS"]) if "PARTITIONS" in props else None, text,
+                        properties=props)
+        self._sources[node.name] = source
+        return source
+
+    @staticmethod
+    def _check_props(props: dict, allowed: set, pos) -> None:
+        for name in props:
+            if name not in allowed:
+                raise unsupported(f"WITH property {name}", pos)
+
+    @staticmethod
+    def _window_props(props: dict, pos):
+        kind = props.get("WINDOW_TYPE")
+        if kind is None:
+            return None, None
+        kind = kind.upper()
+        if kind not in ("SESSION", "TUMBLING", "HOPPING"):
+            raise KsqlError(f"Invalid WINDOW_TYPE '{kind}'", *pos)
+        size = None
+        if kind != "SESSION":
+            text = props.get("WINDOW_SIZE")
+            if text is None:
+                raise KsqlError(f"{kind} windows require 'WINDOW_SIZE' to be provided in the WITH "
+                                "clause. For example: 'WINDOW_SIZE'='10 SECONDS'", *pos)
+            size = _duration(text, pos)
+        return kind, size
+
+    @staticmethod
+    def _timestamp_column(props: dict, columns: list, pos) -> str | None:
+        name = props.get("TIMESTAMP")
+        if name is None:
+            return None
+        upper = name.upper()
+        match = [c for c in columns if c.name == upper or c.name == name]
+        if not match:
+            raise KsqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the "
+                            f"schema: '{upper}'", *pos)
+        if match[0].type != T.BIGINT:
+            raise unsupported("TIMESTAMP columns of a type other than BIGINT", pos)
+        return match[0].name
+
+    def _create_as_select(self, node: ast.CreateAsSelect, text: str) -> Query:
+        props = {k.upper(): v for k, v in node.properties.items()}
+        self._check_props(props, _SINK_PROPS, node.pos)
+        existing = self._sources.get(node.name)
+        if existing is not None and not node.or_replace:
+            if node.if_not_exists:
+                return self._queries[existing.written_by]
+            raise KsqlError(f"Cannot add {node.kind.lower()} '{node.name}': A "
+                            f"{existing.kind.lower()} with the same name already exists", *node.pos)
+        if node.or_replace and existing is not None:
+            raise unsupported("CREATE OR REPLACE of an existing query", node.pos)
+        source = self._source_for(node.select)
+        query_id = f"C{node.kind[0]}AS_{node.name}_{next(self._query_numbers)}"
+        topic = props.get("KAFKA_TOPIC", node.name)
+        value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or source.value_format).upper()
+        if value_format not in formats.VALUE_FORMATS:
+            raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
+        made = {}
+
+        def sink_factory(columns, window_type, window_kind, window_size):
+            keys = [c for c in columns if c.key]
+            values = [c for c in columns if not c.key]
+            if keys:
+                key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
+                              (formats.KAFKA if source.key_format == formats.NONE
+                               else source.key_format)).upper()
+            else:
+                key_format = formats.NONE
+            made["key_format"] = key_format
+            ts_from = None
+            if "TIMESTAMP" in props:
+                ts_from = _sink_timestamp(props["TIMESTAMP"], keys, values, node.pos)
+            return TopicSink(topic, formats.key_output(key_format, [c.name for c in keys]),
+                             formats.value_encoder(value_format, [c.name for c in values],
+                                                   [c.type for c in values]),
+                             window_type, ts_from, materialize=node.kind == "TABLE")
+
+        plan = planner.Planner(node.select, source, node.name, props, node.kind,
+                               self._logger(query_id)).plan(sink_factory)
+        if node.kind == "TABLE" and plan.kind == "STREAM":
+            raise KsqlError("Invalid result type. Your SELECT query produces a STREAM. Please use "
+                            "CREATE STREAM AS SELECT statement instead.", *node.pos)
+        sink_source = Source(node.name, node.kind, topic, made["key_format"], value_format,
+                             plan.columns, plan.windowed, plan.window_size,
+                             _ts_name(props.get("TIMESTAMP"), plan.columns),
+                             int(props["PARTITIONS"]) if "PARTITIONS" in props else source.partitions,
+                             text, written_by=query_id, properties=props)
+        query = Query(query_id, node.name, topic, [source.name], [source.topic], text,
+                      plan.operator)
+        self._sources[node.name] = sink_source
+        self._queries[query_id] = query
+        self._by_topic.setdefault(source.topic, []).append(query)
+        self._sinks[node.name] = plan.operator.sink if hasattr(plan.operator, "sink") else \
+            plan.operator.emitter.sink
+        return query
+
+    def _source_for(self, select: ast.Select) -> Source:
+        source = self._sources.get(select.source)
+        if source is None:
+            raise KsqlError(f"{select.source} does not exist.", *(select.source_pos or (None, None)))
+        return source
+
+    def _logger(self, query_id: str):
+        def log(record: Record, message: str) -> None:
+            self.stats.bad_records += 1
+            if self.processing_log is not None:
+                self.processing_log(log_entry(query_id, record, message))
+        return log
+
+    def _drop(self, node: ast.Drop, text: str) -> StatementResult:
+        if node.kind == "CONNECTOR":
+            return StatementResult("server_statement", text, statement=node)
+        source = self._sources.get(node.name)
+        if source is None:
+            if node.if_exists:
+                return StatementResult("source_dropped", text, name=node.name)
+            raise KsqlError(f"Source {node.name} does not exist.", *node.pos)
+        if source.kind != node.kind:
+            raise KsqlError(f"Incompatible data source type is {source.kind}, but statement was "
+                            f"DROP {node.kind}", *node.pos)
+        readers = [q.id for q in self._queries.values() if node.name in q.source_names]
+        if readers:
+            raise KsqlError(f"Cannot drop {node.name}.\nThe following queries read from this "
+                            f"source: [{', '.join(readers)}].\nYou need to terminate them before "
+                            "dropping " + node.name + ".", *node.pos)
+        if source.written_by in self._queries:
+            self._stop(source.written_by)
+        del self._sources[node.name]
+        self._sinks.pop(node.name, None)
+        return StatementResult("source_dropped", text, source=source, name=node.name,
+                               delete_topic=node.delete_topic)
+
+    def _terminate(self, node: ast.Terminate) -> tuple:
+        if node.query_id is None:
+            ids = tuple(self._queries)
+        else:
+            match = [q for q in self._queries if q.upper() == node.query_id.upper()]
+            if not match:
+                raise KsqlError(f"Unknown queryId: {node.query_id}", *node.pos)
+            ids = tuple(match)
+        for qid in ids:
+            self._stop(qid)
+        return ids
+
+    def _stop(self, query_id: str) -> None:
+        query = self._queries.pop(query_id)
+        for topic in query.source_topics:
+            self._by_topic[topic] = [q for q in self._by_topic.get(topic, []) if q is not query]
+        if query.sink in self._sources:
+            self._sources[query.sink].written_by = None
+
+    def _show(self, node: ast.Show, text: str) -> StatementResult:
+        if node.what == "STREAMS":
+            rows = [{"type": "STREAM", "name": s.name, "topic": s.topic,
+                     "keyFormat": s.key_format, "valueFormat": s.value_format,
+                     "isWindowed": s.windowed} for s in self.sources() if s.kind == "STREAM"]
+            return StatementResult("streams", text, rows=rows)
+        if node.what == "TABLES":
+            rows = [{"type": "TABLE", "name": s.name, "topic": s.topic,
+                     "keyFormat": s.key_format, "valueFormat": s.value_format,
+                     "isWindowed": s.windowed} for s in self.sources() if s.kind == "TABLE"]
+            return StatementResult("tables", text, rows=rows)
+        if node.what == "QUERIES":
+            rows = [{"queryString": q.statement_text, "sinks": [q.sink], "sinkKafkaTopics":
+                     [q.sink_topic], "id": q.id, "queryType": "PERSISTENT", "state": q.state}
+                    for q in self.queries()]
+            return StatementResult("queries", text, rows=rows)
+        if node.what == "PROPERTIES":
+            return StatementResult("properties", text, rows=[
+                {"name": k, "value": v} for k, v in sorted(self.properties.items())])
+        return StatementResult("server_statement", text, statement=node)
+
+    # --- records ------------------------------------------------------------------------
+
+    def process(self, record: Record) -> list[Record]:
+        """Run one record through every query reading its topic; return what they wrote."""
+        self.stats.records_in += 1
+        out: list[Record] = []
+        self._feed(record, out, 0)
+        self.stats.records_out += len(out)
+        return out
+
+    def _feed(self, record: Record, out: list, depth: int) -> None:
+        consumers = self._by_topic.get(record.topic)
+        if not consumers:
+            return
+        if depth > 32:
+            raise KsqlError(f"Query cycle through topic {record.topic}")
+        for query in list(consumers):
+            for produced in query.operator.process(record):
+                if produced is None:
+                    continue
+                out.append(produced)
+                self._feed(produced, out, depth + 1)
+
+    def serialize(self, record: Record) -> tuple:
+        """(key bytes, value bytes) of an output record, as ksqlDB writes them."""
+        source = self._source_by_topic(record.topic)
+        keys = source.key_columns
+        key_values = record.key
+        key_bytes = formats.serialize_key(source.key_format if keys else formats.KAFKA,
+                                          [c.type for c in keys], key_values, record.window)
+        return key_bytes, formats.serialize_value(source.value_format, record.value)
+
+    def _source_by_topic(self, topic: str) -> Source:
+        for s in self._sources.values():
+            if s.topic == topic and s.written_by is not None:
+                return s
+        for s in self._sources.values():
+            if s.topic == topic:
+                return s
+        raise KsqlError(f"No source writes topic {topic}")
+
+    # --- catalog -----------------------------------------------------------------------
+
+    def sources(self) -> list[Source]:
+        return list(self._sources.values())
+
+    def source(self, name: str) -> Source:
+        source = self._sources.get(name) or self._sources.get(name.upper())
+        if source is None:
+            raise KsqlError(f"Could not find STREAM/TABLE '{name}' in the Metastore")
+        return source
+
+    def queries(self) -> list[Query]:
+        return list(self._queries.values())
+
+    def external_topics(self) -> set[str]:
+        written = {q.sink_topic for q in self._queries.values()}
+        read = {t for q in self._queries.values() for t in q.source_topics}
+        return read - written
+
+    # --- transient queries ------------------------------------------------------------
+
+    def _parse_select(self, select_sql: str) -> tuple[ast.Select, str]:
+        statements = parse(select_sql)
+        if len(statements) != 1 or not isinstance(statements[0].node, ast.QueryStatement):
+            raise KsqlError("Expected exactly one SELECT statement")
+        return statements[0].node.select, statements[0].text
+
+    def push(self, select_sql: str, on_row: Callable[[PushRow], None]) -> PushQuery:
+        select, text = self._parse_select(select_sql)
+        if select.emit is None:
+            raise KsqlError("Push queries must end with EMIT CHANGES (pull queries go to pull()).")
+        source = self._source_for(select)
+        query_id = f"transient_{source.name}_{next(self._transient_numbers)}"
+        holder: dict = {}
+
+        def sink_factory(columns, window_type, window_kind, window_size):
+            holder["columns"] = columns
+            return CallbackSink(lambda row: holder["push"]._deliver(row), include_window=False)
+
+        plan = planner.Planner(select, source, None, {}, None, self._logger(query_id)).plan(
+            sink_factory)
+        query = Query(query_id, None, None, [source.name], [source.topic], text, plan.operator)
+        push = PushQuery(self, query, holder["columns"], select.limit, on_row)
+        holder["push"] = push
+        self._transient.append(query)
+        self._by_topic.setdefault(source.topic, []).append(query)
+        return push
+
+    def _remove_transient(self, query: Query) -> None:
+        if query in self._transient:
+            self._transient.remove(query)
+            for topic in query.source_topics:
+                self._by_topic[topic] = [q for q in self._by_topic.get(topic, []) if q is not query]
+
+    def pull(self, select_sql: str) -> PullResult:
+        select, _ = self._parse_select(select_sql)
+        if select.emit is not None:
+            raise KsqlError("Pull queries do not take EMIT; use push() for EMIT CHANGES.")
+        source = self._source_for(select)
+        if source.kind != "TABLE":
+            raise KsqlError(f"Pull queries are only supported on tables; {source.name} is a "
+                            "STREAM. Add EMIT CHANGES for a push query.")
+        sink = self._sinks.get(source.name)
+        if sink is None or sink.table is None:
+            raise KsqlError(f"The {source.name} table isn't queryable. To derive a queryable "
+                            "table, use CREATE TABLE ... AS SELECT.")
+        return _pull(select, source, sink.table)
+
+
+def _pull(select: ast.Select, source: Source, table: dict) -> PullResult:
+    from socksort.ksql.expressions import Scope, compile_expr
+
+    if select.group_by or select.window is not None or select.having is not None:
+        raise unsupported("aggregation in pull queries", select.pos)
+    cols = {c.name: (i, c.type) for i, c in enumerate(source.columns)}
+    n = len(source.columns)
+    if source.windowed:
+        cols["WINDOWSTART"] = (n, T.BIGINT)
+        cols["WINDOWEND"] = (n + 1, T.BIGINT)
+    qualifiers = {source.name} | ({select.source_alias} if select.source_alias else set())
+    scope = Scope(cols, qualifiers=qualifiers)
+    names, fns, types_ = [], [], []
+    generated = 0
+    for item in select.items:
+        if isinstance(item, ast.AllColumns):
+            extra = [("WINDOWSTART", T.BIGINT), ("WINDOWEND", T.BIGINT)] if source.windowed else []
+            keys = [(c.name, c.type) for c in source.key_columns]
+            for name, t in keys + extra + [(c.name, c.type) for c in source.value_columns]:
+                idx = cols[name][0]
+                names.append(name)
+                types_.append(T.display(t))
+                fns.append(lambda row, i=idx: row[i])
+            continue
+        fn, t = compile_expr(item.expr, scope)
+        if item.alias:
+            names.append(item.alias)
+        elif isinstance(item.expr, ast.ColumnRef):
+            names.append(item.expr.name)
+        else:
+            names.append(f"KSQL_COL_{generated}")
+            generated += 1
+        fns.append(fn)
+        types_.append(T.display(t))
+    where = None
+    if select.where is not None:
+        where, _ = compile_expr(select.where, scope)
+    rows = []
+    for (keys, window), (key_values, values, _ts) in table.items():
+        row = list(key_values) + list(values)
+        if source.windowed:
+            row += [window.start, window.end]
+        if where is not None and where(row) is not True:
+            continue
+        rows.append([f(row) for f in fns])
+        if select.limit is not None and len(rows) >= select.limit:
+            break
+    return PullResult(names, types_, rows)
+
+
+def _duration(text: str, pos) -> int:
+    parts = text.strip().split()
+    units = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+    if len(parts) == 2 and parts[0].isdigit():
+        unit = parts[1].upper().rstrip("S")
+        if unit in units:
+            return int(parts[0]) * units[unit]
+    raise KsqlError(f"Invalid duration: '{text}'", *pos)
+
+
+def _sink_timestamp(name: str, keys: list, values: list, pos):
+    upper = name.upper()
+    for i, c in enumerate(keys):
+        if c.name in (upper, name):
+            return lambda k, v, i=i: k[i]
+    for i, c in enumerate(values):
+        if c.name in (upper, name):
+            return lambda k, v, i=i: v[i]
+    raise KsqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the schema: "
+                    f"'{upper}'", *pos)
+
+
+def _ts_name(name: str | None, columns: list) -> str | None:
+    if name is None:
+        return None
+    for c in columns:
+        if c.name in (name, name.upper()):
+            return c.name
+    return None

@@ -1,0 +1,38 @@
+"""The engine's one error type: ksqlDB's message plus where in the statement text it applies."""
+
+from __future__ import annotations
+
+
+class KsqlError(Exception):
+    """A statement ksqlDB would reject (or that is outside the engine's subset).
+
+    ``message`` is ksqlDB's text where ksqlDB has one; ``line``/``column`` are 1-based
+    positions in the text given to ``Engine.execute``.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None,
+                 statement_text: str | None = None, error_code: int = 40001):
+        self.message = message
+        self.line = line
+        self.column = column
+        self.statement_text = statement_text
+        self.error_code = error_code
+        self.results: list = []
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"Line: {self.line}, Col: {self.column}: {self.message}"
+        return self.message
+
+    def at(self, pos) -> "KsqlError":
+        """Attach a (line, column) position unless one is already known."""
+        if self.line is None and pos is not None:
+            self.line, self.column = pos
+            self.args = (str(self),)
+        return self
+
+
+def unsupported(what: str, pos=None) -> KsqlError:
+    line, col = pos if pos else (None, None)
+    return KsqlError(f"{what} is not supported by the embedded engine", line, col)

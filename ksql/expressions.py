@@ -1,0 +1,369 @@
+"""Compile expression trees into Python closures ``row -> value``, type-checked once.
+
+A row is a list; a :class:`Scope` says which slot (and type) each column or
+precomputed sub-expression lives in. Nothing is interpreted per record: the closures
+capture their operands' closures directly.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Callable
+
+from socksort.ksql import ast, functions
+from socksort.ksql import types as T
+from socksort.ksql.errors import KsqlError
+
+Fn = Callable[[list], object]
+
+_OP_NAMES = {"=": "EQUAL", "<>": "NOT_EQUAL", "<": "LESS_THAN", "<=": "LESS_THAN_OR_EQUAL",
+             ">": "GREATER_THAN", ">=": "GREATER_THAN_OR_EQUAL"}
+_COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le,
+            ">": operator.gt, ">=": operator.ge}
+WINDOW_BOUNDS = ("WINDOWSTART", "WINDOWEND")
+
+
+class Scope:
+    """Where compiled expressions find their inputs.
+
+    ``columns`` maps a column name to (slot, type). ``slots`` maps whole sub-expressions
+    (GROUP BY expressions, aggregate calls) to (slot, type); they win over columns.
+    ``unknown`` builds the error for a column that does not resolve.
+    """
+
+    def __init__(self, columns: dict, slots: dict | None = None, qualifiers: set | None = None,
+                 unknown: Callable[[ast.ColumnRef], KsqlError] | None = None,
+                 on_column: Callable[[ast.ColumnRef], None] | None = None,
+                 allow_aggregates: bool = False):
+        self.columns = columns
+        self.slots = slots or {}
+        self.qualifiers = qualifiers or set()
+        self.unknown = unknown or (lambda ref: KsqlError(f"Unknown column {ref.name}.", *(ref.pos or (None, None))))
+        self.on_column = on_column
+        self.allow_aggregates = allow_aggregates
+
+    def resolve(self, ref: ast.ColumnRef):
+        if ref.qualifier is not None and ref.qualifier not in self.qualifiers:
+            raise KsqlError(f"'{ref.qualifier}' is not a valid stream/table name or alias.",
+                            *(ref.pos or (None, None)))
+        if self.on_column:
+            self.on_column(ref)
+        found = self.columns.get(ref.name)
+        if found is None:
+            raise self.unknown(ref)
+        return found
+
+
+def format_expr(e: ast.Expr) -> str:
+    """Render an expression the way ksqlDB prints it in error messages and column names."""
+    if isinstance(e, ast.Literal):
+        if e.type_name == "STRING":
+            return "'" + e.value.replace("'", "''") + "'"
+        if e.type_name == "NULL":
+            return "NULL"
+        if e.type_name == "BOOLEAN":
+            return "true" if e.value else "false"
+        return str(e.value)
+    if isinstance(e, ast.ColumnRef):
+        return e.name
+    if isinstance(e, ast.BinaryOp):
+        if e.op in ("AND", "OR"):
+            return f"({format_expr(e.left)} {e.op} {format_expr(e.right)})"
+        if e.op in _OP_NAMES:
+            return f"({format_expr(e.left)} {e.op} {format_expr(e.right)})"
+        return f"({format_expr(e.left)} {e.op} {format_expr(e.right)})"
+    if isinstance(e, ast.UnaryOp):
+        return f"(NOT {format_expr(e.operand)})" if e.op == "NOT" else f"-{format_expr(e.operand)}"
+    if isinstance(e, ast.IsNull):
+        return f"({format_expr(e.operand)} IS {'NOT ' if e.negated else ''}NULL)"
+    if isinstance(e, ast.Case):
+        parts = " ".join(f"WHEN {format_expr(c)} THEN {format_expr(r)}" for c, r in e.whens)
+        default = f" ELSE {format_expr(e.default)}" if e.default is not None else ""
+        return f"(CASE {parts}{default} END)"
+    if isinstance(e, ast.FunctionCall):
+        if e.star:
+            return f"{e.name}(*)"
+        return f"{e.name}({', '.join(format_expr(a) for a in e.args)})"
+    return repr(e)
+
+
+def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
+    """Return (closure, SQL type) for ``e``."""
+    slot = scope.slots.get(e)
+    if slot is not None:
+        return operator.itemgetter(slot[0]), slot[1]
+    if isinstance(e, ast.Literal):
+        value = e.value
+        return (lambda row: value), e.type_name
+    if isinstance(e, ast.ColumnRef):
+        index, type_ = scope.resolve(e)
+        return operator.itemgetter(index), type_
+    if isinstance(e, ast.BinaryOp):
+        if e.op in ("AND", "OR"):
+            return _logical(e, scope)
+        if e.op in _COMPARE:
+            return _comparison(e, scope)
+        return _arithmetic(e, scope)
+    if isinstance(e, ast.UnaryOp):
+        return _unary(e, scope)
+    if isinstance(e, ast.IsNull):
+        inner, _ = compile_expr(e.operand, scope)
+        if e.negated:
+            return (lambda row: inner(row) is not None), T.BOOLEAN
+        return (lambda row: inner(row) is None), T.BOOLEAN
+    if isinstance(e, ast.Case):
+        return _case(e, scope)
+    if isinstance(e, ast.FunctionCall):
+        return _call(e, scope)
+    raise KsqlError(f"Unsupported expression: {format_expr(e)}")
+
+
+def _pos(e) -> tuple:
+    return getattr(e, "pos", None) or (None, None)
+
+
+def _logical(e: ast.BinaryOp, scope: Scope):
+    lf, lt = compile_expr(e.left, scope)
+    rf, rt = compile_expr(e.right, scope)
+    for side, t in ((e.left, lt), (e.right, rt)):
+        if t not in (T.BOOLEAN, T.NULL):
+            raise KsqlError(f"Logical binary expects two boolean values.  Actual "
+                            f"{format_expr(side)} ({T.display(t)})", *_pos(e))
+    if e.op == "AND":
+        def f(row):
+            a = lf(row)
+            if a is False:
+                return False
+            b = rf(row)
+            if b is False:
+                return False
+            return None if a is None or b is None else True
+    else:
+        def f(row):
+            a = lf(row)
+            if a is True:
+                return True
+            b = rf(row)
+            if b is True:
+                return True
+            return None if a is None or b is None else False
+    return f, T.BOOLEAN
+
+
+def _comparison(e: ast.BinaryOp, scope: Scope):
+    lf, lt = compile_expr(e.left, scope)
+    rf, rt = compile_expr(e.right, scope)
+    if lt == T.NULL or rt == T.NULL:
+        raise KsqlError(f"Comparison with NULL not supported: {format_expr(e.left)} {e.op} "
+                        f"{format_expr(e.right)}", *_pos(e))
+    if not T.comparable(lt, rt) or (lt == T.BOOLEAN and e.op not in ("=", "<>")):
+        raise KsqlError(f"Cannot compare {format_expr(e.left)} ({T.display(lt)}) to "
+                        f"{format_expr(e.right)} ({T.display(rt)}) with {_OP_NAMES[e.op]}.",
+                        *_pos(e))
+    cmp = _COMPARE[e.op]
+
+    def f(row):
+        a = lf(row)
+        if a is None:
+            return False
+        b = rf(row)
+        if b is None:
+            return False
+        return cmp(a, b)
+    return f, T.BOOLEAN
+
+
+def _wrap(bits: int):
+    half, full = 1 << (bits - 1), 1 << bits
+
+    def wrap(v):
+        if -half <= v < half:
+            return v
+        return (v + half) % full - half
+    return wrap
+
+
+def _int_div(a, b):
+    if b == 0:
+        return None                      # Java throws; ksqlDB logs it and yields null
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _int_mod(a, b):
+    if b == 0:
+        return None
+    r = abs(a) % abs(b)
+    return r if a >= 0 else -r
+
+
+def _float_div(a, b):
+    if b == 0:
+        if a == 0 or a != a:
+            return float("nan")
+        return float("inf") if (a > 0) == (str(float(b))[0] != "-") else float("-inf")
+    return a / b
+
+
+def _float_mod(a, b):
+    if b == 0:
+        return float("nan")
+    import math
+    return math.fmod(a, b)
+
+
+def _arithmetic(e: ast.BinaryOp, scope: Scope):
+    lf, lt = compile_expr(e.left, scope)
+    rf, rt = compile_expr(e.right, scope)
+    if e.op == "+" and lt == T.STRING and rt == T.STRING:
+        def concat(row):
+            a = lf(row)
+            if a is None:
+                return None
+            b = rf(row)
+            return None if b is None else a + b
+        return concat, T.STRING
+    if lt == T.NULL and rt == T.NULL:
+        raise KsqlError(f"Arithmetic on types NULL and NULL are not supported.", *_pos(e))
+    lt2 = rt if lt == T.NULL else lt
+    rt2 = lt if rt == T.NULL else rt
+    if not (T.is_numeric(lt2) and T.is_numeric(rt2)):
+        raise KsqlError(f"Error processing expression: {format_expr(e)}. Unsupported arithmetic "
+                        f"types. {T.display(lt)} {T.display(rt)}", *_pos(e))
+    result = T.wider(lt2, rt2)
+    integral = result in (T.INTEGER, T.BIGINT)
+    if e.op == "+":
+        op = operator.add
+    elif e.op == "-":
+        op = operator.sub
+    elif e.op == "*":
+        op = operator.mul
+    elif e.op == "/":
+        op = _int_div if integral else _float_div
+    else:
+        op = _int_mod if integral else _float_mod
+    if integral:
+        wrap = _wrap(32 if result == T.INTEGER else 64)
+
+        def f(row):
+            a = lf(row)
+            if a is None:
+                return None
+            b = rf(row)
+            if b is None:
+                return None
+            v = op(a, b)
+            return None if v is None else wrap(v)
+    else:
+        def f(row):
+            a = lf(row)
+            if a is None:
+                return None
+            b = rf(row)
+            if b is None:
+                return None
+            return op(a, b)
+    return f, result
+
+
+def _unary(e: ast.UnaryOp, scope: Scope):
+    inner, t = compile_expr(e.operand, scope)
+    if e.op == "NOT":
+        if t not in (T.BOOLEAN, T.NULL):
+            raise KsqlError(f"NOT expects a boolean value.  Actual {format_expr(e.operand)} "
+                            f"({T.display(t)})", *_pos(e))
+        return (lambda row: None if (v := inner(row)) is None else not v), T.BOOLEAN
+    if not T.is_numeric(t):
+        raise KsqlError(f"Unary minus expects a numeric value.  Actual "
+                        f"{format_expr(e.operand)} ({T.display(t)})", *_pos(e))
+    return (lambda row: None if (v := inner(row)) is None else -v), t
+
+
+def _case(e: ast.Case, scope: Scope):
+    conds = []
+    results = []
+    types_seen = []
+    for cond, res in e.whens:
+        cf, ct = compile_expr(cond, scope)
+        if ct not in (T.BOOLEAN, T.NULL):
+            raise KsqlError(f"WHEN operand type should be boolean. Type for "
+                            f"'{format_expr(cond)}' is {T.display(ct)}", *_pos(cond))
+        rf, rt = compile_expr(res, scope)
+        conds.append(cf)
+        results.append(rf)
+        types_seen.append((res, rt))
+    if e.default is not None:
+        df, dt = compile_expr(e.default, scope)
+        types_seen.append((e.default, dt))
+    else:
+        df = None
+    non_null = [t for _, t in types_seen if t != T.NULL]
+    if not non_null:
+        raise KsqlError("Invalid Case expression. All case branches have NULL type", *_pos(e))
+    result = non_null[0]
+    for res, t in types_seen:
+        if t == T.NULL or t == result:
+            continue
+        if T.is_numeric(t) and T.is_numeric(result):
+            result = T.wider(result, t)
+            continue
+        raise KsqlError(f"Invalid Case expression. Type for all 'THEN' clauses should be the "
+                        f"same. THEN expression '{format_expr(res)}' has type: {T.display(t)}. "
+                        f"Previous THEN expression(s) type: {T.display(result)}.", *_pos(res))
+    pairs = tuple(zip(conds, results))
+
+    def f(row):
+        for cond, res in pairs:
+            if cond(row) is True:
+                return res(row)
+        return df(row) if df is not None else None
+    return f, result
+
+
+def _call(e: ast.FunctionCall, scope: Scope):
+    # Arguments first: an unknown column inside is the error ksqlDB reports.
+    compiled = [compile_expr(a, scope) for a in e.args]
+    if functions.is_aggregate(e.name):
+        raise KsqlError(f"Aggregate function {e.name} is not allowed here", *_pos(e))
+    fn = functions.scalar(e.name)
+    if fn is None:
+        raise KsqlError(f"Can't find any functions with the name '{e.name}'", *_pos(e))
+    if e.star:
+        raise KsqlError(f"Function {e.name} does not accept '*'", *_pos(e))
+    arg_types = [t for _, t in compiled]
+    if not fn.min_args <= len(arg_types) <= fn.max_args:
+        raise KsqlError(f"Function '{e.name}' does not accept parameters "
+                        f"({', '.join(map(T.display, arg_types))}).", *_pos(e))
+    result = fn.returns(arg_types)
+    if isinstance(result, str) and result.startswith("ERROR:"):
+        raise KsqlError(result[6:], *_pos(e))
+    args = [f for f, _ in compiled]
+    impl = fn.impl
+    if len(args) == 1:
+        a0 = args[0]
+        if fn.null_on_null:
+            def f(row):
+                v = a0(row)
+                return None if v is None else _safe(impl, v)
+        else:
+            def f(row):
+                return _safe(impl, a0(row))
+    else:
+        if fn.null_on_null:
+            def f(row):
+                vals = [a(row) for a in args]
+                if None in vals:
+                    return None
+                return _safe(impl, *vals)
+        else:
+            def f(row):
+                return _safe(impl, *[a(row) for a in args])
+    return f, result
+
+
+def _safe(impl, *args):
+    # ksqlDB turns an exception inside a function into a null result (and a log entry).
+    try:
+        return impl(*args)
+    except (ValueError, TypeError, ArithmeticError, LookupError):
+        return None

@@ -1,0 +1,398 @@
+"""The function registry: scalar functions and aggregates, looked up by upper-case name.
+
+Scalar: ``register_scalar(name, impl, returns, min_args, max_args, null_on_null)``.
+Aggregate: ``register_aggregate(name, cls)`` where ``cls(arg_types, params)`` is an
+:class:`Aggregate` (one column argument plus literal parameters, as ksqlDB's UDAFs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from socksort.ksql import types as T
+from socksort.ksql.errors import KsqlError
+
+
+@dataclass(frozen=True)
+class ScalarFunction:
+    name: str
+    impl: Callable
+    returns: Callable[[list], str]
+    min_args: int
+    max_args: int
+    null_on_null: bool
+
+
+_SCALARS: dict[str, ScalarFunction] = {}
+_AGGREGATES: dict[str, type] = {}
+
+
+def register_scalar(name: str, impl: Callable, returns: Callable[[list], str] | str,
+                    min_args: int = 1, max_args: int | None = None,
+                    null_on_null: bool = True) -> None:
+    ret = returns if callable(returns) else (lambda _types, t=returns: t)
+    _SCALARS[name.upper()] = ScalarFunction(name.upper(), impl, ret, min_args,
+                                            min_args if max_args is None else max_args, null_on_null)
+
+
+def register_aggregate(name: str, cls: type) -> None:
+    _AGGREGATES[name.upper()] = cls
+
+
+def scalar(name: str) -> ScalarFunction | None:
+    return _SCALARS.get(name.upper())
+
+
+def aggregate(name: str) -> type | None:
+    return _AGGREGATES.get(name.upper())
+
+
+def is_aggregate(name: str) -> bool:
+    return name.upper() in _AGGREGATES
+
+
+def names() -> tuple[list[str], list[str]]:
+    return sorted(_SCALARS), sorted(_AGGREGATES)
+
+
+# --- aggregates ---------------------------------------------------------------------
+
+class Aggregate:
+    """One aggregate call site. ``value`` given to add/undo is its column argument's value
+    (COUNT(*) gets 1). Accumulators are immutable values; methods return the new one."""
+
+    name = "?"
+    undoable = False        # may aggregate a table (needs undo)
+    mergeable = True        # may aggregate session windows (needs merge)
+
+    def __init__(self, arg_types: list[str], params: list):
+        self.arg_types = arg_types
+        self.params = params
+        self.return_type = self.returns(arg_types)
+
+    def returns(self, arg_types: list[str]) -> str:
+        raise NotImplementedError
+
+    def init(self):
+        return None
+
+    def add(self, acc, value):
+        raise NotImplementedError
+
+    def undo(self, acc, value):
+        raise NotImplementedError
+
+    def merge(self, a, b):
+        raise NotImplementedError
+
+    def result(self, acc):
+        return acc
+
+
+def _one_column(cls_name: str, arg_types, allowed=None):
+    if len(arg_types) != 1:
+        raise KsqlError(f"Function '{cls_name}' does not accept parameters "
+                        f"({', '.join(map(T.display, arg_types))}).")
+    if allowed and arg_types[0] not in allowed and arg_types[0] != T.NULL:
+        raise KsqlError(f"Function '{cls_name}' does not accept parameters "
+                        f"({T.display(arg_types[0])}).")
+    return arg_types[0]
+
+
+class Count(Aggregate):
+    name = "COUNT"
+    undoable = True
+
+    def returns(self, arg_types):
+        return T.BIGINT
+
+    def init(self):
+        return 0
+
+    def add(self, acc, value):
+        return acc if value is None else acc + 1
+
+    def undo(self, acc, value):
+        return acc if value is None else acc - 1
+
+    def merge(self, a, b):
+        return a + b
+
+
+class Sum(Aggregate):
+    name = "SUM"
+    undoable = True
+
+    def returns(self, arg_types):
+        t = _one_column("SUM", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL))
+        return T.DOUBLE if t == T.DECIMAL else t
+
+    def init(self):
+        return 0.0 if self.return_type == T.DOUBLE else 0
+
+    def add(self, acc, value):
+        return acc if value is None else acc + value
+
+    def undo(self, acc, value):
+        return acc if value is None else acc - value
+
+    def merge(self, a, b):
+        return a + b
+
+
+class Avg(Aggregate):
+    name = "AVG"
+    undoable = True
+
+    def returns(self, arg_types):
+        _one_column("AVG", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL))
+        return T.DOUBLE
+
+    def init(self):
+        return (0, 0)
+
+    def add(self, acc, value):
+        return acc if value is None else (acc[0] + value, acc[1] + 1)
+
+    def undo(self, acc, value):
+        return acc if value is None else (acc[0] - value, acc[1] - 1)
+
+    def merge(self, a, b):
+        return (a[0] + b[0], a[1] + b[1])
+
+    def result(self, acc):
+        return acc[0] / acc[1] if acc[1] else 0.0
+
+
+class Min(Aggregate):
+    name = "MIN"
+
+    def returns(self, arg_types):
+        return _one_column("MIN", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.STRING))
+
+    def add(self, acc, value):
+        if value is None:
+            return acc
+        return value if acc is None or value < acc else acc
+
+    def merge(self, a, b):
+        return self.add(a, b)
+
+
+class Max(Min):
+    name = "MAX"
+
+    def returns(self, arg_types):
+        return _one_column("MAX", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.STRING))
+
+    def add(self, acc, value):
+        if value is None:
+            return acc
+        return value if acc is None or value > acc else acc
+
+
+# Arrival order for *_BY_OFFSET: a process-wide counter gives every add a later position,
+# so merged session parts compare by when their values arrived.
+_arrival = itertools.count()
+
+
+class LatestByOffset(Aggregate):
+    name = "LATEST_BY_OFFSET"
+
+    def __init__(self, arg_types, params):
+        super().__init__(arg_types, params)
+        if params and not isinstance(params[0], bool):
+            raise KsqlError(f"{self.name} with a count parameter is not supported")
+        self.ignore_nulls = params[0] if params else True
+
+    def returns(self, arg_types):
+        return arg_types[0]
+
+    def init(self):
+        return None                         # or (arrival, value)
+
+    def add(self, acc, value):
+        if value is None and self.ignore_nulls:
+            return acc
+        return (next(_arrival), value)
+
+    def merge(self, a, b):
+        if a is None:
+            return b
+        if b is None:
+            return a
+        return a if a[0] > b[0] else b
+
+    def result(self, acc):
+        return None if acc is None else acc[1]
+
+
+class EarliestByOffset(LatestByOffset):
+    name = "EARLIEST_BY_OFFSET"
+
+    def add(self, acc, value):
+        if acc is not None or (value is None and self.ignore_nulls):
+            return acc
+        return (next(_arrival), value)
+
+    def merge(self, a, b):
+        if a is None:
+            return b
+        if b is None:
+            return a
+        return a if a[0] < b[0] else b
+
+
+for _cls in (Count, Sum, Avg, Min, Max, LatestByOffset, EarliestByOffset):
+    register_aggregate(_cls.name, _cls)
+
+
+# --- scalar functions ---------------------------------------------------------------
+
+def _same_as_first(types):
+    return types[0] if types else T.NULL
+
+
+def _concat(*parts):
+    return "".join(p for p in parts if p is not None)
+
+
+def _substring(s, start, length=None):
+    # ksqlDB positions are 1-based; negative positions count from the end.
+    n = len(s)
+    begin = start - 1 if start > 0 else max(n + start, 0)
+    if length is None:
+        return s[begin:]
+    return s[begin:begin + max(length, 0)]
+
+
+def _round(v, places=0):
+    if isinstance(v, int):
+        return v
+    import decimal
+    q = decimal.Decimal(1).scaleb(-places)
+    r = decimal.Decimal(repr(v)).quantize(q, rounding=decimal.ROUND_HALF_UP)
+    return float(r) if places else int(r)
+
+
+def _ifnull(value, default):
+    return default if value is None else value
+
+
+def _coalesce(*values):
+    for v in values:
+        if v is not None:
+            return v
+    return None
+
+
+register_scalar("UCASE", str.upper, T.STRING)
+register_scalar("LCASE", str.lower, T.STRING)
+register_scalar("TRIM", str.strip, T.STRING)
+register_scalar("LEN", len, T.INTEGER)
+register_scalar("CONCAT", _concat, T.STRING, min_args=1, max_args=64, null_on_null=False)
+register_scalar("SUBSTRING", _substring, T.STRING, min_args=2, max_args=3)
+register_scalar("REPLACE", lambda s, a, b: s.replace(a, b), T.STRING, min_args=3)
+register_scalar("ABS", abs, _same_as_first)
+register_scalar("ROUND", _round, lambda ts: T.BIGINT if len(ts) == 1 and ts[0] in (T.DOUBLE, T.DECIMAL) else ts[0],
+                min_args=1, max_args=2)
+register_scalar("IFNULL", _ifnull, _same_as_first, min_args=2, null_on_null=False)
+register_scalar("COALESCE", _coalesce, _same_as_first, min_args=1, max_args=64,
+                null_on_null=False)
+
+
+# --- TIMESTAMPTOSTRING: java.time.DateTimeFormatter patterns ------------------------
+
+_PATTERN_RE = re.compile(r"'([^']*)'|([A-Za-z])\1*")
+_FORMAT_CACHE: dict[str, list] = {}
+
+
+def _compile_pattern(pattern: str) -> list:
+    parts = []
+    pos = 0
+    for m in re.finditer(r"'(?:[^']|'')*'|([A-Za-z])\1*|.", pattern):
+        text = m.group()
+        if text.startswith("'"):
+            parts.append(("lit", text[1:-1].replace("''", "'") if text != "''" else "'"))
+        elif text[0].isalpha():
+            parts.append(("field", text))
+        else:
+            parts.append(("lit", text))
+        pos = m.end()
+    return parts
+
+
+def _field(dt: datetime, field: str) -> str:
+    letter, width = field[0], len(field)
+    if letter in "yu":
+        return f"{dt.year % 100:02d}" if width == 2 else f"{dt.year:0{width}d}"
+    if letter in "ML":
+        if width >= 4:
+            return dt.strftime("%B")
+        if width == 3:
+            return dt.strftime("%b")
+        return f"{dt.month:0{width}d}"
+    if letter == "d":
+        return f"{dt.day:0{width}d}"
+    if letter == "D":
+        return f"{dt.timetuple().tm_yday:0{width}d}"
+    if letter == "H":
+        return f"{dt.hour:0{width}d}"
+    if letter == "h":
+        return f"{(dt.hour % 12) or 12:0{width}d}"
+    if letter == "k":
+        return f"{dt.hour or 24:0{width}d}"
+    if letter == "K":
+        return f"{dt.hour % 12:0{width}d}"
+    if letter == "m":
+        return f"{dt.minute:0{width}d}"
+    if letter == "s":
+        return f"{dt.second:0{width}d}"
+    if letter == "S":
+        return f"{dt.microsecond // 1000:03d}"[:width].ljust(width, "0")
+    if letter == "a":
+        return "AM" if dt.hour < 12 else "PM"
+    if letter == "E":
+        return dt.strftime("%A") if width >= 4 else dt.strftime("%a")
+    if letter == "z":
+        return dt.tzname() or "UTC"
+    if letter in "XZx":
+        off = dt.utcoffset()
+        total = int(off.total_seconds()) if off is not None else 0
+        if total == 0 and letter == "X":
+            return "Z"
+        sign = "+" if total >= 0 else "-"
+        hh, mm = divmod(abs(total) // 60, 60)
+        if letter == "Z" and width <= 3 or width in (1, 2) and letter != "Z":
+            return f"{sign}{hh:02d}{mm:02d}" if width != 1 or mm else f"{sign}{hh:02d}"
+        return f"{sign}{hh:02d}:{mm:02d}"
+    if letter == "V":
+        return str(dt.tzinfo)
+    raise ValueError(f"unsupported pattern letter {letter}")
+
+
+def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> str:
+    tz = timezone.utc if zone is None else _zone(zone)
+    dt = datetime.fromtimestamp(millis / 1000, tz)
+    dt = dt.replace(microsecond=(millis % 1000) * 1000)
+    parts = _FORMAT_CACHE.get(pattern)
+    if parts is None:
+        parts = _FORMAT_CACHE[pattern] = _compile_pattern(pattern)
+    return "".join(text if kind == "lit" else _field(dt, text) for kind, text in parts)
+
+
+def _zone(name: str):
+    if name.upper() in ("UTC", "Z", "GMT"):
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"Unknown time-zone ID: {name}") from None
+
+
+register_scalar("TIMESTAMPTOSTRING", timestamp_to_string, T.STRING, min_args=2, max_args=3)

@@ -1,0 +1,81 @@
+"""Split SQL text into tokens that remember their line and column.
+
+Unquoted identifiers are upper-cased (ksqlDB is case-insensitive for them); back-quoted
+identifiers keep their case; string literals use '' for a quote and have no backslash escapes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from socksort.ksql.errors import KsqlError
+
+IDENT, QIDENT, STRING, INTEGER, DECIMAL, DOUBLE, OP, EOF = (
+    "IDENT", "QIDENT", "STRING", "INTEGER", "DECIMAL", "DOUBLE", "OP", "EOF")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str          # normalised: upper-case for IDENT, unquoted for QIDENT/STRING
+    offset: int        # index of the first character in the source text
+    end: int           # index after the last character
+    line: int
+    col: int
+
+    @property
+    def pos(self) -> tuple[int, int]:
+        return (self.line, self.col)
+
+
+_TOKEN_RE = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>--[^\n]*)
+  | (?P<block>/\*.*?\*/)
+  | (?P<double>(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+)
+  | (?P<decimal>\d+\.\d*|\.\d+)
+  | (?P<integer>\d+)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_@$]*)
+  | (?P<qident>`(?:[^`]|``)*`)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<op><>|!=|<=|>=|=>|::|[-+*/%=<>(),.;\[\]{}:])
+""", re.VERBOSE | re.DOTALL)
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos, line, line_start = 0, 1, 0
+    n = len(text)
+    while pos < n:
+        m = _TOKEN_RE.match(text, pos)
+        if not m:
+            raise KsqlError(f"Syntax error at or near '{text[pos]}'", line, pos - line_start + 1)
+        kind = m.lastgroup
+        raw = m.group()
+        col = pos - line_start + 1
+        if kind not in ("ws", "comment", "block"):
+            tokens.append(_make(kind, raw, pos, m.end(), line, col))
+        newlines = raw.count("\n")
+        if newlines:
+            line += newlines
+            line_start = pos + raw.rindex("\n") + 1
+        pos = m.end()
+    tokens.append(Token(EOF, "", n, n, line, n - line_start + 1))
+    return tokens
+
+
+def _make(kind: str, raw: str, start: int, end: int, line: int, col: int) -> Token:
+    if kind == "ident":
+        return Token(IDENT, raw.upper(), start, end, line, col)
+    if kind == "qident":
+        return Token(QIDENT, raw[1:-1].replace("``", "`"), start, end, line, col)
+    if kind == "string":
+        return Token(STRING, raw[1:-1].replace("''", "'"), start, end, line, col)
+    if kind == "integer":
+        return Token(INTEGER, raw, start, end, line, col)
+    if kind == "decimal":
+        return Token(DECIMAL, raw, start, end, line, col)
+    if kind == "double":
+        return Token(DOUBLE, raw, start, end, line, col)
+    return Token(OP, raw, start, end, line, col)

@@ -1,0 +1,384 @@
+"""The per-record operators a query is built from.
+
+Every operator has ``process(record) -> list`` of what its sink produced. Expressions
+are closures compiled by the planner; rows are lists laid out as the planner decided
+(source columns, then ROWTIME, WINDOWSTART, WINDOWEND).
+"""
+
+from __future__ import annotations
+
+from socksort.ksql import windows as W
+from socksort.ksql.formats import DecodeError, Window, window_from_key_bytes
+from socksort.ksql.records import ProcessingLogEntry, PushRow, Record
+from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
+
+
+class SourceReader:
+    """Record → row list, or None when the record must be skipped."""
+
+    def __init__(self, decode_key, decode_value, n_value: int, window_type: str | None,
+                 window_size: int | None, timestamp_index: int | None, log):
+        self.decode_key = decode_key
+        self.decode_value = decode_value
+        self.window_type = window_type
+        self.window_size = window_size
+        self.timestamp_index = timestamp_index
+        self.null_values = [None] * n_value
+        self.log = log              # (record, message) -> None
+
+    def read(self, record: Record):
+        """Return (row, tombstone) or None. Tombstone rows hold only the key columns."""
+        try:
+            raw_key = record.key
+            window = record.window
+            if self.window_type is not None and window is None and isinstance(raw_key, (bytes, bytearray)):
+                window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
+            keys = self.decode_key(raw_key)
+            value = record.value
+            if value is None:
+                values = self.null_values
+            else:
+                values = self.decode_value(value)
+        except DecodeError as exc:
+            self.log(record, str(exc))
+            return None
+        ts = record.timestamp or 0
+        if window is not None:
+            row = keys + values + [ts, window.start, window.end]
+        else:
+            row = keys + values + [ts, None, None]
+        if self.timestamp_index is not None and value is not None:
+            ts = row[self.timestamp_index]
+            if ts is None:
+                self.log(record, "timestamp column is null")
+                return None
+            row[-3] = ts
+        if ts < 0:
+            self.log(record, f"Skipping record due to invalid timestamp {ts}")
+            return None
+        return row, value is None, window
+
+
+class TopicSink:
+    """Builds the output Records of a persistent query."""
+
+    def __init__(self, topic: str, key_out, value_out, window_type: str | None,
+                 timestamp_from=None, materialize: bool = False):
+        self.topic = topic
+        self.key_out = key_out                  # key values -> decoded key
+        self.value_out = value_out              # value values -> decoded value
+        self.window_type = window_type
+        self.timestamp_from = timestamp_from    # (key values, value values) -> ts, or None
+        self.table: dict | None = {} if materialize else None
+
+    def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
+        if self.timestamp_from is not None and values is not None:
+            ts = self.timestamp_from(keys, values)
+            if ts is None or ts < 0:
+                return None
+        if self.table is not None:
+            slot = (tuple(keys), window)
+            if values is None:
+                self.table.pop(slot, None)
+            else:
+                self.table[slot] = (keys, values, ts)
+        return Record(self.topic, self.key_out(keys),
+                      None if values is None else self.value_out(values), ts, window)
+
+
+class CallbackSink:
+    """Delivers a transient (push) query's rows to a callback instead of a topic."""
+
+    def __init__(self, on_row, include_window: bool):
+        self.on_row = on_row
+        self.include_window = include_window
+        self.topic = None
+
+    def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
+        prefix = list(keys)
+        if self.include_window:
+            prefix += [window.start, window.end] if window else [None, None]
+        if values is None:
+            self.on_row(PushRow(prefix, True))
+        else:
+            self.on_row(PushRow(prefix + list(values), False))
+        return None
+
+
+class Select:
+    """Stream or table projection + filter (CSAS, and CTAS over a table without GROUP BY)."""
+
+    def __init__(self, reader: SourceReader, where, key_fns, value_fns, sink, table: bool):
+        self.reader = reader
+        self.where = where
+        self.key_fns = key_fns
+        self.value_fns = value_fns
+        self.sink = sink
+        self.table = table
+
+    def process(self, record: Record) -> list:
+        read = self.reader.read(record)
+        if read is None:
+            return []
+        row, tombstone, window = read
+        keys = [f(row) for f in self.key_fns]
+        if self.table and all(k is None for k in keys) and keys:
+            return []                               # a table row needs a key
+        if tombstone:
+            if self.where is not None and not self.table:
+                return []
+            out = self.sink.emit(keys, None, row[-3], window)
+            return [out] if out is not None else []
+        if self.where is not None and self.where(row) is not True:
+            if not self.table:
+                return []
+            out = self.sink.emit(keys, None, row[-3], window)
+            return [out] if out is not None else []
+        out = self.sink.emit(keys, [f(row) for f in self.value_fns], row[-3], window)
+        return [out] if out is not None else []
+
+
+class _Emitter:
+    """Turns an aggregate's state into output rows: HAVING, then the projection."""
+
+    def __init__(self, aggs, having, value_fns, sink, n_keys: int):
+        self.aggs = aggs
+        self.having = having
+        self.value_fns = value_fns
+        self.sink = sink
+        self.passed: set = set()                # (key, window) whose last output passed HAVING
+
+    def row(self, keys: list, accs: list, window: Window | None) -> list:
+        row = list(keys)
+        row.extend(agg.result(acc) for (agg, _), acc in zip(self.aggs, accs))
+        if window is not None:
+            row.append(window.start)
+            row.append(window.end)
+        else:
+            row.append(None)
+            row.append(None)
+        return row
+
+    def emit(self, gkey, keys: list, accs: list, ts: int, window: Window | None, out: list,
+             final: bool = False) -> None:
+        row = self.row(keys, accs, window)
+        if self.having is not None and self.having(row) is not True:
+            slot = (gkey, window)
+            if slot in self.passed:
+                self.passed.discard(slot)
+                if not final:
+                    rec = self.sink.emit(keys, None, ts, window)
+                    if rec is not None:
+                        out.append(rec)
+            return
+        if self.having is not None:
+            self.passed.add((gkey, window))
+        rec = self.sink.emit(keys, [f(row) for f in self.value_fns], ts, window)
+        if rec is not None:
+            out.append(rec)
+
+    def tombstone(self, gkey, keys: list, ts: int, window: Window, out: list) -> None:
+        self.passed.discard((gkey, window))
+        rec = self.sink.emit(keys, None, ts, window)
+        if rec is not None:
+            out.append(rec)
+
+
+class StreamAggregate:
+    """GROUP BY over a stream, optionally windowed (tumbling/hopping/session)."""
+
+    def __init__(self, reader: SourceReader, where, group_fns, aggs, rule: W.WindowRule | None,
+                 final: bool, having, value_fns, sink):
+        self.reader = reader
+        self.where = where
+        self.group_fns = group_fns
+        self.aggs = aggs                        # [(Aggregate, arg_fn)]
+        self.rule = rule
+        self.final = final
+        self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
+        self.stream_time: int | None = None
+        self.store: dict = {}
+        if rule is not None and rule.kind == "SESSION":
+            self.sessions = SessionStore(rule.size + rule.grace)
+            self.trigger = W.SessionFinalTrigger(rule)
+            self._windowed = self._session
+        elif rule is not None:
+            self.windows = TimeWindowStore(rule.size + rule.grace)
+            self.trigger = W.TimeFinalTrigger(rule)
+            self._windowed = self._time
+        single = len(group_fns) == 1
+        self._gkey = (lambda keys: keys[0]) if single else tuple
+
+    def process(self, record: Record) -> list:
+        read = self.reader.read(record)
+        if read is None:
+            return []
+        row, tombstone, _ = read
+        if tombstone:
+            return []
+        if self.where is not None and self.where(row) is not True:
+            return []
+        keys = [g(row) for g in self.group_fns]
+        if None in keys:
+            return []
+        ts = row[-3]
+        values = [arg(row) for _, arg in self.aggs]
+        out: list = []
+        if self.stream_time is None or ts > self.stream_time:
+            self.stream_time = ts
+        gkey = self._gkey(keys)
+        if self.rule is None:
+            self._plain(gkey, keys, values, ts, out)
+        else:
+            self._windowed(gkey, keys, values, ts, out)
+        return out
+
+    def _add(self, accs: list, values: list) -> list:
+        return [agg.add(acc, v) for (agg, _), acc, v in zip(self.aggs, accs, values)]
+
+    def _init(self) -> list:
+        return [agg.init() for agg, _ in self.aggs]
+
+    def _plain(self, gkey, keys, values, ts, out):
+        entry = self.store.get(gkey)
+        if entry is None:
+            entry = self.store[gkey] = Entry(self._init(), ts)
+        entry.accs = self._add(entry.accs, values)
+        if ts > entry.ts:
+            entry.ts = ts
+        self.emitter.emit(gkey, keys, entry.accs, entry.ts, None, out)
+
+    def _time(self, gkey, keys, values, ts, out):
+        rule = self.rule
+        close = self.stream_time - rule.grace
+        for start in W.time_window_starts(ts, rule.size, rule.advance):
+            end = start + rule.size
+            if end <= close:
+                continue                        # late for this window: dropped
+            entry = self.windows.get(gkey, start)
+            if entry is None:
+                entry = Entry(self._init(), ts, keys)
+            elif ts > entry.ts:
+                entry.ts = ts
+            entry.accs = self._add(entry.accs, values)
+            self.windows.put(gkey, start, entry)
+            if not self.final:
+                self.emitter.emit(gkey, keys, entry.accs, entry.ts, Window(start, end, "time"), out)
+        if self.final:
+            due = self.trigger.due_range(self.stream_time, self.windows.max_start)
+            if due is not None:
+                for start, key, entry in self.windows.range(*due):
+                    self.emitter.emit(key, entry.keys, entry.accs, entry.ts,
+                                      Window(start, start + rule.size, "time"), out, final=True)
+
+    def _session(self, gkey, keys, values, ts, out):
+        rule = self.rule
+        close = self.stream_time - rule.grace - rule.size
+        found = self.sessions.find(gkey, ts - rule.size, ts + rule.size)
+        start, end = ts, ts
+        accs = self._init()
+        for s in found:
+            start = min(start, s.start)
+            end = max(end, s.end)
+            accs = [agg.merge(a, b) for (agg, _), a, b in zip(self.aggs, accs, s.entry.accs)]
+        accs = self._add(accs, values)
+        if end < close:
+            return                              # late: the merged session is already closed
+        if (start, end) != (ts, ts):
+            for s in found:
+                self.sessions.remove(gkey, s)
+                if not self.final:
+                    self.emitter.tombstone(gkey, keys, s.end, Window(s.start, s.end, "session"), out)
+        self.sessions.put(gkey, Session(start, end, Entry(accs, end, keys)), purge=not self.final)
+        if not self.final:
+            self.emitter.emit(gkey, keys, accs, end, Window(start, end, "session"), out)
+        else:
+            due = self.trigger.due_range(self.stream_time)
+            if due is not None:
+                for s_end, key, s in self.sessions.ended_between(*due):
+                    self.emitter.emit(key, s.entry.keys, s.entry.accs, s.end,
+                                      Window(s.start, s.end, "session"), out, final=True)
+                # A session ending a gap before the close can never merge again.
+                self.sessions.drop_ended_before(self.trigger.last_emit - rule.size)
+
+
+class TableAggregate:
+    """GROUP BY over a table: each change retracts the old row and adds the new one."""
+
+    def __init__(self, reader: SourceReader, where, source_key_fns, group_fns, aggs, having,
+                 value_fns, sink):
+        self.reader = reader
+        self.where = where
+        self.source_key_fns = source_key_fns
+        self.group_fns = group_fns
+        self.aggs = aggs
+        self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
+        self.rows: dict = {}                    # source key → last row
+        self.groups: dict = {}                  # group key → Entry
+        single = len(group_fns) == 1
+        self._gkey = (lambda keys: keys[0]) if single else tuple
+
+    def _group(self, row):
+        if row is None or (self.where is not None and self.where(row) is not True):
+            return None, None
+        keys = [g(row) for g in self.group_fns]
+        if None in keys:
+            return None, None
+        return self._gkey(keys), keys
+
+    def process(self, record: Record) -> list:
+        read = self.reader.read(record)
+        if read is None:
+            return []
+        row, tombstone, _ = read
+        skey = tuple(f(row) for f in self.source_key_fns)
+        if all(k is None for k in skey):
+            return []
+        ts = row[-3]
+        old = self.rows.get(skey)
+        new = None if tombstone else row
+        if new is None:
+            self.rows.pop(skey, None)
+        else:
+            self.rows[skey] = new
+        old_g, old_keys = self._group(old)
+        new_g, new_keys = self._group(new)
+        out: list = []
+        if old_keys is not None and new_keys is not None and old_g == new_g:
+            entry = self._entry(old_g, ts)
+            entry.accs = self._change(entry.accs, old, "undo")
+            entry.accs = self._change(entry.accs, new, "add")
+            self.emitter.emit(new_g, new_keys, entry.accs, entry.ts, None, out)
+            return out
+        if old_keys is not None:
+            entry = self._entry(old_g, ts)
+            entry.accs = self._change(entry.accs, old, "undo")
+            self.emitter.emit(old_g, old_keys, entry.accs, entry.ts, None, out)
+        if new_keys is not None:
+            entry = self._entry(new_g, ts)
+            entry.accs = self._change(entry.accs, new, "add")
+            self.emitter.emit(new_g, new_keys, entry.accs, entry.ts, None, out)
+        return out
+
+    def _entry(self, gkey, ts) -> Entry:
+        entry = self.groups.get(gkey)
+        if entry is None:
+            entry = self.groups[gkey] = Entry([agg.init() for agg, _ in self.aggs], ts)
+        elif ts > entry.ts:
+            entry.ts = ts
+        return entry
+
+    def _change(self, accs, row, how: str) -> list:
+        return [getattr(agg, how)(acc, arg(row)) for (agg, arg), acc in zip(self.aggs, accs)]
+
+
+def log_entry(query_id: str, record: Record, message: str) -> ProcessingLogEntry:
+    return ProcessingLogEntry(query_id, record.topic, record.partition, record.offset, message,
+                              _record_text(record))
+
+
+def _record_text(record: Record) -> str:
+    value = record.value
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    return f"key={record.key!r}, value={value!r}, timestamp={record.timestamp}"

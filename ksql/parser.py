@@ -1,0 +1,594 @@
+"""Recursive-descent parser for the ksqlDB statements the engine supports.
+
+Anything ksqlDB has but the engine lacks (joins, PARTITION BY, INSERT, CAST, ...) fails
+here or in the planner with a KsqlError naming it, never with a silently different meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socksort.ksql import ast
+from socksort.ksql.errors import KsqlError, unsupported
+from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT, STRING,
+                                 Token, tokenize)
+
+# Words that end an expression or a select item, so they cannot be implicit aliases.
+_RESERVED = {
+    "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "WINDOW", "EMIT", "LIMIT", "AND", "OR",
+    "NOT", "CASE", "WHEN", "THEN", "ELSE", "END", "AS", "IS", "NULL", "TRUE", "FALSE",
+    "PARTITION", "JOIN", "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "ON", "WITHIN", "LIKE",
+    "BETWEEN", "IN", "CREATE", "INSERT", "INTO", "VALUES", "ORDER", "UNION",
+}
+
+_UNITS = {
+    "MILLISECOND": 1, "MILLISECONDS": 1, "SECOND": 1000, "SECONDS": 1000,
+    "MINUTE": 60_000, "MINUTES": 60_000, "HOUR": 3_600_000, "HOURS": 3_600_000,
+    "DAY": 86_400_000, "DAYS": 86_400_000,
+}
+
+
+@dataclass
+class ParsedStatement:
+    node: object
+    text: str          # the statement's own text, without the trailing ';'
+
+
+def parse(text: str) -> list[ParsedStatement]:
+    """Parse every ';'-terminated statement in ``text``."""
+    return _Parser(text).statements()
+
+
+def split_statements(text: str) -> list[str]:
+    """Cut ``text`` into statement texts (each ending with ';'), without parsing them."""
+    tokens = tokenize(text)
+    out, start = [], None
+    for tok in tokens:
+        if tok.kind == EOF:
+            break
+        if start is None:
+            start = tok.offset
+        if tok.kind == OP and tok.text == ";":
+            out.append(text[start:tok.end])
+            start = None
+    if start is not None:
+        out.append(text[start:].strip())
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+
+    # --- token helpers ----------------------------------------------------------
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, ahead: int = 1) -> Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def at_word(self, *words: str) -> bool:
+        return self.tok.kind == IDENT and self.tok.text in words
+
+    def at_op(self, *ops: str) -> bool:
+        return self.tok.kind == OP and self.tok.text in ops
+
+    def accept_word(self, *words: str) -> bool:
+        if self.at_word(*words):
+            self.i += 1
+            return True
+        return False
+
+    def accept_op(self, op: str) -> bool:
+        if self.at_op(op):
+            self.i += 1
+            return True
+        return False
+
+    def expect_word(self, word: str) -> Token:
+        if not self.at_word(word):
+            raise self.error(f"expecting {word}")
+        return self.advance()
+
+    def expect_op(self, op: str) -> Token:
+        if not self.at_op(op):
+            raise self.error(f"expecting '{op}'")
+        return self.advance()
+
+    def error(self, expecting: str = "") -> KsqlError:
+        tok = self.tok
+        near = "<EOF>" if tok.kind == EOF else self.text[tok.offset:tok.end]
+        message = f"Syntax Error\nmismatched input '{near}'"
+        if expecting:
+            message += f" {expecting}"
+        return KsqlError(message.replace("\n", ": "), tok.line, tok.col)
+
+    def identifier(self) -> tuple[str, tuple]:
+        tok = self.tok
+        if tok.kind == QIDENT or (tok.kind == IDENT and tok.text not in _RESERVED):
+            self.i += 1
+            return tok.text, tok.pos
+        raise self.error("expecting an identifier")
+
+    # --- statements ---------------------------------------------------------------
+
+    def statements(self) -> list[ParsedStatement]:
+        out = []
+        while self.tok.kind != EOF:
+            if self.accept_op(";"):
+                continue
+            start = self.tok.offset
+            node = self.statement()
+            end = self.tok.offset
+            if not self.accept_op(";"):
+                if self.tok.kind != EOF:
+                    raise self.error("expecting ';'")
+            out.append(ParsedStatement(node, self.text[start:end].strip()))
+        return out
+
+    def statement(self):
+        tok = self.tok
+        if self.at_word("CREATE"):
+            return self.create()
+        if self.at_word("SELECT"):
+            return ast.QueryStatement(self.select(), tok.pos)
+        if self.accept_word("DROP"):
+            return self.drop(tok)
+        if self.accept_word("TERMINATE"):
+            if self.accept_word("ALL"):
+                return ast.Terminate(None, tok.pos)
+            name, _ = self.identifier()
+            return ast.Terminate(name, tok.pos)
+        if self.at_word("SHOW", "LIST"):
+            self.advance()
+            what = self.tok
+            if not self.accept_word("STREAMS", "TABLES", "QUERIES", "TOPICS", "CONNECTORS",
+                                    "PROPERTIES", "FUNCTIONS"):
+                raise self.error("expecting STREAMS, TABLES, QUERIES, TOPICS, CONNECTORS or PROPERTIES")
+            return ast.Show(what.text, self.accept_word("EXTENDED"), tok.pos)
+        if self.accept_word("DESCRIBE"):
+            what = "SOURCE"
+            if self.accept_word("CONNECTOR"):
+                what = "CONNECTOR"
+            elif self.accept_word("FUNCTION"):
+                what = "FUNCTION"
+            name, _ = self.identifier()
+            return ast.Describe(name, self.accept_word("EXTENDED"), what, tok.pos)
+        if self.accept_word("SET"):
+            name = self.string()
+            self.expect_op("=")
+            return ast.SetProperty(name, self.string(), tok.pos)
+        if self.accept_word("UNSET"):
+            return ast.UnsetProperty(self.string(), tok.pos)
+        if self.accept_word("PRINT"):
+            return self.print_(tok)
+        if self.at_word("INSERT", "EXPLAIN", "DEFINE", "UNDEFINE", "PAUSE", "RESUME", "ALTER", "ASSERT"):
+            raise unsupported(f"{tok.text} statement", tok.pos)
+        raise self.error()
+
+    def string(self) -> str:
+        if self.tok.kind != STRING:
+            raise self.error("expecting a string literal")
+        return self.advance().text
+
+    def create(self):
+        start = self.expect_word("CREATE")
+        or_replace = False
+        if self.accept_word("OR"):
+            self.expect_word("REPLACE")
+            or_replace = True
+        if self.accept_word("SOURCE", "SINK"):
+            kind = self.tokens[self.i - 1].text
+            self.expect_word("CONNECTOR")
+            if_not_exists = self.if_not_exists()
+            name, _ = self.identifier()
+            return ast.CreateConnector(kind, name, self.with_properties(required=True),
+                                       if_not_exists, start.pos)
+        if not self.at_word("STREAM", "TABLE"):
+            if self.at_word("TYPE"):
+                raise unsupported("CREATE TYPE", self.tok.pos)
+            raise self.error("expecting STREAM or TABLE")
+        kind = self.advance().text
+        if_not_exists = self.if_not_exists()
+        name, _ = self.identifier()
+        columns = self.column_defs(kind) if self.at_op("(") else []
+        properties = self.with_properties() if self.at_word("WITH") else {}
+        if self.accept_word("AS"):
+            if columns:
+                raise self.error("expecting WITH or ';'")
+            select = self.select()
+            return ast.CreateAsSelect(kind, name, properties, select, or_replace, if_not_exists,
+                                      start.pos)
+        return ast.CreateSource(kind, name, columns, properties, or_replace, if_not_exists,
+                                start.pos)
+
+    def if_not_exists(self) -> bool:
+        if self.accept_word("IF"):
+            self.expect_word("NOT")
+            self.expect_word("EXISTS")
+            return True
+        return False
+
+    def column_defs(self, kind: str) -> list:
+        self.expect_op("(")
+        cols = []
+        while True:
+            name, pos = self.identifier()
+            type_name = self.type_name()
+            key = primary = False
+            if self.at_word("PRIMARY"):
+                self.advance()
+                self.expect_word("KEY")
+                if kind == "STREAM":
+                    raise KsqlError(f"Column `{name}` is a 'PRIMARY KEY' column: please use 'KEY' "
+                                    "for streams.\nTables have PRIMARY KEYs, which are unique and "
+                                    "NON NULL.\nStreams have KEYs, which have no uniqueness or NON "
+                                    "NULL constraints.", *pos)
+                key = primary = True
+            elif self.accept_word("KEY"):
+                if kind == "TABLE":
+                    raise KsqlError(f"Column `{name}` is a 'KEY' column: please use 'PRIMARY KEY' "
+                                    "for tables.", *pos)
+                key = True
+            elif self.at_word("HEADER", "HEADERS"):
+                raise unsupported("HEADER columns", self.tok.pos)
+            cols.append(ast.ColumnDef(name, type_name, key, primary, pos))
+            if self.accept_op(")"):
+                return cols
+            self.expect_op(",")
+
+    def type_name(self) -> str:
+        tok = self.tok
+        if tok.kind != IDENT:
+            raise self.error("expecting a type")
+        self.advance()
+        if self.at_op("(", "<"):
+            raise unsupported(f"type {tok.text}", tok.pos)
+        return tok.text
+
+    def with_properties(self, required: bool = False) -> dict:
+        self.expect_word("WITH")
+        self.expect_op("(")
+        props = {}
+        while True:
+            tok = self.tok
+            if tok.kind in (IDENT, QIDENT):
+                name = tok.text.upper() if tok.kind == IDENT else tok.text
+            elif tok.kind == STRING:
+                name = tok.text
+            else:
+                raise self.error("expecting a property name")
+            self.advance()
+            self.expect_op("=")
+            vtok = self.advance()
+            if vtok.kind == STRING:
+                value = vtok.text
+            elif vtok.kind in (INTEGER, DECIMAL, DOUBLE):
+                value = vtok.text
+            elif vtok.kind == IDENT and vtok.text in ("TRUE", "FALSE"):
+                value = vtok.text.lower()
+            else:
+                self.i -= 1
+                raise self.error("expecting a literal")
+            props[name] = value
+            if self.accept_op(")"):
+                return props
+            self.expect_op(",")
+
+    def drop(self, start: Token):
+        if not self.at_word("STREAM", "TABLE", "CONNECTOR"):
+            raise self.error("expecting STREAM, TABLE or CONNECTOR")
+        kind = self.advance().text
+        if_exists = False
+        if self.accept_word("IF"):
+            self.expect_word("EXISTS")
+            if_exists = True
+        name, _ = self.identifier()
+        delete_topic = False
+        if self.accept_word("DELETE"):
+            self.expect_word("TOPIC")
+            delete_topic = True
+        return ast.Drop(kind, name, if_exists, delete_topic, start.pos)
+
+    def print_(self, start: Token):
+        tok = self.advance()
+        if tok.kind not in (IDENT, QIDENT, STRING):
+            self.i -= 1
+            raise self.error("expecting a topic name")
+        from_beginning = False
+        interval = limit = None
+        if self.accept_word("FROM"):
+            self.expect_word("BEGINNING")
+            from_beginning = True
+        if self.accept_word("INTERVAL", "SAMPLE"):
+            interval = self.integer()
+        if self.accept_word("LIMIT"):
+            limit = self.integer()
+        return ast.Print(tok.text, from_beginning, interval, limit, start.pos)
+
+    def integer(self) -> int:
+        if self.tok.kind != INTEGER:
+            raise self.error("expecting an integer")
+        return int(self.advance().text)
+
+    # --- SELECT -------------------------------------------------------------------
+
+    def select(self) -> ast.Select:
+        start = self.expect_word("SELECT")
+        items = [self.select_item()]
+        while self.accept_op(","):
+            items.append(self.select_item())
+        self.expect_word("FROM")
+        source, source_pos = self.identifier()
+        alias = None
+        if self.accept_word("AS"):
+            alias, _ = self.identifier()
+        elif self.tok.kind == QIDENT or (self.tok.kind == IDENT and self.tok.text not in _RESERVED):
+            alias, _ = self.identifier()
+        if self.at_word("JOIN", "LEFT", "RIGHT", "FULL", "INNER", "OUTER") or self.at_op(","):
+            raise unsupported("JOIN", self.tok.pos)
+        window = self.window() if self.accept_word("WINDOW") else None
+        where = None
+        if self.accept_word("WHERE"):
+            where = self.expr()
+        if self.at_word("PARTITION"):
+            raise unsupported("PARTITION BY", self.tok.pos)
+        group_by = []
+        if self.accept_word("GROUP"):
+            self.expect_word("BY")
+            group_by = self.group_by_list()
+        having = None
+        if self.accept_word("HAVING"):
+            having = self.expr()
+        emit = None
+        if self.accept_word("EMIT"):
+            if not self.accept_word("CHANGES", "FINAL"):
+                raise self.error("expecting CHANGES or FINAL")
+            emit = self.tokens[self.i - 1].text
+        limit = None
+        if self.accept_word("LIMIT"):
+            limit = self.integer()
+        return ast.Select(items, source, alias, window, where, group_by, having, emit, limit,
+                          start.pos, source_pos)
+
+    def group_by_list(self) -> list:
+        # GROUP BY (a, b) groups by both; GROUP BY (a) is just a parenthesised expression.
+        if self.at_op("("):
+            save = self.i
+            self.advance()
+            exprs = [self.expr()]
+            while self.accept_op(","):
+                exprs.append(self.expr())
+            if self.accept_op(")") and len(exprs) > 1 and not self.at_op(",") :
+                return exprs
+            self.i = save
+        exprs = [self.expr()]
+        while self.accept_op(","):
+            exprs.append(self.expr())
+        return exprs
+
+    def select_item(self):
+        tok = self.tok
+        if self.accept_op("*"):
+            return ast.AllColumns(None, tok.pos)
+        if (tok.kind in (IDENT, QIDENT) and self.peek().kind == OP and self.peek().text == "."
+                and self.peek(2).kind == OP and self.peek(2).text == "*"):
+            self.i += 3
+            return ast.AllColumns(tok.text, tok.pos)
+        expr = self.expr()
+        alias = None
+        if self.accept_word("AS"):
+            alias, _ = self.identifier()
+        elif self.tok.kind == QIDENT or (self.tok.kind == IDENT and self.tok.text not in _RESERVED):
+            alias, _ = self.identifier()
+        return ast.SelectItem(expr, alias, tok.pos)
+
+    def window(self) -> ast.WindowSpec:
+        tok = self.tok
+        if not self.accept_word("TUMBLING", "HOPPING", "SESSION"):
+            raise self.error("expecting TUMBLING, HOPPING or SESSION")
+        kind = tok.text
+        self.expect_op("(")
+        advance = None
+        if kind == "SESSION":
+            size = self.duration()
+        else:
+            self.expect_word("SIZE")
+            size = self.duration()
+        if kind == "HOPPING":
+            self.expect_op(",")
+            self.expect_word("ADVANCE")
+            self.expect_word("BY")
+            advance = self.duration()
+        grace = None
+        while self.accept_op(","):
+            if self.accept_word("RETENTION"):
+                self.duration()
+            elif self.accept_word("GRACE"):
+                self.expect_word("PERIOD")
+                grace = self.duration()
+            else:
+                raise self.error("expecting RETENTION or GRACE PERIOD")
+        self.expect_op(")")
+        if size <= 0:
+            raise KsqlError("Window size must be positive", *tok.pos)
+        if advance is not None and not 0 < advance <= size:
+            raise KsqlError("Window advance must be positive and no larger than the window size",
+                            *tok.pos)
+        return ast.WindowSpec(kind, size, advance, grace, tok.pos)
+
+    def duration(self) -> int:
+        amount = self.integer()
+        unit = self.tok
+        if unit.kind != IDENT or unit.text not in _UNITS:
+            raise self.error("expecting a time unit")
+        self.advance()
+        return amount * _UNITS[unit.text]
+
+    # --- expressions ----------------------------------------------------------------
+
+    def expr(self):
+        return self.or_expr()
+
+    def or_expr(self):
+        left = self.and_expr()
+        while self.at_word("OR"):
+            tok = self.advance()
+            left = ast.BinaryOp("OR", left, self.and_expr(), tok.pos)
+        return left
+
+    def and_expr(self):
+        left = self.not_expr()
+        while self.at_word("AND"):
+            tok = self.advance()
+            left = ast.BinaryOp("AND", left, self.not_expr(), tok.pos)
+        return left
+
+    def not_expr(self):
+        if self.at_word("NOT"):
+            tok = self.advance()
+            return ast.UnaryOp("NOT", self.not_expr(), tok.pos)
+        return self.comparison()
+
+    def comparison(self):
+        left = self.additive()
+        while True:
+            tok = self.tok
+            if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
+                self.advance()
+                op = "<>" if tok.text == "!=" else tok.text
+                left = ast.BinaryOp(op, left, self.additive(), tok.pos)
+            elif self.at_word("IS"):
+                self.advance()
+                negated = self.accept_word("NOT")
+                if self.at_word("DISTINCT"):
+                    raise unsupported("IS DISTINCT FROM", self.tok.pos)
+                self.expect_word("NULL")
+                left = ast.IsNull(left, negated, tok.pos)
+            elif self.at_word("LIKE", "BETWEEN", "IN") or (
+                    self.at_word("NOT") and self.peek().kind == IDENT
+                    and self.peek().text in ("LIKE", "BETWEEN", "IN")):
+                raise unsupported(self.tok.text if self.tok.text != "NOT" else
+                                  f"NOT {self.peek().text}", tok.pos)
+            else:
+                return left
+
+    def additive(self):
+        left = self.multiplicative()
+        while self.at_op("+", "-") or self.at_op("||"):
+            tok = self.advance()
+            left = ast.BinaryOp(tok.text, left, self.multiplicative(), tok.pos)
+        return left
+
+    def multiplicative(self):
+        left = self.unary()
+        while self.at_op("*", "/", "%"):
+            tok = self.advance()
+            left = ast.BinaryOp(tok.text, left, self.unary(), tok.pos)
+        return left
+
+    def unary(self):
+        if self.at_op("-", "+"):
+            tok = self.advance()
+            operand = self.unary()
+            if tok.text == "+":
+                return operand
+            if isinstance(operand, ast.Literal) and operand.type_name in ("INTEGER", "BIGINT",
+                                                                          "DECIMAL", "DOUBLE"):
+                return _number_literal(-operand.value, tok.pos, operand.type_name)
+            return ast.UnaryOp("-", operand, tok.pos)
+        return self.primary()
+
+    def primary(self):
+        tok = self.tok
+        if tok.kind == INTEGER:
+            self.advance()
+            return _number_literal(int(tok.text), tok.pos)
+        if tok.kind == DECIMAL:
+            self.advance()
+            return ast.Literal(float(tok.text), "DECIMAL", tok.pos)
+        if tok.kind == DOUBLE:
+            self.advance()
+            return ast.Literal(float(tok.text), "DOUBLE", tok.pos)
+        if tok.kind == STRING:
+            self.advance()
+            return ast.Literal(tok.text, "STRING", tok.pos)
+        if self.accept_op("("):
+            inner = self.expr()
+            if self.at_op(","):
+                raise unsupported("row constructors", self.tok.pos)
+            self.expect_op(")")
+            return inner
+        if tok.kind == IDENT:
+            if tok.text in ("TRUE", "FALSE"):
+                self.advance()
+                return ast.Literal(tok.text == "TRUE", "BOOLEAN", tok.pos)
+            if tok.text == "NULL":
+                self.advance()
+                return ast.Literal(None, "NULL", tok.pos)
+            if tok.text == "CASE":
+                return self.case()
+            if tok.text in ("CAST", "ARRAY", "MAP", "STRUCT", "INTERVAL", "EXISTS"):
+                if self.peek().kind == OP and self.peek().text in ("(", "["):
+                    raise unsupported(tok.text, tok.pos)
+            if self.peek().kind == OP and self.peek().text == "(" and tok.text not in _RESERVED:
+                return self.call()
+        if tok.kind in (IDENT, QIDENT) and (tok.kind == QIDENT or tok.text not in _RESERVED):
+            self.advance()
+            if self.at_op(".") and self.peek().kind in (IDENT, QIDENT):
+                self.advance()
+                name = self.advance()
+                return ast.ColumnRef(name.text, tok.text, name.pos)
+            if self.at_op("[") or self.at_op("->"):
+                raise unsupported("array/struct access", self.tok.pos)
+            return ast.ColumnRef(tok.text, None, tok.pos)
+        raise self.error()
+
+    def case(self):
+        start = self.expect_word("CASE")
+        if not self.at_word("WHEN"):
+            raise unsupported("simple CASE (CASE <expr> WHEN ...)", start.pos)
+        whens = []
+        while self.accept_word("WHEN"):
+            cond = self.expr()
+            self.expect_word("THEN")
+            whens.append((cond, self.expr()))
+        default = self.expr() if self.accept_word("ELSE") else None
+        self.expect_word("END")
+        return ast.Case(tuple(whens), default, start.pos)
+
+    def call(self):
+        name = self.advance()
+        self.expect_op("(")
+        if self.accept_op("*"):
+            self.expect_op(")")
+            return ast.FunctionCall(name.text, (), True, name.pos)
+        args = []
+        if not self.at_op(")"):
+            if self.at_word("DISTINCT"):
+                raise unsupported("DISTINCT in function calls", self.tok.pos)
+            args.append(self.expr())
+            while self.accept_op(","):
+                args.append(self.expr())
+        self.expect_op(")")
+        return ast.FunctionCall(name.text, tuple(args), False, name.pos)
+
+
+def _number_literal(value: int | float, pos, kind: str | None = None) -> ast.Literal:
+    if kind in ("DECIMAL", "DOUBLE"):
+        return ast.Literal(value, kind, pos)
+    if -2**31 <= value < 2**31:
+        return ast.Literal(value, "INTEGER", pos)
+    if -2**63 <= value < 2**63:
+        return ast.Literal(value, "BIGINT", pos)
+    raise KsqlError(f"Invalid numeric literal: {value}", *pos) if pos else KsqlError(
+        f"Invalid numeric literal: {value}")

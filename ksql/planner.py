@@ -1,0 +1,470 @@
+"""Analyse a SELECT against the catalog, check it as ksqlDB does, and build its operator.
+
+The checks and their messages follow ksqlDB (the conformance cases' expected errors);
+the operator gets compiled closures and never sees the AST.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from socksort.ksql import ast, formats, functions, operators
+from socksort.ksql import types as T
+from socksort.ksql import windows as W
+from socksort.ksql.catalog import Column, Source
+from socksort.ksql.errors import KsqlError, unsupported
+from socksort.ksql.expressions import Scope, compile_expr, format_expr
+
+RESERVED = ("ROWTIME", "WINDOWSTART", "WINDOWEND", "ROWPARTITION", "ROWOFFSET")
+
+
+@dataclass
+class Output:
+    """One column the query produces."""
+    name: str
+    type: str
+    key: bool
+    fn: object            # closure over the input row (or the aggregate row)
+
+
+@dataclass
+class Plan:
+    operator: object
+    columns: list         # list[Column] of the result (key columns first)
+    windowed: str | None  # "TUMBLING"/"HOPPING"/"SESSION" when the result has windowed keys
+    window_size: int | None
+    kind: str             # STREAM or TABLE
+
+
+def _pos(node) -> tuple:
+    return getattr(node, "pos", None) or (None, None)
+
+
+def _walk(e):
+    yield e
+    if isinstance(e, ast.BinaryOp):
+        yield from _walk(e.left)
+        yield from _walk(e.right)
+    elif isinstance(e, (ast.UnaryOp, ast.IsNull)):
+        yield from _walk(e.operand)
+    elif isinstance(e, ast.Case):
+        for c, r in e.whens:
+            yield from _walk(c)
+            yield from _walk(r)
+        if e.default is not None:
+            yield from _walk(e.default)
+    elif isinstance(e, ast.FunctionCall):
+        for a in e.args:
+            yield from _walk(a)
+
+
+def _strip_qualifiers(e, qualifiers: set):
+    """Drop valid source qualifiers so `I.K` and `K` compare equal."""
+    if isinstance(e, ast.ColumnRef):
+        if e.qualifier is not None and e.qualifier not in qualifiers:
+            raise KsqlError(f"'{e.qualifier}' is not a valid stream/table name or alias.", *_pos(e))
+        return dataclasses.replace(e, qualifier=None) if e.qualifier else e
+    if isinstance(e, ast.BinaryOp):
+        return dataclasses.replace(e, left=_strip_qualifiers(e.left, qualifiers),
+                                   right=_strip_qualifiers(e.right, qualifiers))
+    if isinstance(e, (ast.UnaryOp, ast.IsNull)):
+        return dataclasses.replace(e, operand=_strip_qualifiers(e.operand, qualifiers))
+    if isinstance(e, ast.Case):
+        return dataclasses.replace(
+            e, whens=tuple((_strip_qualifiers(c, qualifiers), _strip_qualifiers(r, qualifiers))
+                           for c, r in e.whens),
+            default=None if e.default is None else _strip_qualifiers(e.default, qualifiers))
+    if isinstance(e, ast.FunctionCall):
+        return dataclasses.replace(e, args=tuple(_strip_qualifiers(a, qualifiers) for a in e.args))
+    return e
+
+
+def _is_agg(e) -> bool:
+    return isinstance(e, ast.FunctionCall) and functions.is_aggregate(e.name)
+
+
+def _contains_agg(e) -> bool:
+    return any(_is_agg(x) for x in _walk(e))
+
+
+def _source_scope(source: Source, qualifiers: set, unknown=None, window_bounds: bool = None,
+                  on_column=None) -> Scope:
+    cols = {}
+    for i, c in enumerate(source.columns):
+        cols[c.name] = (i, c.type)
+    n = len(source.columns)
+    cols["ROWTIME"] = (n, T.BIGINT)
+    if source.windowed if window_bounds is None else window_bounds:
+        cols["WINDOWSTART"] = (n + 1, T.BIGINT)
+        cols["WINDOWEND"] = (n + 2, T.BIGINT)
+    return Scope(cols, qualifiers=qualifiers, unknown=unknown, on_column=on_column)
+
+
+def _clause_error(clause: str, exc: KsqlError) -> KsqlError:
+    return KsqlError(f"Error in {clause} expression: {exc.message}", exc.line, exc.column)
+
+
+def _check_boolean(clause: str, expr, t: str) -> None:
+    if t not in (T.BOOLEAN, T.NULL):
+        raise KsqlError(f"Type error in {clause} expression: Should evaluate to boolean but is "
+                        f"{format_expr(expr)} ({T.display(t)}) instead.", *_pos(expr))
+
+
+class Planner:
+    """Builds one query. ``sink_name`` is None for transient (push) queries."""
+
+    def __init__(self, select: ast.Select, source: Source, sink_name: str | None,
+                 sink_props: dict, result_kind: str | None, log):
+        self.select = select
+        self.source = source
+        self.sink_name = sink_name
+        self.sink_props = sink_props
+        self.result_kind = result_kind
+        self.log = log
+        self.qualifiers = {source.name}
+        if select.source_alias:
+            self.qualifiers.add(select.source_alias)
+
+    # --- entry point ------------------------------------------------------------------
+
+    def plan(self, sink_factory) -> Plan:
+        s = self.select
+        items = self._expand_items()
+        self._check_reserved(items)
+        names = self._output_names(items)
+        aggregated = bool(s.group_by) or any(_contains_agg(e) for e, _ in items) or (
+            s.having is not None)
+        if s.window is not None and not s.group_by and not aggregated:
+            raise KsqlError("WINDOW clause requires a GROUP BY clause.", *_pos(s.window))
+        if s.emit == "FINAL" and s.window is None:
+            raise KsqlError("EMIT FINAL is only supported for windowed aggregations.", *_pos(s))
+        if self.source.kind == "TABLE" and self.source.windowed and self.sink_name is not None:
+            raise KsqlError("KSQL does not support persistent queries on windowed tables.", *_pos(s))
+        if aggregated:
+            return self._plan_aggregate(items, names, sink_factory)
+        return self._plan_select(items, names, sink_factory)
+
+    # --- projection --------------------------------------------------------------------
+
+    def _expand_items(self) -> list:
+        out = []
+        for item in self.select.items:
+            if isinstance(item, ast.AllColumns):
+                if item.qualifier is not None and item.qualifier not in self.qualifiers:
+                    raise KsqlError(f"'{item.qualifier}' is not a valid stream/table name or alias.",
+                                    *_pos(item))
+                for c in self.source.columns:
+                    out.append((ast.ColumnRef(c.name, None, item.pos), None))
+            else:
+                out.append((_strip_qualifiers(item.expr, self.qualifiers), item.alias))
+        return out
+
+    def _check_reserved(self, items) -> None:
+        for expr, alias in items:
+            name = alias if alias is not None else (
+                expr.name if isinstance(expr, ast.ColumnRef) else None)
+            if name in RESERVED:
+                raise KsqlError(f"Reserved column name in select: `{name}`. Please remove or "
+                                "alias the column.", *_pos(expr))
+
+    def _output_names(self, items) -> list:
+        names, generated = [], 0
+        for expr, alias in items:
+            if alias is not None:
+                names.append(alias)
+            elif isinstance(expr, ast.ColumnRef):
+                names.append(expr.name)
+            else:
+                names.append(f"KSQL_COL_{generated}")
+                generated += 1
+        return names
+
+    def _select_unknown(self, ref):
+        return KsqlError(f"SELECT column '{ref.name}' cannot be resolved.", *_pos(ref))
+
+    def _compile_where(self, scope: Scope):
+        where = self.select.where
+        if where is None:
+            return None
+        expr = _strip_qualifiers(where, self.qualifiers)
+        try:
+            fn, t = compile_expr(expr, scope)
+        except KsqlError as exc:
+            raise _clause_error("WHERE", exc) from None
+        _check_boolean("WHERE", expr, t)
+        return fn
+
+    # --- CSAS / CTAS without aggregation ----------------------------------------------
+
+    def _plan_select(self, items, names, sink_factory) -> Plan:
+        source = self.source
+        if self.result_kind == "TABLE" and source.kind == "STREAM":
+            raise KsqlError("Invalid result type. Your SELECT query produces a STREAM. Please use "
+                            "CREATE STREAM AS SELECT statement instead.", *_pos(self.select))
+        if self.result_kind == "STREAM" and source.kind == "TABLE":
+            raise KsqlError("Invalid result type. Your SELECT query produces a TABLE. Please use "
+                            "CREATE TABLE AS SELECT statement instead.", *_pos(self.select))
+        where_scope = _source_scope(source, self.qualifiers)
+        select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown)
+        outputs = []
+        key_names = {c.name for c in source.key_columns}
+        claimed = set()
+        transient = self.sink_name is None
+        for (expr, alias), name in zip(items, names):
+            fn, t = compile_expr(expr, select_scope)
+            is_key = (not transient and isinstance(expr, ast.ColumnRef) and expr.name in key_names
+                      and expr.name not in claimed)
+            if is_key:
+                claimed.add(expr.name)
+            outputs.append(Output(name, t, is_key, fn))
+        if not transient:
+            for c in source.key_columns:
+                if c.name not in claimed:
+                    raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
+                                    f"key column {c.name} in its projection (eg, SELECT {c.name}...).",
+                                    *_pos(self.select))
+        where = self._compile_where(where_scope)
+        reader = self._reader()
+        columns = self._result_columns(outputs)
+        key_fns = [o.fn for o in outputs if o.key]
+        value_fns = [o.fn for o in outputs if not o.key]
+        if transient:
+            key_fns, value_fns = [], [o.fn for o in outputs]
+        sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size)
+        op = operators.Select(reader, where, key_fns, value_fns, sink, source.kind == "TABLE")
+        return Plan(op, columns, source.window_kind, source.window_size, source.kind)
+
+    def _result_columns(self, outputs) -> list:
+        seen = set()
+        cols = []
+        for o in sorted(outputs, key=lambda o: not o.key):
+            if o.name in seen:
+                raise KsqlError(f"Duplicate column name '{o.name}' in the result", *_pos(self.select))
+            seen.add(o.name)
+            cols.append(Column(o.name, o.type, o.key))
+        if not any(not c.key for c in cols) and self.sink_name is not None:
+            raise KsqlError("The projection contains no value columns.", *_pos(self.select))
+        return cols
+
+    def _reader(self) -> operators.SourceReader:
+        source = self.source
+        key_cols = [(c.name, c.type) for c in source.key_columns]
+        value_cols = [(c.name, c.type) for c in source.value_columns]
+        decode_key = formats.key_decoder(source.key_format, key_cols, source.window_type)
+        decode_value = formats.value_decoder(source.value_format, value_cols)
+        ts_index = None
+        if source.timestamp_column is not None:
+            ts_index = [c.name for c in source.columns].index(source.timestamp_column)
+        return operators.SourceReader(decode_key, decode_value, len(value_cols), source.window_type,
+                                      source.window_size, ts_index, self.log)
+
+    # --- aggregation ---------------------------------------------------------------------
+
+    def _plan_aggregate(self, items, names, sink_factory) -> Plan:
+        s, source = self.select, self.source
+        if s.emit == "FINAL" and s.window is None:
+            raise KsqlError("EMIT FINAL is only supported for windowed aggregations.", *_pos(s))
+        windowed = s.window is not None
+        group_by = [_strip_qualifiers(g, self.qualifiers) for g in s.group_by]
+        having = None if s.having is None else _strip_qualifiers(s.having, self.qualifiers)
+        has_aggs = any(_contains_agg(e) for e, _ in items) or (
+            having is not None and _contains_agg(having))
+
+        for g in group_by:
+            for node in _walk(g):
+                if _is_agg(node):
+                    raise KsqlError(f"GROUP BY does not support aggregate functions: {node.name} "
+                                    "is an aggregate function.", *_pos(node))
+
+        # Aggregate calls, in order of appearance, with their argument closures.
+        agg_calls = []
+        for e, _ in items:
+            agg_calls += [n for n in _walk(e) if _is_agg(n)]
+        if having is not None:
+            agg_calls += [n for n in _walk(having) if _is_agg(n)]
+
+        if not group_by:
+            bad = self._non_aggregate_items(items, [], windowed)
+            if bad:
+                raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
+                                + ", ".join(bad), *_pos(s))
+            first = agg_calls[0] if agg_calls else None
+            shown = format_expr(first) if first is not None else ""
+            if first is not None and first.star or (first is not None and not first.args):
+                shown = f"{first.name}(ROWTIME)"
+            raise KsqlError(f"CREATE TABLE AS SELECT statement does not support aggregate function "
+                            f"[{shown}] without a GROUP BY clause.", *_pos(s))
+        if not has_aggs:
+            raise KsqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING "
+                            "clause.", *_pos(s))
+
+        def window_bound_in_wrong_place(ref):
+            if ref.name in ("WINDOWSTART", "WINDOWEND") and windowed and not source.windowed:
+                raise KsqlError(f"Window bounds column {ref.name} can only be used in the SELECT "
+                                "clause of windowed aggregations", *_pos(ref))
+
+        input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place)
+        group_compiled = [compile_expr(g, input_scope) for g in group_by]
+
+        where = self._compile_where(_source_scope(source, self.qualifiers))
+
+        aggs = []
+        agg_slots = {}
+        table_bad = []
+        for call in agg_calls:
+            if call in agg_slots:
+                continue
+            for a in call.args:
+                for node in _walk(a):
+                    if _is_agg(node):
+                        raise KsqlError(f"Aggregate functions can not be nested: {format_expr(call)}",
+                                        *_pos(call))
+            agg, arg_fn = self._make_aggregate(call, input_scope)
+            if source.kind == "TABLE" and not agg.undoable and call.name not in table_bad:
+                table_bad.append(call.name)
+            agg_slots[call] = (len(group_by) + len(aggs), agg.return_type)
+            aggs.append((agg, arg_fn))
+        if table_bad:
+            names_text = (", ".join(table_bad[:-1]) + " and " + table_bad[-1]
+                          if len(table_bad) > 1 else table_bad[0])
+            raise KsqlError(f"The aggregation functions {names_text} cannot be applied to a table "
+                            "source, only to a stream source.", *_pos(s))
+        if s.window is not None and s.window.kind == "SESSION":
+            for agg, _ in aggs:
+                if not agg.mergeable:
+                    raise unsupported(f"{agg.name} over session windows", _pos(s.window))
+
+        bad = self._non_aggregate_items(items, group_by, windowed)
+        if bad:
+            raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
+                            + ", ".join(bad), *_pos(s))
+
+        slots = {g: (i, t) for i, (g, (_, t)) in enumerate(zip(group_by, group_compiled))}
+        slots.update(agg_slots)
+        n = len(group_by) + len(aggs)
+        agg_columns = {}
+        if windowed:
+            agg_columns = {"WINDOWSTART": (n, T.BIGINT), "WINDOWEND": (n + 1, T.BIGINT)}
+
+        def not_grouped(ref):
+            return KsqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {ref.name}",
+                             *_pos(ref))
+        agg_scope = Scope(agg_columns, slots, unknown=not_grouped)
+
+        # Key columns: the projection items that are GROUP BY expressions.
+        outputs = []
+        key_of_group = {}
+        for (expr, alias), name in zip(items, names):
+            fn, t = compile_expr(expr, agg_scope)
+            is_key = expr in slots and slots[expr][0] < len(group_by) and expr not in key_of_group
+            if is_key and self.sink_name is not None:
+                key_of_group[expr] = name
+            outputs.append(Output(name, t, is_key and self.sink_name is not None, fn))
+        if self.sink_name is not None:
+            for g in group_by:
+                if g not in key_of_group:
+                    shown = format_expr(g)
+                    raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
+                                    f"grouping expression {shown} in its projection (eg, SELECT "
+                                    f"{shown}...).", *_pos(g))
+            key_format = self._sink_key_format()
+            if len(group_by) > 1 and key_format == formats.KAFKA:
+                raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
+                                "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
+                                "supports a single field. Got: "
+                                f"{[format_expr(g) for g in group_by]}", *_pos(s))
+
+        having_fn = None
+        if having is not None:
+            try:
+                having_fn, t = compile_expr(having, agg_scope)
+            except KsqlError as exc:
+                raise _clause_error("HAVING", exc) from None
+            _check_boolean("HAVING", having, t)
+
+        # Key column order follows GROUP BY; values follow the projection.
+        key_outputs = sorted([o for o in outputs if o.key],
+                             key=lambda o: group_by.index(next(g for g, nm in key_of_group.items()
+                                                               if nm == o.name)))
+        value_outputs = [o for o in outputs if not o.key]
+        columns = self._result_columns(key_outputs + value_outputs)
+        if self.sink_name is None:
+            # Push queries show every projected column; the key is not split out.
+            value_outputs = outputs
+            columns = [Column(o.name, o.type, False) for o in outputs]
+        value_fns = [o.fn for o in value_outputs]
+        reader = self._reader()
+        window_type = None
+        if s.window is not None:
+            window_type = "session" if s.window.kind == "SESSION" else "time"
+        sink = sink_factory(columns, window_type, s.window.kind if s.window else None,
+                            s.window.size if s.window else None)
+        group_fns = [f for f, _ in group_compiled]
+        if source.kind == "TABLE":
+            key_fns = [input_scope.columns[c.name] for c in source.key_columns]
+            import operator as _op
+            source_key_fns = [_op.itemgetter(i) for i, _ in key_fns]
+            op = operators.TableAggregate(reader, where, source_key_fns, group_fns, aggs,
+                                          having_fn, value_fns, sink)
+        else:
+            rule = None
+            if s.window is not None:
+                rule = W.make_rule(s.window.kind, s.window.size, s.window.advance, s.window.grace,
+                                   s.emit == "FINAL")
+            op = operators.StreamAggregate(reader, where, group_fns, aggs, rule, s.emit == "FINAL",
+                                           having_fn, value_fns, sink)
+        return Plan(op, columns, s.window.kind if s.window else None,
+                    s.window.size if s.window else None, "TABLE")
+
+    def _sink_key_format(self) -> str:
+        props = self.sink_props
+        fmt = props.get("KEY_FORMAT") or props.get("FORMAT")
+        if fmt:
+            return fmt.upper()
+        return formats.KAFKA if self.source.key_format == formats.NONE else self.source.key_format
+
+    def _non_aggregate_items(self, items, group_by, windowed) -> list:
+        """Projection items that use a column outside GROUP BY and aggregates."""
+        bad = []
+        for expr, _ in items:
+            if not self._covered(expr, group_by, windowed):
+                bad.append(format_expr(expr))
+        return bad
+
+    def _covered(self, e, group_by, windowed) -> bool:
+        if e in group_by or _is_agg(e):
+            return True
+        if isinstance(e, ast.ColumnRef):
+            return windowed and e.name in ("WINDOWSTART", "WINDOWEND")
+        if isinstance(e, ast.Literal):
+            return True
+        if isinstance(e, ast.BinaryOp):
+            return self._covered(e.left, group_by, windowed) and self._covered(e.right, group_by, windowed)
+        if isinstance(e, (ast.UnaryOp, ast.IsNull)):
+            return self._covered(e.operand, group_by, windowed)
+        if isinstance(e, ast.Case):
+            parts = [x for w in e.whens for x in w] + ([e.default] if e.default is not None else [])
+            return all(self._covered(x, group_by, windowed) for x in parts)
+        if isinstance(e, ast.FunctionCall):
+            return all(self._covered(a, group_by, windowed) for a in e.args)
+        return False
+
+    def _make_aggregate(self, call: ast.FunctionCall, scope: Scope):
+        cls = functions.aggregate(call.name)
+        if call.star or not call.args:
+            if call.name != "COUNT":
+                raise KsqlError(f"Function '{call.name}' requires an argument", *_pos(call))
+            agg = cls([], [])
+            return agg, (lambda row: 1)
+        arg_fn, arg_type = compile_expr(call.args[0], scope)
+        params = []
+        for extra in call.args[1:]:
+            if not isinstance(extra, ast.Literal):
+                raise KsqlError(f"Parameter {len(params) + 2} passed to function {call.name} must "
+                                "be a literal constant", *_pos(extra))
+            params.append(extra.value)
+        agg = cls([arg_type], params)
+        if isinstance(call.args[0], ast.Literal) and call.name == "COUNT":
+            return agg, (lambda row: 1)
+        return agg, arg_fn

@@ -1,0 +1,155 @@
+"""SQL types of the subset, and converting JSON/DELIMITED field values to them.
+
+Types are plain strings (``"BIGINT"``) so they cross module boundaries without ceremony.
+DECIMAL exists only for literals such as ``2.0``; values of it are Python floats.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+
+BOOLEAN, INTEGER, BIGINT, DOUBLE, STRING, DECIMAL, NULL = (
+    "BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "STRING", "DECIMAL", "NULL")
+
+NUMERIC = (INTEGER, BIGINT, DECIMAL, DOUBLE)
+_WIDTH = {INTEGER: 0, BIGINT: 1, DECIMAL: 2, DOUBLE: 3}
+
+_ALIASES = {
+    "BOOLEAN": BOOLEAN, "INT": INTEGER, "INTEGER": INTEGER, "BIGINT": BIGINT,
+    "DOUBLE": DOUBLE, "VARCHAR": STRING, "STRING": STRING,
+}
+
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
+LONG_MIN, LONG_MAX = -2**63, 2**63 - 1
+
+
+def from_name(name: str) -> str | None:
+    """The type a column declaration names, or None when the subset lacks it."""
+    return _ALIASES.get(name.upper())
+
+
+def is_numeric(t: str) -> bool:
+    return t in _WIDTH
+
+
+def wider(a: str, b: str) -> str:
+    """The result type of arithmetic on a and b (INT → BIGINT → DECIMAL → DOUBLE)."""
+    return a if _WIDTH[a] >= _WIDTH[b] else b
+
+
+def comparable(a: str, b: str) -> bool:
+    if a == NULL or b == NULL:
+        return True
+    if is_numeric(a) and is_numeric(b):
+        return True
+    return a == b
+
+
+def display(t: str) -> str:
+    """Type name as ksqlDB prints it in DESCRIBE and query headers."""
+    return "DECIMAL" if t == DECIMAL else t
+
+
+# --- coercion of decoded field values ---------------------------------------------
+
+class CoercionError(ValueError):
+    pass
+
+
+def coercer(t: str):
+    """A function turning a JSON-decoded field value into a value of type ``t``."""
+    return _COERCERS[t]
+
+
+def _to_int(v, lo, hi, name):
+    tv = type(v)
+    if tv is int:
+        if lo <= v <= hi:
+            return v
+        raise CoercionError(f"Can't coerce {v} to {name}: out of range")
+    if v is None:
+        return None
+    if tv is bool:
+        raise CoercionError(f"Can't convert type. sourceType: BooleanNode, requiredType: {name}")
+    if tv is float:
+        if v.is_integer():
+            return _to_int(int(v), lo, hi, name)
+        raise CoercionError(f"Can't convert type. sourceType: DoubleNode, requiredType: {name}")
+    if tv is str:
+        try:
+            return _to_int(int(v.strip()), lo, hi, name)
+        except ValueError:
+            raise CoercionError(f"Can't coerce string to type. targetType: {name}") from None
+    raise CoercionError(f"Can't convert type. sourceType: {tv.__name__}, requiredType: {name}")
+
+
+def _coerce_int(v):
+    return _to_int(v, INT_MIN, INT_MAX, INTEGER)
+
+
+def _coerce_bigint(v):
+    return _to_int(v, LONG_MIN, LONG_MAX, BIGINT)
+
+
+def _coerce_double(v):
+    tv = type(v)
+    if tv is float:
+        return v
+    if v is None:
+        return None
+    if tv is int:
+        return float(v)
+    if tv is str:
+        try:
+            return float(v.strip())
+        except ValueError:
+            raise CoercionError("Can't coerce string to type. targetType: DOUBLE") from None
+    raise CoercionError(f"Can't convert type. sourceType: {tv.__name__}, requiredType: DOUBLE")
+
+
+def _coerce_string(v):
+    tv = type(v)
+    if tv is str or v is None:
+        return v
+    if tv is bool:
+        return "true" if v else "false"
+    if tv is int:
+        return str(v)
+    if tv is float:
+        return java_double_str(v)
+    raise CoercionError(f"Can't convert type. sourceType: {tv.__name__}, requiredType: STRING")
+
+
+def _coerce_boolean(v):
+    tv = type(v)
+    if tv is bool or v is None:
+        return v
+    if tv is str:
+        low = v.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+    raise CoercionError(f"Can't convert type. sourceType: {tv.__name__}, requiredType: BOOLEAN")
+
+
+_COERCERS = {INTEGER: _coerce_int, BIGINT: _coerce_bigint, DOUBLE: _coerce_double,
+             DECIMAL: _coerce_double, STRING: _coerce_string, BOOLEAN: _coerce_boolean}
+
+
+def java_double_str(v: float) -> str:
+    """Format a double like Java's Double.toString (ksqlDB's DELIMITED/string output)."""
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0:
+        return "-0.0" if math.copysign(1.0, v) < 0 else "0.0"
+    if 1e-3 <= abs(v) < 1e7:
+        text = repr(v)
+        return text if "." in text else text + ".0"
+    # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java.
+    sign, digits, exponent = decimal.Decimal(repr(v)).as_tuple()
+    digits = "".join(map(str, digits)).rstrip("0") or "0"
+    power = exponent + len("".join(map(str, decimal.Decimal(repr(v)).as_tuple().digits))) - 1
+    mantissa = digits[0] + "." + (digits[1:] or "0")
+    return ("-" if sign else "") + f"{mantissa}E{power}"
