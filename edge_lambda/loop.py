@@ -271,13 +271,15 @@ class EdgeLoop:
         metric("camera_reopens_total", "counter", "Times a lost camera was reopened.",
                [("", cap.reopens if cap else 0)])
         metric("fps", "gauge", "Classified frames per second, recent window.", [("", self.rate.rate)])
-        for stage in STAGES[1:]:
-            metric(f"{stage}_ms_sum", "counter", f"Total milliseconds spent in {stage}.",
-                   [("", 1000 * self.times.total[stage])])
-            metric(f"{stage}_count", "counter", f"Frames timed in {stage}.",
-                   [("", self.times.count[stage])])
-        metric("inference_ms", "gauge", "Mean inference milliseconds, recent window.",
-               [("", self.times.mean_ms("inference"))])
+        recent = sorted(self.times.recent["inference"])
+        quantiles = [(f'{{quantile="{q}"}}', 1000 * recent[min(len(recent) - 1, int(q * len(recent)))])
+                     for q in (0.5, 0.99)] if recent else []
+        metric("inference_ms", "summary", "Milliseconds per inference (quantiles over recent frames).",
+               quantiles + [("_sum", 1000 * self.times.total["inference"]),
+                            ("_count", self.times.count["inference"])])
+        metric("stage_ms", "summary", "Milliseconds per frame spent in each stage of the loop.",
+               [(f'_{part}{{stage="{stage}"}}', value) for stage in STAGES[1:]
+                for part, value in (("sum", 1000 * self.times.total[stage]), ("count", self.times.count[stage]))])
         for name, attr, help_text in (
                 ("published_total", "published", "Messages acknowledged by the receiver."),
                 ("publish_errors_total", "errors", "Messages that failed to publish."),

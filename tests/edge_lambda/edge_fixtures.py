@@ -77,3 +77,135 @@ def write_video(path: Path, colours: list[tuple[int, int, int]], frames_each: in
     return path
 
 
+
+
+class Subscriber:
+    """A real MQTT subscriber with a persistent session, so it misses nothing across a
+    broker restart (the broker keeps its session on disk)."""
+
+    def __init__(self, url: str, topic: str, client_id: str = "edge-test-subscriber"):
+        import threading
+
+        import paho.mqtt.client as mqtt
+
+        from socksort.config import mqtt_url
+
+        parsed = mqtt_url(url)
+        self.payloads: list[bytes] = []
+        self._cond = threading.Condition()
+        self._subscribed = threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        client.username_pw_set(parsed.username, parsed.password)
+        client.reconnect_delay_set(1, 2)
+        client.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic, qos=1)
+        client.on_subscribe = lambda *a: self._subscribed.set()
+        client.on_message = self._on_message
+        client.connect(parsed.host, parsed.port)
+        client.loop_start()
+        self.client = client
+        assert self._subscribed.wait(10), "the test subscriber could not subscribe"
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._cond:
+            self.payloads.append(message.payload)
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[bytes]:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.payloads) >= count, timeout)
+            return list(self.payloads)
+
+    def predictions(self):
+        from socksort.schema import Prediction
+        with self._cond:
+            return [Prediction.from_json(p) for p in self.payloads]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def start_in_thread(edge):
+    """Run ``edge.run()`` on a thread; returns the thread (join it after request_stop)."""
+    import threading
+    thread = threading.Thread(target=edge.run, name="test-edge-run", daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_until(predicate, timeout: float = 30, step: float = 0.05) -> bool:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+class NetworkCamera:
+    """An MJPEG-over-HTTP camera on a local port that can be unplugged and plugged back in
+    (the edge's own HTTP server fed with generated frames)."""
+
+    def __init__(self, port: int, colour=(0, 0, 200)):
+        self.port = port
+        self.colour = colour
+        self.url = f"http://127.0.0.1:{port}/stream.mjpg"
+        self._server = None
+        self._feeder = None
+
+    def plug_in(self) -> "NetworkCamera":
+        import threading
+
+        from socksort.config import HostPort
+        from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
+        hub = JpegHub()
+        self._server = EdgeHttpServer(HostPort("127.0.0.1", self.port), hub, dict, str).start()
+        stop = threading.Event()
+        self._feeder = (threading.Thread(target=self._feed, args=(hub, stop), daemon=True), stop)
+        self._feeder[0].start()
+        return self
+
+    def _feed(self, hub, stop) -> None:
+        import cv2
+        i = 0
+        while not stop.is_set():
+            image = np.zeros((48, 64, 3), np.uint8)
+            image[:] = self.colour
+            image[:, i % 64] = 255
+            hub.publish(cv2.imencode(".jpg", image)[1].tobytes())
+            i += 1
+            stop.wait(0.05)
+
+    def unplug(self) -> None:
+        thread, stop = self._feeder
+        stop.set()
+        thread.join(5)
+        self._server.stop()
+
+
+def read_mjpeg_parts(url: str, count: int, timeout: float = 20) -> list[bytes]:
+    """The first ``count`` JPEG parts of a multipart/x-mixed-replace stream."""
+    import urllib.request
+    parts = []
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        assert response.headers.get_content_type() == "multipart/x-mixed-replace"
+        while len(parts) < count:
+            line = response.readline()
+            if not line:
+                break
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+                response.readline()  # the blank line after the part headers
+                parts.append(response.read(length))
+    return parts
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()

@@ -1,0 +1,76 @@
+"""The device's web server: a stream of real changing JPEG frames, health that tells the
+truth about the camera, and Prometheus metrics."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from socksort.config import HostPort
+from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
+from socksort.net import free_port
+
+from edge_fixtures import NetworkCamera, get, read_mjpeg_parts, start_in_thread, wait_until
+
+
+@pytest.fixture
+def running_edge():
+    started = []
+
+    def start(**overrides):
+        config = EdgeConfig(http=HostPort("127.0.0.1", free_port()), **overrides)
+        edge = EdgeLoop(config).start()
+        started.append((edge, start_in_thread(edge)))
+        return edge, edge.http.url
+
+    yield start
+    for edge, thread in started:
+        edge.request_stop()
+        thread.join(10)
+        edge.stop()
+
+
+def test_stream_delivers_decodable_jpeg_frames_that_change_over_time(running_edge, colour_model, rgb_video):
+    _, url = running_edge(model=colour_model, source=str(rgb_video), loop=True)
+    parts = read_mjpeg_parts(url + "/stream.mjpg", count=6)
+    images = [cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_COLOR) for p in parts]
+    assert len(images) == 6 and all(i is not None and i.shape == (64, 96, 3) for i in images)
+    assert len({p for p in parts}) == 6
+
+
+def test_page_links_the_stream_and_status_reports_the_latest_prediction(running_edge, colour_model, rgb_video):
+    edge, url = running_edge(model=colour_model, source=str(rgb_video), loop=True)
+    status, page = get(url + "/")
+    assert status == 200 and b'src="/stream.mjpg"' in page and b"/status.json" in page
+    assert wait_until(lambda: edge.classified > 0)
+    report = json.loads(get(url + "/status.json")[1])
+    assert report["latest"]["image"] in ("red", "green", "blue")
+    assert report["model"] == {"backbone": "colour-test-net", "runtime": "onnx"}
+
+
+def test_healthz_reports_a_dead_camera_and_its_return(running_edge, colour_model):
+    camera = NetworkCamera(free_port()).plug_in()
+    edge, url = running_edge(model=colour_model, source=camera.url)
+    assert wait_until(lambda: edge.classified > 3)
+    assert get(url + "/healthz")[0] == 200
+    camera.unplug()
+    assert wait_until(lambda: get(url + "/healthz")[0] == 503, timeout=20)
+    health = json.loads(get(url + "/healthz")[1])
+    assert health["camera"] == "lost" and "camera lost" in health["problems"][0]
+    camera.plug_in()
+    assert wait_until(lambda: get(url + "/healthz")[0] == 200, timeout=30)
+    assert edge.capture.reopens >= 1
+    camera.unplug()
+
+
+def test_metrics_count_classified_frames_and_inference_time(running_edge, colour_model, rgb_video):
+    edge, url = running_edge(model=colour_model, source=str(rgb_video), unthrottled=True)
+    assert wait_until(lambda: edge.frames_slot.closed and edge.classified == 30)
+    status, body = get(url + "/metrics")
+    lines = dict(line.rsplit(" ", 1) for line in body.decode().splitlines() if not line.startswith("#"))
+    assert status == 200
+    assert lines["socksort_edge_frames_classified_total"] == "30"
+    assert lines["socksort_edge_inference_ms_count"] == "30"
+    assert float(lines["socksort_edge_inference_ms_sum"]) > 0
+    assert lines["socksort_edge_frames_dropped_total"] == "0"

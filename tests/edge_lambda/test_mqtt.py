@@ -1,0 +1,115 @@
+"""Predictions over MQTT against the project's real Mosquitto: schema, one message per
+classified frame, and nothing lost across a broker restart beyond the buffer bound."""
+
+import pytest
+
+from socksort.config import mqtt_url
+from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop, run_edge
+from socksort.net import free_port
+
+from edge_fixtures import CLASSES, COLOURS, Subscriber, start_in_thread, wait_until, write_video
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def subscriber(mosquitto):
+    sub = Subscriber(mosquitto.url, "sockfound")
+    yield sub
+    sub.close()
+
+
+def test_each_classified_frame_arrives_as_a_valid_prediction_in_order(mosquitto, subscriber, colour_model, rgb_video):
+    edge = run_edge(EdgeConfig(model=colour_model, source=str(rgb_video), mqtt_url=mqtt_url(mosquitto.url),
+                               device="cam-1", unthrottled=True))
+    received = subscriber.wait_for(30, timeout=20)
+    predictions = subscriber.predictions()
+    assert len(received) == edge.classified == 30
+    assert [p.seq for p in predictions] == list(range(30))
+    assert [p.image for p in predictions] == [c for c in CLASSES for _ in range(10)]
+    assert all(p.device == "cam-1" and len(p.top) == 3 and 33 < p.probability < 100 for p in predictions)
+    # A replay's timestamps are start + position: 10 fps means 100 ms apart, load or not.
+    assert [b.ts - a.ts for a, b in zip(predictions, predictions[1:])] == [100] * 29
+
+
+def test_a_throttled_replay_publishes_one_message_per_classified_frame(mosquitto, subscriber, colour_model, rgb_video):
+    edge = run_edge(EdgeConfig(model=colour_model, source=str(rgb_video), mqtt_url=mqtt_url(mosquitto.url)))
+    received = subscriber.wait_for(edge.classified, timeout=20)
+    assert len(received) == edge.classified
+    assert edge.classified + edge.frames_slot.dropped == 30
+
+
+def outage(mosquitto, edge, publisher, frames_during_outage: int):
+    """Stop the broker, let the edge classify some frames meanwhile, start it again.
+    Returns the frame counts when the broker went away and when it came back."""
+    mosquitto.stop()
+    assert wait_until(lambda: not publisher.connected, timeout=10)
+    went = edge.classified
+    assert wait_until(lambda: edge.classified >= went + frames_during_outage, timeout=30)
+    came = edge.classified
+    mosquitto.start()
+    return went, came
+
+
+def test_messages_published_during_a_broker_restart_are_delivered_afterwards(mosquitto, subscriber, colour_model, tmp_path):
+    video = write_video(tmp_path / "long.avi", [COLOURS[c] for c in CLASSES], frames_each=20, fps=20)
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(video), mqtt_url=mqtt_url(mosquitto.url),
+                               loop=True, max_frames=120)).start()
+    runner = start_in_thread(edge)
+    publisher = edge.publishers[0]
+    try:
+        subscriber.wait_for(10)
+        went, came = outage(mosquitto, edge, publisher, frames_during_outage=20)
+        assert publisher.pending > 0   # really buffered while the broker was away
+        runner.join(60)
+    finally:
+        edge.stop(flush_timeout=20)
+    seqs = {p.seq for p in subscriber.predictions()}
+    assert seqs == set(range(edge.classified))
+    assert publisher.connects >= 2 and publisher.dropped == 0
+
+
+def test_a_full_offline_buffer_drops_the_oldest_messages_and_counts_them(mosquitto, subscriber, colour_model, tmp_path):
+    video = write_video(tmp_path / "long.avi", [COLOURS[c] for c in CLASSES], frames_each=20, fps=20)
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(video), mqtt_url=mqtt_url(mosquitto.url),
+                               loop=True, buffer=5)).start()
+    runner = start_in_thread(edge)
+    publisher = edge.publishers[0]
+    try:
+        subscriber.wait_for(10)
+        went, came = outage(mosquitto, edge, publisher, frames_during_outage=25)
+        assert wait_until(lambda: publisher.connected and publisher.idle(), timeout=30)
+        edge.request_stop()
+        runner.join(30)
+    finally:
+        edge.stop(flush_timeout=20)
+    subscriber.wait_for(edge.classified - publisher.dropped, timeout=10)
+    seqs = {p.seq for p in subscriber.predictions()}
+    missing = set(range(edge.classified)) - seqs
+    assert len(missing) == publisher.dropped > 0
+    # Whatever paho already held stays with paho; the buffer lost its oldest, in one run,
+    # and kept the newest.
+    assert max(missing) - min(missing) + 1 == len(missing)
+    assert went - publisher.max_inflight <= min(missing) and max(missing) < edge.classified - 5
+
+
+def test_an_unreachable_broker_at_start_is_reported_and_the_backlog_delivered_once_it_appears(colour_model, rgb_video, tmp_path):
+    from socksort.connect.mosquitto import Mosquitto
+    broker = Mosquitto(tmp_path / "late-broker", port=free_port())
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), mqtt_url=mqtt_url(broker.url),
+                               unthrottled=True, max_frames=30)).start()
+    try:
+        edge.run()
+        status = edge.status()
+        assert status["status"] == "degraded"
+        assert any("cannot reach the broker" in p for p in status["problems"])
+        assert edge.publishers[0].pending == 30
+        broker.start()
+        sub = Subscriber(broker.url, "sockfound")
+        try:
+            assert len(sub.wait_for(30, timeout=30)) == 30
+        finally:
+            sub.close()
+    finally:
+        edge.stop()
+        broker.stop()
