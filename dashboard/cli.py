@@ -1,7 +1,105 @@
-"""Commands of the dashboard stage, registered on the one `socksort` CLI."""
+"""Commands of the dashboard stage: ``socksort dashboard`` (the page) and ``socksort demo``."""
 
 from __future__ import annotations
+
+import argparse
+
+from socksort import contract
+from socksort.config import HostPort, host_port, http_url, mqtt_url, option, positive_float
+from socksort.errors import UserError
 
 
 def register(commands) -> None:
     """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    parser = commands.add_parser(
+        "dashboard", help="the browser dashboard: live stream, pair table, timeline, health",
+        description="Serve the dashboard page. Endpoints not given are taken from "
+                    "`socksort stack status --json` when a local stack runs, else the defaults.")
+    add_dashboard_options(parser)
+    parser.set_defaults(func=run_dashboard)
+
+
+def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--listen", env="SOCKSORT_DASHBOARD_LISTEN", type=host_port,
+           default=HostPort("127.0.0.1", contract.PORTS["dashboard"]), help="address to serve the page on")
+    option(parser, "--edge-url", env="SOCKSORT_EDGE_URL", type=http_url,
+           help=f"the edge function's page (default http://127.0.0.1:{contract.PORTS['edge']})")
+    option(parser, "--ksql-url", env="SOCKSORT_KSQL_URL", type=http_url,
+           help="the ksql engine or ksqlDB server (default: the stack's, else "
+                f"http://127.0.0.1:{contract.PORTS['ksql']})")
+    option(parser, "--connect-url", env="SOCKSORT_CONNECT_URL", type=http_url,
+           help="the Kafka Connect REST API (default: the stack's, else "
+                f"http://127.0.0.1:{contract.PORTS['connect']})")
+    option(parser, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=mqtt_url,
+           help="broker the camera publishes to, with credentials (default: the stack's)")
+    option(parser, "--topic", env="SOCKSORT_TOPIC", default=contract.MQTT_TOPIC,
+           help="MQTT topic of the predictions")
+    option(parser, "--connector", env="SOCKSORT_CONNECTOR",
+           help="name of the MQTT source connector to watch (default: every connector)")
+    option(parser, "--health-every", env="SOCKSORT_DASHBOARD_HEALTH_EVERY", type=positive_float,
+           default=1.0, help="seconds between health checks")
+
+
+def settings_from_args(args, report: dict | None = None):
+    """Flags first, then the running stack's endpoints, then the contract's defaults."""
+    from socksort.dashboard import stack
+    from socksort.dashboard.app import Settings
+
+    missing = [name for name in ("edge_url", "ksql_url", "connect_url", "mqtt_url") if getattr(args, name) is None]
+    found = stack.endpoints(report if report is not None else (stack.status() if missing else None))
+    return Settings(
+        listen=args.listen,
+        edge_url=args.edge_url or stack.DEFAULTS["edge_url"],
+        ksql_url=args.ksql_url or found["ksql_url"],
+        connect_url=args.connect_url or found["connect_url"],
+        mqtt_url=args.mqtt_url or mqtt_url(found["mqtt_url"]),
+        topic=args.topic,
+        connector=args.connector,
+        health_every=args.health_every,
+    )
+
+
+def start_dashboard(settings):
+    """Start the feeds and the HTTP server; returns (dashboard, server, thread)."""
+    import threading
+
+    from socksort.dashboard.app import Dashboard
+    from socksort.dashboard.server import DashboardServer
+
+    dashboard = Dashboard(settings)
+    try:
+        server = DashboardServer(dashboard)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {settings.listen}: {exc.strerror or exc}") from None
+    dashboard.start()
+    thread = threading.Thread(target=server.serve_forever, name="dashboard-http", daemon=True)
+    thread.start()
+    return dashboard, server, thread
+
+
+def stop_dashboard(dashboard, server, thread) -> None:
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+    dashboard.stop()
+
+
+def run_dashboard(args) -> int:
+    import signal
+    import threading
+
+    from socksort import progress
+
+    settings = settings_from_args(args)
+    dashboard, server, thread = start_dashboard(settings)
+    progress.step(f"dashboard at {server.url} (camera {settings.edge_url}, ksql {settings.ksql_url}, "
+                  f"Connect {settings.connect_url}, MQTT {settings.mqtt_url}); Ctrl-C stops it")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_dashboard(dashboard, server, thread)
+    return 0

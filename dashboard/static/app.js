@@ -1,0 +1,257 @@
+// The dashboard page: one EventSource feeds every panel; the timeline redraws on a canvas.
+"use strict";
+
+const WINDOW_MS = 60000;
+const BLANK = "Blank";
+const PALETTE = ["#3b7dd8", "#e0742b", "#2aa876", "#c0399f", "#8c6bd6", "#d9b51f",
+                 "#1fa2b8", "#d6455b", "#6f9b2c", "#8a5a3c", "#4a5bc4", "#e8578e"];
+
+const state = {
+  clockOffset: 0,         // server clock minus this page's clock, in ms
+  frames: [],             // [ts, label, probability, device, seq], oldest first
+  seen: new Set(),        // device/seq of frames already held, so overlaps are not doubled
+  showings: [],
+  colours: new Map(),
+  pairs: new Map(),
+  cameraOk: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function colour(label) {
+  if (label === BLANK) return "#c8cdd3";
+  if (!state.colours.has(label)) {
+    state.colours.set(label, PALETTE[state.colours.size % PALETTE.length]);
+    renderLegend();
+  }
+  return state.colours.get(label);
+}
+
+function syncClock(serverNow) {
+  if (typeof serverNow === "number") state.clockOffset = serverNow - Date.now();
+}
+
+// --- raw frames --------------------------------------------------------------------
+
+function addFrames(frames) {
+  for (const f of frames) {
+    const key = f[3] + "/" + f[4];
+    if (state.seen.has(key)) continue;
+    state.seen.add(key);
+    state.frames.push(f);
+  }
+  state.frames.sort((a, b) => a[0] - b[0]);
+  const newest = state.frames.length ? state.frames[state.frames.length - 1][0] : 0;
+  const cutoff = Math.max(newest, Date.now() + state.clockOffset) - WINDOW_MS - 5000;
+  let drop = 0;
+  while (drop < state.frames.length && state.frames[drop][0] < cutoff) drop++;
+  for (const f of state.frames.slice(0, drop)) state.seen.delete(f[3] + "/" + f[4]);
+  state.frames.splice(0, drop);
+}
+
+function showCurrent(cur) {
+  $("now-label").textContent = cur ? cur.label : "–";
+  $("now-probability").textContent = cur ? cur.probability.toFixed(1) + " %" : "–";
+  $("now-fps").textContent = cur ? cur.fps.toFixed(1) : "–";
+  if (cur) $("now-label").style.color = cur.label === BLANK ? "" : colour(cur.label);
+}
+
+// --- pairs -------------------------------------------------------------------------
+
+function showPairs(rows) {
+  const body = document.querySelector("#pairs tbody");
+  const previous = state.pairs;
+  state.pairs = new Map(rows.map((r) => [r.image, r]));
+  body.replaceChildren(...rows.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.image = r.image;
+    tr.className = r.pair_seen === "Pair" ? "pair" : "unmatched";
+    const old = previous.get(r.image);
+    if (!old || old.number_socks_seen !== r.number_socks_seen) tr.classList.add("changed");
+    for (const [text, cls] of [[r.image, "image"], [r.pair_seen, "seen"], [r.number_socks_seen, "count"]]) {
+      const td = document.createElement("td");
+      td.className = cls;
+      td.textContent = text;
+      tr.append(td);
+    }
+    tr.firstChild.style.borderLeft = "4px solid " + colour(r.image);
+    return tr;
+  }));
+  $("pairs-empty").hidden = rows.length > 0;
+  const pairs = rows.filter((r) => r.pair_seen === "Pair").length;
+  $("pairs-summary").textContent = rows.length
+    ? `${pairs} of ${rows.length} designs paired, ${rows.length - pairs} waiting for a match` : "";
+}
+
+function showQueries(queries) {
+  const q = queries.pairs;
+  $("pairs-state").textContent = q && !q.ok ? "(not live: " + q.detail + ")" : "";
+}
+
+// --- health ------------------------------------------------------------------------
+
+function showHealth(health) {
+  const list = $("health");
+  list.replaceChildren(...health.checks.map((c) => {
+    const li = document.createElement("li");
+    li.dataset.part = c.part;
+    li.dataset.ok = String(c.ok);
+    li.className = c.ok ? "ok" : "bad";
+    li.innerHTML = '<span class="dot"></span><span class="name"></span><span class="detail"></span>';
+    li.querySelector(".name").textContent = c.title;
+    li.querySelector(".detail").textContent = c.detail;
+    return li;
+  }));
+  const overall = $("overall");
+  overall.className = "overall " + (health.ok ? "ok" : "bad");
+  const failing = health.checks.filter((c) => !c.ok);
+  // One failing part gets its reason in the banner; several get their names, and the
+  // panel below has each one's reason.
+  overall.textContent = health.ok ? "All parts up"
+    : failing.length === 1 ? `Down: ${failing[0].title} — ${failing[0].detail}`
+    : "Down: " + failing.map((c) => c.title).join(", ");
+  const camera = health.checks.find((c) => c.part === "camera");
+  const cameraOk = camera ? camera.ok : null;
+  if (cameraOk && state.cameraOk === false) reloadStream();
+  state.cameraOk = cameraOk;
+}
+
+// --- the camera stream --------------------------------------------------------------
+
+let retryTimer = null;
+function reloadStream() {
+  clearTimeout(retryTimer);
+  $("stream").src = "/stream.mjpg?t=" + Date.now();
+}
+$("stream").addEventListener("load", () => { $("stream-missing").hidden = true; });
+$("stream").addEventListener("error", () => {
+  $("stream-missing").hidden = false;
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(reloadStream, 2000);
+});
+
+// --- the timeline ------------------------------------------------------------------
+
+function renderLegend() {
+  const legend = $("legend");
+  legend.replaceChildren(...[...state.colours.entries()].map(([label, c]) => {
+    const span = document.createElement("span");
+    span.textContent = label;
+    span.style.setProperty("--swatch", c);
+    return span;
+  }));
+  const blank = document.createElement("span");
+  blank.textContent = BLANK + " (no sock)";
+  blank.style.setProperty("--swatch", colour(BLANK));
+  legend.append(blank);
+}
+
+function drawTimeline() {
+  const canvas = $("timeline");
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth, height = canvas.clientHeight;
+  if (canvas.width !== Math.round(width * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+  }
+  const g = canvas.getContext("2d");
+  g.setTransform(ratio, 0, 0, ratio, 0, 0);
+  g.clearRect(0, 0, width, height);
+
+  const newest = state.frames.length ? state.frames[state.frames.length - 1][0] : 0;
+  const right = Math.max(Date.now() + state.clockOffset, newest);
+  const left = right - WINDOW_MS;
+  const gutter = 92, plotW = width - gutter - 18;
+  const x = (ts) => gutter + ((ts - left) / WINDOW_MS) * plotW;
+  const raw = { top: 14, h: 70 }, smooth = { top: 108, h: 34 };
+
+  g.font = "12px system-ui, sans-serif";
+  g.fillStyle = "#6b7683";
+  g.textBaseline = "middle";
+  g.fillText("raw frames", 6, raw.top + raw.h / 2);
+  g.fillText("showings", 6, smooth.top + smooth.h / 2);
+  g.fillStyle = "#f0f2f5";
+  g.fillRect(gutter, raw.top, plotW, raw.h);
+  g.fillRect(gutter, smooth.top, plotW, smooth.h);
+
+  // One tick per frame, as tall as its probability: ghosts show as short, odd-coloured
+  // ticks inside a run of one colour, and the showings lane shows they were not counted.
+  for (const [ts, label, probability] of state.frames) {
+    if (ts < left) continue;
+    const h = Math.max(2, (probability / 100) * raw.h);
+    g.fillStyle = colour(label);
+    g.fillRect(x(ts), raw.top + raw.h - h, Math.max(1, plotW / 1800), h);
+  }
+  for (const s of state.showings) {
+    if (s.end < left) continue;
+    const x0 = Math.max(x(s.start), gutter), x1 = Math.max(x(s.end), x0 + 3);
+    g.fillStyle = colour(s.image);
+    g.fillRect(x0, smooth.top, x1 - x0, smooth.h);
+    if (x1 - x0 > 40) {
+      g.fillStyle = "#fff";
+      g.fillText(s.image, x0 + 4, smooth.top + smooth.h / 2, x1 - x0 - 8);
+    }
+  }
+  g.fillStyle = "#6b7683";
+  g.textBaseline = "top";
+  for (let s = 60; s >= 0; s -= 10) {
+    const tx = x(right - s * 1000);
+    g.fillRect(tx, smooth.top + smooth.h + 4, 1, 5);
+    const text = s === 0 ? "now" : `-${s}s`;
+    g.fillText(text, tx - g.measureText(text).width / 2, smooth.top + smooth.h + 12);
+  }
+}
+
+function animate() {
+  drawTimeline();
+  setTimeout(() => requestAnimationFrame(animate), 100);
+}
+
+// --- new session -------------------------------------------------------------------
+
+$("new-session").addEventListener("click", async () => {
+  if (!window.confirm("Start a new sorting session? The pair counts start again from zero.")) return;
+  const button = $("new-session");
+  button.disabled = true;
+  $("pairs-state").textContent = "(starting a new session…)";
+  try {
+    const response = await fetch("/api/session", { method: "POST" });
+    const body = await response.json();
+    $("pairs-state").textContent = body.ok ? "" : "(new session failed: " + body.message + ")";
+  } catch (err) {
+    $("pairs-state").textContent = "(new session failed: " + err + ")";
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// --- the event stream --------------------------------------------------------------
+
+function connect() {
+  const events = new EventSource("/events");
+  const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
+  events.onopen = () => { $("link").textContent = "live"; $("link").className = "link"; };
+  events.onerror = () => { $("link").textContent = "reconnecting"; $("link").className = "link down"; };
+  on("timeline", (d) => { syncClock(d.now); addFrames(d.frames); });
+  on("frames", (d) => { syncClock(d.now); addFrames(d.frames); });
+  on("current", showCurrent);
+  on("pairs", (d) => showPairs(d.rows));
+  on("showings", (d) => { state.showings = d.showings; });
+  on("health", showHealth);
+  on("queries", showQueries);
+}
+
+async function showStats() {
+  try {
+    const s = (await (await fetch("/api/state")).json()).stats;
+    $("stats").textContent = `frames received ${s.frames_received} · rejected ${s.frames_rejected}` +
+      ` · dropped ${s.frames_dropped} · events dropped for slow pages ${s.events_dropped}`;
+  } catch (err) { /* the dashboard is restarting; the event stream says so */ }
+}
+
+renderLegend();
+reloadStream();
+connect();
+animate();
+showStats();
+setInterval(showStats, 5000);

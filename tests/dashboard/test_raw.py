@@ -1,0 +1,61 @@
+"""Raw frames from MQTT: the last minute for the timeline, the current label and the rate."""
+
+import json
+
+from socksort.dashboard.raw import RawTimeline
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def payload(seq, ts, image="Google", probability=97.3):
+    return json.dumps({"image": image, "probability": probability, "ts": ts, "device": "cam",
+                       "seq": seq, "top": [{"label": image, "probability": probability}]}).encode()
+
+
+def test_frames_older_than_the_window_before_the_newest_are_forgotten():
+    timeline = RawTimeline(window_ms=60_000)
+    for seq, ts in enumerate((0, 30_000, 61_000, 70_000)):
+        timeline.add_payload(payload(seq, ts))
+    assert [f.ts for f in timeline.frames()] == [30_000, 61_000, 70_000]
+
+
+def test_a_payload_that_breaks_the_schema_is_counted_and_explained_not_kept():
+    timeline = RawTimeline()
+    assert timeline.add_payload(b'{"image": "Google"}') is None
+    assert timeline.rejected == 1 and "probability" in timeline.last_error
+    assert timeline.frames() == []
+
+
+def test_current_is_the_newest_frame_with_the_rate_frames_arrive_at():
+    clock = Clock()
+    timeline = RawTimeline(clock=clock)
+    for seq in range(11):
+        timeline.add_payload(payload(seq, 1000 + seq * 50, image="Mongo" if seq == 10 else "Google"))
+        clock.now += 0.05
+    current = timeline.current()
+    assert current["label"] == "Mongo" and current["probability"] == 97.3
+    assert current["fps"] == 20.0
+
+
+def test_no_frames_means_no_current_label():
+    assert RawTimeline().current() is None
+
+
+def test_pending_frames_are_handed_out_once():
+    timeline = RawTimeline()
+    timeline.add_payload(payload(0, 1))
+    assert len(timeline.take_pending()) == 1 and timeline.take_pending() == []
+
+
+def test_pending_frames_beyond_the_bound_drop_the_oldest_and_count_them():
+    timeline = RawTimeline(pending_limit=5)
+    for seq in range(8):
+        timeline.add_payload(payload(seq, seq))
+    assert [f.seq for f in timeline.take_pending()] == [3, 4, 5, 6, 7]
+    assert timeline.dropped == 3
