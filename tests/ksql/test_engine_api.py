@@ -1,0 +1,172 @@
+"""The Engine contract of ksql/ENGINE.md, as the server uses it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from socksort.ksql import functions
+from socksort.ksql import types as T
+from socksort.ksql.engine import Engine, KsqlError, Record
+
+SHOWS = """
+CREATE STREAM FRAMES (IMAGE STRING, PROBABILITY DOUBLE) WITH (KAFKA_TOPIC='data_mqtt', VALUE_FORMAT='JSON');
+CREATE TABLE SEEN AS SELECT IMAGE, COUNT(*) AS N FROM FRAMES WHERE PROBABILITY > 50 GROUP BY IMAGE;
+"""
+
+
+def frame(image, probability=90.0, ts=0, topic="data_mqtt"):
+    return Record(topic, None, json.dumps({"image": image, "probability": probability}).encode(), ts)
+
+
+def test_execute_returns_one_result_per_statement():
+    results = Engine().execute(SHOWS)
+    assert [r.kind for r in results] == ["source_created", "query_created"]
+    assert results[1].query.sink_topic == "SEEN"
+
+
+def test_process_returns_the_records_queries_write():
+    engine = Engine()
+    engine.execute(SHOWS)
+    out = engine.process(frame("Mongo"))
+    assert [(r.topic, r.key, r.value) for r in out] == [("SEEN", "Mongo", {"N": 1})]
+
+
+def test_process_feeds_query_output_to_downstream_queries_in_the_same_call():
+    engine = Engine()
+    engine.execute(SHOWS + """
+        CREATE STREAM SEEN_CHANGES (IMAGE STRING KEY, N BIGINT) WITH (KAFKA_TOPIC='SEEN', VALUE_FORMAT='JSON');
+        CREATE STREAM BIG AS SELECT IMAGE, N FROM SEEN_CHANGES WHERE N >= 2;""")
+    engine.process(frame("Mongo"))
+    out = engine.process(frame("Mongo"))
+    assert [(r.topic, r.value) for r in out] == [("SEEN", {"N": 2}), ("BIG", {"N": 2})]
+
+
+def test_external_topics_leave_out_topics_the_engine_writes():
+    engine = Engine()
+    engine.execute(SHOWS + """
+        CREATE STREAM SEEN_CHANGES (IMAGE STRING KEY, N BIGINT) WITH (KAFKA_TOPIC='SEEN', VALUE_FORMAT='JSON');
+        CREATE STREAM BIG AS SELECT IMAGE, N FROM SEEN_CHANGES;""")
+    assert engine.external_topics() == {"data_mqtt"}
+
+
+def test_bad_records_are_skipped_counted_and_logged():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(SHOWS)
+    bad = Record("data_mqtt", None, b"not json", 5, partition=0, offset=7)
+    assert engine.process(bad) == []
+    assert engine.process(frame("Mongo", probability="high")) == []
+    assert engine.process(frame("Mongo"))[0].value == {"N": 1}
+    assert engine.stats.bad_records == 2
+    assert (logged[0].topic, logged[0].offset) == ("data_mqtt", 7)
+    assert "not JSON" in logged[0].message
+
+
+def test_serialize_writes_kafka_string_keys_and_compact_json():
+    engine = Engine()
+    engine.execute(SHOWS)
+    out = engine.process(frame("Mongo"))[0]
+    assert engine.serialize(out) == (b"Mongo", b'{"N":1}')
+
+
+def test_serialize_appends_session_window_end_and_start_to_the_key():
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM S (ID BIGINT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+        CREATE TABLE T AS SELECT ID, COUNT(*) AS C FROM S WINDOW SESSION (10 SECONDS) GROUP BY ID;""")
+    out = engine.process(Record("s", 7, {"V": 1}, 1000))[0]
+    key, _ = engine.serialize(out)
+    assert key == (7).to_bytes(8, "big") + (1000).to_bytes(8, "big") + (1000).to_bytes(8, "big")
+
+
+def test_wire_keys_are_decoded_with_the_source_key_format():
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+        CREATE STREAM O AS SELECT ID, V FROM S;""")
+    out = engine.process(Record("s", (3).to_bytes(4, "big"), b'{"V": 1}', 0))
+    assert (out[0].key, out[0].value) == (3, {"V": 1})
+
+
+def test_errors_carry_ksqldb_message_and_position():
+    engine = Engine()
+    with pytest.raises(KsqlError) as err:
+        engine.execute("CREATE STREAM S (ID INT KEY) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+                       "CREATE STREAM O AS SELECT ID, BOB FROM S;")
+    assert err.value.message == "SELECT column 'BOB' cannot be resolved."
+    assert (err.value.line, err.value.column) == (2, 31)
+    assert [r.kind for r in err.value.results] == ["source_created"]
+
+
+def test_syntax_errors_name_the_position():
+    with pytest.raises(KsqlError) as err:
+        Engine().execute("SELECT FROM;")
+    assert (err.value.line, err.value.column) == (1, 8)
+
+
+def test_unsupported_syntax_is_an_error_not_a_guess():
+    engine = Engine()
+    engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError, match="PARTITION BY is not supported"):
+        engine.execute("CREATE STREAM O AS SELECT ID, V FROM S PARTITION BY V;")
+
+
+def test_pull_query_reads_the_materialized_table():
+    engine = Engine()
+    engine.execute(SHOWS)
+    for image in ("Mongo", "Mongo", "Streamset"):
+        engine.process(frame(image))
+    result = engine.pull("SELECT IMAGE, N FROM SEEN WHERE IMAGE = 'Mongo';")
+    assert (result.columns, result.rows) == (["IMAGE", "N"], [["Mongo", 2]])
+
+
+def test_push_query_sees_changes_of_its_source_table():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    push = engine.push("SELECT * FROM SEEN EMIT CHANGES LIMIT 2;", rows.append)
+    for image in ("Mongo", "Mongo", "Streamset"):
+        engine.process(frame(image))
+    assert [r.columns for r in rows] == [["Mongo", 1], ["Mongo", 2]]
+    assert push.done and push.columns == ["IMAGE", "N"]
+
+
+def test_show_describe_and_terminate():
+    engine = Engine()
+    engine.execute(SHOWS)
+    tables = engine.execute("SHOW TABLES;")[0].rows
+    assert [t["name"] for t in tables] == ["SEEN"]
+    source = engine.execute("DESCRIBE SEEN;")[0].source
+    assert [(c.name, c.type, c.key) for c in source.columns] == [
+        ("IMAGE", "STRING", True), ("N", "BIGINT", False)]
+    query_id = engine.queries()[0].id
+    assert engine.execute(f"TERMINATE {query_id};")[0].query_ids == (query_id,)
+    assert engine.process(frame("Mongo")) == []
+
+
+def test_drop_refuses_a_source_that_a_query_reads():
+    engine = Engine()
+    engine.execute(SHOWS)
+    with pytest.raises(KsqlError, match="Cannot drop FRAMES"):
+        engine.execute("DROP STREAM FRAMES;")
+
+
+def test_registered_scalar_function_is_usable_in_queries():
+    functions.register_scalar("TEST_DOUBLE_IT", lambda v: v * 2, T.INTEGER)
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM S (V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+        CREATE STREAM O AS SELECT TEST_DOUBLE_IT(V) AS W FROM S;""")
+    assert engine.process(Record("s", None, {"V": 21}, 0))[0].value == {"W": 42}
+
+
+def test_same_input_gives_same_output_after_rebuilding():
+    records = [frame(image, ts=i) for i, image in enumerate(["A", "B", "A", "A", "C", "B"])]
+
+    def replay():
+        engine = Engine()
+        engine.execute(SHOWS)
+        return [(r.key, r.value) for rec in records for r in engine.process(rec)]
+    assert replay() == replay()
