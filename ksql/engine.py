@@ -260,7 +260,7 @@ class Engine:
             raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
         made = {}
 
-        def sink_factory(columns, window_type, window_kind, window_size):
+        def sink_factory(columns, window_type, window_kind, window_size, key_positions):
             keys = [c for c in columns if c.key]
             values = [c for c in columns if not c.key]
             if keys:
@@ -449,9 +449,10 @@ class Engine:
         query_id = f"transient_{source.name}_{next(self._transient_numbers)}"
         holder: dict = {}
 
-        def sink_factory(columns, window_type, window_kind, window_size):
+        def sink_factory(columns, window_type, window_kind, window_size, key_positions):
             holder["columns"] = columns
-            return CallbackSink(lambda row: holder["push"]._deliver(row), include_window=False)
+            return CallbackSink(lambda row: holder["push"]._deliver(row), key_positions,
+                                len(columns))
 
         plan = planner.Planner(select, source, None, {}, None, self._logger(query_id)).plan(
             sink_factory)

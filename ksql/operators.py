@@ -87,21 +87,28 @@ class TopicSink:
 
 
 class CallbackSink:
-    """Delivers a transient (push) query's rows to a callback instead of a topic."""
+    """Delivers a transient (push) query's rows to a callback instead of a topic.
 
-    def __init__(self, on_row, include_window: bool):
+    Rows hold every projected column; a tombstone row has only the key columns filled
+    (at ``key_positions``), as ksqlDB's push queries show deletions.
+    """
+
+    def __init__(self, on_row, key_positions: list, width: int):
         self.on_row = on_row
-        self.include_window = include_window
+        self.key_positions = key_positions
+        self.width = width
         self.topic = None
+        self.table = None
 
     def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
-        prefix = list(keys)
-        if self.include_window:
-            prefix += [window.start, window.end] if window else [None, None]
         if values is None:
-            self.on_row(PushRow(prefix, True))
+            row = [None] * self.width
+            for pos, key in zip(self.key_positions, keys):
+                if pos is not None:
+                    row[pos] = key
+            self.on_row(PushRow(row, True))
         else:
-            self.on_row(PushRow(prefix + list(values), False))
+            self.on_row(PushRow(list(values), False))
         return None
 
 

@@ -229,9 +229,15 @@ class Planner:
         columns = self._result_columns(outputs)
         key_fns = [o.fn for o in outputs if o.key]
         value_fns = [o.fn for o in outputs if not o.key]
+        key_positions = [i for i, o in enumerate(outputs) if o.key]
         if transient:
-            key_fns, value_fns = [], [o.fn for o in outputs]
-        sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size)
+            key_positions = self._transient_key_positions(items, [
+                ast.ColumnRef(c.name) for c in source.key_columns])
+            key_fns = [outputs[p].fn for p in key_positions if p is not None]
+            key_positions = [p for p in key_positions if p is not None]
+            value_fns = [o.fn for o in outputs]
+        sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
+                            key_positions)
         op = operators.Select(reader, where, key_fns, value_fns, sink, source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
 
@@ -399,7 +405,8 @@ class Planner:
         if s.window is not None:
             window_type = "session" if s.window.kind == "SESSION" else "time"
         sink = sink_factory(columns, window_type, s.window.kind if s.window else None,
-                            s.window.size if s.window else None)
+                            s.window.size if s.window else None,
+                            self._transient_key_positions(items, group_by))
         group_fns = [f for f, _ in group_compiled]
         if source.kind == "TABLE":
             key_fns = [input_scope.columns[c.name] for c in source.key_columns]
@@ -416,6 +423,12 @@ class Planner:
                                            having_fn, value_fns, sink)
         return Plan(op, columns, s.window.kind if s.window else None,
                     s.window.size if s.window else None, "TABLE")
+
+    @staticmethod
+    def _transient_key_positions(items, key_exprs) -> list:
+        """For each key expression, the first projection item showing it (or None)."""
+        exprs = [e for e, _ in items]
+        return [exprs.index(k) if k in exprs else None for k in key_exprs]
 
     def _sink_key_format(self) -> str:
         props = self.sink_props

@@ -170,3 +170,48 @@ def test_same_input_gives_same_output_after_rebuilding():
         engine.execute(SHOWS)
         return [(r.key, r.value) for rec in records for r in engine.process(rec)]
     assert replay() == replay()
+
+
+def test_push_query_shows_a_having_deletion_as_a_tombstone_row_with_the_key():
+    engine = Engine()
+    engine.execute("""
+        CREATE TABLE T (ID STRING PRIMARY KEY, IMAGE STRING) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');""")
+    rows = []
+    engine.push("SELECT IMAGE, COUNT(*) AS N FROM T GROUP BY IMAGE HAVING COUNT(*) > 0 EMIT CHANGES;",
+                rows.append)
+    engine.process(Record("t", "1", {"IMAGE": "Mongo"}, 0))
+    engine.process(Record("t", "1", None, 1))
+    assert [(r.columns, r.tombstone) for r in rows] == [(["Mongo", 1], False), (["Mongo", None], True)]
+
+
+class _CountDistinct(functions.Aggregate):
+    name = "TEST_COUNT_DISTINCT"
+
+    def returns(self, arg_types):
+        return T.BIGINT
+
+    def init(self):
+        return frozenset()
+
+    def add(self, acc, value):
+        return acc if value is None else acc | {value}
+
+    def merge(self, a, b):
+        return a | b
+
+    def result(self, acc):
+        return len(acc)
+
+
+def test_registered_aggregate_is_usable_with_session_windows():
+    functions.register_aggregate("TEST_COUNT_DISTINCT", _CountDistinct)
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM S (ID STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+        CREATE TABLE T AS SELECT ID, TEST_COUNT_DISTINCT(V) AS D FROM S
+            WINDOW SESSION (10 SECONDS) GROUP BY ID;""")
+    engine.process(Record("s", "a", {"V": 1}, 0))
+    engine.process(Record("s", "a", {"V": 1}, 30_000))
+    out = engine.process(Record("s", "a", {"V": 2}, 15_000))
+    assert [(r.window.start, r.window.end, r.value) for r in out] == [
+        (0, 0, None), (30_000, 30_000, None), (0, 30_000, {"D": 2})]
