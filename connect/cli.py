@@ -2,6 +2,90 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+
+from socksort import config, contract
+
 
 def register(commands) -> None:
     """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    stack = commands.add_parser(
+        "stack", help="run the local streaming stack: Mosquitto, Kafka (KRaft), Kafka Connect, ksql engine",
+        description="Start, stop or inspect the local streaming stack. Data and logs live under "
+                    "SOCKSORT_HOME (default .socksort/ in the checkout).")
+    actions = stack.add_subparsers(dest="stack_action", metavar="<action>")
+    actions.required = True
+
+    up = actions.add_parser("up", help="start what is not running and wait until each service answers")
+    _port_options(up)
+    up.add_argument("--json", action="store_true", help="print the resulting status as JSON")
+    up.set_defaults(func=_up)
+
+    down = actions.add_parser("down", help="stop the services this stack started (and nothing else)")
+    down.set_defaults(func=_down)
+
+    status = actions.add_parser("status", help="state, pid and endpoint of each service "
+                                               "(exit status 3 if any is not running)")
+    status.add_argument("--json", action="store_true", help="one JSON object keyed by service")
+    status.set_defaults(func=_status)
+
+
+def _port_options(parser: argparse.ArgumentParser) -> None:
+    ports = contract.PORTS
+    config.option(parser, "--mqtt-port", env="SOCKSORT_MQTT_PORT", type=config.port, default=ports["mqtt"],
+                  help="Mosquitto's listener")
+    config.option(parser, "--kafka-port", env="SOCKSORT_KAFKA_PORT", type=config.port, default=ports["kafka"],
+                  help="Kafka's client listener")
+    config.option(parser, "--controller-port", env="SOCKSORT_CONTROLLER_PORT", type=config.port,
+                  default=ports["kafka_controller"], help="the KRaft controller listener")
+    config.option(parser, "--connect-port", env="SOCKSORT_CONNECT_PORT", type=config.port,
+                  default=ports["connect"], help="the Connect worker's REST API")
+    config.option(parser, "--ksql-port", env="SOCKSORT_KSQL_PORT", type=config.port, default=ports["ksql"],
+                  help="the ksql engine's REST API (started when the engine exists)")
+
+
+def _home():
+    from socksort.paths import runtime_dir
+    return runtime_dir()
+
+
+def _up(args) -> int:
+    from socksort.connect.stack import Ports, Stack
+    from socksort.errors import UserError
+
+    ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
+    used = [p for p in vars(ports).values()]
+    if len(set(used)) != len(used):
+        raise UserError(f"the stack's ports must differ, got {vars(ports)}")
+    report = Stack(_home(), ports).up()
+    _print(report, args.json)
+    return 0
+
+
+def _down(args) -> int:
+    from socksort.connect.stack import load
+    stopped = load(_home()).down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing (no service of this stack was running)"))
+    return 0
+
+
+def _status(args) -> int:
+    from socksort.connect.stack import load
+    report = load(_home()).status()
+    _print(report, args.json)
+    return 0 if all(entry["state"] == "running" for entry in report.values()) else 3
+
+
+def _print(report: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for name, entry in report.items():
+        endpoint = next(v for k, v in entry.items() if k.endswith(("_url", "_servers")))
+        if name == "mosquitto":
+            from socksort.config import mqtt_url
+            endpoint = str(mqtt_url(endpoint))  # no password on screen; --json has it
+        pid = entry["pid"] or "-"
+        print(f"{name:<10} {entry['state']:<13} pid {pid!s:<8} {endpoint}"
+              + (f"  ({entry['note']})" if "note" in entry else ""))

@@ -27,8 +27,11 @@ GROUP_ID = "socksort-connect"
 
 class ConnectWorker:
     def __init__(self, workdir: Path, bootstrap_servers: str, port: int = 8083, host: str = "127.0.0.1",
-                 heap: str = jvm.DEFAULT_HEAP, exactly_once: bool = True):
+                 heap: str = jvm.DEFAULT_HEAP, exactly_once: bool = True, group_id: str = GROUP_ID):
+        """``group_id`` names the Connect cluster; its config, offset and status topics are
+        ``<group_id>-configs|offsets|status``, so two groups on one Kafka stay apart."""
         self.workdir = Path(workdir)
+        self.group_id = group_id
         self.bootstrap_servers = bootstrap_servers
         self.port = port
         self.host = host
@@ -51,15 +54,15 @@ class ConnectWorker:
     def properties(self) -> dict[str, object]:
         return {
             "bootstrap.servers": self.bootstrap_servers,
-            "group.id": GROUP_ID,
+            "group.id": self.group_id,
             "listeners": f"http://{self.host}:{self.port}",
             "rest.advertised.host.name": self.host,
             "rest.advertised.port": self.port,
             "key.converter": "org.apache.kafka.connect.storage.StringConverter",
             "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
-            "config.storage.topic": "socksort-connect-configs",
-            "offset.storage.topic": "socksort-connect-offsets",
-            "status.storage.topic": "socksort-connect-status",
+            "config.storage.topic": f"{self.group_id}-configs",
+            "offset.storage.topic": f"{self.group_id}-offsets",
+            "status.storage.topic": f"{self.group_id}-status",
             "config.storage.replication.factor": 1,
             "offset.storage.replication.factor": 1,
             "status.storage.replication.factor": 1,

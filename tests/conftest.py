@@ -53,3 +53,39 @@ def mosquitto(tmp_path):
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole local streaming stack, started once per test session on free ports.
+
+    Mosquitto + Kafka (KRaft) + a Kafka Connect worker (exactly-once source support on)
+    running our MQTT source connector ``socksort-mqtt`` (MQTT ``sockfound`` → Kafka
+    ``data_mqtt``), plus the ksql engine when the CLI has ``ksql-server``. It is shared by
+    every test that asks for it, so publish with a device id of your own and filter by it;
+    leave the services running (the session stops them at the end).
+
+    A ``socksort.connect.stack.Stack``; attributes:
+      ``mqtt_url``           ``mqtt://socksort:<password>@127.0.0.1:<port>`` (socksort.config.mqtt_url parses it)
+      ``bootstrap_servers``  ``127.0.0.1:<port>`` for Kafka clients
+      ``connect_url``        ``http://127.0.0.1:<port>`` (Connect REST)
+      ``ksql_url``           ``http://127.0.0.1:<port>`` or None when the ksql engine does not exist yet
+      ``mosquitto``, ``kafka``, ``connect``, ``ksql``  the launchers (host, port, pid, ...)
+      ``home``               the folder holding all data and logs (look here when a test fails)
+      ``status()``           the same dict as ``socksort stack status --json``
+    """
+    from socksort.connect.stack import Ports, Stack
+    from socksort.net import free_port
+
+    chosen: list[int] = []
+    while len(chosen) < 5:
+        candidate = free_port()
+        if candidate not in chosen:
+            chosen.append(candidate)
+    ports = Ports(*chosen)
+    running = Stack(tmp_path_factory.mktemp("stack"), ports)
+    try:
+        running.up()
+        yield running
+    finally:
+        running.down()

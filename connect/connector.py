@@ -1,0 +1,47 @@
+"""The MQTT source connector's configuration as the stack registers it.
+
+The keys are those of Confluent's MQTT source connector that the seed project used, so
+its ``CREATE SOURCE CONNECTOR`` statement works against our worker by changing only
+``connector.class``. The password never sits in the connector config (which Connect
+stores in a Kafka topic and shows over REST): it lives in a secrets file read through
+Kafka's FileConfigProvider, referenced as ``${file:<path>:mqtt.password}``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from socksort import atomic, contract
+
+NAME = "socksort-mqtt"
+CLASS = "io.socksort.connect.mqtt.MqttSourceConnector"
+PASSWORD_KEY = "mqtt.password"
+
+
+def write_secrets(path: Path, password: str) -> str:
+    """Write the MQTT password to an owner-only properties file; return its config reference."""
+    with atomic.atomic_write(path, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        # Properties-file escaping: backslashes first, then the characters that end a key.
+        escaped = password.replace("\\", "\\\\").replace("\n", "\\n")
+        handle.write(f"{PASSWORD_KEY}={escaped}\n")
+    return f"${{file:{Path(path).resolve()}:{PASSWORD_KEY}}}"
+
+
+def mqtt_source_config(host: str, port: int, username: str, password: str,
+                       mqtt_topic: str = contract.MQTT_TOPIC,
+                       kafka_topic: str = contract.KAFKA_TOPIC) -> dict[str, str]:
+    """The config the stack PUTs to Connect; ``password`` may be a ``${file:...}`` reference."""
+    return {
+        "connector.class": CLASS,
+        "tasks.max": "1",
+        "mqtt.server.uri": f"tcp://{host}:{port}",
+        "mqtt.topics": mqtt_topic,
+        "kafka.topic": kafka_topic,
+        "mqtt.username": username,
+        "mqtt.password": password,
+        "mqtt.qos": "1",
+        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+        "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+    }

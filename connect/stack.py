@@ -1,0 +1,264 @@
+"""The local streaming stack: Mosquitto → Kafka → Connect (with our connector) → ksql engine.
+
+``up`` starts, in order, each service that is not already running from an earlier
+``up``, waits until it really answers, and records it: ``<home>/stack.json`` holds the
+ports and endpoints, ``<home>/<service>/pid.json`` the identity of each process we
+started. ``down`` stops exactly those processes (a pid whose start time no longer
+matches is someone else's and is left alone). ``status`` reads the records and probes
+each endpoint. Adding a service is one :class:`Service` entry in :meth:`Stack.services`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from socksort import atomic, contract, progress
+from socksort.connect import connector, processes
+from socksort.connect.kafka import Kafka, broker_answers
+from socksort.connect.mosquitto import Mosquitto, connack
+from socksort.connect.worker import ConnectWorker, put_connector, rest_answers, wait_running
+from socksort.errors import UserError
+
+STATE_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class Ports:
+    mqtt: int = contract.PORTS["mqtt"]
+    kafka: int = contract.PORTS["kafka"]
+    controller: int = contract.PORTS["kafka_controller"]
+    connect: int = contract.PORTS["connect"]
+    ksql: int = contract.PORTS["ksql"]
+
+
+@dataclass
+class Service:
+    """One process of the stack: how to start it, where it answers, and how to ask."""
+
+    name: str
+    launcher: object            # has start(), stop(), pid
+    endpoint_key: str           # the status field naming its endpoint
+    endpoint: str
+    port: int
+    answers: Callable[[], bool]
+    after_start: Callable[[], None] | None = None
+
+
+def ksql_engine_available() -> bool:
+    """Whether this checkout's CLI has the ksql engine's server command (built separately)."""
+    from socksort.cli import build_parser
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    return "ksql-server" in commands.choices
+
+
+class KsqlServer:
+    """``socksort ksql-server`` as a child process of the stack."""
+
+    def __init__(self, workdir: Path, bootstrap_servers: str, port: int, connect_url: str,
+                 host: str = "127.0.0.1"):
+        self.workdir = Path(workdir)
+        self.bootstrap_servers = bootstrap_servers
+        self.port = port
+        self.host = host
+        self.connect_url = connect_url
+        self._child: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None and self._child.poll() is None else None
+
+    def start(self, timeout: float = 120) -> "KsqlServer":
+        processes.ensure_port_free(self.port, "the ksql engine", " or choose another port with --ksql-port")
+        log = self.workdir / "ksql.log"
+        progress.step(f"starting the ksql engine on {self.url} (logs: {log})")
+        self._child = processes.spawn(
+            [sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
+             "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url], log)
+        progress.step(f"waiting for the ksql engine at {self.url}/info")
+        _wait(lambda: http_answers(f"{self.url}/info"), self._child, timeout, "the ksql engine", log)
+        return self
+
+    def stop(self) -> None:
+        if self._child is not None:
+            processes.stop(self._child.pid, timeout=20, child=self._child)
+            self._child = None
+
+
+def http_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (OSError, ValueError):
+        return False
+
+
+def _wait(ready: Callable[[], bool], child: subprocess.Popen, timeout: float, what: str, log: Path) -> None:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise UserError(f"{what} exited with status {child.returncode} while starting: "
+                            f"{processes.log_tail(log)}")
+        if ready():
+            return
+        time.sleep(0.5)
+    processes.stop(child.pid, child=child)
+    raise UserError(f"{what} did not answer within {timeout:g}s; log: {log}")
+
+
+class Stack:
+    def __init__(self, home: Path, ports: Ports = Ports(), host: str = "127.0.0.1",
+                 with_ksql: bool | None = None, exactly_once: bool = True):
+        self.home = Path(home)
+        self.ports = ports
+        self.host = host
+        self.with_ksql = ksql_engine_available() if with_ksql is None else with_ksql
+        self.mosquitto = Mosquitto(self.home / "mosquitto", port=ports.mqtt, host=host)
+        self.kafka = Kafka(self.home / "kafka", port=ports.kafka, controller_port=ports.controller, host=host)
+        self.connect = ConnectWorker(self.home / "connect", self.kafka.bootstrap_servers, port=ports.connect,
+                                     host=host, exactly_once=exactly_once)
+        self.ksql = KsqlServer(self.home / "ksql", self.kafka.bootstrap_servers, ports.ksql, self.connect.url,
+                               host=host) if self.with_ksql else None
+
+    # --- what others connect to -----------------------------------------------------------
+
+    @property
+    def mqtt_url(self) -> str:
+        return self.mosquitto.url
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka.bootstrap_servers
+
+    @property
+    def connect_url(self) -> str:
+        return self.connect.url
+
+    @property
+    def ksql_url(self) -> str | None:
+        return self.ksql.url if self.ksql else None
+
+    def services(self) -> list[Service]:
+        m = self.mosquitto
+        services = [
+            Service("mosquitto", m, "mqtt_url", m.url, m.port,
+                    lambda: _quietly(lambda: connack(m.host, m.port, m.username, m.password) == 0)),
+            Service("kafka", self.kafka, "bootstrap_servers", self.bootstrap_servers, self.ports.kafka,
+                    lambda: broker_answers(self.bootstrap_servers)),
+            Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
+                    lambda: rest_answers(self.connect_url), after_start=self.register_connector),
+        ]
+        if self.ksql is not None:
+            services.append(Service("ksql", self.ksql, "ksql_url", self.ksql.url, self.ports.ksql,
+                                    lambda: http_answers(f"{self.ksql.url}/info")))
+        return services
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def up(self) -> dict:
+        """Start what is not running; return the status. Stops what it started if a later step fails."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        started: list[Service] = []
+        try:
+            for service in self.services():
+                recorded = processes.read_pid_file(self._pid_file(service.name))
+                if recorded is not None and recorded.alive() and service.answers():
+                    progress.step(f"{service.name} already running (pid {recorded.pid})")
+                else:
+                    service.launcher.start()
+                    processes.write_pid_file(self._pid_file(service.name), service.launcher.pid)
+                    started.append(service)
+                if service.after_start is not None:
+                    service.after_start()
+                self._save_state()
+        except BaseException:
+            for service in reversed(started):
+                progress.step(f"stopping {service.name} again")
+                service.launcher.stop()
+                self._pid_file(service.name).unlink(missing_ok=True)
+            raise
+        return self.status()
+
+    def register_connector(self) -> None:
+        """PUT our MQTT source (idempotent), the password through the FileConfigProvider."""
+        reference = connector.write_secrets(self.home / "connect" / "secrets.properties",
+                                            self.mosquitto.password)
+        config = connector.mqtt_source_config(self.host, self.ports.mqtt, self.mosquitto.username, reference)
+        progress.step(f"registering connector {connector.NAME!r} (MQTT {contract.MQTT_TOPIC} → "
+                      f"Kafka {contract.KAFKA_TOPIC})")
+        put_connector(self.connect_url, connector.NAME, config)
+        wait_running(self.connect_url, connector.NAME)
+
+    def down(self) -> list[str]:
+        """Stop the processes ``up`` started, last first; return the names of those stopped."""
+        stopped = []
+        for service in reversed(self.services()):
+            pid_file = self._pid_file(service.name)
+            recorded = processes.read_pid_file(pid_file)
+            if recorded is None:
+                continue
+            if recorded.alive():
+                progress.step(f"stopping {service.name} (pid {recorded.pid})")
+                if service.launcher.pid == recorded.pid:
+                    service.launcher.stop()
+                else:
+                    processes.stop(recorded.pid, timeout=30)
+                stopped.append(service.name)
+            pid_file.unlink(missing_ok=True)
+        return stopped
+
+    def status(self) -> dict:
+        report = {}
+        for service in self.services():
+            recorded = processes.read_pid_file(self._pid_file(service.name))
+            ours = recorded is not None and recorded.alive()
+            entry: dict = {"state": "stopped", "pid": None, service.endpoint_key: service.endpoint}
+            if ours:
+                entry["pid"] = recorded.pid
+                entry["state"] = "running" if service.answers() else "unresponsive"
+            else:
+                holder = processes.port_holder(service.port)
+                if holder is not None:
+                    entry["note"] = f"port {service.port} is held by {holder}, not by this stack"
+            report[service.name] = entry
+        return report
+
+    # --- records ------------------------------------------------------------------------------
+
+    def _pid_file(self, name: str) -> Path:
+        return self.home / name / "pid.json"
+
+    def _save_state(self) -> None:
+        atomic.write_json(self.home / STATE_FILE, {
+            "host": self.host,
+            "ports": vars(self.ports),
+            "ksql": self.with_ksql,
+        })
+
+
+def load(home: Path) -> Stack:
+    """The stack as the last ``up`` in ``home`` configured it (defaults if there was none)."""
+    try:
+        state = json.loads((Path(home) / STATE_FILE).read_text())
+    except FileNotFoundError:
+        return Stack(home)
+    except ValueError as exc:
+        raise UserError(f"{Path(home) / STATE_FILE} is not valid JSON ({exc}); remove it and run stack up") from None
+    return Stack(home, Ports(**state["ports"]), host=state["host"], with_ksql=state["ksql"])
+
+
+def _quietly(probe: Callable[[], bool]) -> bool:
+    try:
+        return probe()
+    except OSError:
+        return False

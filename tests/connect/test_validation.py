@@ -1,0 +1,58 @@
+"""Bad connector configs fail Connect's validation with a message on the key at fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from socksort.connect import connector
+from socksort.connect.worker import RestError, put_connector, validate
+from socksort.net import free_port
+
+pytestmark = pytest.mark.broker
+
+
+def _config(stack, **overrides) -> dict[str, str]:
+    m = stack.mosquitto
+    config = connector.mqtt_source_config(m.host, m.port, m.username, m.password, kafka_topic="validation")
+    config.update(overrides)
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _errors(stack, **overrides) -> dict[str, list[str]]:
+    return validate(stack.connect_url, connector.CLASS, _config(stack, **overrides))
+
+
+def test_a_good_config_validates_cleanly(stack):
+    assert _errors(stack) == {}
+
+
+def test_missing_kafka_topic_is_named(stack):
+    errors = _errors(stack, **{"kafka.topic": None})
+    assert list(errors) == ["kafka.topic"]
+
+
+def test_unreachable_broker_uri_is_named(stack):
+    errors = _errors(stack, **{"mqtt.server.uri": f"tcp://127.0.0.1:{free_port()}"})
+    assert list(errors) == ["mqtt.server.uri"]
+    assert "cannot reach" in errors["mqtt.server.uri"][0]
+
+
+def test_malformed_broker_uri_is_named(stack):
+    errors = _errors(stack, **{"mqtt.server.uri": "http://127.0.0.1"})
+    assert list(errors) == ["mqtt.server.uri"]
+
+
+def test_wrong_password_is_named(stack):
+    errors = _errors(stack, **{"mqtt.password": "wrong"})
+    assert list(errors) == ["mqtt.password"]
+    assert "refused" in errors["mqtt.password"][0]
+
+
+def test_qos_out_of_range_is_named(stack):
+    assert list(_errors(stack, **{"mqtt.qos": "3"})) == ["mqtt.qos"]
+
+
+def test_creating_a_connector_with_a_bad_config_is_refused(stack):
+    with pytest.raises(RestError, match="kafka.topic") as refused:
+        put_connector(stack.connect_url, "refused-by-validation", _config(stack, **{"kafka.topic": None}))
+    assert refused.value.status == 400
