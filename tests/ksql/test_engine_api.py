@@ -209,7 +209,7 @@ def test_registered_aggregate_is_usable_with_session_windows():
     engine.execute("""
         CREATE STREAM S (ID STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
         CREATE TABLE T AS SELECT ID, TEST_COUNT_DISTINCT(V) AS D FROM S
-            WINDOW SESSION (10 SECONDS) GROUP BY ID;""")
+            WINDOW SESSION (20 SECONDS) GROUP BY ID;""")
     engine.process(Record("s", "a", {"V": 1}, 0))
     engine.process(Record("s", "a", {"V": 1}, 30_000))
     out = engine.process(Record("s", "a", {"V": 2}, 15_000))
