@@ -75,16 +75,19 @@ def camera(edge_url: str, fetch=get_json) -> Check:
     except OSError as exc:
         return Check("camera", title, False, f"edge function at {edge_url}: {_unreachable(exc)}")
     detail = _describe_edge(body)
-    if status == 200 and not (isinstance(body, dict) and body.get("ok") is False):
+    if status == 200:
         return Check("camera", title, True, detail or "streaming")
     return Check("camera", title, False, detail or f"edge /healthz answered HTTP {status}")
 
 
 def _describe_edge(body) -> str:
+    """The edge's /healthz: ``{"status", "problems": [...], "camera": state, "outputs"}``."""
     if isinstance(body, dict):
-        for key in ("detail", "message", "camera", "state", "status"):
-            if isinstance(body.get(key), str) and body[key]:
-                return body[key]
+        problems = [p for p in body.get("problems") or () if isinstance(p, str)]
+        if problems:
+            return "; ".join(problems)
+        if isinstance(body.get("camera"), str):
+            return f"camera {body['camera']}"
         return ""
     return str(body).strip()[:160]
 

@@ -161,5 +161,7 @@ class MqttFeed:
         self.state = f"no MQTT broker answers at {self.url}; retrying"
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties=None) -> None:
-        self.connected = False
-        self.state = f"disconnected from {self.url} ({reason_code}); reconnecting"
+        was_connected, self.connected = self.connected, False
+        # A refused CONNECT is followed by a disconnect; keep the refusal, it says why.
+        if was_connected:
+            self.state = f"disconnected from {self.url} ({reason_code}); reconnecting"

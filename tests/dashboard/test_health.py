@@ -57,9 +57,17 @@ def test_ksql_unhealthy_names_the_sick_component():
     assert not check.ok and check.detail == "unhealthy: kafka"
 
 
-def test_an_edge_healthz_error_status_is_a_down_camera_with_its_reason():
-    check = health.camera("http://edge", fetch=lambda url: (503, {"camera": "reopening /dev/video0"}))
-    assert not check.ok and check.detail == "reopening /dev/video0"
+def test_an_edge_healthz_error_status_is_a_down_camera_with_its_problems():
+    body = {"status": "degraded", "problems": ["camera lost: cannot open /dev/video0"],
+            "camera": "lost", "outputs": {"mqtt": "connected"}}
+    check = health.camera("http://edge", fetch=lambda url: (503, body))
+    assert not check.ok and check.detail == "camera lost: cannot open /dev/video0"
+
+
+def test_a_healthy_edge_reports_its_camera_state():
+    body = {"status": "ok", "problems": [], "camera": "streaming", "outputs": {"mqtt": "connected"}}
+    check = health.camera("http://edge", fetch=lambda url: (200, body))
+    assert check.ok and check.detail == "camera streaming"
 
 
 def test_overall_health_is_ok_only_when_every_part_is_and_names_the_failing_ones():

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from socksort.dashboard.raw import RawTimeline
 
 
@@ -59,3 +61,65 @@ def test_pending_frames_beyond_the_bound_drop_the_oldest_and_count_them():
         timeline.add_payload(payload(seq, seq))
     assert [f.seq for f in timeline.take_pending()] == [3, 4, 5, 6, 7]
     assert timeline.dropped == 3
+
+
+# --- against the real broker ----------------------------------------------------------
+
+def wait_until(predicate, timeout=15.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def publisher(url):
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-camera")
+    client.username_pw_set(url.username, url.password)
+    client.connect(url.host, url.port)
+    client.loop_start()
+    return client
+
+
+@pytest.mark.broker
+def test_frames_published_to_the_camera_topic_reach_the_timeline(mosquitto):
+    from socksort.config import mqtt_url
+    from socksort.dashboard.raw import MqttFeed
+
+    url = mqtt_url(mosquitto.url)
+    timeline = RawTimeline()
+    feed = MqttFeed(url, "sockfound", timeline)
+    feed.start()
+    try:
+        assert wait_until(lambda: feed.connected), feed.state
+        camera = publisher(url)
+        for seq in range(5):
+            camera.publish("sockfound", payload(seq, 1000 + seq), qos=1).wait_for_publish(5)
+        camera.publish("elsewhere", payload(99, 2000), qos=1).wait_for_publish(5)
+        camera.publish("sockfound", b"not json", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: timeline.received == 5 and timeline.rejected == 1)
+        assert [f.seq for f in timeline.frames()] == [0, 1, 2, 3, 4]
+        camera.loop_stop()
+        camera.disconnect()
+    finally:
+        feed.stop()
+
+
+@pytest.mark.broker
+def test_wrong_credentials_leave_mqtt_down_with_the_refusal_named(mosquitto):
+    from socksort.config import mqtt_url
+    from socksort.dashboard.raw import MqttFeed
+
+    good = mqtt_url(mosquitto.url)
+    bad = mqtt_url(f"mqtt://{good.username}:wrong@{good.host}:{good.port}")
+    feed = MqttFeed(bad, "sockfound", RawTimeline())
+    feed.start()
+    try:
+        assert wait_until(lambda: "refused" in feed.state), feed.state
+        assert not feed.connected
+    finally:
+        feed.stop()
