@@ -53,5 +53,11 @@ bench: setup
 demo: setup
 	$(VENV)/bin/socksort demo
 
+# The Greengrass v1 (DeepLens) deployment zip: function, vendored pure-Python deps, model, config.
+MODEL ?= models/socks
+LAMBDA_ZIP ?= build/socksort-edge-lambda.zip
+lambda-zip: setup
+	$(PY) -m socksort.edge_lambda.package --model $(MODEL) --out $(LAMBDA_ZIP)
+
 clean:
 	rm -rf $(VENV) .socksort build *.egg-info bench-results.json

@@ -11,6 +11,8 @@ from socksort import config
 from socksort.config import option
 from socksort.contract import MQTT_TOPIC, PORTS
 
+HOSTNAME = socket.gethostname()
+
 
 def optional(convert):
     """A validator that also accepts ``none``/``off``, meaning "do not use this"."""
@@ -18,6 +20,16 @@ def optional(convert):
         return None if text.strip().lower() in ("none", "off", "") else convert(text)
     value.__name__ = getattr(convert, "__name__", "value")
     return value
+
+
+def flag(text: str) -> bool:
+    """A yes/no setting from the environment or a config file."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("not a yes/no value (true/false, 1/0)")
 
 
 def register(commands) -> None:
@@ -38,7 +50,7 @@ def register(commands) -> None:
     option(p, "--http", env="SOCKSORT_EDGE_HTTP", type=optional(config.host_port),
            default=config.host_port(f"127.0.0.1:{PORTS['edge']}"),
            help="HOST:PORT of the live page, or 'none'")
-    option(p, "--device", env="SOCKSORT_DEVICE", default=socket.gethostname(),
+    option(p, "--device", env="SOCKSORT_DEVICE", default=HOSTNAME,
            help="device name in each prediction")
     option(p, "--threshold", env="SOCKSORT_THRESHOLD", type=config.percent, default=0.0,
            help="below this probability (percent) a frame counts as Blank")
@@ -60,30 +72,38 @@ def register(commands) -> None:
            help="client certificate for mqtts://")
     option(p, "--tls-key", env="SOCKSORT_MQTT_KEY", type=config.existing_file,
            help="client key for mqtts://")
-    p.add_argument("--tls-insecure", action="store_true", help="do not check the broker's host name")
-    p.add_argument("--loop", action="store_true", help="replay a video file or folder forever")
-    p.add_argument("--unthrottled", action="store_true",
-                   help="read a recording as fast as the model takes frames, every frame")
+    option(p, "--tls-insecure", env="SOCKSORT_MQTT_TLS_INSECURE", type=flag, default=False, nargs="?", metavar="yes|no",
+           const=True, help="do not check the broker's host name")
+    option(p, "--loop", env="SOCKSORT_LOOP", type=flag, default=False, nargs="?", const=True, metavar="yes|no",
+           help="replay a video file or folder forever")
+    option(p, "--unthrottled", env="SOCKSORT_UNTHROTTLED", type=flag, default=False, nargs="?", const=True, metavar="yes|no",
+           help="read a recording as fast as the model takes frames, every frame")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=edge_command)
 
 
-def edge_command(args) -> int:
+def edge_config(args):
+    """Validated flags -> the EdgeConfig the loop runs with."""
+    from socksort.edge_lambda.loop import EdgeConfig
+    from socksort.edge_lambda.publish import TlsOptions
     from socksort.errors import UserError
     if args.model is None:
         raise UserError("--model is required (or set SOCKSORT_MODEL)")
-    from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
-    from socksort.edge_lambda.publish import TlsOptions
     tls = None
     if args.tls_ca or args.tls_cert or args.tls_key or args.tls_insecure:
         tls = TlsOptions(str(args.tls_ca) if args.tls_ca else None,
                          str(args.tls_cert) if args.tls_cert else None,
                          str(args.tls_key) if args.tls_key else None, args.tls_insecure)
-    cfg = EdgeConfig(model=args.model, source=args.source, runtime=args.runtime,
-                     mqtt_url=args.mqtt_url, topic=args.topic, http=args.http, device=args.device,
-                     threshold=args.threshold, top_k=args.top_k, loop=args.loop,
-                     unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
-                     fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls)
+    return EdgeConfig(model=args.model, source=args.source, runtime=args.runtime,
+                      mqtt_url=args.mqtt_url, topic=args.topic, http=args.http, device=args.device,
+                      threshold=args.threshold, top_k=args.top_k, loop=args.loop,
+                      unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
+                      fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls)
+
+
+def edge_command(args) -> int:
+    from socksort.edge_lambda.loop import EdgeLoop
+    cfg = edge_config(args)
     edge = EdgeLoop(cfg).start()
     signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
     try:
