@@ -99,6 +99,7 @@ class Engine:
         self._by_topic: dict[str, list[Query]] = {}
         self._transient: list[Query] = []
         self._sinks: dict[str, TopicSink] = {}         # source name → sink of its query
+        self._wire: dict[str, tuple] = {}              # topic → (key format, key types, value format)
         self._query_numbers = itertools.count()
         self._transient_numbers = itertools.count()
 
@@ -202,6 +203,7 @@ class Engine:
                         int(props["PARTITIONS"]) if "PARTITIONS" in props else None, text,
                         properties=props)
         self._sources[node.name] = source
+        self._wire.clear()
         return source
 
     @staticmethod
@@ -291,6 +293,7 @@ class Engine:
         query = Query(query_id, node.name, topic, [source.name], [source.topic], text,
                       plan.operator)
         self._sources[node.name] = sink_source
+        self._wire.clear()
         self._queries[query_id] = query
         self._by_topic.setdefault(source.topic, []).append(query)
         self._sinks[node.name] = plan.operator.sink if hasattr(plan.operator, "sink") else \
@@ -329,6 +332,7 @@ class Engine:
         if source.written_by in self._queries:
             self._stop(source.written_by)
         del self._sources[node.name]
+        self._wire.clear()
         self._sinks.pop(node.name, None)
         return StatementResult("source_dropped", text, source=source, name=node.name,
                                delete_topic=node.delete_topic)
@@ -389,21 +393,24 @@ class Engine:
             return
         if depth > 32:
             raise KsqlError(f"Query cycle through topic {record.topic}")
+        by_topic = self._by_topic
         for query in list(consumers):
             for produced in query.operator.process(record):
-                if produced is None:
-                    continue
                 out.append(produced)
-                self._feed(produced, out, depth + 1)
+                if produced.topic in by_topic:
+                    self._feed(produced, out, depth + 1)
 
     def serialize(self, record: Record) -> tuple:
         """(key bytes, value bytes) of an output record, as ksqlDB writes them."""
-        source = self._source_by_topic(record.topic)
-        keys = source.key_columns
-        key_values = record.key
-        key_bytes = formats.serialize_key(source.key_format if keys else formats.KAFKA,
-                                          [c.type for c in keys], key_values, record.window)
-        return key_bytes, formats.serialize_value(source.value_format, record.value)
+        wire = self._wire.get(record.topic)
+        if wire is None:
+            source = self._source_by_topic(record.topic)
+            keys = source.key_columns
+            wire = self._wire[record.topic] = (source.key_format if keys else formats.KAFKA,
+                                               [c.type for c in keys], source.value_format)
+        key_format, key_types, value_format = wire
+        key_bytes = formats.serialize_key(key_format, key_types, record.key, record.window)
+        return key_bytes, formats.serialize_value(value_format, record.value)
 
     def _source_by_topic(self, topic: str) -> Source:
         for s in self._sources.values():

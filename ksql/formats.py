@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError
@@ -23,8 +23,8 @@ class DecodeError(ValueError):
     """A record that cannot be read with its source's declared format."""
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
+    """A windowed key's window: [start, end) for "time", [start, end] for "session"."""
     start: int
     end: int
     kind: str            # "time" or "session"
@@ -171,7 +171,23 @@ def value_decoder(fmt: str, columns: list[tuple[str, str]]):
     """Build ``raw_value -> list of value column values`` (raises DecodeError)."""
     coercers = [(n, T.coercer(t)) for n, t in columns]
     if fmt == JSON:
-        get = _field
+        n = len(columns)
+        coerce = [c for _, c in coercers]
+        upper_index = {}
+        for i, (name, _) in enumerate(columns):
+            upper_index.setdefault(name.upper(), i)
+        exact_index = {name: i for i, (name, _) in enumerate(columns)}
+        # Field name → column index (or -1), learned per distinct field name: matching is
+        # case-insensitive, and messages repeat the same few names.
+        slot_of: dict = {}
+
+        def slot(name):
+            i = exact_index.get(name)
+            if i is None:
+                i = upper_index.get(name.upper(), -1) if isinstance(name, str) else -1
+            if len(slot_of) < 10_000:
+                slot_of[name] = i
+            return i
 
         def decode(raw):
             if isinstance(raw, (bytes, bytearray, str)):
@@ -179,11 +195,18 @@ def value_decoder(fmt: str, columns: list[tuple[str, str]]):
                     raw = json.loads(raw)
                 except ValueError as exc:
                     raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
-            if not isinstance(raw, dict):
+            if type(raw) is not dict:
                 raise DecodeError("Failed to deserialize value: expected a JSON object, got "
                                   f"{type(raw).__name__}")
+            values = [None] * n
+            for name, v in raw.items():
+                i = slot_of.get(name)
+                if i is None:
+                    i = slot(name)
+                if i >= 0 and (values[i] is None or name in exact_index):
+                    values[i] = v
             try:
-                return [c(get(raw, n)) for n, c in coercers]
+                return [c(v) for c, v in zip(coerce, values)]
             except T.CoercionError as exc:
                 raise DecodeError(f"Failed to deserialize value: {exc}") from None
         return decode

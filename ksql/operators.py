@@ -291,11 +291,13 @@ class StreamAggregate:
         accs = self._add(accs, values)
         if end < close:
             return                              # late: the merged session is already closed
-        if (start, end) != (ts, ts):
-            for s in found:
-                self.sessions.remove(gkey, s)
-                if not self.final:
-                    self.emitter.tombstone(gkey, keys, s.end, Window(s.start, s.end, "session"), out)
+        # Kafka Streams forwards no tombstones when the record only hit a one-point session
+        # at its own timestamp (the row simply overwrites it).
+        retract = (start, end) != (ts, ts) and not self.final
+        for s in found:
+            self.sessions.remove(gkey, s)
+            if retract:
+                self.emitter.tombstone(gkey, keys, s.end, Window(s.start, s.end, "session"), out)
         self.sessions.put(gkey, Session(start, end, Entry(accs, end, keys)), purge=not self.final)
         if not self.final:
             self.emitter.emit(gkey, keys, accs, end, Window(start, end, "session"), out)

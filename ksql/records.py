@@ -9,7 +9,7 @@ from socksort.ksql.formats import Window
 __all__ = ["Record", "Window", "ProcessingLogEntry", "PushRow"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     topic: str
     key: object = None

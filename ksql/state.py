@@ -6,10 +6,11 @@ that are visible in ksqlDB's results (SEMANTICS.md §5.5).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """An aggregate's state for one group (and window): accumulators and output time."""
     accs: list
@@ -48,7 +49,7 @@ class TimeWindowStore:
         return found
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     start: int
     end: int
@@ -56,54 +57,86 @@ class Session:
 
 
 class SessionStore:
-    """group key → sessions; a session ending before (max end − retention + 1) is gone."""
+    """group key → sessions; a session ending before (max end − retention + 1) is gone.
+
+    A key's sessions never overlap (they are merged), so each list is kept sorted by end
+    and lookups bisect instead of scanning the key's history.
+    """
 
     def __init__(self, retention: int):
         self.retention = retention
         self.sessions: dict[object, list[Session]] = {}
         self.max_end: int | None = None
+        self._puts = 0
 
-    def _live(self, s: Session) -> bool:
-        return self.max_end is None or s.end >= self.max_end - self.retention + 1
+    def _horizon(self) -> int | None:
+        return None if self.max_end is None else self.max_end - self.retention + 1
 
     def find(self, key, earliest_end: int, latest_start: int) -> list[Session]:
         """Live sessions of key with end ≥ earliest_end and start ≤ latest_start."""
-        return [s for s in self.sessions.get(key, ())
-                if s.end >= earliest_end and s.start <= latest_start and self._live(s)]
+        items = self.sessions.get(key)
+        if not items:
+            return []
+        horizon = self._horizon()
+        if horizon is not None and horizon > earliest_end:
+            earliest_end = horizon
+        found = []
+        for i in range(bisect.bisect_left(items, earliest_end, key=_end), len(items)):
+            s = items[i]
+            if s.start > latest_start:
+                break
+            found.append(s)
+        return found
 
     def remove(self, key, session: Session) -> None:
         items = self.sessions.get(key)
-        if items is not None:
-            items[:] = [s for s in items if s is not session]
-            if not items:
-                del self.sessions[key]
+        if items is None:
+            return
+        for i in range(bisect.bisect_left(items, session.end, key=_end), len(items)):
+            if items[i] is session:
+                del items[i]
+                break
+        if not items:
+            del self.sessions[key]
 
     def put(self, key, session: Session, purge: bool = True) -> None:
+        """Store a session; the caller has removed the sessions it replaces."""
         items = self.sessions.setdefault(key, [])
-        items[:] = [s for s in items if (s.start, s.end) != (session.start, session.end)
-                    and (not purge or self._live(s))]
-        items.append(session)
+        bisect.insort(items, session, key=_end)
         if self.max_end is None or session.end > self.max_end:
             self.max_end = session.end
+        self._puts += 1
+        if purge and self._puts % 1024 == 0:
+            self.drop_ended_before(self._horizon())
 
     def ended_between(self, lower: int, upper: int) -> list[tuple]:
         """Sessions (all keys) whose end is in [lower, upper], ordered by end then key.
 
         Used for EMIT FINAL, whose time-ordered store keeps sessions until they are emitted.
         """
-        found = [(s.end, key, s) for key, items in self.sessions.items() for s in items
-                 if lower <= s.end <= upper]
+        found = []
+        for key, items in self.sessions.items():
+            for i in range(bisect.bisect_left(items, lower, key=_end), len(items)):
+                s = items[i]
+                if s.end > upper:
+                    break
+                found.append((s.end, key, s))
         found.sort(key=lambda t: (t[0], _sort_key(t[1])))
         return found
 
     def drop_ended_before(self, t: int) -> None:
-        """Forget sessions that ended before t (already emitted as final)."""
+        """Forget sessions that ended before t."""
         for key in list(self.sessions):
-            items = [s for s in self.sessions[key] if s.end >= t]
-            if items:
-                self.sessions[key] = items
-            else:
+            items = self.sessions[key]
+            cut = bisect.bisect_left(items, t, key=_end)
+            if cut:
+                del items[:cut]
+            if not items:
                 del self.sessions[key]
+
+
+def _end(session: Session) -> int:
+    return session.end
 
 
 def _sort_key(key):
