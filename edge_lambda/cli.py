@@ -64,7 +64,7 @@ def register(commands) -> None:
            help="messages kept while the broker is away (oldest dropped first)")
     option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
            help="inference threads (default: all cores)")
-    option(p, "--fifo", env="SOCKSORT_FIFO", help="also write JPEG frames to this FIFO "
+    option(p, "--fifo", env="SOCKSORT_FIFO", type=optional(str), help="also write JPEG frames to this FIFO "
            "(the DeepLens viewer reads /tmp/results.mjpeg)")
     option(p, "--tls-ca", env="SOCKSORT_MQTT_CA", type=config.existing_file,
            help="CA certificate for mqtts://")

@@ -53,7 +53,8 @@ def edge_config():
     return cli.edge_config(args)
 
 
-def run() -> None:
+def run() -> int:
+    """Run the edge loop to its end; 0, or 2 after printing a one-line reason it could not."""
     from socksort.edge_lambda.loop import run_edge
     from socksort.errors import UserError
     try:
@@ -61,10 +62,11 @@ def run() -> None:
     except UserError as exc:
         # Greengrass keeps the log; a one-line reason is what the operator needs there.
         print(f"socksort edge: error: {exc}", file=sys.stderr, flush=True)
-        return
+        return 2
     status = edge.status()
     print(f"socksort edge: stopped after {status['classified']} frames: {json.dumps(status['outputs'])}",
           file=sys.stderr, flush=True)
+    return 0
 
 
 def function_handler(event, context):

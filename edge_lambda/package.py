@@ -5,7 +5,8 @@
 The zip holds everything the function needs beyond MXNet, NumPy and OpenCV (which a
 DeepLens has installed):
 
-    lambda_function.py        the entry (function_handler; loop started at import)
+    lambda_function.py        the Greengrass v1 entry (function_handler; loop started at import)
+    greengrass_component.py   the Greengrass v2 entry (edge_lambda/greengrass/recipe.json runs it)
     socksort/...              the shared modules it uses and socksort/edge_lambda/
     paho/, greengrasssdk/     vendored pure-Python dependencies, copied from this install
     model/                    the model folder: model.json, labels.txt and the weights
@@ -37,6 +38,7 @@ SHARED = ("__init__.py", "errors.py", "config.py", "contract.py", "schema.py", "
 # Only this stage's runtime modules: packaging and the CLI registration helpers are
 # included because the Lambda validates its settings with the CLI's own options.
 EDGE_SKIP = ("package.py",)
+ENTRIES = ("lambda_function.py", "greengrass_component.py")
 VENDORED = ("paho", "greengrasssdk")
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -62,7 +64,10 @@ def bundle_files(model: Path, settings: dict) -> dict[str, bytes]:
     for path in sorted(ROOT.glob("*.py")):
         if path.name not in EDGE_SKIP:
             files[f"socksort/edge_lambda/{path.name}"] = path.read_bytes()
-    files["lambda_function.py"] = (ROOT / "lambda_function.py").read_bytes()
+    # Entries at the root: Greengrass v1 imports lambda_function, the v2 recipe runs
+    # greengrass_component.py.
+    for entry in ENTRIES:
+        files[entry] = (ROOT / entry).read_bytes()
     for package in VENDORED:
         files.update(_package_files(package))
     weights = [name for name in MODEL_FILES if (model / name).is_file()]

@@ -1,0 +1,49 @@
+"""`socksort edge` as a user runs it: a clean run, and one-line errors for bad input."""
+
+import json
+import shutil
+
+import pytest
+
+from socksort.modelcard import ModelCard, load
+
+
+def test_edge_classifies_a_video_and_publishes_every_frame(run_cli, mosquitto, colour_model, rgb_video):
+    result = run_cli("edge", "--model", colour_model, "--source", rgb_video, "--mqtt-url", mosquitto.url,
+                     "--http", "none", "--unthrottled", "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["classified"] == 30
+    assert [(o["name"], o["published"], o["dropped"]) for o in report["outputs"]] == [("mqtt", 30, 0)]
+
+
+def test_missing_model_folder_is_a_one_line_error(run_cli, rgb_video, tmp_path):
+    result = run_cli("edge", "--model", tmp_path / "nowhere", "--source", rgb_video)
+    assert result.returncode == 2
+    assert "--model" in result.stderr and "no such folder" in result.stderr
+
+
+def test_unreadable_source_is_a_one_line_error(run_cli, colour_model, tmp_path):
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video")
+    result = run_cli("edge", "--model", colour_model, "--source", broken, "--http", "none", "--mqtt-url", "none")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"socksort: error: cannot open video source {broken}"
+
+
+def test_labels_that_do_not_fit_the_model_are_a_one_line_error(run_cli, colour_model, rgb_video, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(colour_model, folder)
+    card = load(folder)
+    ModelCard(backbone=card.backbone, classes=("red", "green"), preprocess=card.preprocess).save(folder)
+    result = run_cli("edge", "--model", folder, "--source", rgb_video, "--http", "none", "--mqtt-url", "none")
+    assert result.returncode == 2
+    assert "outputs 3 scores but labels.txt lists 2 classes" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("variable, value", [("SOCKSORT_THRESHOLD", "high"), ("SOCKSORT_RUNTIME", "tensorrt"),
+                                             ("SOCKSORT_MQTT_URL", "http://broker")])
+def test_bad_settings_from_the_environment_name_the_variable(run_cli, colour_model, rgb_video, variable, value):
+    result = run_cli("edge", "--model", colour_model, "--source", rgb_video, env={variable: value})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"socksort: error: {variable}={value!r}")
