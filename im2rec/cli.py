@@ -42,6 +42,18 @@ def _register_synth(commands) -> None:
     option(data, "--size", type=size, default=(640, 480), help="photo size WIDTHxHEIGHT")
     data.set_defaults(func=_synth_dataset)
 
+    show = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
+    option(show, "--out", type=Path, required=True, help="video file to write (.mp4 or .avi)")
+    option(show, "--truth", type=Path, default=None,
+           help="where to write the truth (default: next to the video, NAME.truth.json)")
+    option(show, "--classes-from", type=config.existing_dir, required=True,
+           help="a `synth dataset` folder; its synth.json names the designs")
+    option(show, "--seed", type=config.non_negative_int, default=0, help="seed for the show")
+    option(show, "--fps", type=config.positive_float, default=30.0, help="frames per second")
+    option(show, "--seconds", type=config.positive_float, default=60.0, help="length of the video")
+    option(show, "--size", type=size, default=(640, 480), help="frame size WIDTHxHEIGHT")
+    show.set_defaults(func=_synth_show)
+
 
 def _synth_dataset(args) -> int:
     from socksort.im2rec import dataset, designs
@@ -54,6 +66,19 @@ def _synth_dataset(args) -> int:
     names = ", ".join(d["name"] for d in info["designs"])
     print(f"wrote {sum(info['counts'].values())} photos of {len(info['counts'])} classes to {args.out}: "
           f"{names}, {info['blank']}")
+    return 0
+
+
+def _synth_show(args) -> int:
+    from socksort.im2rec import show
+
+    truth_path = args.truth or args.out.with_name(f"{args.out.stem}.truth.json")
+    spec = show.ShowSpec(out=args.out, truth=truth_path, classes_from=args.classes_from, seed=args.seed,
+                         fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1])
+    result = show.make_show(spec)
+    shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
+    print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "
+          f"{len(result['showings'])} showings: {shown}")
     return 0
 
 

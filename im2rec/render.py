@@ -161,39 +161,52 @@ def placement(spr: Sprite, pose: Pose, width: int, height: int) -> np.ndarray:
     return np.hstack([linear, offset[:, None]]).astype(np.float32)
 
 
-def composite(frame: np.ndarray, spr: Sprite, matrix: np.ndarray, shadow: float = 0.35,
-              colour: np.ndarray | None = None) -> None:
-    """Draw the sprite into a float32 BGR frame in place, with a soft shadow under it.
-
-    Only the sock's bounding box (plus the shadow's margin) is warped and blended.
-    ``colour`` replaces the sprite's colours, e.g. already lit for a whole show.
-    """
-    height, width = frame.shape[:2]
+def footprint(spr: Sprite, matrix: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The frame region (x0, y0, x1, y1) the placed sock and its shadow can touch, or None."""
     corners = spr.hull @ matrix[:, :2].T + matrix[:, 2]
-    size = float(np.abs(matrix[:, :2]).sum()) * SPRITE_SIZE / 4
-    margin = int(0.05 * size) + 2
+    margin = shadow_margin(matrix)
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - margin
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2 * margin
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
-    if x1 <= x0 or y1 <= y0:
+    return None if x1 <= x0 or y1 <= y0 else (int(x0), int(y0), int(x1), int(y1))
+
+
+def shadow_margin(matrix: np.ndarray) -> int:
+    scale = math.sqrt(abs(float(np.linalg.det(matrix[:, :2]))))
+    return int(0.05 * scale * SPRITE_SIZE) + 2
+
+
+def blend(region: np.ndarray, spr: Sprite, local: np.ndarray, shadow: float = 0.35,
+          colour: np.ndarray | None = None) -> None:
+    """Draw the sprite into a BGR region (float32 or uint8) in place, with a soft shadow.
+
+    ``local`` maps sprite pixels to region pixels; ``colour`` replaces the sprite's
+    colours (same dtype as region), e.g. already lit for a whole show. The weighted sums
+    run in OpenCV's blendLinear, several times faster than the NumPy expression.
+    """
+    roi = (region.shape[1], region.shape[0])
+    alpha = cv2.warpAffine(spr.alpha, local, roi, flags=cv2.INTER_LINEAR)
+    sock = cv2.warpAffine(spr.colour if colour is None else colour, local, roi, flags=cv2.INTER_LINEAR)
+    if shadow > 0:
+        # the sock's own silhouette, moved down-right and softened, darkens what is under it
+        step = int(shadow_margin(local) * 0.6)
+        shade = np.zeros_like(alpha)
+        shade[step:, step:] = alpha[:alpha.shape[0] - step, :alpha.shape[1] - step]
+        k = 2 * step + 1
+        shade = cv2.blur(shade, (k, k)) * np.float32(shadow)
+        region[:] = cv2.blendLinear(region, np.zeros_like(region), 1.0 - shade, shade)
+    region[:] = cv2.blendLinear(sock, region, alpha, 1.0 - alpha)
+
+
+def composite(frame: np.ndarray, spr: Sprite, matrix: np.ndarray, shadow: float = 0.35) -> None:
+    """Draw the sprite into a whole float32 BGR frame, touching only its footprint."""
+    box = footprint(spr, matrix, frame.shape[1], frame.shape[0])
+    if box is None:
         return
+    x0, y0, x1, y1 = box
     local = matrix.copy()
     local[:, 2] -= (x0, y0)
-    roi = (x1 - x0, y1 - y0)
-    alpha = cv2.warpAffine(spr.alpha, local, roi, flags=cv2.INTER_LINEAR)
-    src = spr.colour if colour is None else colour
-    sock = cv2.warpAffine(src, local, roi, flags=cv2.INTER_LINEAR)
-    region = frame[y0:y1, x0:x1]
-    if shadow > 0:
-        shifted = local.copy()
-        shifted[:, 2] += margin * 0.6
-        shade = cv2.warpAffine(spr.alpha, shifted, roi, flags=cv2.INTER_LINEAR)
-        k = 2 * (margin // 2) + 1
-        shade = cv2.blur(shade, (k, k))
-        region *= (1.0 - shadow * shade)[:, :, None]
-    a = alpha[:, :, None]
-    region *= 1.0 - a
-    region += sock * a
+    blend(frame[y0:y1, x0:x1], spr, local, shadow)
 
 
 # --- backgrounds ----------------------------------------------------------------------
