@@ -142,7 +142,7 @@ def serialize_key(fmt: str, types_: list[str], key, window: Window | None) -> by
         else:
             raise KsqlError(f"KAFKA key format cannot hold {t}")
     else:
-        body = b"" if key is None else json.dumps(key, separators=(",", ":")).encode("utf-8")
+        body = b"" if key is None else _encode_json(key).encode("utf-8")
     if window is None:
         return body
     if window.kind == "session":
@@ -167,48 +167,74 @@ def _field(obj: dict, name: str):
     return None
 
 
+# Values of these Python types are already of the column's SQL type (ints need range checks).
+_NATIVE = {T.STRING: str, T.DOUBLE: float, T.DECIMAL: float, T.BOOLEAN: bool}
+_scan_json = json.JSONDecoder().scan_once
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _json_object(raw) -> dict:
+    """Parse a JSON object from bytes/str (skipping json.loads' Python-level layers)."""
+    if isinstance(raw, (bytes, bytearray)):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"Failed to deserialize value: not UTF-8: {exc}") from None
+    if isinstance(raw, str):
+        try:
+            obj, end = _scan_json(raw, 0)
+            if end != len(raw) and raw[end:].strip():
+                raise ValueError(f"extra data at char {end}")
+        except StopIteration:
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
+        except ValueError as exc:
+            raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
+    else:
+        obj = raw
+    if type(obj) is not dict:
+        raise DecodeError("Failed to deserialize value: expected a JSON object, got "
+                          f"{type(obj).__name__}")
+    return obj
+
+
+def _matching_name(obj: dict, name: str) -> str:
+    if name in obj:
+        return name
+    upper = name.upper()
+    return next((k for k in obj if k.upper() == upper), name)
+
+
 def value_decoder(fmt: str, columns: list[tuple[str, str]]):
     """Build ``raw_value -> list of value column values`` (raises DecodeError)."""
     coercers = [(n, T.coercer(t)) for n, t in columns]
     if fmt == JSON:
-        n = len(columns)
-        coerce = [c for _, c in coercers]
-        upper_index = {}
-        for i, (name, _) in enumerate(columns):
-            upper_index.setdefault(name.upper(), i)
-        exact_index = {name: i for i, (name, _) in enumerate(columns)}
-        # Field name → column index (or -1), learned per distinct field name: matching is
-        # case-insensitive, and messages repeat the same few names.
-        slot_of: dict = {}
-
-        def slot(name):
-            i = exact_index.get(name)
-            if i is None:
-                i = upper_index.get(name.upper(), -1) if isinstance(name, str) else -1
-            if len(slot_of) < 10_000:
-                slot_of[name] = i
-            return i
+        # Per column: the field name that matched last time (messages repeat their names),
+        # the Python type that needs no coercion, and the coercer.
+        learned = [name for name, _ in columns]
+        plan = [(i, name, _NATIVE.get(t), T.coercer(t)) for i, (name, t) in enumerate(columns)]
 
         def decode(raw):
-            if isinstance(raw, (bytes, bytearray, str)):
-                try:
-                    raw = json.loads(raw)
-                except ValueError as exc:
-                    raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
             if type(raw) is not dict:
-                raise DecodeError("Failed to deserialize value: expected a JSON object, got "
-                                  f"{type(raw).__name__}")
-            values = [None] * n
-            for name, v in raw.items():
-                i = slot_of.get(name)
-                if i is None:
-                    i = slot(name)
-                if i >= 0 and (values[i] is None or name in exact_index):
-                    values[i] = v
+                raw = _json_object(raw)
+            values = []
+            append = values.append
             try:
-                return [c(v) for c, v in zip(coerce, values)]
+                for i, name, native, coerce in plan:
+                    v = raw.get(learned[i], _MISSING)
+                    if v is _MISSING:
+                        v = _field(raw, name)
+                        if v is not None:
+                            learned[i] = _matching_name(raw, name)
+                    if v is None or type(v) is native:
+                        append(v)
+                    else:
+                        append(coerce(v))
             except T.CoercionError as exc:
                 raise DecodeError(f"Failed to deserialize value: {exc}") from None
+            return values
         return decode
 
     if fmt == DELIMITED:
@@ -257,5 +283,5 @@ def serialize_value(fmt: str, value) -> bytes | None:
     if value is None:
         return None
     if fmt == JSON:
-        return json.dumps(value, separators=(",", ":")).encode("utf-8")
+        return _encode_json(value).encode("utf-8")
     return value.encode("utf-8")
