@@ -382,8 +382,15 @@ class TableAggregate:
 
 
 def log_entry(query_id: str, record: Record, message: str) -> ProcessingLogEntry:
+    if message.startswith("key"):
+        target, raw = "key", record.key
+    elif "timestamp" in message:
+        target, raw = "timestamp", None
+    else:
+        target, raw = "value", record.value
     return ProcessingLogEntry(query_id, record.topic, record.partition, record.offset, message,
-                              _record_text(record))
+                              _record_text(record), target,
+                              bytes(raw) if isinstance(raw, (bytes, bytearray)) else None)
 
 
 def _record_text(record: Record) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from socksort.ksql.formats import Window
@@ -28,6 +29,21 @@ class ProcessingLogEntry:
     offset: int | None
     message: str
     record_text: str
+    target: str = "value"           # what could not be read: "key", "value" or "timestamp"
+    raw: bytes | None = None        # the undecodable bytes, when the record arrived as bytes
+
+    def to_ksql(self, time_ms: int) -> dict:
+        """The record ksqlDB writes to its processing-log topic for this entry."""
+        if self.target == "timestamp":
+            message = {"type": 1, "recordProcessingError": {
+                "errorMessage": self.message, "record": self.record_text, "cause": []}}
+        else:
+            message = {"type": 0, "deserializationError": {
+                "target": self.target, "errorMessage": self.message,
+                "recordB64": None if self.raw is None else base64.b64encode(self.raw).decode(),
+                "cause": [], "topic": self.topic}}
+        return {"level": "ERROR", "logger": f"processing.{self.query_id}", "time": time_ms,
+                "message": message}
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,14 @@ def test_registered_aggregate_is_usable_with_session_windows():
     out = engine.process(Record("s", "a", {"V": 2}, 15_000))
     assert [(r.window.start, r.window.end, r.value) for r in out] == [
         (0, 0, None), (30_000, 30_000, None), (0, 30_000, {"D": 2})]
+
+
+def test_processing_log_entry_renders_as_ksqldb_deserialization_error():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(SHOWS)
+    engine.process(Record("data_mqtt", None, b"{oops", 5, partition=0, offset=3))
+    record = logged[0].to_ksql(time_ms=1234)
+    error = record["message"]["deserializationError"]
+    assert record["message"]["type"] == 0 and record["logger"] == "processing.CTAS_SEEN_0"
+    assert (error["target"], error["topic"], error["recordB64"]) == ("value", "data_mqtt", "e29vcHM=")
