@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
+import re
+import sys
 from pathlib import Path
 
 from socksort import config
 from socksort.config import option
+
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
 
 
 def size(text: str) -> tuple[int, int]:
@@ -24,6 +27,7 @@ def size(text: str) -> tuple[int, int]:
 def register(commands) -> None:
     """Add this stage's subcommands to `commands` (argparse subparsers)."""
     _register_synth(commands)
+    _register_capture(commands)
     _register_im2rec(commands)
 
 
@@ -79,6 +83,54 @@ def _synth_show(args) -> int:
     shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
     print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "
           f"{len(result['showings'])} showings: {shown}")
+    return 0
+
+
+def _register_capture(commands) -> None:
+    cap = commands.add_parser("capture", help="take photos of one thing from a webcam, video, stream or folder")
+    option(cap, "--label", type=check_label, required=True,
+           help="the class name; photos go to OUT/LABEL/ (capture a 'Blank' class of the empty background too)")
+    option(cap, "--count", type=config.positive_int, default=30, help="photos to take")
+    option(cap, "--source", env="SOCKSORT_SOURCE", default="0",
+           help="webcam index, video file, rtsp:// or http:// URL, or a folder of images")
+    option(cap, "--out", type=Path, default=Path("sock-images"), help="folder of class folders")
+    option(cap, "--every", type=config.positive_float, default=0.5, help="seconds between photos")
+    option(cap, "--min-change", type=config.positive_float, default=6.0,
+           help="how different (mean grey level, 0-255) a view must be from every saved one")
+    option(cap, "--quality", type=_jpeg_quality, default=95, help="JPEG quality")
+    cap.set_defaults(func=_capture)
+
+
+def check_label(label: str) -> str:
+    """A class name that is safe as a folder name (it is the label everywhere downstream)."""
+    if not LABEL.match(label):
+        raise ValueError("use letters, digits, spaces and _ . + - (up to 64), starting with a letter or digit")
+    return label
+
+
+def _jpeg_quality(text: str) -> int:
+    value = config.positive_int(text)
+    if value > 100:
+        raise ValueError("JPEG quality must be 1-100")
+    return value
+
+
+def _capture(args) -> int:
+    from socksort.im2rec import capture
+
+    spec = capture.CaptureSpec(label=args.label, count=args.count, source=args.source, out=args.out,
+                               every=args.every, min_change=args.min_change, quality=args.quality)
+    result = capture.capture(spec)
+    extra = []
+    if result.duplicates:
+        extra.append(f"skipped {result.duplicates} near-duplicates")
+    if result.unreadable:
+        extra.append(f"{result.unreadable} unreadable")
+    note = f" ({', '.join(extra)})" if extra else ""
+    print(f"saved {len(result.saved)} of {args.count} photos to {result.folder}{note}")
+    if len(result.saved) < args.count:
+        print(f"socksort: the source ended after {len(result.saved)} photos", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,145 @@
+"""``socksort capture``: photos of one thing from a camera, video, stream or folder.
+
+Frames are taken at most every ``--every`` seconds (the source's own clock for videos
+and streams, the wall clock for a webcam) and a frame too similar to one already saved
+is skipped, so 30 photos show 30 views rather than 30 copies of one. Photos go to
+``OUT/LABEL/LABEL-0000.jpg``, numbered after any already there, each written
+atomically: Ctrl-C keeps every photo saved so far.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from socksort import atomic
+from socksort.errors import UserError
+from socksort.im2rec.lists import DEFAULT_EXTS
+from socksort.progress import Bar
+
+VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+THUMB = (32, 24)
+MAX_READ_FAILURES = 50  # consecutive failed reads before a live source counts as gone
+
+
+@dataclass(frozen=True)
+class CaptureSpec:
+    label: str
+    count: int
+    source: str
+    out: Path
+    every: float = 0.5         # seconds between photos
+    min_change: float = 6.0    # mean thumbnail difference (0-255) that makes a new view
+    quality: int = 95
+
+
+@dataclass
+class CaptureResult:
+    folder: Path
+    saved: list[Path] = field(default_factory=list)
+    duplicates: int = 0
+    unreadable: int = 0
+
+
+def frames(source: str) -> Iterator[tuple[float | None, np.ndarray | None]]:
+    """(time in seconds or None for no clock, frame or None if unreadable) from any source."""
+    path = Path(source)
+    if path.is_dir():
+        yield from _folder_frames(path)
+    elif source.isdigit():
+        yield from _video_frames(cv2.VideoCapture(int(source)), source, wall_clock=True)
+    elif "://" in source or path.suffix.lower() in VIDEO_EXTS:
+        if "://" not in source and not path.is_file():
+            raise UserError(f"--source {source}: no such file")
+        yield from _video_frames(cv2.VideoCapture(source), source, wall_clock=False)
+    else:
+        raise UserError(f"--source {source}: not a webcam index, video file, rtsp/http URL or folder")
+
+
+def _folder_frames(folder: Path) -> Iterator[tuple[None, np.ndarray | None]]:
+    """A folder's images in name order; photos have no common clock, so every one is due."""
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in DEFAULT_EXTS)
+    if not images:
+        raise UserError(f"--source {folder}: no .jpg/.jpeg/.png images in this folder")
+    for path in images:
+        yield None, cv2.imread(str(path))
+
+
+def _video_frames(capture, source: str, wall_clock: bool) -> Iterator[tuple[float, np.ndarray | None]]:
+    if not capture.isOpened():
+        raise UserError(f"--source {source}: cannot open it (no such camera, file or stream?)")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    started, number, failures = time.monotonic(), 0, 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                failures += 1
+                if not wall_clock or failures >= MAX_READ_FAILURES:
+                    return  # a file or stream that ended, or a camera that went away
+                time.sleep(0.02)
+                continue
+            failures = 0
+            # media time for files and streams (so a video is not sampled at decoding speed)
+            stamp = time.monotonic() - started if wall_clock else number / fps
+            number += 1
+            yield stamp, frame
+    finally:
+        capture.release()
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.resize(cv2.GaussianBlur(grey, (5, 5), 0), THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def next_number(folder: Path, label: str) -> int:
+    taken = [int(m.group(1)) for p in folder.glob(f"{label}-*.jpg")
+             if (m := re.fullmatch(re.escape(label) + r"-(\d+)\.jpg", p.name))]
+    return max(taken, default=-1) + 1
+
+
+def capture(spec: CaptureSpec) -> CaptureResult:
+    folder = spec.out / spec.label
+    result = CaptureResult(folder)
+    source = frames(spec.source)  # validates the source before any folder is made
+    first = next(source, None)
+    if first is None:
+        raise UserError(f"--source {spec.source}: no frames could be read")
+    folder.mkdir(parents=True, exist_ok=True)
+    number = next_number(folder, spec.label)
+    kept: list[np.ndarray] = []
+    due = first[0] or 0.0
+    with Bar(spec.count, f"capture {spec.label}") as bar:
+        for stamp, frame in _chain(first, source):
+            if frame is None:
+                result.unreadable += 1
+                continue
+            if stamp is not None and stamp < due:
+                continue
+            thumb = thumbnail(frame)
+            if any(np.abs(thumb - seen).mean() < spec.min_change for seen in kept):
+                result.duplicates += 1
+                continue
+            ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, spec.quality])
+            path = folder / f"{spec.label}-{number:04d}.jpg"
+            atomic.write_bytes(path, data.tobytes())
+            result.saved.append(path)
+            kept.append(thumb)
+            number += 1
+            due = (stamp or 0.0) + spec.every
+            bar.update(status=f"{result.duplicates} near-duplicates skipped")
+            if len(result.saved) >= spec.count:
+                break
+    return result
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

@@ -1,0 +1,78 @@
+"""`socksort capture`: photos of one thing, spaced in time, without near-duplicates."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+
+def _video(path, levels, fps=10):
+    """A tiny video whose frame i is flat grey at levels[i], so a photo tells its frame."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
+    for level in levels:
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.release()
+    return path
+
+
+def _levels(folder):
+    return [int(round(cv2.imread(str(p)).mean())) for p in sorted(folder.glob("*.jpg"))]
+
+
+def test_photos_from_a_video_are_spaced_by_the_video_clock(cli, tmp_path):
+    video = _video(tmp_path / "v.mp4", [10 * i for i in range(25)])
+    cli("capture", "--label", "grey", "--count", "5", "--every", "0.5", "--source", video, "--out", tmp_path / "out")
+    levels = _levels(tmp_path / "out" / "grey")
+    assert [round(level / 10) for level in levels] == [0, 5, 10, 15, 20]
+
+
+def test_near_duplicate_frames_are_skipped_and_a_short_source_says_so(cli, tmp_path):
+    video = _video(tmp_path / "v.mp4", [100] * 20 + [200] * 20)
+    status, out, err = cli("capture", "--label", "flat", "--count", "5", "--every", "0.1", "--source", video,
+                           "--out", tmp_path / "out", check=False)
+    assert status == 1
+    assert [round(level / 10) for level in _levels(tmp_path / "out" / "flat")] == [10, 20]
+    assert "saved 2 of 5" in out and "near-duplicates" in out and "ended" in err
+
+
+def test_a_folder_source_keeps_distinct_images_and_counts_unreadable_ones(cli, socks, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    photos = sorted((socks / "Blank").glob("*.jpg"))[:3]
+    for i, photo in enumerate(photos):
+        (source / f"{i}.jpg").write_bytes(photo.read_bytes())
+    (source / "3.jpg").write_bytes(photos[0].read_bytes())  # the same view again
+    (source / "4.jpg").write_bytes(b"not an image")
+    status, out, _ = cli("capture", "--label", "Blank", "--count", "5", "--source", source,
+                         "--out", tmp_path / "out", check=False)
+    saved = sorted((tmp_path / "out" / "Blank").glob("*.jpg"))
+    assert [p.read_bytes()[:3] for p in saved] == [b"\xff\xd8\xff"] * 3
+    assert status == 1 and "skipped 1 near-duplicates, 1 unreadable" in out
+
+
+def test_new_photos_are_numbered_after_those_already_there(cli, tmp_path):
+    video = _video(tmp_path / "v.mp4", [10 * i for i in range(20)])
+    folder = tmp_path / "out" / "sock"
+    folder.mkdir(parents=True)
+    (folder / "sock-0007.jpg").write_bytes(b"kept")
+    cli("capture", "--label", "sock", "--count", "2", "--source", video, "--out", tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir()) == ["sock-0007.jpg", "sock-0008.jpg", "sock-0009.jpg"]
+    assert (folder / "sock-0007.jpg").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("source", ["missing.mp4", "99", "rtsp://127.0.0.1:9/none", "notes.txt"])
+def test_a_source_that_cannot_be_opened_is_named_and_nothing_is_created(cli, tmp_path, source, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("hello")
+    status, _, err = cli("capture", "--label", "x", "--source", source, "--out", tmp_path / "out", check=False)
+    assert status == 2
+    assert f"--source {source}" in err.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_label_that_is_not_a_safe_folder_name_is_refused(run_cli, tmp_path):
+    result = run_cli("capture", "--label", "../escape", "--source", tmp_path, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "--label" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
