@@ -15,7 +15,7 @@ from socksort.ksql import types as T
 from socksort.ksql.catalog import PSEUDO_COLUMNS, Column, Query, Source
 from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.operators import CallbackSink, TopicSink, log_entry
-from socksort.ksql.parser import parse
+from socksort.ksql.parser import iter_parse, parse
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record, Window
 
 __all__ = ["Engine", "Record", "Window", "KsqlError", "StatementResult", "PullResult",
@@ -107,19 +107,21 @@ class Engine:
 
     def execute(self, sql_text: str) -> list[StatementResult]:
         results: list[StatementResult] = []
-        try:
-            statements = parse(sql_text)
-        except KsqlError as exc:
-            exc.results = results
-            raise
-        for st in statements:
+        statements = iter_parse(sql_text)
+        while True:
+            try:
+                st = next(statements, None)
+            except KsqlError as exc:
+                exc.results = results
+                raise
+            if st is None:
+                return results
             try:
                 results.append(self._execute_one(st.node, st.text))
             except KsqlError as exc:
                 exc.statement_text = st.text
                 exc.results = results
                 raise
-        return results
 
     def _execute_one(self, node, text: str) -> StatementResult:
         if isinstance(node, ast.CreateSource):
@@ -135,7 +137,8 @@ class Engine:
         if isinstance(node, ast.Show):
             return self._show(node, text)
         if isinstance(node, ast.Describe) and node.what == "SOURCE":
-            return StatementResult("description", text, source=self.source(node.name))
+            return StatementResult("description", text, source=self.source(node.name),
+                                   rows=[self.describe(node.name, node.extended)])
         if isinstance(node, ast.SetProperty):
             self.properties[node.name] = node.value
             return StatementResult("property_set", text, name=node.name, value=node.value)
@@ -368,9 +371,7 @@ class Engine:
                      "isWindowed": s.windowed} for s in self.sources() if s.kind == "TABLE"]
             return StatementResult("tables", text, rows=rows)
         if node.what == "QUERIES":
-            rows = [{"queryString": q.statement_text, "sinks": [q.sink], "sinkKafkaTopics":
-                     [q.sink_topic], "id": q.id, "queryType": "PERSISTENT", "state": q.state}
-                    for q in self.queries()]
+            rows = [_query_row(q) for q in self.queries()]
             return StatementResult("queries", text, rows=rows)
         if node.what == "PROPERTIES":
             return StatementResult("properties", text, rows=[
@@ -432,6 +433,23 @@ class Engine:
             raise KsqlError(f"Could not find STREAM/TABLE '{name}' in the Metastore")
         return source
 
+    def describe(self, name: str, extended: bool = False) -> dict:
+        """The source in the shape of ksqlDB's REST `sourceDescription`."""
+        source = self.source(name)
+        fields = [{"name": c.name, "schema": {"type": T.display(c.type), "fields": None,
+                                               "memberSchema": None},
+                   **({"type": "KEY"} if c.key else {})} for c in source.columns]
+        return {
+            "name": source.name, "type": source.kind, "topic": source.topic,
+            "keyFormat": source.key_format, "valueFormat": source.value_format,
+            "windowType": source.window_kind, "timestamp": source.timestamp_column or "",
+            "readQueries": [_query_row(q) for q in self.queries() if source.name in q.source_names],
+            "writeQueries": [_query_row(q) for q in self.queries() if q.sink == source.name],
+            "fields": fields, "statement": source.statement_text, "extended": extended,
+            "partitions": source.partitions or 0, "replication": 0, "statistics": "",
+            "errorStats": "", "sourceConstraints": [], "queryOffsetSummaries": [],
+            "clusterStatistics": [], "clusterErrorStats": []}
+
     def queries(self) -> list[Query]:
         return list(self._queries.values())
 
@@ -489,6 +507,12 @@ class Engine:
             raise KsqlError(f"The {source.name} table isn't queryable. To derive a queryable "
                             "table, use CREATE TABLE ... AS SELECT.")
         return _pull(select, source, sink.table)
+
+
+def _query_row(q: Query) -> dict:
+    return {"queryString": q.statement_text, "sinks": [q.sink], "sinkKafkaTopics": [q.sink_topic],
+            "id": q.id, "queryType": "PERSISTENT", "state": q.state,
+            "statusCount": {q.state: 1}}
 
 
 def _pull(select: ast.Select, source: Source, table: dict) -> PullResult:

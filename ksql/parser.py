@@ -36,6 +36,11 @@ class ParsedStatement:
 
 def parse(text: str) -> list[ParsedStatement]:
     """Parse every ';'-terminated statement in ``text``."""
+    return list(_Parser(text).statements())
+
+
+def iter_parse(text: str):
+    """Parse statements one at a time, so earlier ones can run before a later syntax error."""
     return _Parser(text).statements()
 
 
@@ -121,8 +126,7 @@ class _Parser:
 
     # --- statements ---------------------------------------------------------------
 
-    def statements(self) -> list[ParsedStatement]:
-        out = []
+    def statements(self):
         while self.tok.kind != EOF:
             if self.accept_op(";"):
                 continue
@@ -132,8 +136,7 @@ class _Parser:
             if not self.accept_op(";"):
                 if self.tok.kind != EOF:
                     raise self.error("expecting ';'")
-            out.append(ParsedStatement(node, self.text[start:end].strip()))
-        return out
+            yield ParsedStatement(node, self.text[start:end].strip())
 
     def statement(self):
         tok = self.tok

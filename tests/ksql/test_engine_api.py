@@ -226,3 +226,22 @@ def test_processing_log_entry_renders_as_ksqldb_deserialization_error():
     error = record["message"]["deserializationError"]
     assert record["message"]["type"] == 0 and record["logger"] == "processing.CTAS_SEEN_0"
     assert (error["target"], error["topic"], error["recordB64"]) == ("value", "data_mqtt", "e29vcHM=")
+
+
+def test_statements_before_a_syntax_error_take_effect():
+    engine = Engine()
+    with pytest.raises(KsqlError) as err:
+        engine.execute(SHOWS + "CREATE STREAM oops;")
+    assert [r.kind for r in err.value.results] == ["source_created", "query_created"]
+    assert err.value.line == 4
+    assert [q.sink for q in engine.queries()] == ["SEEN"]
+
+
+def test_describe_gives_the_rest_source_description():
+    engine = Engine()
+    engine.execute(SHOWS)
+    desc = engine.execute("DESCRIBE SEEN;")[0].rows[0]
+    assert desc["fields"][0] == {"name": "IMAGE", "schema": {"type": "STRING", "fields": None,
+                                                              "memberSchema": None}, "type": "KEY"}
+    assert [q["id"] for q in desc["writeQueries"]] == ["CTAS_SEEN_0"]
+    assert [q["id"] for q in engine.describe("FRAMES")["readQueries"]] == ["CTAS_SEEN_0"]
