@@ -339,31 +339,34 @@ def _call(e: ast.FunctionCall, scope: Scope):
         raise KsqlError(result[6:], *_pos(e))
     args = [f for f, _ in compiled]
     impl = fn.impl
+    # ksqlDB turns an exception inside a function into a null result.
+    errors = (ValueError, TypeError, ArithmeticError, LookupError)
     if len(args) == 1:
         a0 = args[0]
         if fn.null_on_null:
             def f(row):
                 v = a0(row)
-                return None if v is None else _safe(impl, v)
-        else:
-            def f(row):
-                return _safe(impl, a0(row))
-    else:
-        if fn.null_on_null:
-            def f(row):
-                vals = [a(row) for a in args]
-                if None in vals:
+                if v is None:
                     return None
-                return _safe(impl, *vals)
+                try:
+                    return impl(v)
+                except errors:
+                    return None
         else:
             def f(row):
-                return _safe(impl, *[a(row) for a in args])
+                try:
+                    return impl(a0(row))
+                except errors:
+                    return None
+    else:
+        null_on_null = fn.null_on_null
+
+        def f(row):
+            vals = [a(row) for a in args]
+            if null_on_null and None in vals:
+                return None
+            try:
+                return impl(*vals)
+            except errors:
+                return None
     return f, result
-
-
-def _safe(impl, *args):
-    # ksqlDB turns an exception inside a function into a null result (and a log entry).
-    try:
-        return impl(*args)
-    except (ValueError, TypeError, ArithmeticError, LookupError):
-        return None

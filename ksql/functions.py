@@ -7,7 +7,10 @@ Aggregate: ``register_aggregate(name, cls)`` where ``cls(arg_types, params)`` is
 
 from __future__ import annotations
 
+import decimal
+import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -274,10 +277,10 @@ def _substring(s, start, length=None):
 def _round(v, places=0):
     if isinstance(v, int):
         return v
-    import decimal
+    if not places:
+        return math.floor(v + 0.5)          # Java's Math.round: half up
     q = decimal.Decimal(1).scaleb(-places)
-    r = decimal.Decimal(repr(v)).quantize(q, rounding=decimal.ROUND_HALF_UP)
-    return float(r) if places else int(r)
+    return float(decimal.Decimal(repr(v)).quantize(q, rounding=decimal.ROUND_HALF_UP))
 
 
 def _ifnull(value, default):
@@ -308,13 +311,11 @@ register_scalar("COALESCE", _coalesce, _same_as_first, min_args=1, max_args=64,
 
 # --- TIMESTAMPTOSTRING: java.time.DateTimeFormatter patterns ------------------------
 
-_PATTERN_RE = re.compile(r"'([^']*)'|([A-Za-z])\1*")
 _FORMAT_CACHE: dict[str, list] = {}
 
 
 def _compile_pattern(pattern: str) -> list:
     parts = []
-    pos = 0
     for m in re.finditer(r"'(?:[^']|'')*'|([A-Za-z])\1*|.", pattern):
         text = m.group()
         if text.startswith("'"):
@@ -323,7 +324,6 @@ def _compile_pattern(pattern: str) -> list:
             parts.append(("field", text))
         else:
             parts.append(("lit", text))
-        pos = m.end()
     return parts
 
 
@@ -386,6 +386,7 @@ def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> s
     return "".join(text if kind == "lit" else _field(dt, text) for kind, text in parts)
 
 
+@functools.lru_cache(maxsize=64)
 def _zone(name: str):
     if name.upper() in ("UTC", "Z", "GMT"):
         return timezone.utc

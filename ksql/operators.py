@@ -157,7 +157,7 @@ class _Emitter:
 
     def row(self, keys: list, accs: list, window: Window | None) -> list:
         row = list(keys)
-        row.extend(agg.result(acc) for (agg, _), acc in zip(self.aggs, accs))
+        row += [agg.result(acc) for (agg, _), acc in zip(self.aggs, accs)]
         if window is not None:
             row.append(window.start)
             row.append(window.end)
