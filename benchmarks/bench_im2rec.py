@@ -1,0 +1,69 @@
+"""Packing throughput of ``socksort im2rec``: images/s with 1 and 2 encoding threads.
+
+Both runs pack the same .lst of synthetic 640x480 photos to 512x512 centre crops at
+quality 95 (what training reads), in this run, so the ratio is the figure to watch.
+Also reports how fast ``synth show`` renders frames, against the 30 FPS it plays at.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from socksort.im2rec import lists, pack, show
+from socksort.im2rec.dataset import DatasetSpec, generate
+
+CLASSES, PER_CLASS = 4, 30
+ROUNDS = 3
+
+
+def _pack_rate(lst: Path, root: Path, threads: int) -> float:
+    opts = pack.PackOptions(resize=512, center_crop=True, quality=95, num_thread=threads)
+    started = time.perf_counter()
+    result = pack.pack_list(lst, root, opts)
+    return result.packed / (time.perf_counter() - started)
+
+
+def _best_rates(lst: Path, root: Path) -> dict[int, float]:
+    """Best of interleaved rounds per thread count: the machine is shared, and the best
+    round is the one least disturbed by other work."""
+    pack.pack_list(lst, root, pack.PackOptions(resize=512, center_crop=True))  # warm caches
+    best = {1: 0.0, 2: 0.0}
+    for _ in range(ROUNDS):
+        for threads in best:
+            best[threads] = max(best[threads], _pack_rate(lst, root, threads))
+    return best
+
+
+def _render_rate(root: Path, work: Path) -> float:
+    spec = show.ShowSpec(out=work / "show.mp4", truth=work / "truth.json", classes_from=root,
+                         seed=1, fps=30, seconds=20)
+    started = time.perf_counter()
+    result = show.make_show(spec)
+    return result["frames"] / (time.perf_counter() - started)
+
+
+def run() -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-im2rec-") as tmp:
+        work = Path(tmp)
+        root = work / "photos"
+        generate(DatasetSpec(out=root, classes=CLASSES, per_class=PER_CLASS, seed=3))
+        found = lists.scan(root)
+        lst = work / "all.lst"
+        lists.write_list(lst, found.items)
+        images = len(found.items)
+        rates = _best_rates(lst, root)
+        one, two = rates[1], rates[2]
+        fps = _render_rate(root, work)
+    return [
+        {"metric": "pack images/s, --num-thread 1", "value": one, "unit": "images/s",
+         "note": f"{images} photos 640x480 -> 512x512 q95, best of {ROUNDS}"},
+        {"metric": "pack images/s, --num-thread 2", "value": two, "unit": "images/s",
+         "note": "same data, same run"},
+        {"metric": "pack speed-up 2 threads vs 1", "value": two / one, "unit": "x",
+         "note": f"ideal 2.0 on 2 idle cores; load average {os.getloadavg()[0]:.1f} at the end"},
+        {"metric": "synth show render speed", "value": fps / 30, "unit": "x real time",
+         "note": f"{fps:.0f} frames/s at 640x480, incl. mp4v encoding"},
+    ]
