@@ -327,32 +327,26 @@ def _compile_pattern(pattern: str) -> list:
     return parts
 
 
+# Pattern letters that print a number, zero-padded to the letter's repeat count.
+_NUMERIC_FIELDS = {
+    "d": lambda dt: dt.day, "D": lambda dt: dt.timetuple().tm_yday,
+    "H": lambda dt: dt.hour, "h": lambda dt: (dt.hour % 12) or 12,
+    "k": lambda dt: dt.hour or 24, "K": lambda dt: dt.hour % 12,
+    "m": lambda dt: dt.minute, "s": lambda dt: dt.second,
+}
+
+
 def _field(dt: datetime, field: str) -> str:
     letter, width = field[0], len(field)
+    numeric = _NUMERIC_FIELDS.get(letter)
+    if numeric is not None:
+        return f"{numeric(dt):0{width}d}"
     if letter in "yu":
         return f"{dt.year % 100:02d}" if width == 2 else f"{dt.year:0{width}d}"
     if letter in "ML":
-        if width >= 4:
-            return dt.strftime("%B")
-        if width == 3:
-            return dt.strftime("%b")
+        if width >= 3:
+            return dt.strftime("%B" if width >= 4 else "%b")
         return f"{dt.month:0{width}d}"
-    if letter == "d":
-        return f"{dt.day:0{width}d}"
-    if letter == "D":
-        return f"{dt.timetuple().tm_yday:0{width}d}"
-    if letter == "H":
-        return f"{dt.hour:0{width}d}"
-    if letter == "h":
-        return f"{(dt.hour % 12) or 12:0{width}d}"
-    if letter == "k":
-        return f"{dt.hour or 24:0{width}d}"
-    if letter == "K":
-        return f"{dt.hour % 12:0{width}d}"
-    if letter == "m":
-        return f"{dt.minute:0{width}d}"
-    if letter == "s":
-        return f"{dt.second:0{width}d}"
     if letter == "S":
         return f"{dt.microsecond // 1000:03d}"[:width].ljust(width, "0")
     if letter == "a":
@@ -362,18 +356,27 @@ def _field(dt: datetime, field: str) -> str:
     if letter == "z":
         return dt.tzname() or "UTC"
     if letter in "XZx":
-        off = dt.utcoffset()
-        total = int(off.total_seconds()) if off is not None else 0
-        if total == 0 and letter == "X":
-            return "Z"
-        sign = "+" if total >= 0 else "-"
-        hh, mm = divmod(abs(total) // 60, 60)
-        if letter == "Z" and width <= 3 or width in (1, 2) and letter != "Z":
-            return f"{sign}{hh:02d}{mm:02d}" if width != 1 or mm else f"{sign}{hh:02d}"
-        return f"{sign}{hh:02d}:{mm:02d}"
+        return _offset(dt, letter, width)
     if letter == "V":
         return str(dt.tzinfo)
     raise ValueError(f"unsupported pattern letter {letter}")
+
+
+def _offset(dt: datetime, letter: str, width: int) -> str:
+    """Zone offset as java.time prints it for Z (+HHMM), X (Z when zero) and x."""
+    off = dt.utcoffset()
+    total = int(off.total_seconds()) if off is not None else 0
+    if total == 0 and letter == "X":
+        return "Z"
+    sign = "+" if total >= 0 else "-"
+    hh, mm = divmod(abs(total) // 60, 60)
+    if letter == "Z":
+        return f"{sign}{hh:02d}:{mm:02d}" if width >= 5 else f"{sign}{hh:02d}{mm:02d}"
+    if width == 1:
+        return f"{sign}{hh:02d}" + (f"{mm:02d}" if mm else "")
+    if width == 2 or width == 4:
+        return f"{sign}{hh:02d}{mm:02d}"
+    return f"{sign}{hh:02d}:{mm:02d}"
 
 
 def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> str:

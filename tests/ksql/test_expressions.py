@@ -75,3 +75,10 @@ def test_comparing_a_number_with_a_string_is_rejected():
 def test_unknown_function_is_rejected():
     with pytest.raises(KsqlError, match="Can't find any functions with the name 'NOPE'"):
         evaluate("NOPE(A)", {})
+
+
+@pytest.mark.parametrize("pattern, text", [
+    ("Z", "-0400"), ("X", "-04"), ("XXX", "-04:00"), ("EEE, d MMM yyyy hh:mm a", "Fri, 11 May 2018 05:58 PM"),
+])
+def test_timestamptostring_offset_and_text_fields_follow_java_time(pattern, text):
+    assert evaluate(f"TIMESTAMPTOSTRING(ROWTIME, '{pattern}', 'America/New_York')", {}) == text
