@@ -6,7 +6,9 @@ record through every query that reads its topic, depth first, with no buffering.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -88,12 +90,22 @@ class PushQuery:
         self.engine._remove_transient(self.query)
 
 
+def _locked(method):
+    """Run a public Engine method under the engine's lock (server threads share one engine)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Engine:
     def __init__(self, properties: dict | None = None,
                  processing_log: Callable[[ProcessingLogEntry], None] | None = None):
         self.properties: dict = dict(properties or {})
         self.processing_log = processing_log
         self.stats = Stats()
+        self.lock = threading.RLock()
         self._sources: dict[str, Source] = {}
         self._queries: dict[str, Query] = {}
         self._by_topic: dict[str, list[Query]] = {}
@@ -105,6 +117,7 @@ class Engine:
 
     # --- statements ------------------------------------------------------------------
 
+    @_locked
     def execute(self, sql_text: str) -> list[StatementResult]:
         results: list[StatementResult] = []
         statements = iter_parse(sql_text)
@@ -380,6 +393,7 @@ class Engine:
 
     # --- records ------------------------------------------------------------------------
 
+    @_locked
     def process(self, record: Record) -> list[Record]:
         """Run one record through every query reading its topic; return what they wrote."""
         self.stats.records_in += 1
@@ -401,6 +415,7 @@ class Engine:
                 if produced.topic in by_topic:
                     self._feed(produced, out, depth + 1)
 
+    @_locked
     def serialize(self, record: Record) -> tuple:
         """(key bytes, value bytes) of an output record, as ksqlDB writes them."""
         wire = self._wire.get(record.topic)
@@ -424,15 +439,18 @@ class Engine:
 
     # --- catalog -----------------------------------------------------------------------
 
+    @_locked
     def sources(self) -> list[Source]:
         return list(self._sources.values())
 
+    @_locked
     def source(self, name: str) -> Source:
         source = self._sources.get(name) or self._sources.get(name.upper())
         if source is None:
             raise KsqlError(f"Could not find STREAM/TABLE '{name}' in the Metastore")
         return source
 
+    @_locked
     def describe(self, name: str, extended: bool = False) -> dict:
         """The source in the shape of ksqlDB's REST `sourceDescription`."""
         source = self.source(name)
@@ -450,9 +468,11 @@ class Engine:
             "errorStats": "", "sourceConstraints": [], "queryOffsetSummaries": [],
             "clusterStatistics": [], "clusterErrorStats": []}
 
+    @_locked
     def queries(self) -> list[Query]:
         return list(self._queries.values())
 
+    @_locked
     def external_topics(self) -> set[str]:
         written = {q.sink_topic for q in self._queries.values()}
         read = {t for q in self._queries.values() for t in q.source_topics}
@@ -466,6 +486,7 @@ class Engine:
             raise KsqlError("Expected exactly one SELECT statement")
         return statements[0].node.select, statements[0].text
 
+    @_locked
     def push(self, select_sql: str, on_row: Callable[[PushRow], None]) -> PushQuery:
         select, text = self._parse_select(select_sql)
         if select.emit is None:
@@ -494,6 +515,7 @@ class Engine:
             for topic in query.source_topics:
                 self._by_topic[topic] = [q for q in self._by_topic.get(topic, []) if q is not query]
 
+    @_locked
     def pull(self, select_sql: str) -> PullResult:
         select, _ = self._parse_select(select_sql)
         if select.emit is not None:

@@ -154,13 +154,18 @@ class Planner:
                 if item.qualifier is not None and item.qualifier not in self.qualifiers:
                     raise KsqlError(f"'{item.qualifier}' is not a valid stream/table name or alias.",
                                     *_pos(item))
-                for c in self.source.columns:
-                    out.append((ast.ColumnRef(c.name, None, item.pos), None))
+                names = [c.name for c in self.source.key_columns]
+                if self.sink_name is None and self.source.windowed:
+                    names += ["WINDOWSTART", "WINDOWEND"]   # push queries show the window
+                names += [c.name for c in self.source.value_columns]
+                out += [(ast.ColumnRef(name, None, item.pos), None) for name in names]
             else:
                 out.append((_strip_qualifiers(item.expr, self.qualifiers), item.alias))
         return out
 
     def _check_reserved(self, items) -> None:
+        if self.sink_name is None:
+            return                  # only a sink's columns may not be named like pseudo columns
         for expr, alias in items:
             name = alias if alias is not None else (
                 expr.name if isinstance(expr, ast.ColumnRef) else None)

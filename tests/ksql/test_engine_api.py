@@ -245,3 +245,25 @@ def test_describe_gives_the_rest_source_description():
                                                               "memberSchema": None}, "type": "KEY"}
     assert [q["id"] for q in desc["writeQueries"]] == ["CTAS_SEEN_0"]
     assert [q["id"] for q in engine.describe("FRAMES")["readQueries"]] == ["CTAS_SEEN_0"]
+
+
+def test_push_query_on_a_stream_sees_each_new_row():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    engine.push("SELECT IMAGE, PROBABILITY FROM FRAMES WHERE PROBABILITY > 50 EMIT CHANGES;", rows.append)
+    engine.process(frame("Mongo", 90.0))
+    engine.process(frame("Ghost", 40.0))
+    assert [r.columns for r in rows] == [["Mongo", 90.0]]
+
+
+def test_push_query_star_on_a_windowed_table_shows_the_window_bounds():
+    engine = Engine()
+    engine.execute(SHOWS + """
+        CREATE TABLE W AS SELECT IMAGE, COUNT(*) AS N FROM FRAMES WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY IMAGE;
+        CREATE TABLE WT (IMAGE STRING PRIMARY KEY, N BIGINT) WITH (KAFKA_TOPIC='W', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND');""")
+    rows = []
+    push = engine.push("SELECT * FROM WT EMIT CHANGES;", rows.append)
+    engine.process(frame("Mongo", ts=1500))
+    assert push.columns == ["IMAGE", "WINDOWSTART", "WINDOWEND", "N"]
+    assert [r.columns for r in rows] == [["Mongo", 1000, 2000, 1]]
