@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from socksort.ksql import formats, types
 from socksort.ksql.engine import Engine
 from socksort.ksql.errors import KsqlError
 from socksort.ksql.parser import split_statements
@@ -55,8 +56,36 @@ def record_to_json(record: Record) -> dict:
     return out
 
 
-def run(statements_text: str, inputs: list[dict], engine: Engine | None = None) -> CaseRun:
-    """Execute ``statements_text`` statement by statement, then feed ``inputs``."""
+def to_wire(record: Record, engine: Engine) -> Record:
+    """The record as Kafka would carry it: key and value bytes in the formats of the source
+    declared over its topic, the window inside the key (as a server consuming it sees it)."""
+    sources = [s for s in engine.sources() if s.topic == record.topic and s.written_by is None]
+    if not sources:
+        return record
+    source = sources[0]
+    keys = source.key_columns
+    key = record.key
+    if keys and key is not None and source.key_format == formats.KAFKA:
+        try:
+            key = types.coercer(keys[0].type)(key)
+        except types.CoercionError:
+            pass
+    key_bytes = None
+    if key is not None or record.window is not None:
+        key_bytes = formats.serialize_key(source.key_format if keys else formats.KAFKA,
+                                          [c.type for c in keys], key, record.window)
+    value = formats.serialize_value(source.value_format, record.value)
+    if isinstance(record.value, str) and source.value_format == formats.JSON:
+        value = record.value.encode("utf-8")
+    return Record(record.topic, key_bytes, value, record.timestamp, None)
+
+
+def run(statements_text: str, inputs: list[dict], engine: Engine | None = None,
+        wire: bool = False) -> CaseRun:
+    """Execute ``statements_text`` statement by statement, then feed ``inputs``.
+
+    ``wire=True`` feeds every input as bytes (see :func:`to_wire`), the server's path.
+    """
     engine = engine or Engine()
     result = CaseRun()
     statements = [s for s in split_statements(statements_text) if s.strip().rstrip(";").strip()]
@@ -70,7 +99,10 @@ def run(statements_text: str, inputs: list[dict], engine: Engine | None = None) 
             return result
     result.sink_topics = {q.sink_topic for q in engine.queries()}
     for obj in inputs:
-        for produced in engine.process(record_from_json(obj)):
+        record = record_from_json(obj)
+        if wire:
+            record = to_wire(record, engine)
+        for produced in engine.process(record):
             result.outputs.append(record_to_json(produced))
     return result
 

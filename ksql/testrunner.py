@@ -85,10 +85,11 @@ def compare(expected: list, actual: list, sink_topics: set) -> Verdict:
     return Verdict(not problems, problems)
 
 
-def check_case(statements_text: str, inputs: list, expected_outputs: list) -> Verdict:
+def check_case(statements_text: str, inputs: list, expected_outputs: list,
+               wire: bool = False) -> Verdict:
     """Run a case and judge it, including `--@expected.message` error cases."""
     _, message = runner.expected_error(statements_text)
-    run = runner.run(statements_text, inputs)
+    run = runner.run(statements_text, inputs, wire=wire)
     if message is not None:
         if run.error is None:
             return Verdict(False, [f"expected the last statement to fail with: {message}"])
@@ -102,7 +103,7 @@ def check_case(statements_text: str, inputs: list, expected_outputs: list) -> Ve
     return compare(expected_outputs, run.outputs, run.sink_topics)
 
 
-def check_files(statements: Path, inputs: Path, outputs: Path) -> Verdict:
+def check_files(statements: Path, inputs: Path, outputs: Path, wire: bool = False) -> Verdict:
     text, records = runner.load_case(statements, inputs)
     expected = json.loads(Path(outputs).read_text()).get("outputs", [])
-    return check_case(text, records, expected)
+    return check_case(text, records, expected, wire=wire)

@@ -37,6 +37,15 @@ def test_case_matches_ksqldb(case: Path):
     assert verdict.passed, "\n".join(verdict.problems)
 
 
+@pytest.mark.parametrize("case", [c for c in _cases() if c.values[0] is None or
+                                  "--@expected" not in (c.values[0] / "statements.sql").read_text()])
+def test_case_matches_ksqldb_from_wire_bytes(case: Path):
+    """The server's path: inputs arrive as Kafka bytes (binary KAFKA keys, windows in the key)."""
+    verdict = check_files(case / "statements.sql", case / "input.json", case / "output.json",
+                          wire=True)
+    assert verdict.passed, "\n".join(verdict.problems)
+
+
 def test_all_two_hundred_cases_are_present():
     if not CASES.is_dir():
         pytest.skip(f"no conformance cases at {CASES}")
