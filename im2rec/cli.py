@@ -171,7 +171,10 @@ def _register_im2rec(commands) -> None:
 
 
 def _ratio(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
     if not 0 <= value <= 1:
         raise ValueError("must be between 0 and 1")
     return value
@@ -190,9 +193,11 @@ def _im2rec(args) -> int:
 
 
 def _make_lists(args) -> int:
+    from socksort.contract import BLANK_LABEL
     from socksort.im2rec import lists
 
-    found = lists.scan(args.root, tuple(args.exts))
+    exts = tuple(e if e.startswith(".") else f".{e}" for e in args.exts)
+    found = lists.scan(args.root, exts)
     parts = lists.split(found.items, args.train_ratio, args.test_ratio, args.seed, args.shuffle)
     for label, name in enumerate(found.classes):
         print(f"{label}\t{name}")
@@ -205,6 +210,9 @@ def _make_lists(args) -> int:
     lists.write_classes(classes, found.classes)
     print(f"wrote {', '.join(written)} and {classes}: {len(found.items)} images in "
           f"{len(found.classes)} classes{_skipped(found.skipped)}")
+    if BLANK_LABEL not in found.classes:
+        print(f"socksort: note: no {BLANK_LABEL!r} class; without photos of the empty background "
+              "the model names a sock even when none is there", file=sys.stderr)
     return 0
 
 

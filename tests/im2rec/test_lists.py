@@ -139,3 +139,16 @@ def test_read_list_names_the_file_and_line_of_a_bad_entry(tmp_path):
     bad.write_text("0\t1.000000\ta.jpg\nnot a line\n")
     with pytest.raises(Exception, match=r"bad\.lst:2"):
         lists.read_list(bad)
+
+
+def test_a_missing_blank_class_is_pointed_out(cli, socks_copy, tmp_path):
+    import shutil
+
+    shutil.rmtree(socks_copy / "Blank")
+    _, _, err = cli("im2rec", "--list", "--recursive", tmp_path / "s", socks_copy)
+    assert "no 'Blank' class" in err
+
+
+def test_extensions_may_be_given_without_the_dot(cli, socks, tmp_path):
+    cli("im2rec", "--list", "--recursive", tmp_path / "s", socks, "--exts", "jpg")
+    assert len((tmp_path / "s.lst").read_text().splitlines()) == 20
