@@ -39,6 +39,14 @@ class Source:
         return [c for c in self.columns if not c.key]
 
     @property
+    def sink_key_format(self) -> str:
+        """Key format a query over this source writes by default (keyless: the declared one)."""
+        if self.key_format != "NONE":
+            return self.key_format
+        declared = self.properties.get("KEY_FORMAT") or self.properties.get("FORMAT") or "KAFKA"
+        return "JSON" if declared.upper() == "JSON" else "KAFKA"
+
+    @property
     def windowed(self) -> bool:
         return self.window_kind is not None
 

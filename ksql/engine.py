@@ -283,8 +283,7 @@ class Engine:
             values = [c for c in columns if not c.key]
             if keys:
                 key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
-                              (formats.KAFKA if source.key_format == formats.NONE
-                               else source.key_format)).upper()
+                              source.sink_key_format).upper()
             else:
                 key_format = formats.NONE
             made["key_format"] = key_format
@@ -427,6 +426,32 @@ class Engine:
         key_format, key_types, value_format = wire
         key_bytes = formats.serialize_key(key_format, key_types, record.key, record.window)
         return key_bytes, formats.serialize_value(value_format, record.value)
+
+    @_locked
+    def deserialize(self, topic: str, key: bytes | None, value: bytes | None,
+                    timestamp: int = 0) -> Record:
+        """Decode wire bytes of ``topic`` into a Record shaped like the engine's outputs
+        (the inverse of serialize(), using the formats of the source over that topic)."""
+        source = self._source_by_topic(topic)
+        key_cols = [(c.name, c.type) for c in source.key_columns]
+        value_cols = [c for c in source.value_columns]
+        window = None
+        if source.windowed and key is not None:
+            window = formats.window_from_key_bytes(key, source.window_type, source.window_size)
+        key_format = source.key_format if key_cols else formats.KAFKA
+        try:
+            key_values = formats.key_decoder(key_format, key_cols, source.window_type)(key)
+            decoded_value = None
+            if value is not None:
+                values = formats.value_decoder(source.value_format,
+                                               [(c.name, c.type) for c in value_cols])(value)
+                decoded_value = formats.value_encoder(source.value_format,
+                                                      [c.name for c in value_cols],
+                                                      [c.type for c in value_cols])(values)
+        except formats.DecodeError as exc:
+            raise KsqlError(f"Cannot decode a record of {topic}: {exc}") from None
+        decoded_key = formats.key_output(key_format, [c for c, _ in key_cols])(key_values)
+        return Record(topic, decoded_key, decoded_value, timestamp, window)
 
     def _source_by_topic(self, topic: str) -> Source:
         for s in self._sources.values():

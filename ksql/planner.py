@@ -380,6 +380,10 @@ class Planner:
                                     f"grouping expression {shown} in its projection (eg, SELECT "
                                     f"{shown}...).", *_pos(g))
             key_format = self._sink_key_format()
+            if (len(group_by) == 1 and key_format == formats.KAFKA
+                    and group_compiled[0][1] == T.BOOLEAN):
+                raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
+                                "'KAFKA' format does not support type 'BOOLEAN'", *_pos(s))
             if len(group_by) > 1 and key_format == formats.KAFKA:
                 raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
                                 "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
@@ -440,7 +444,7 @@ class Planner:
         fmt = props.get("KEY_FORMAT") or props.get("FORMAT")
         if fmt:
             return fmt.upper()
-        return formats.KAFKA if self.source.key_format == formats.NONE else self.source.key_format
+        return self.source.sink_key_format
 
     def _non_aggregate_items(self, items, group_by, windowed) -> list:
         """Projection items that use a column outside GROUP BY and aggregates."""

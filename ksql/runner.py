@@ -103,6 +103,10 @@ def run(statements_text: str, inputs: list[dict], engine: Engine | None = None,
         if wire:
             record = to_wire(record, engine)
         for produced in engine.process(record):
+            if wire:
+                # Through the bytes a consumer of the sink topic would read.
+                produced = engine.deserialize(produced.topic, *engine.serialize(produced),
+                                              timestamp=produced.timestamp)
             result.outputs.append(record_to_json(produced))
     return result
 

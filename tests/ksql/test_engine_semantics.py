@@ -75,3 +75,10 @@ def test_features_outside_the_subset_are_errors_naming_them(statement, feature):
     with pytest.raises(KsqlError, match=f"{feature}.* is not supported") as err:
         engine.execute(statement)
     assert err.value.line == 1
+
+
+def test_boolean_group_key_needs_a_json_key_format():
+    engine = Engine()
+    engine.execute("CREATE STREAM K (NAME STRING) WITH (KAFKA_TOPIC='k', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError, match="'KAFKA' format does not support type 'BOOLEAN'"):
+        engine.execute("CREATE TABLE O AS SELECT NAME IS NULL, COUNT(*) AS C FROM K GROUP BY (NAME IS NULL);")
