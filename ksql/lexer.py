@@ -37,7 +37,7 @@ _TOKEN_RE = re.compile(r"""
   | (?P<decimal>\d+\.\d*|\.\d+)
   | (?P<integer>\d+)
   | (?P<ident>[A-Za-z_][A-Za-z0-9_@$]*)
-  | (?P<qident>`(?:[^`]|``)*`)
+  | (?P<qident>`(?:[^`]|``)*`|"(?:[^"]|"")*")
   | (?P<string>'(?:[^']|'')*')
   | (?P<op><>|!=|<=|>=|=>|::|[-+*/%=<>(),.;\[\]{}:])
 """, re.VERBOSE | re.DOTALL)
@@ -69,7 +69,8 @@ def _make(kind: str, raw: str, start: int, end: int, line: int, col: int) -> Tok
     if kind == "ident":
         return Token(IDENT, raw.upper(), start, end, line, col)
     if kind == "qident":
-        return Token(QIDENT, raw[1:-1].replace("``", "`"), start, end, line, col)
+        quote = raw[0]
+        return Token(QIDENT, raw[1:-1].replace(quote * 2, quote), start, end, line, col)
     if kind == "string":
         return Token(STRING, raw[1:-1].replace("''", "'"), start, end, line, col)
     if kind == "integer":

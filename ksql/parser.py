@@ -316,7 +316,9 @@ class _Parser:
             interval = self.integer()
         if self.accept_word("LIMIT"):
             limit = self.integer()
-        return ast.Print(tok.text, from_beginning, interval, limit, start.pos)
+        # Topic names are case-sensitive: keep an unquoted name as written.
+        topic = self.text[tok.offset:tok.end] if tok.kind == IDENT else tok.text
+        return ast.Print(topic, from_beginning, interval, limit, start.pos)
 
     def integer(self) -> int:
         if self.tok.kind != INTEGER:

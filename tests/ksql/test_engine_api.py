@@ -267,3 +267,17 @@ def test_push_query_star_on_a_windowed_table_shows_the_window_bounds():
     engine.process(frame("Mongo", ts=1500))
     assert push.columns == ["IMAGE", "WINDOWSTART", "WINDOWEND", "N"]
     assert [r.columns for r in rows] == [["Mongo", 1000, 2000, 1]]
+
+
+def test_connector_statements_are_handed_to_the_server_with_their_config():
+    result = Engine().execute("""CREATE SOURCE CONNECTOR mqtt WITH (
+        "connector.class" = 'io.example.MqttSource', "mqtt.topics" = 'sockfound', "tasks.max" = 1);""")[0]
+    assert result.kind == "server_statement"
+    assert result.statement.name == "MQTT"
+    assert result.statement.properties == {"connector.class": "io.example.MqttSource",
+                                           "mqtt.topics": "sockfound", "tasks.max": "1"}
+
+
+def test_print_keeps_the_topic_name_as_written():
+    statement = Engine().execute("PRINT data_mqtt FROM BEGINNING LIMIT 3;")[0].statement
+    assert (statement.topic, statement.from_beginning, statement.limit) == ("data_mqtt", True, 3)
