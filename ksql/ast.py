@@ -212,3 +212,11 @@ class CreateConnector:
 class QueryStatement:
     select: Select
     pos: Pos = None
+
+
+@dataclass
+class InsertValues:
+    target: str
+    columns: list | None            # None = every column, in declaration order
+    values: list                    # expressions (literals)
+    pos: Pos = None

@@ -42,6 +42,8 @@ class StatementResult:
     select: ast.Select | None = None
     statement: object = None
     delete_topic: bool = False
+    record: Record | None = None        # INSERT VALUES: the record to write (decoded) ...
+    wire: tuple | None = None           # ... and its (key bytes, value bytes)
 
 
 @dataclass
@@ -158,6 +160,10 @@ class Engine:
         if isinstance(node, ast.UnsetProperty):
             self.properties.pop(node.name, None)
             return StatementResult("property_set", text, name=node.name, value=None)
+        if isinstance(node, ast.InsertValues):
+            record, wire = self._insert_values(node)
+            return StatementResult("insert_values", text, source=self._sources[node.target],
+                                   record=record, wire=wire)
         if isinstance(node, ast.QueryStatement):
             return StatementResult("select", text, select=node.select)
         return StatementResult("server_statement", text, statement=node)
@@ -221,6 +227,51 @@ class Engine:
         self._sources[node.name] = source
         self._wire.clear()
         return source
+
+    def _insert_values(self, node: ast.InsertValues) -> tuple:
+        """The record an INSERT INTO ... VALUES writes; the server produces it to the topic."""
+        from socksort.ksql.expressions import Scope, compile_expr
+
+        source = self._sources.get(node.target)
+        if source is None:
+            raise KsqlError(f"Cannot insert values into an unknown stream/table: {node.target}",
+                            *node.pos)
+        if source.windowed:
+            raise unsupported("INSERT VALUES into a windowed source", node.pos)
+        names = node.columns or [c.name for c in source.columns]
+        if len(names) != len(node.values):
+            raise KsqlError(f"Failed to prepare statement: Expected number columns and values to "
+                            f"match: {names}, {len(node.values)}", *node.pos)
+        by_name = {c.name: c for c in source.columns}
+        given: dict = {}
+        timestamp = None
+        empty = Scope({}, unknown=lambda ref: KsqlError(
+            f"Only literals are supported in VALUES: {ref.name}", *(ref.pos or node.pos)))
+        for name, expr in zip(names, node.values):
+            fn, _ = compile_expr(expr, empty)
+            value = fn([])
+            if name == "ROWTIME":
+                timestamp = value
+                continue
+            column = by_name.get(name)
+            if column is None:
+                raise KsqlError(f"Column name {name} does not exist.", *node.pos)
+            try:
+                given[name] = T.coercer(column.type)(value)
+            except T.CoercionError as exc:
+                raise KsqlError(f"Failed to insert values into '{source.name}'. {exc}",
+                                *node.pos) from None
+        keys = source.key_columns
+        key_format = source.key_format if keys else formats.KAFKA
+        key = formats.key_output(key_format, [c.name for c in keys])(
+            [given.get(c.name) for c in keys])
+        values = source.value_columns
+        value = formats.value_encoder(source.value_format, [c.name for c in values],
+                                      [c.type for c in values])([given.get(c.name) for c in values])
+        record = Record(source.topic, key, value, timestamp if timestamp is not None else 0)
+        wire = (formats.serialize_key(key_format, [c.type for c in keys], key, None),
+                formats.serialize_value(source.value_format, value))
+        return record, wire
 
     @staticmethod
     def _check_props(props: dict, allowed: set, pos) -> None:

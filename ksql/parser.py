@@ -174,9 +174,30 @@ class _Parser:
             return ast.UnsetProperty(self.string(), tok.pos)
         if self.accept_word("PRINT"):
             return self.print_(tok)
-        if self.at_word("INSERT", "EXPLAIN", "DEFINE", "UNDEFINE", "PAUSE", "RESUME", "ALTER", "ASSERT"):
+        if self.accept_word("INSERT"):
+            return self.insert(tok)
+        if self.at_word("EXPLAIN", "DEFINE", "UNDEFINE", "PAUSE", "RESUME", "ALTER", "ASSERT"):
             raise unsupported(f"{tok.text} statement", tok.pos)
         raise self.error()
+
+    def insert(self, start: Token):
+        self.expect_word("INTO")
+        target, _ = self.identifier()
+        columns = None
+        if self.accept_op("("):
+            columns = [self.identifier()[0]]
+            while self.accept_op(","):
+                columns.append(self.identifier()[0])
+            self.expect_op(")")
+        if self.at_word("SELECT"):
+            raise unsupported("INSERT INTO ... SELECT", start.pos)
+        self.expect_word("VALUES")
+        self.expect_op("(")
+        values = [self.expr()]
+        while self.accept_op(","):
+            values.append(self.expr())
+        self.expect_op(")")
+        return ast.InsertValues(target, columns, values, start.pos)
 
     def string(self) -> str:
         if self.tok.kind != STRING:

@@ -281,3 +281,12 @@ def test_connector_statements_are_handed_to_the_server_with_their_config():
 def test_print_keeps_the_topic_name_as_written():
     statement = Engine().execute("PRINT data_mqtt FROM BEGINNING LIMIT 3;")[0].statement
     assert (statement.topic, statement.from_beginning, statement.limit) == ("data_mqtt", True, 3)
+
+
+def test_insert_values_yields_the_record_to_produce():
+    engine = Engine()
+    engine.execute(SHOWS)
+    result = engine.execute("INSERT INTO FRAMES (IMAGE, PROBABILITY, ROWTIME) VALUES ('Mongo', 91.5, 7);")[0]
+    assert (result.kind, result.record.topic, result.record.timestamp) == ("insert_values", "data_mqtt", 7)
+    assert result.wire == (None, b'{"IMAGE":"Mongo","PROBABILITY":91.5}')
+    assert engine.process(result.record)[0].value == {"N": 1}
