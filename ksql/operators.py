@@ -184,6 +184,10 @@ class _Emitter:
         if rec is not None:
             out.append(rec)
 
+    def forget_windows_ending_before(self, t: int) -> None:
+        """Drop HAVING memory of windows that can no longer change."""
+        self.passed = {slot for slot in self.passed if slot[1] is None or slot[1].end >= t}
+
     def tombstone(self, gkey, keys: list, ts: int, window: Window, out: list) -> None:
         self.passed.discard((gkey, window))
         rec = self.sink.emit(keys, None, ts, window)
@@ -205,6 +209,7 @@ class StreamAggregate:
         self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
         self.stream_time: int | None = None
         self.store: dict = {}
+        self._seen = 0
         if rule is not None and rule.kind == "SESSION":
             self.sessions = SessionStore(rule.size + rule.grace)
             self.trigger = W.SessionFinalTrigger(rule)
@@ -238,6 +243,11 @@ class StreamAggregate:
             self._plain(gkey, keys, values, ts, out)
         else:
             self._windowed(gkey, keys, values, ts, out)
+            self._seen += 1
+            if self._seen % 4096 == 0 and self.emitter.passed:
+                # Windows ending before this can take no more records (grace has passed).
+                self.emitter.forget_windows_ending_before(
+                    self.stream_time - self.rule.grace - self.rule.size)
         return out
 
     def _add(self, accs: list, values: list) -> list:

@@ -82,3 +82,13 @@ def test_boolean_group_key_needs_a_json_key_format():
     engine.execute("CREATE STREAM K (NAME STRING) WITH (KAFKA_TOPIC='k', VALUE_FORMAT='JSON');")
     with pytest.raises(KsqlError, match="'KAFKA' format does not support type 'BOOLEAN'"):
         engine.execute("CREATE TABLE O AS SELECT NAME IS NULL, COUNT(*) AS C FROM K GROUP BY (NAME IS NULL);")
+
+
+def test_having_memory_of_closed_windows_is_released():
+    engine = Engine()
+    engine.execute(STREAM + "CREATE TABLE T AS SELECT ID, COUNT(*) AS C FROM S "
+                            "WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY ID HAVING COUNT(*) > 0;")
+    for i in range(5000):
+        engine.process(Record("s", "a", {"V": 1}, i * 1000))
+    emitter = engine.queries()[0].operator.emitter
+    assert len(emitter.passed) < 5000 - 4000
