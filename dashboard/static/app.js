@@ -176,11 +176,15 @@ function drawTimeline() {
 
   // One tick per frame, as tall as its probability: ghosts show as short, odd-coloured
   // ticks inside a run of one colour, and the showings lane shows they were not counted.
-  for (const [ts, label, probability] of state.frames) {
+  // Each frame lasts until the next one (at most 250 ms, so a stalled camera shows as a gap).
+  const frames = state.frames;
+  for (let i = 0; i < frames.length; i++) {
+    const [ts, label, probability] = frames[i];
     if (ts < left) continue;
+    const until = i + 1 < frames.length ? Math.min(frames[i + 1][0], ts + 250) : ts + 100;
     const h = Math.max(2, (probability / 100) * raw.h);
     g.fillStyle = colour(label);
-    g.fillRect(x(ts), raw.top + raw.h - h, Math.max(1, plotW / 1800), h);
+    g.fillRect(x(ts), raw.top + raw.h - h, Math.max(1, x(until) - x(ts)), h);
   }
   for (const s of state.showings) {
     if (s.end < left) continue;
