@@ -81,7 +81,7 @@ class Showings:
 
     def __init__(self, keep_ms: int = 120_000):
         self.keep_ms = keep_ms
-        self._items: dict[tuple[str, int], dict] = {}
+        self._items: dict[tuple[str | None, int], dict] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -94,9 +94,12 @@ class Showings:
         bounds = showing_bounds(row)
         if image is None or bounds is None:
             return None
-        showing = {"image": image, "start": bounds[0], "end": bounds[1]}
+        device = column(row, "DEVICE")
+        showing = {"image": image, "start": bounds[0], "end": bounds[1], "device": device}
         with self._lock:
-            self._items[(image, bounds[0])] = showing
+            # One showing per camera and start: its leading design may change while the
+            # sock is still held, and the newer row replaces the older.
+            self._items[(device, bounds[0])] = showing
             newest = max(item["end"] for item in self._items.values())
             for key in [k for k, item in self._items.items() if item["end"] < newest - self.keep_ms]:
                 del self._items[key]

@@ -53,7 +53,14 @@ def test_a_showing_that_grows_replaces_its_earlier_row():
     showings = Showings()
     showings.apply({"IMAGE": "G", "WINDOWSTART": 1000, "WINDOWEND": 2000})
     showings.apply({"IMAGE": "G", "WINDOWSTART": 1000, "WINDOWEND": 3500})
-    assert showings.snapshot() == [{"image": "G", "start": 1000, "end": 3500}]
+    assert showings.snapshot() == [{"image": "G", "start": 1000, "end": 3500, "device": None}]
+
+
+def test_a_showing_whose_leading_design_changes_stays_one_showing():
+    showings = Showings()
+    showings.apply({"DEVICE": "cam", "SHOWING_START": 1000, "IMAGE": "Ghost", "SHOWING_END": 1100})
+    showings.apply({"DEVICE": "cam", "SHOWING_START": 1000, "IMAGE": "Google", "SHOWING_END": 4000})
+    assert showings.snapshot() == [{"image": "Google", "start": 1000, "end": 4000, "device": "cam"}]
 
 
 def test_showings_older_than_the_kept_span_are_forgotten():
