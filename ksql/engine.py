@@ -9,25 +9,20 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
-from socksort.ksql import ast, formats, planner
+from socksort.ksql import ast, ddl, formats, planner
 from socksort.ksql import types as T
-from socksort.ksql.catalog import PSEUDO_COLUMNS, Column, Query, Source
+from socksort.ksql.catalog import Query, Source
 from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.operators import CallbackSink, TopicSink, log_entry
 from socksort.ksql.parser import iter_parse, parse
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record, Window
+from socksort.ksql.transient import PullResult, PushQuery, run_pull
 
 __all__ = ["Engine", "Record", "Window", "KsqlError", "StatementResult", "PullResult",
            "PushQuery", "PushRow", "ProcessingLogEntry"]
-
-_SOURCE_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
-                 "TIMESTAMP", "WINDOW_TYPE", "WINDOW_SIZE", "VALUE_DELIMITER", "RETENTION_MS"}
-_SINK_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
-               "TIMESTAMP", "VALUE_DELIMITER", "RETENTION_MS"}
-
 
 @dataclass
 class StatementResult:
@@ -47,49 +42,10 @@ class StatementResult:
 
 
 @dataclass
-class PullResult:
-    columns: list
-    types: list
-    rows: list
-
-
-@dataclass
 class Stats:
     records_in: int = 0
     records_out: int = 0
     bad_records: int = 0
-
-
-class PushQuery:
-    """A running transient ``SELECT ... EMIT CHANGES``; rows go to ``on_row``."""
-
-    def __init__(self, engine: "Engine", query: Query, columns: list, limit: int | None, on_row):
-        self.engine = engine
-        self.query = query
-        self.id = query.id
-        self.columns = [c.name for c in columns]
-        self.types = [T.display(c.type) for c in columns]
-        self.limit = limit
-        self.count = 0
-        self.done = False
-        self._on_row = on_row
-
-    def _deliver(self, row: PushRow) -> None:
-        if self.done:
-            return
-        self._on_row(row)
-        self.count += 1
-        if self.limit is not None and self.count >= self.limit:
-            self.close()
-
-    def feed(self, record: Record) -> None:
-        """Give this query one record of its source (e.g. replayed history)."""
-        if not self.done:
-            self.query.operator.process(record)
-
-    def close(self) -> None:
-        self.done = True
-        self.engine._remove_transient(self.query)
 
 
 def _locked(method):
@@ -169,150 +125,27 @@ class Engine:
         return StatementResult("server_statement", text, statement=node)
 
     def _create_source(self, node: ast.CreateSource, text: str) -> Source:
-        props = {k.upper(): v for k, v in node.properties.items()}
-        self._check_props(props, _SOURCE_PROPS, node.pos)
         existing = self._sources.get(node.name)
         if existing is not None and not node.or_replace:
             if node.if_not_exists:
                 return existing
             raise KsqlError(f"Cannot add {node.kind.lower()} '{node.name}': A "
                             f"{existing.kind.lower()} with the same name already exists", *node.pos)
-        if "KAFKA_TOPIC" not in props:
-            raise KsqlError('Missing required property "KAFKA_TOPIC" which has no default value.',
-                            *node.pos)
-        value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or "").upper()
-        if not value_format:
-            raise KsqlError('Missing required property "VALUE_FORMAT" which has no default value.',
-                            *node.pos)
-        if value_format not in formats.VALUE_FORMATS:
-            raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
-        if props.get("VALUE_DELIMITER", ",") not in (",", "COMMA"):
-            raise unsupported("VALUE_DELIMITER other than ','", node.pos)
-        if not node.columns:
-            raise unsupported("CREATE without a column list (schema inference)", node.pos)
-        columns = []
-        seen = set()
-        for c in node.columns:
-            t = T.from_name(c.type_name)
-            if t is None:
-                raise unsupported(f"column type {c.type_name}", c.pos)
-            if c.name in seen:
-                raise KsqlError(f"Duplicate column names: {c.name}", *c.pos)
-            if c.name in PSEUDO_COLUMNS:
-                raise KsqlError(f"'{c.name}' is a reserved column name.", *c.pos)
-            seen.add(c.name)
-            columns.append(Column(c.name, t, c.key))
-        keys = [c for c in columns if c.key]
-        if node.kind == "TABLE" and not keys:
-            raise KsqlError("Tables require a PRIMARY KEY. Please define the PRIMARY KEY.", *node.pos)
-        key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or "KAFKA").upper()
-        if key_format == "DELIMITED" and not keys:
-            key_format = formats.KAFKA
-        if key_format not in (formats.KAFKA, formats.JSON):
-            raise unsupported(f"KEY_FORMAT '{key_format}'", node.pos)
-        if key_format == formats.KAFKA and len(keys) > 1:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
-                            "'KAFKA' format only supports a single field.", *node.pos)
-        if key_format == formats.KAFKA and keys and keys[0].type == T.BOOLEAN:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
-                            "'KAFKA' format does not support type 'BOOLEAN'", *node.pos)
-        window_kind, window_size = self._window_props(props, node.pos)
-        ts_col = self._timestamp_column(props, columns, node.pos)
-        columns = keys + [c for c in columns if not c.key]
-        source = Source(node.name, node.kind, props["KAFKA_TOPIC"],
-                        key_format if keys else formats.NONE, value_format, columns,
-                        window_kind, window_size, ts_col,
-                        int(props["PARTITIONS"]) if "PARTITIONS" in props else None, text,
-                        properties=props)
+        source = ddl.source_from_statement(node, text)
         self._sources[node.name] = source
         self._wire.clear()
         return source
 
     def _insert_values(self, node: ast.InsertValues) -> tuple:
-        """The record an INSERT INTO ... VALUES writes; the server produces it to the topic."""
-        from socksort.ksql.expressions import Scope, compile_expr
-
         source = self._sources.get(node.target)
         if source is None:
             raise KsqlError(f"Cannot insert values into an unknown stream/table: {node.target}",
                             *node.pos)
-        if source.windowed:
-            raise unsupported("INSERT VALUES into a windowed source", node.pos)
-        names = node.columns or [c.name for c in source.columns]
-        if len(names) != len(node.values):
-            raise KsqlError(f"Failed to prepare statement: Expected number columns and values to "
-                            f"match: {names}, {len(node.values)}", *node.pos)
-        by_name = {c.name: c for c in source.columns}
-        given: dict = {}
-        timestamp = None
-        empty = Scope({}, unknown=lambda ref: KsqlError(
-            f"Only literals are supported in VALUES: {ref.name}", *(ref.pos or node.pos)))
-        for name, expr in zip(names, node.values):
-            fn, _ = compile_expr(expr, empty)
-            value = fn([])
-            if name == "ROWTIME":
-                timestamp = value
-                continue
-            column = by_name.get(name)
-            if column is None:
-                raise KsqlError(f"Column name {name} does not exist.", *node.pos)
-            try:
-                given[name] = T.coercer(column.type)(value)
-            except T.CoercionError as exc:
-                raise KsqlError(f"Failed to insert values into '{source.name}'. {exc}",
-                                *node.pos) from None
-        keys = source.key_columns
-        key_format = source.key_format if keys else formats.KAFKA
-        key = formats.key_output(key_format, [c.name for c in keys])(
-            [given.get(c.name) for c in keys])
-        values = source.value_columns
-        value = formats.value_encoder(source.value_format, [c.name for c in values],
-                                      [c.type for c in values])([given.get(c.name) for c in values])
-        record = Record(source.topic, key, value, timestamp if timestamp is not None else 0)
-        wire = (formats.serialize_key(key_format, [c.type for c in keys], key, None),
-                formats.serialize_value(source.value_format, value))
-        return record, wire
-
-    @staticmethod
-    def _check_props(props: dict, allowed: set, pos) -> None:
-        for name in props:
-            if name not in allowed:
-                raise unsupported(f"WITH property {name}", pos)
-
-    @staticmethod
-    def _window_props(props: dict, pos):
-        kind = props.get("WINDOW_TYPE")
-        if kind is None:
-            return None, None
-        kind = kind.upper()
-        if kind not in ("SESSION", "TUMBLING", "HOPPING"):
-            raise KsqlError(f"Invalid WINDOW_TYPE '{kind}'", *pos)
-        size = None
-        if kind != "SESSION":
-            text = props.get("WINDOW_SIZE")
-            if text is None:
-                raise KsqlError(f"{kind} windows require 'WINDOW_SIZE' to be provided in the WITH "
-                                "clause. For example: 'WINDOW_SIZE'='10 SECONDS'", *pos)
-            size = _duration(text, pos)
-        return kind, size
-
-    @staticmethod
-    def _timestamp_column(props: dict, columns: list, pos) -> str | None:
-        name = props.get("TIMESTAMP")
-        if name is None:
-            return None
-        upper = name.upper()
-        match = [c for c in columns if c.name == upper or c.name == name]
-        if not match:
-            raise KsqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the "
-                            f"schema: '{upper}'", *pos)
-        if match[0].type != T.BIGINT:
-            raise unsupported("TIMESTAMP columns of a type other than BIGINT", pos)
-        return match[0].name
+        return ddl.insert_record(node, source)
 
     def _create_as_select(self, node: ast.CreateAsSelect, text: str) -> Query:
         props = {k.upper(): v for k, v in node.properties.items()}
-        self._check_props(props, _SINK_PROPS, node.pos)
+        ddl.check_props(props, ddl.SINK_PROPS, node.pos)
         existing = self._sources.get(node.name)
         if existing is not None and not node.or_replace:
             if node.if_not_exists:
@@ -340,7 +173,7 @@ class Engine:
             made["key_format"] = key_format
             ts_from = None
             if "TIMESTAMP" in props:
-                ts_from = _sink_timestamp(props["TIMESTAMP"], keys, values, node.pos)
+                ts_from = ddl.sink_timestamp(props["TIMESTAMP"], keys, values, node.pos)
             return TopicSink(topic, formats.key_output(key_format, [c.name for c in keys]),
                              formats.value_encoder(value_format, [c.name for c in values],
                                                    [c.type for c in values]),
@@ -353,7 +186,7 @@ class Engine:
                             "CREATE STREAM AS SELECT statement instead.", *node.pos)
         sink_source = Source(node.name, node.kind, topic, made["key_format"], value_format,
                              plan.columns, plan.windowed, plan.window_size,
-                             _ts_name(props.get("TIMESTAMP"), plan.columns),
+                             ddl.timestamp_name(props.get("TIMESTAMP"), plan.columns),
                              int(props["PARTITIONS"]) if "PARTITIONS" in props else source.partitions,
                              text, written_by=query_id, properties=props)
         query = Query(query_id, node.name, topic, [source.name], [source.topic], text,
@@ -573,13 +406,14 @@ class Engine:
 
         def sink_factory(columns, window_type, window_kind, window_size, key_positions):
             holder["columns"] = columns
-            return CallbackSink(lambda row: holder["push"]._deliver(row), key_positions,
+            return CallbackSink(lambda row: holder["push"].deliver(row), key_positions,
                                 len(columns))
 
         plan = planner.Planner(select, source, None, {}, None, self._logger(query_id)).plan(
             sink_factory)
         query = Query(query_id, None, None, [source.name], [source.topic], text, plan.operator)
-        push = PushQuery(self, query, holder["columns"], select.limit, on_row)
+        push = PushQuery(query, holder["columns"], select.limit, on_row, self._remove_transient,
+                         self.lock)
         holder["push"] = push
         self._transient.append(query)
         self._by_topic.setdefault(source.topic, []).append(query)
@@ -604,7 +438,7 @@ class Engine:
         if sink is None or sink.table is None:
             raise KsqlError(f"The {source.name} table isn't queryable. To derive a queryable "
                             "table, use CREATE TABLE ... AS SELECT.")
-        return _pull(select, source, sink.table)
+        return run_pull(select, source, sink.table)
 
 
 def _query_row(q: Query) -> dict:
@@ -613,82 +447,3 @@ def _query_row(q: Query) -> dict:
             "statusCount": {q.state: 1}}
 
 
-def _pull(select: ast.Select, source: Source, table: dict) -> PullResult:
-    from socksort.ksql.expressions import Scope, compile_expr
-
-    if select.group_by or select.window is not None or select.having is not None:
-        raise unsupported("aggregation in pull queries", select.pos)
-    cols = {c.name: (i, c.type) for i, c in enumerate(source.columns)}
-    n = len(source.columns)
-    if source.windowed:
-        cols["WINDOWSTART"] = (n, T.BIGINT)
-        cols["WINDOWEND"] = (n + 1, T.BIGINT)
-    qualifiers = {source.name} | ({select.source_alias} if select.source_alias else set())
-    scope = Scope(cols, qualifiers=qualifiers)
-    names, fns, types_ = [], [], []
-    generated = 0
-    for item in select.items:
-        if isinstance(item, ast.AllColumns):
-            extra = [("WINDOWSTART", T.BIGINT), ("WINDOWEND", T.BIGINT)] if source.windowed else []
-            keys = [(c.name, c.type) for c in source.key_columns]
-            for name, t in keys + extra + [(c.name, c.type) for c in source.value_columns]:
-                idx = cols[name][0]
-                names.append(name)
-                types_.append(T.display(t))
-                fns.append(lambda row, i=idx: row[i])
-            continue
-        fn, t = compile_expr(item.expr, scope)
-        if item.alias:
-            names.append(item.alias)
-        elif isinstance(item.expr, ast.ColumnRef):
-            names.append(item.expr.name)
-        else:
-            names.append(f"KSQL_COL_{generated}")
-            generated += 1
-        fns.append(fn)
-        types_.append(T.display(t))
-    where = None
-    if select.where is not None:
-        where, _ = compile_expr(select.where, scope)
-    rows = []
-    for (keys, window), (key_values, values, _ts) in table.items():
-        row = list(key_values) + list(values)
-        if source.windowed:
-            row += [window.start, window.end]
-        if where is not None and where(row) is not True:
-            continue
-        rows.append([f(row) for f in fns])
-        if select.limit is not None and len(rows) >= select.limit:
-            break
-    return PullResult(names, types_, rows)
-
-
-def _duration(text: str, pos) -> int:
-    parts = text.strip().split()
-    units = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
-    if len(parts) == 2 and parts[0].isdigit():
-        unit = parts[1].upper().rstrip("S")
-        if unit in units:
-            return int(parts[0]) * units[unit]
-    raise KsqlError(f"Invalid duration: '{text}'", *pos)
-
-
-def _sink_timestamp(name: str, keys: list, values: list, pos):
-    upper = name.upper()
-    for i, c in enumerate(keys):
-        if c.name in (upper, name):
-            return lambda k, v, i=i: k[i]
-    for i, c in enumerate(values):
-        if c.name in (upper, name):
-            return lambda k, v, i=i: v[i]
-    raise KsqlError(f"The TIMESTAMP column set in the WITH clause does not exist in the schema: "
-                    f"'{upper}'", *pos)
-
-
-def _ts_name(name: str | None, columns: list) -> str | None:
-    if name is None:
-        return None
-    for c in columns:
-        if c.name in (name, name.upper()):
-            return c.name
-    return None

@@ -224,7 +224,7 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
             return None if b is None else a + b
         return concat, T.STRING
     if lt == T.NULL and rt == T.NULL:
-        raise KsqlError(f"Arithmetic on types NULL and NULL are not supported.", *_pos(e))
+        raise KsqlError("Arithmetic on types NULL and NULL are not supported.", *_pos(e))
     lt2 = rt if lt == T.NULL else lt
     rt2 = lt if rt == T.NULL else rt
     if not (T.is_numeric(lt2) and T.is_numeric(rt2)):

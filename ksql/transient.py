@@ -1,0 +1,106 @@
+"""Transient queries: push queries (rows to a callback) and pull queries (table state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socksort.ksql import ast
+from socksort.ksql import types as T
+from socksort.ksql.catalog import Query, Source
+from socksort.ksql.errors import unsupported
+from socksort.ksql.expressions import Scope, compile_expr
+from socksort.ksql.records import PushRow, Record
+
+
+@dataclass
+class PullResult:
+    columns: list
+    types: list
+    rows: list
+
+
+class PushQuery:
+    """A running transient ``SELECT ... EMIT CHANGES``; rows go to ``on_row``."""
+
+    def __init__(self, query: Query, columns: list, limit: int | None, on_row, on_close, lock):
+        self.query = query
+        self.id = query.id
+        self.columns = [c.name for c in columns]
+        self.types = [T.display(c.type) for c in columns]
+        self.limit = limit
+        self.count = 0
+        self.done = False
+        self._on_row = on_row
+        self._on_close = on_close
+        self._lock = lock
+
+    def deliver(self, row: PushRow) -> None:
+        if self.done:
+            return
+        self._on_row(row)
+        self.count += 1
+        if self.limit is not None and self.count >= self.limit:
+            self.close()
+
+    def feed(self, record: Record) -> None:
+        """Give this query one record of its source (e.g. replayed history)."""
+        with self._lock:
+            if not self.done:
+                self.query.operator.process(record)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.done:
+                self.done = True
+                self._on_close(self.query)
+
+
+def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
+    """Evaluate a pull query over a materialized table: {(key, window): (keys, values, ts)}."""
+    if select.group_by or select.window is not None or select.having is not None:
+        raise unsupported("aggregation in pull queries", select.pos)
+    cols = {c.name: (i, c.type) for i, c in enumerate(source.columns)}
+    n = len(source.columns)
+    if source.windowed:
+        cols["WINDOWSTART"] = (n, T.BIGINT)
+        cols["WINDOWEND"] = (n + 1, T.BIGINT)
+    qualifiers = {source.name} | ({select.source_alias} if select.source_alias else set())
+    scope = Scope(cols, qualifiers=qualifiers)
+    names, fns, types_ = [], [], []
+    generated = 0
+    for item in select.items:
+        if isinstance(item, ast.AllColumns):
+            extra = [("WINDOWSTART", T.BIGINT), ("WINDOWEND", T.BIGINT)] if source.windowed else []
+            keys = [(c.name, c.type) for c in source.key_columns]
+            for name, t in keys + extra + [(c.name, c.type) for c in source.value_columns]:
+                idx = cols[name][0]
+                names.append(name)
+                types_.append(T.display(t))
+                fns.append(lambda row, i=idx: row[i])
+            continue
+        fn, t = compile_expr(item.expr, scope)
+        if item.alias:
+            names.append(item.alias)
+        elif isinstance(item.expr, ast.ColumnRef):
+            names.append(item.expr.name)
+        else:
+            names.append(f"KSQL_COL_{generated}")
+            generated += 1
+        fns.append(fn)
+        types_.append(T.display(t))
+    where = None
+    if select.where is not None:
+        where, _ = compile_expr(select.where, scope)
+    rows = []
+    for (keys, window), (key_values, values, _ts) in table.items():
+        row = list(key_values) + list(values)
+        if source.windowed:
+            row += [window.start, window.end]
+        if where is not None and where(row) is not True:
+            continue
+        rows.append([f(row) for f in fns])
+        if select.limit is not None and len(rows) >= select.limit:
+            break
+    return PullResult(names, types_, rows)
+
+
