@@ -13,9 +13,11 @@ import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.header.ConnectHeaders;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
+import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
+import org.eclipse.paho.client.mqttv3.IMqttToken;
+import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
 import org.eclipse.paho.client.mqttv3.MqttCallbackExtended;
-import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
@@ -41,7 +43,7 @@ public class MqttSourceTask extends SourceTask {
     private MqttSourceConnectorConfig config;
     private BlockingQueue<Arrived> buffer;
     private RedeliveryFilter redeliveries;
-    private MqttClient client;
+    private MqttAsyncClient client;
     private long reportedRedeliveries;
 
     /** One message as Paho delivered it, with the arrival time for records without a ts. */
@@ -74,10 +76,10 @@ public class MqttSourceTask extends SourceTask {
         String clientId = config.clientIdPrefix(props.getOrDefault(CONNECTOR_NAME, "mqtt-source"))
             + "-" + props.getOrDefault(TASK_INDEX, "0");
         try {
-            client = new MqttClient(config.serverUris().get(0), clientId, new MemoryPersistence());
+            client = new MqttAsyncClient(config.serverUris().get(0), clientId, new MemoryPersistence());
             client.setManualAcks(true);
             client.setCallback(new Callback());
-            client.connect(connectOptions(config));
+            client.connect(connectOptions(config)).waitForCompletion(config.connectTimeoutSeconds() * 1000L + 1000);
         } catch (MqttException e) {
             throw new ConnectException("cannot connect to MQTT " + config.serverUris() + " as " + clientId
                 + ": " + MqttProbe.describe(e), e);
@@ -106,12 +108,29 @@ public class MqttSourceTask extends SourceTask {
     private final class Callback implements MqttCallbackExtended {
         @Override
         public void connectComplete(boolean reconnect, String serverUri) {
-            // (Re)subscribe every time: a broker that lost our session (no persistence,
-            // clean session) would otherwise send nothing after a reconnect.
+            // Subscribe on every (re)connect: a broker that lost our session would otherwise
+            // send nothing. Asynchronously: this runs on Paho's callback thread, and waiting
+            // here for the SUBACK while a persistent session's backlog fills Paho's inbound
+            // queue would deadlock.
             List<String> topics = config.topics();
             int[] qos = topics.stream().mapToInt(t -> config.qos()).toArray();
             try {
-                client.subscribe(topics.toArray(new String[0]), qos);
+                client.subscribe(topics.toArray(new String[0]), qos, null, new IMqttActionListener() {
+                    @Override
+                    public void onSuccess(IMqttToken token) {
+                        int[] granted = token.getGrantedQos();
+                        if (granted != null && java.util.Arrays.stream(granted).anyMatch(q -> q == 0x80)) {
+                            log.error("the broker refused the subscription to {} (not authorised?)", topics);
+                        } else {
+                            log.info("subscribed to {} at QoS {}", topics, config.qos());
+                        }
+                    }
+
+                    @Override
+                    public void onFailure(IMqttToken token, Throwable failure) {
+                        log.error("subscribing to {} failed: {}", topics, failure.toString());
+                    }
+                });
             } catch (MqttException e) {
                 log.error("subscribing to {} failed: {}", topics, MqttProbe.describe(e));
             }
@@ -204,7 +223,7 @@ public class MqttSourceTask extends SourceTask {
 
     @Override
     public void stop() {
-        MqttClient current = client;
+        MqttAsyncClient current = client;
         if (current == null) {
             return;
         }
