@@ -46,6 +46,7 @@ class Stats:
     records_in: int = 0
     records_out: int = 0
     bad_records: int = 0
+    errors: int = 0             # records a query failed on (an engine bug or a UDF raising)
 
 
 def _locked(method):
@@ -157,6 +158,9 @@ class Engine:
         source = self._source_for(node.select)
         query_id = f"C{node.kind[0]}AS_{node.name}_{next(self._query_numbers)}"
         topic = props.get("KAFKA_TOPIC", node.name)
+        if topic in self._topics_feeding(source.topic):
+            raise unsupported(f"A query writing to topic '{topic}', which feeds its own source,",
+                              node.pos)
         value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or source.value_format).upper()
         if value_format not in formats.VALUE_FORMATS:
             raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
@@ -198,6 +202,17 @@ class Engine:
         self._sinks[node.name] = plan.operator.sink if hasattr(plan.operator, "sink") else \
             plan.operator.emitter.sink
         return query
+
+    def _topics_feeding(self, topic: str) -> set:
+        """The topic and every topic upstream of it through running queries."""
+        seen, todo = set(), [topic]
+        while todo:
+            t = todo.pop()
+            if t not in seen:
+                seen.add(t)
+                todo += [src for q in self._queries.values() if q.sink_topic == t
+                         for src in q.source_topics]
+        return seen
 
     def _source_for(self, select: ast.Select) -> Source:
         source = self._sources.get(select.source)
@@ -289,11 +304,17 @@ class Engine:
         consumers = self._by_topic.get(record.topic)
         if not consumers:
             return
-        if depth > 32:
-            raise KsqlError(f"Query cycle through topic {record.topic}")
         by_topic = self._by_topic
         for query in list(consumers):
-            for produced in query.operator.process(record):
+            try:
+                produced_records = query.operator.process(record)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the queries
+                self.stats.errors += 1
+                if self.processing_log is not None:
+                    self.processing_log(log_entry(query.id, record,
+                                                  f"Error processing record: {exc!r}", "processing"))
+                continue
+            for produced in produced_records:
                 out.append(produced)
                 if produced.topic in by_topic:
                     self._feed(produced, out, depth + 1)

@@ -391,8 +391,11 @@ class TableAggregate:
         return [getattr(agg, how)(acc, arg(row)) for (agg, arg), acc in zip(self.aggs, accs)]
 
 
-def log_entry(query_id: str, record: Record, message: str) -> ProcessingLogEntry:
-    if message.startswith("key"):
+def log_entry(query_id: str, record: Record, message: str,
+              target: str | None = None) -> ProcessingLogEntry:
+    if target is not None:
+        raw = None
+    elif message.startswith("key"):
         target, raw = "key", record.key
     elif "timestamp" in message:
         target, raw = "timestamp", None

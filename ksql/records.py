@@ -29,12 +29,12 @@ class ProcessingLogEntry:
     offset: int | None
     message: str
     record_text: str
-    target: str = "value"           # what could not be read: "key", "value" or "timestamp"
+    target: str = "value"           # "key"/"value" (not readable), "timestamp", "processing"
     raw: bytes | None = None        # the undecodable bytes, when the record arrived as bytes
 
     def to_ksql(self, time_ms: int) -> dict:
         """The record ksqlDB writes to its processing-log topic for this entry."""
-        if self.target == "timestamp":
+        if self.target in ("timestamp", "processing"):
             message = {"type": 1, "recordProcessingError": {
                 "errorMessage": self.message, "record": self.record_text, "cause": []}}
         else:

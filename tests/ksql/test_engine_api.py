@@ -290,3 +290,24 @@ def test_insert_values_yields_the_record_to_produce():
     assert (result.kind, result.record.topic, result.record.timestamp) == ("insert_values", "data_mqtt", 7)
     assert result.wire == (None, b'{"IMAGE":"Mongo","PROBABILITY":91.5}')
     assert engine.process(result.record)[0].value == {"N": 1}
+
+
+def test_a_query_failing_on_a_record_is_logged_and_the_others_go_on():
+    def explode(v):
+        raise RuntimeError("boom")
+    functions.register_scalar("TEST_EXPLODE", explode, T.INTEGER)
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(SHOWS + "CREATE STREAM BAD AS SELECT TEST_EXPLODE(1) AS X FROM FRAMES;")
+    out = engine.process(frame("Mongo"))
+    assert [r.topic for r in out] == ["SEEN"]
+    assert engine.stats.errors == 1
+    assert logged[0].target == "processing" and "boom" in logged[0].message
+    assert logged[0].to_ksql(0)["message"]["type"] == 1
+
+
+def test_a_query_feeding_its_own_source_topic_is_rejected():
+    engine = Engine()
+    engine.execute(SHOWS)
+    with pytest.raises(KsqlError, match="feeds its own source"):
+        engine.execute("CREATE STREAM LOOP WITH (KAFKA_TOPIC='data_mqtt') AS SELECT * FROM FRAMES;")
