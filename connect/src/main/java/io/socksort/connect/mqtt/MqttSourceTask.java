@@ -70,9 +70,8 @@ public class MqttSourceTask extends SourceTask {
 
     @Override
     public void start(Map<String, String> props) {
-        config = new MqttSourceConnectorConfig(props);
-        buffer = new ArrayBlockingQueue<>(config.bufferMax());
-        redeliveries = new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition));
+        configure(new MqttSourceConnectorConfig(props),
+                  new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition)));
         String clientId = config.clientIdPrefix(props.getOrDefault(CONNECTOR_NAME, "mqtt-source"))
             + "-" + props.getOrDefault(TASK_INDEX, "0");
         try {
@@ -86,6 +85,13 @@ public class MqttSourceTask extends SourceTask {
         }
         log.info("MQTT source task {} reading {} from {} into {}", clientId, config.topics(),
                  config.serverUris(), config.kafkaTopic());
+    }
+
+    /** Everything but the MQTT connection (which unit tests do without). */
+    void configure(MqttSourceConnectorConfig config, RedeliveryFilter redeliveries) {
+        this.config = config;
+        this.buffer = new ArrayBlockingQueue<>(config.bufferMax());
+        this.redeliveries = redeliveries;
     }
 
     static MqttConnectOptions connectOptions(MqttSourceConnectorConfig config) {
@@ -209,7 +215,7 @@ public class MqttSourceTask extends SourceTask {
     }
 
     private void acknowledge(int messageId, int qos) {
-        if (qos == 0) {
+        if (qos == 0 || client == null) {
             return;
         }
         try {

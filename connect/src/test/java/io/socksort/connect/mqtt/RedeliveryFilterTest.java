@@ -1,0 +1,71 @@
+package io.socksort.connect.mqtt;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+class RedeliveryFilterTest {
+    private final Map<Map<String, Object>, Map<String, Object>> committed = new HashMap<>();
+    private final RedeliveryFilter filter = new RedeliveryFilter(committed::get);
+
+    private static PayloadFields message(String device, long seq, long ts) {
+        String json = "{\"device\":\"" + device + "\",\"seq\":" + seq + ",\"ts\":" + ts + "}";
+        return PayloadFields.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aNewDevicesFirstMessageIsNew() {
+        assertFalse(filter.isRedelivery(message("cam", 0, 1000)));
+    }
+
+    @Test
+    void aRepeatOfTheLastMessageIsARedelivery() {
+        filter.isRedelivery(message("cam", 5, 1000));
+        assertTrue(filter.isRedelivery(message("cam", 5, 1000)));
+    }
+
+    @Test
+    void anEarlierMessageIsARedelivery() {
+        filter.isRedelivery(message("cam", 5, 1000));
+        assertTrue(filter.isRedelivery(message("cam", 3, 900)));
+    }
+
+    @Test
+    void aRestartedCameraCountingFromZeroAgainIsNotARedelivery() {
+        filter.isRedelivery(message("cam", 500, 1000));
+        assertFalse(filter.isRedelivery(message("cam", 0, 2000)));
+    }
+
+    @Test
+    void devicesAreTrackedSeparately() {
+        filter.isRedelivery(message("a", 10, 1000));
+        assertFalse(filter.isRedelivery(message("b", 1, 100)));
+    }
+
+    @Test
+    void theCommittedOffsetCountsAfterARestart() {
+        committed.put(RedeliveryFilter.partition("cam"), Map.of("seq", 99L, "ts", 5000L));
+        assertTrue(filter.isRedelivery(message("cam", 99, 5000)));
+        assertFalse(filter.isRedelivery(message("cam", 100, 5001)));
+    }
+
+    @Test
+    void integerOffsetsFromTheStoreAreAccepted() {
+        committed.put(RedeliveryFilter.partition("cam"), Map.of("seq", 7, "ts", 70));
+        assertTrue(filter.isRedelivery(message("cam", 7, 70)));
+    }
+
+    @Test
+    void redeliveriesAreCounted() {
+        filter.isRedelivery(message("cam", 2, 20));
+        filter.isRedelivery(message("cam", 1, 10));
+        filter.isRedelivery(message("cam", 2, 20));
+        assertEquals(2, filter.redeliveries());
+    }
+}
