@@ -67,7 +67,9 @@ class Engine:
         self.lock = threading.RLock()
         self._sources: dict[str, Source] = {}
         self._queries: dict[str, Query] = {}
-        self._by_topic: dict[str, list[Query]] = {}
+        # topic → ((query, its operator's process), ...); replaced, never mutated, so
+        # process() can iterate it while a push callback starts or stops a query.
+        self._by_topic: dict[str, tuple] = {}
         self._transient: list[Query] = []
         self._sinks: dict[str, TopicSink] = {}         # source name → sink of its query
         self._wire: dict[str, tuple] = {}              # topic → (key format, key types, value format)
@@ -198,7 +200,7 @@ class Engine:
         self._sources[node.name] = sink_source
         self._wire.clear()
         self._queries[query_id] = query
-        self._by_topic.setdefault(source.topic, []).append(query)
+        self._subscribe(source.topic, query)
         self._sinks[node.name] = plan.operator.sink if hasattr(plan.operator, "sink") else \
             plan.operator.emitter.sink
         return query
@@ -266,7 +268,7 @@ class Engine:
     def _stop(self, query_id: str) -> None:
         query = self._queries.pop(query_id)
         for topic in query.source_topics:
-            self._by_topic[topic] = [q for q in self._by_topic.get(topic, []) if q is not query]
+            self._unsubscribe(topic, query)
         if query.sink in self._sources:
             self._sources[query.sink].written_by = None
 
@@ -291,33 +293,46 @@ class Engine:
 
     # --- records ------------------------------------------------------------------------
 
-    @_locked
     def process(self, record: Record) -> list[Record]:
         """Run one record through every query reading its topic; return what they wrote."""
-        self.stats.records_in += 1
-        out: list[Record] = []
-        self._feed(record, out, 0)
-        self.stats.records_out += len(out)
-        return out
+        with self.lock:
+            stats = self.stats
+            stats.records_in += 1
+            out: list[Record] = []
+            self._feed(record, out)
+            stats.records_out += len(out)
+            return out
 
-    def _feed(self, record: Record, out: list, depth: int) -> None:
+    def _feed(self, record: Record, out: list) -> None:
         consumers = self._by_topic.get(record.topic)
         if not consumers:
             return
-        by_topic = self._by_topic
-        for query in list(consumers):
+        for query, process in consumers:
             try:
-                produced_records = query.operator.process(record)
+                produced_records = process(record)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the queries
-                self.stats.errors += 1
-                if self.processing_log is not None:
-                    self.processing_log(log_entry(query.id, record,
-                                                  f"Error processing record: {exc!r}", "processing"))
+                self._failed(query, record, exc)
                 continue
             for produced in produced_records:
                 out.append(produced)
-                if produced.topic in by_topic:
-                    self._feed(produced, out, depth + 1)
+                if produced.topic in self._by_topic:
+                    self._feed(produced, out)
+
+    def _failed(self, query: Query, record: Record, exc: Exception) -> None:
+        self.stats.errors += 1
+        if self.processing_log is not None:
+            self.processing_log(log_entry(query.id, record, f"Error processing record: {exc!r}",
+                                          "processing"))
+
+    def _subscribe(self, topic: str, query: Query) -> None:
+        self._by_topic[topic] = self._by_topic.get(topic, ()) + ((query, query.operator.process),)
+
+    def _unsubscribe(self, topic: str, query: Query) -> None:
+        remaining = tuple(c for c in self._by_topic.get(topic, ()) if c[0] is not query)
+        if remaining:
+            self._by_topic[topic] = remaining
+        else:
+            self._by_topic.pop(topic, None)
 
     @_locked
     def serialize(self, record: Record) -> tuple:
@@ -437,14 +452,14 @@ class Engine:
                          self.lock)
         holder["push"] = push
         self._transient.append(query)
-        self._by_topic.setdefault(source.topic, []).append(query)
+        self._subscribe(source.topic, query)
         return push
 
     def _remove_transient(self, query: Query) -> None:
         if query in self._transient:
             self._transient.remove(query)
             for topic in query.source_topics:
-                self._by_topic[topic] = [q for q in self._by_topic.get(topic, []) if q is not query]
+                self._unsubscribe(topic, query)
 
     @_locked
     def pull(self, select_sql: str) -> PullResult:

@@ -27,26 +27,23 @@ class SourceReader:
         self.log = log              # (record, message) -> None
 
     def read(self, record: Record):
-        """Return (row, tombstone) or None. Tombstone rows hold only the key columns."""
+        """Return (row, tombstone, window) or None. A tombstone row has null value columns."""
+        value = record.value
+        raw_key = record.key
+        window = record.window
         try:
-            raw_key = record.key
-            window = record.window
-            if self.window_type is not None and window is None and isinstance(raw_key, (bytes, bytearray)):
+            if window is None and self.window_type is not None and isinstance(raw_key, (bytes, bytearray)):
                 window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
-            keys = self.decode_key(raw_key)
-            value = record.value
-            if value is None:
-                values = self.null_values
-            else:
-                values = self.decode_value(value)
+            row = self.decode_key(raw_key)          # a fresh list: extended in place below
+            row += self.null_values if value is None else self.decode_value(value)
         except DecodeError as exc:
             self.log(record, str(exc))
             return None
         ts = record.timestamp or 0
-        if window is not None:
-            row = keys + values + [ts, window.start, window.end]
+        if window is None:
+            row += (ts, None, None)
         else:
-            row = keys + values + [ts, None, None]
+            row += (ts, window.start, window.end)
         if self.timestamp_index is not None and value is not None:
             ts = row[self.timestamp_index]
             if ts is None:
@@ -123,26 +120,27 @@ class Select:
         self.sink = sink
         self.table = table
 
-    def process(self, record: Record) -> list:
+    def process(self, record: Record):
         read = self.reader.read(record)
         if read is None:
-            return []
+            return ()
         row, tombstone, window = read
         keys = [f(row) for f in self.key_fns]
-        if self.table and all(k is None for k in keys) and keys:
-            return []                               # a table row needs a key
+        table = self.table
+        if table and keys and all(k is None for k in keys):
+            return ()                               # a table row needs a key
         if tombstone:
-            if self.where is not None and not self.table:
-                return []
-            out = self.sink.emit(keys, None, row[-3], window)
-            return [out] if out is not None else []
-        if self.where is not None and self.where(row) is not True:
-            if not self.table:
-                return []
-            out = self.sink.emit(keys, None, row[-3], window)
-            return [out] if out is not None else []
-        out = self.sink.emit(keys, [f(row) for f in self.value_fns], row[-3], window)
-        return [out] if out is not None else []
+            values = None
+            if self.where is not None and not table:
+                return ()
+        elif self.where is not None and self.where(row) is not True:
+            if not table:
+                return ()
+            values = None                           # a table row leaving the filter: delete it
+        else:
+            values = [f(row) for f in self.value_fns]
+        out = self.sink.emit(keys, values, row[-3], window)
+        return (out,) if out is not None else ()
 
 
 class _Emitter:
