@@ -88,7 +88,7 @@ def pair_rows(counts: Counter) -> dict[str, PairRow]:
 
 def simulate(seed: int, spec: SessionSpec = SessionSpec()) -> Session:
     """One sorting session, fully determined by ``seed`` and ``spec``."""
-    rng = random.Random(f"socksort-session-{seed}-{spec.fps}")
+    rng = random.Random(f"socksort-session-{seed}-{spec.fps:g}")
     shown = rng.sample(DESIGNS, rng.randint(*spec.designs))
     order = [d for d in shown for _ in range(rng.randint(*spec.showings_per_design))]
     rng.shuffle(order)
