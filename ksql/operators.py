@@ -148,20 +148,16 @@ class _Emitter:
 
     def __init__(self, aggs, having, value_fns, sink, n_keys: int):
         self.aggs = aggs
+        self.results = [agg.result for agg, _ in aggs]
         self.having = having
         self.value_fns = value_fns
         self.sink = sink
         self.passed: set = set()                # (key, window) whose last output passed HAVING
 
     def row(self, keys: list, accs: list, window: Window | None) -> list:
-        row = list(keys)
-        row += [agg.result(acc) for (agg, _), acc in zip(self.aggs, accs)]
-        if window is not None:
-            row.append(window.start)
-            row.append(window.end)
-        else:
-            row.append(None)
-            row.append(None)
+        """The aggregate row: group keys, aggregate results, WINDOWSTART, WINDOWEND."""
+        row = keys + [result(acc) for result, acc in zip(self.results, accs)]
+        row += (None, None) if window is None else (window.start, window.end)
         return row
 
     def emit(self, gkey, keys: list, accs: list, ts: int, window: Window | None, out: list,
@@ -202,6 +198,8 @@ class StreamAggregate:
         self.where = where
         self.group_fns = group_fns
         self.aggs = aggs                        # [(Aggregate, arg_fn)]
+        self.adders = [agg.add for agg, _ in aggs]
+        self.arg_fns = [arg for _, arg in aggs]
         self.rule = rule
         self.final = final
         self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
@@ -232,7 +230,7 @@ class StreamAggregate:
         if None in keys:
             return []
         ts = row[-3]
-        values = [arg(row) for _, arg in self.aggs]
+        values = [arg(row) for arg in self.arg_fns]
         out: list = []
         if self.stream_time is None or ts > self.stream_time:
             self.stream_time = ts
@@ -249,7 +247,7 @@ class StreamAggregate:
         return out
 
     def _add(self, accs: list, values: list) -> list:
-        return [agg.add(acc, v) for (agg, _), acc, v in zip(self.aggs, accs, values)]
+        return [add(acc, v) for add, acc, v in zip(self.adders, accs, values)]
 
     def _init(self) -> list:
         return [agg.init() for agg, _ in self.aggs]
@@ -291,11 +289,18 @@ class StreamAggregate:
         close = self.stream_time - rule.grace - rule.size
         found = self.sessions.find(gkey, ts - rule.size, ts + rule.size)
         start, end = ts, ts
-        accs = self._init()
-        for s in found:
-            start = min(start, s.start)
-            end = max(end, s.end)
-            accs = [agg.merge(a, b) for (agg, _), a, b in zip(self.aggs, accs, s.entry.accs)]
+        if len(found) == 1:
+            # The usual case, a record extending one session: merging into init() is the
+            # identity, so its accumulators are taken as they are.
+            only = found[0]
+            start, end = min(ts, only.start), max(ts, only.end)
+            accs = only.entry.accs
+        else:
+            accs = self._init()
+            for s in found:
+                start = min(start, s.start)
+                end = max(end, s.end)
+                accs = [agg.merge(a, b) for (agg, _), a, b in zip(self.aggs, accs, s.entry.accs)]
         accs = self._add(accs, values)
         if end < close:
             return                              # late: the merged session is already closed
