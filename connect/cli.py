@@ -51,14 +51,14 @@ def _home():
 
 
 def _up(args) -> int:
-    from socksort.connect.stack import Ports, Stack
+    from socksort.connect.stack import Ports, for_up
     from socksort.errors import UserError
 
     ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
     used = [p for p in vars(ports).values()]
     if len(set(used)) != len(used):
         raise UserError(f"the stack's ports must differ, got {vars(ports)}")
-    report = Stack(_home(), ports).up()
+    report = for_up(_home(), ports).up()
     _print(report, args.json)
     return 0
 

@@ -217,6 +217,11 @@ class Stack:
             pid_file.unlink(missing_ok=True)
         return stopped
 
+    def running(self) -> list[str]:
+        """Names of the services whose recorded process (ours) is alive."""
+        return [service.name for service in self.services()
+                if (recorded := processes.read_pid_file(self._pid_file(service.name))) and recorded.alive()]
+
     def status(self) -> dict:
         report = {}
         for service in self.services():
@@ -244,6 +249,18 @@ class Stack:
             "ports": vars(self.ports),
             "ksql": self.with_ksql,
         })
+
+
+def for_up(home: Path, ports: Ports) -> Stack:
+    """The stack ``up`` should bring up: the requested ports, unless part of the stack is
+    already running from an earlier ``up`` — then that one's ports, so nothing runs twice."""
+    recorded = load(home)
+    if recorded.ports != ports and recorded.running():
+        progress.step(f"{', '.join(recorded.running())} already running with the ports of the last "
+                      f"`stack up` ({vars(recorded.ports)}); keeping those (run `socksort stack down` "
+                      "to change ports)")
+        return recorded
+    return Stack(home, ports)
 
 
 def load(home: Path) -> Stack:

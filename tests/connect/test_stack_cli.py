@@ -1,0 +1,108 @@
+"""`socksort stack up|down|status`: starts, reports and stops only its own services."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from socksort.config import mqtt_url
+from socksort.connect.mosquitto import connack
+from socksort.connect.processes import identify, write_pid_file
+from socksort.net import free_port
+
+pytestmark = pytest.mark.broker
+
+
+def _ports() -> list[str]:
+    chosen: list[int] = []
+    while len(chosen) < 5:
+        port = free_port()
+        if port not in chosen:
+            chosen.append(port)
+    flags = ["--mqtt-port", "--kafka-port", "--controller-port", "--connect-port", "--ksql-port"]
+    return [str(x) for pair in zip(flags, chosen) for x in pair]
+
+
+def test_status_of_a_stack_never_started_reports_every_service_stopped(run_cli, tmp_path):
+    result = run_cli("stack", "status", "--json", env={"SOCKSORT_HOME": str(tmp_path / "home")})
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert {"mosquitto", "kafka", "connect"} <= set(report)
+    assert {entry["state"] for entry in report.values()} == {"stopped"}
+    assert {"mqtt_url", "bootstrap_servers", "connect_url"} <= {k for e in report.values() for k in e}
+
+
+def test_up_refuses_a_port_held_by_another_process_and_names_it(run_cli, tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        args = _ports()
+        args[1] = str(port)  # --mqtt-port
+        result = run_cli("stack", "up", *args, env={"SOCKSORT_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2
+    assert f"port {port}" in result.stderr
+    assert "pid " in result.stderr and "python" in result.stderr
+
+
+def test_a_failed_up_stops_what_it_had_started(run_cli, tmp_path):
+    home = tmp_path / "home"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        args = _ports()
+        args[3] = str(squatter.getsockname()[1])  # --kafka-port: fails after Mosquitto started
+        result = run_cli("stack", "up", *args, env={"SOCKSORT_HOME": str(home)})
+    assert result.returncode == 2
+    assert "starting Mosquitto" in result.stderr
+    assert not (home / "mosquitto" / "pid.json").exists()
+    status = json.loads(run_cli("stack", "status", "--json", env={"SOCKSORT_HOME": str(home)}).stdout)
+    assert status["mosquitto"]["state"] == "stopped"
+
+
+def test_a_bad_port_in_the_environment_is_named(run_cli, tmp_path):
+    result = run_cli("stack", "up", env={"SOCKSORT_HOME": str(tmp_path), "SOCKSORT_KAFKA_PORT": "99999"})
+    assert result.returncode == 2
+    assert "SOCKSORT_KAFKA_PORT='99999'" in result.stderr
+
+
+def test_down_leaves_a_process_that_merely_reused_a_recorded_pid_alone(run_cli, tmp_path):
+    home = tmp_path / "home"
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        identity = write_pid_file(home / "mosquitto" / "pid.json", stranger.pid)
+        # Same pid, different start time: what a pid file looks like after the pid was reused.
+        (home / "mosquitto" / "pid.json").write_text(json.dumps(
+            {"pid": identity.pid, "start_ticks": identity.start_ticks - 1, "command": identity.command}))
+        run_cli("stack", "down", env={"SOCKSORT_HOME": str(home)}, check=True)
+        assert identify(stranger.pid) is not None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+@pytest.mark.slow
+def test_up_status_down_round_trip(run_cli, tmp_path):
+    env = {"SOCKSORT_HOME": str(tmp_path / "home")}
+    try:
+        up = run_cli("stack", "up", *_ports(), "--json", env=env, timeout=600)
+        assert up.returncode == 0, up.stderr
+        status = run_cli("stack", "status", "--json", env=env)
+        assert status.returncode == 0
+        report = json.loads(status.stdout)
+        assert all(entry["state"] == "running" and entry["pid"] for entry in report.values())
+        broker = mqtt_url(report["mosquitto"]["mqtt_url"])
+        assert connack(broker.host, broker.port, broker.username, broker.password) == 0
+        pids = [entry["pid"] for entry in report.values()]
+        again = run_cli("stack", "up", *_ports(), "--json", env=env)  # other ports: what runs wins
+        assert again.returncode == 0 and "already running" in again.stderr
+        assert [entry["pid"] for entry in json.loads(again.stdout).values()] == pids
+    finally:
+        down = run_cli("stack", "down", env=env)
+    assert down.returncode == 0
+    assert all(identify(pid) is None for pid in pids)
+    assert json.loads(run_cli("stack", "status", "--json", env=env).stdout)["kafka"]["state"] == "stopped"
