@@ -110,10 +110,21 @@ def insert_record(node: ast.InsertValues, source: Source) -> tuple:
     return record, wire
 
 
+# WITH properties ksqlDB knows but the engine does not implement.
+KSQLDB_ONLY_PROPS = {"KEY_SCHEMA_ID", "VALUE_SCHEMA_ID", "KEY_SCHEMA_FULL_NAME",
+                     "VALUE_SCHEMA_FULL_NAME", "VALUE_AVRO_SCHEMA_FULL_NAME", "WRAP_SINGLE_VALUE",
+                     "TIMESTAMP_FORMAT", "KEY_DELIMITER", "KEY_PROTOBUF_NULLABLE_REPRESENTATION",
+                     "VALUE_PROTOBUF_NULLABLE_REPRESENTATION", "SOURCE_CONNECTOR", "CLEANUP_POLICY"}
+
+
 def check_props(props: dict, allowed: set, pos) -> None:
     for name in props:
-        if name not in allowed:
+        if name in allowed:
+            continue
+        if name in KSQLDB_ONLY_PROPS or name in SOURCE_PROPS:
             raise unsupported(f"WITH property {name}", pos)
+        raise KsqlError(f"Invalid config variable(s) in the WITH clause: {name}", *pos)
+
 
 def _window_props(props: dict, pos):
     kind = props.get("WINDOW_TYPE")

@@ -92,3 +92,8 @@ def test_having_memory_of_closed_windows_is_released():
         engine.process(Record("s", "a", {"V": 1}, i * 1000))
     emitter = engine.queries()[0].operator.emitter
     assert len(emitter.passed) < 5000 - 4000
+
+
+def test_unknown_with_property_is_named_like_ksqldb_does():
+    with pytest.raises(KsqlError, match="Invalid config variable\\(s\\) in the WITH clause: COLOUR"):
+        Engine().execute("CREATE STREAM X (A INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', COLOUR='red');")
