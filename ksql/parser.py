@@ -510,7 +510,7 @@ class _Parser:
 
     def additive(self):
         left = self.multiplicative()
-        while self.at_op("+", "-") or self.at_op("||"):
+        while self.at_op("+", "-"):
             tok = self.advance()
             left = ast.BinaryOp(tok.text, left, self.multiplicative(), tok.pos)
         return left

@@ -7,6 +7,7 @@ the operator gets compiled closures and never sees the AST.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass
 
 from socksort.ksql import ast, formats, functions, operators
@@ -274,8 +275,6 @@ class Planner:
 
     def _plan_aggregate(self, items, names, sink_factory) -> Plan:
         s, source = self.select, self.source
-        if s.emit == "FINAL" and s.window is None:
-            raise KsqlError("EMIT FINAL is only supported for windowed aggregations.", *_pos(s))
         windowed = s.window is not None
         group_by = [_strip_qualifiers(g, self.qualifiers) for g in s.group_by]
         having = None if s.having is None else _strip_qualifiers(s.having, self.qualifiers)
@@ -418,9 +417,8 @@ class Planner:
                             self._transient_key_positions(items, group_by))
         group_fns = [f for f, _ in group_compiled]
         if source.kind == "TABLE":
-            key_fns = [input_scope.columns[c.name] for c in source.key_columns]
-            import operator as _op
-            source_key_fns = [_op.itemgetter(i) for i, _ in key_fns]
+            source_key_fns = [operator.itemgetter(input_scope.columns[c.name][0])
+                              for c in source.key_columns]
             op = operators.TableAggregate(reader, where, source_key_fns, group_fns, aggs,
                                           having_fn, value_fns, sink)
         else:
