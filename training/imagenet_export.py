@@ -6,27 +6,20 @@ artifact the edge stage can be built and measured against before any sock is tra
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from socksort.errors import UserError
-from socksort.modelcard import ModelCard, Preprocess
+from socksort.training.backbones import BACKBONES, DEFAULT
+from socksort.modelcard import ModelCard
 from socksort.preprocess import prepare
 
-# The TensorFlow EfficientNet-Lite weights expect pixels scaled to about [-1, 1]
-# ((p - 127) / 128) and ImageNet evaluation crops the centred 87.5 % (224 of 256).
-LITE0_IMAGENET_PREPROCESS = Preprocess(input_size=224, resize="shorter_center_crop", resize_shorter=256,
-                                       interpolation="area", channel_order="RGB", pixel_scale=1.0,
-                                       mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0))
-
-
-def lite0_preprocess(input_size: int = 224) -> Preprocess:
-    """The normalisation the pretrained weights need, with the fine-tuning resize policy (squash)."""
-    return Preprocess(input_size=input_size, resize="squash", resize_shorter=input_size,
-                      interpolation="area", channel_order="RGB", pixel_scale=1.0,
-                      mean=LITE0_IMAGENET_PREPROCESS.mean, std=LITE0_IMAGENET_PREPROCESS.std)
+# ImageNet evaluation crops the centred 87.5 % (224 of 256); the normalisation is the
+# backbone's own.
+LITE0_IMAGENET_PREPROCESS = replace(BACKBONES[DEFAULT].preprocess(224), resize_shorter=256)
 
 
 def sample_images() -> list[np.ndarray]:
@@ -47,7 +40,7 @@ def sample_images() -> list[np.ndarray]:
 def export_imagenet(name: str, out: Path) -> ModelCard:
     from socksort import progress
     from socksort.training import artifact
-    from socksort.training.backbones import DEFAULT, info
+    from socksort.training.backbones import info
     from socksort.training.imagenet_labels import imagenet_labels
 
     info(name)

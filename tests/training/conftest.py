@@ -108,3 +108,62 @@ def known_photos():
         "chelsea": (cv2.cvtColor(data.chelsea(), cv2.COLOR_RGB2BGR), {281, 282, 283, 284, 285}),
         "coffee": (cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR), {967, 968, 504}),
     }
+
+
+def _socksort(*args, cwd=None):
+    import os
+    import subprocess
+    result = subprocess.run([sys.executable, "-m", "socksort", *map(str, args)], capture_output=True, text=True,
+                            cwd=cwd, env={**os.environ, "SOCKSORT_OFFLINE": "1"}, timeout=900)
+    if result.returncode != 0:
+        raise AssertionError(f"socksort {' '.join(map(str, args))} failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+TINY_INPUT = 64
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """Two sock designs and Blank, 8 small photos each, packed 75/25 by the real im2rec."""
+    root = tmp_path_factory.mktemp("tiny")
+    _socksort("synth", "dataset", "--out", root / "photos", "--classes", 2, "--per-class", 8,
+              "--seed", 5, "--size", "160x120")
+    _socksort("im2rec", "--list", "--train-ratio", "0.75", "--recursive", root / "tiny", root / "photos")
+    _socksort("im2rec", "--resize", 96, "--center-crop", "--num-thread", 1, root / "tiny", root / "photos")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_training(tiny_dataset):
+    """One tiny but complete ``socksort train`` run, shared by the tests that read its output."""
+    out = tiny_dataset / "model"
+    result = _socksort("train", "--train", tiny_dataset / "tiny_train.rec", "--val", tiny_dataset / "tiny_val.rec",
+                       "--out", out, "--epochs", 1, "--warmup-epochs", 1, "--input-size", TINY_INPUT,
+                       "--batch-size", 8, "--workers", 1)
+    return types.SimpleNamespace(dir=tiny_dataset, model=out, stdout=result.stdout, stderr=result.stderr)
+
+
+def write_rec(prefix, images_and_labels, classes):
+    """PREFIX.rec/.idx (and PREFIX's class list) written with mx.recordio, as im2rec would."""
+    import mxnet as mx
+    writer = mx.recordio.MXIndexedRecordIO(f"{prefix}.idx", f"{prefix}.rec", "w")
+    for i, (image, label) in enumerate(images_and_labels):
+        header = mx.recordio.IRHeader(0, float(label), i, 0)
+        writer.write_idx(i, mx.recordio.pack_img(header, image, quality=90, img_fmt=".jpg"))
+    writer.close()
+    classes_path = f"{prefix}_classes.txt"
+    with open(classes_path, "w") as handle:
+        handle.write("".join(f"{c}\n" for c in classes))
+    return classes_path
+
+
+@pytest.fixture
+def small_images():
+    rng = np.random.default_rng(1)
+    return [cv2.resize(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8), (64, 64)) for _ in range(4)]
+
+
+@pytest.fixture
+def rec_writer():
+    return write_rec

@@ -1,0 +1,51 @@
+"""``socksort train``: fit, then write the model folder with its plots and a summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from socksort import progress
+from socksort.modelcard import ModelCard
+from socksort.training import artifact, data, plots
+from socksort.training.train import TrainConfig, TrainResult, fit
+
+
+def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: TrainConfig) -> tuple[ModelCard, TrainResult]:
+    labels = labels or data.default_labels_path(Path(train_rec))
+    classes = data.read_classes(labels)
+    result = fit(train_rec, val_rec, classes, cfg)
+    card = ModelCard(backbone=cfg.backbone, classes=result.classes, preprocess=result.preprocess,
+                     source="socksort-train", val_accuracy=round(result.best.val_acc, 6),
+                     train_data_hash=data.data_hash(Path(train_rec), Path(val_rec)),
+                     extra={"pretrained": cfg.pretrained, "best_epoch": result.best.epoch,
+                            "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
+                            "per_class_val_accuracy": result.val_scores.per_class()})
+    history = [h.to_dict() for h in result.history]
+    files = {
+        "training-curves.png": plots.training_curves(history),
+        "confusion-matrix.png": plots.confusion_matrix(result.val_scores.confusion, result.classes,
+                                                       "validation confusion matrix"),
+        "training-history.json": (json.dumps({"config": _config_dict(cfg), "epochs": history,
+                                              "validation": result.val_scores.to_dict()}, indent=2) + "\n").encode(),
+    }
+    progress.step(f"exporting {out} (MXNet + ONNX, checking ONNX against MXNet on {len(result.val_batch)} images)")
+    card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files)
+    return card, result
+
+
+def _config_dict(cfg: TrainConfig) -> dict:
+    from dataclasses import asdict
+    return asdict(replace(cfg))
+
+
+def summary_table(result: TrainResult) -> str:
+    lines = [f"{'epoch':>5} {'phase':<9}{'loss':>8}{'acc':>8}{'val loss':>10}{'val acc':>9}{'img/s':>8}{'s':>7}"]
+    for h in result.history:
+        mark = " *" if h is result.best else ""
+        lines.append(f"{h.epoch:>5} {h.phase:<9}{h.train_loss:>8.3f}{100 * h.train_acc:>7.1f}%"
+                     f"{h.val_loss:>10.3f}{100 * h.val_acc:>8.1f}%{h.images_per_s:>8.1f}{h.seconds:>7.1f}{mark}")
+    lines.append(f"best epoch {result.best.epoch} (*): validation accuracy {100 * result.best.val_acc:.1f}%, "
+                 f"{result.seconds:.0f} s in all")
+    return "\n".join(lines)
