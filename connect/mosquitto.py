@@ -134,7 +134,11 @@ class Mosquitto:
         result = subprocess.run([MOSQUITTO_PASSWD, "-U", str(passwd)], capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"mosquitto_passwd could not hash {passwd}: {result.stderr.strip() or result.stdout.strip()}")
-        atomic.write_text(self.config_path, "\n".join([
+        atomic.write_text(self.config_path, "\n".join(self.config_lines(passwd, data)) + "\n")
+
+    def config_lines(self, passwd: Path, data: Path) -> list[str]:
+        """mosquitto.conf for this broker (docker-compose's copy is checked against it)."""
+        return [
             "# Written by socksort.connect.mosquitto; regenerated on every start.",
             f"listener {self.port} {self.host}",
             "allow_anonymous false",
@@ -155,8 +159,7 @@ class Mosquitto:
             "log_type notice",
             "log_type information",
             "connection_messages true",
-            "",
-        ]))
+        ]
 
     def _wait_ready(self, timeout: float) -> None:
         progress.step(f"waiting for an MQTT CONNACK from {self.host}:{self.port} as {self.username!r}")
