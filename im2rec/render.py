@@ -56,7 +56,7 @@ class Camera:
     def random(cls, rng: np.random.Generator) -> "Camera":
         return cls(
             gain=float(rng.uniform(0.6, 1.25)),
-            white_balance=tuple(float(g) for g in rng.uniform(0.82, 1.18, 3)),
+            white_balance=tuple(float(g) for g in rng.uniform(0.86, 1.14, 3)),
             gradient=(float(rng.uniform(-0.25, 0.25)), float(rng.uniform(-0.25, 0.25))),
             blur=float(rng.choice([0.0, rng.uniform(0.5, 2.0)])),
             noise=float(rng.uniform(1.0, 5.0)),
