@@ -194,7 +194,7 @@ class Stage:
         self.light = render.lighting(self.camera, width, height)
         self.empty = render.develop(scene, self.camera, rng, self.light)
         size = render.SPRITE_SIZE
-        self.noise = rng.normal(0, self.camera.noise, (size, size, 3)).astype(np.float32)
+        self.noise = np.float32(self.camera.noise) * rng.standard_normal((size, size, 3), dtype=np.float32)
         self.gains = self.camera.gain * np.asarray(self.camera.white_balance, np.float32)
         self._lit: dict[str, np.ndarray] = {}
 

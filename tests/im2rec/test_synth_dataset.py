@@ -109,3 +109,21 @@ def test_rejects_an_impossible_number_of_classes(run_cli, tmp_path, bad):
     assert result.returncode == 2
     assert "--classes" in result.stderr
     assert not (tmp_path / "ds").exists()
+
+
+def test_an_interrupted_run_leaves_no_folder_behind(tmp_path, monkeypatch):
+    from socksort.im2rec import dataset
+
+    real_photo, made = dataset.photo, []
+
+    def interrupted(*args):
+        made.append(1)
+        if len(made) == 4:
+            raise KeyboardInterrupt
+        return real_photo(*args)
+
+    monkeypatch.setattr(dataset, "photo", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dataset.generate(dataset.DatasetSpec(out=tmp_path / "ds", classes=2, per_class=3, seed=0,
+                                             width=64, height=48))
+    assert list(tmp_path.iterdir()) == []
