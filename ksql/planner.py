@@ -278,36 +278,10 @@ class Planner:
         windowed = s.window is not None
         group_by = [_strip_qualifiers(g, self.qualifiers) for g in s.group_by]
         having = None if s.having is None else _strip_qualifiers(s.having, self.qualifiers)
-        has_aggs = any(_contains_agg(e) for e, _ in items) or (
-            having is not None and _contains_agg(having))
-
-        for g in group_by:
-            for node in _walk(g):
-                if _is_agg(node):
-                    raise KsqlError(f"GROUP BY does not support aggregate functions: {node.name} "
-                                    "is an aggregate function.", *_pos(node))
-
-        # Aggregate calls, in order of appearance, with their argument closures.
-        agg_calls = []
-        for e, _ in items:
-            agg_calls += [n for n in _walk(e) if _is_agg(n)]
+        agg_calls = [n for e, _ in items for n in _walk(e) if _is_agg(n)]
         if having is not None:
             agg_calls += [n for n in _walk(having) if _is_agg(n)]
-
-        if not group_by:
-            bad = self._non_aggregate_items(items, [], windowed)
-            if bad:
-                raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
-                                + ", ".join(bad), *_pos(s))
-            first = agg_calls[0] if agg_calls else None
-            shown = format_expr(first) if first is not None else ""
-            if first is not None and first.star or (first is not None and not first.args):
-                shown = f"{first.name}(ROWTIME)"
-            raise KsqlError(f"CREATE TABLE AS SELECT statement does not support aggregate function "
-                            f"[{shown}] without a GROUP BY clause.", *_pos(s))
-        if not has_aggs:
-            raise KsqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING "
-                            "clause.", *_pos(s))
+        self._check_grouping(items, group_by, agg_calls, windowed)
 
         def window_bound_in_wrong_place(ref):
             if ref.name in ("WINDOWSTART", "WINDOWEND") and windowed and not source.windowed:
@@ -316,78 +290,36 @@ class Planner:
 
         input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place)
         group_compiled = [compile_expr(g, input_scope) for g in group_by]
-
         where = self._compile_where(_source_scope(source, self.qualifiers))
-
-        aggs = []
-        agg_slots = {}
-        table_bad = []
-        for call in agg_calls:
-            if call in agg_slots:
-                continue
-            for a in call.args:
-                for node in _walk(a):
-                    if _is_agg(node):
-                        raise KsqlError(f"Aggregate functions can not be nested: {format_expr(call)}",
-                                        *_pos(call))
-            agg, arg_fn = self._make_aggregate(call, input_scope)
-            if source.kind == "TABLE" and not agg.undoable and call.name not in table_bad:
-                table_bad.append(call.name)
-            agg_slots[call] = (len(group_by) + len(aggs), agg.return_type)
-            aggs.append((agg, arg_fn))
-        if table_bad:
-            names_text = (", ".join(table_bad[:-1]) + " and " + table_bad[-1]
-                          if len(table_bad) > 1 else table_bad[0])
-            raise KsqlError(f"The aggregation functions {names_text} cannot be applied to a table "
-                            "source, only to a stream source.", *_pos(s))
-        if s.window is not None and s.window.kind == "SESSION":
-            for agg, _ in aggs:
-                if not agg.mergeable:
-                    raise unsupported(f"{agg.name} over session windows", _pos(s.window))
+        aggs, agg_slots = self._compile_aggregates(agg_calls, input_scope, len(group_by))
 
         bad = self._non_aggregate_items(items, group_by, windowed)
         if bad:
             raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
                             + ", ".join(bad), *_pos(s))
 
+        # The aggregate row: group keys, aggregate results, then the window bounds.
         slots = {g: (i, t) for i, (g, (_, t)) in enumerate(zip(group_by, group_compiled))}
         slots.update(agg_slots)
         n = len(group_by) + len(aggs)
-        agg_columns = {}
-        if windowed:
-            agg_columns = {"WINDOWSTART": (n, T.BIGINT), "WINDOWEND": (n + 1, T.BIGINT)}
+        agg_columns = {"WINDOWSTART": (n, T.BIGINT), "WINDOWEND": (n + 1, T.BIGINT)} if windowed else {}
 
         def not_grouped(ref):
             return KsqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {ref.name}",
                              *_pos(ref))
         agg_scope = Scope(agg_columns, slots, unknown=not_grouped)
 
-        # Key columns: the projection items that are GROUP BY expressions.
-        outputs = []
-        key_of_group = {}
+        # Key columns: the first projection item showing each GROUP BY expression.
+        persistent = self.sink_name is not None
+        outputs, key_of_group = [], {}
         for (expr, alias), name in zip(items, names):
             fn, t = compile_expr(expr, agg_scope)
-            is_key = expr in slots and slots[expr][0] < len(group_by) and expr not in key_of_group
-            if is_key and self.sink_name is not None:
+            is_key = persistent and expr in group_by and expr not in key_of_group
+            if is_key:
                 key_of_group[expr] = name
-            outputs.append(Output(name, t, is_key and self.sink_name is not None, fn))
-        if self.sink_name is not None:
-            for g in group_by:
-                if g not in key_of_group:
-                    shown = format_expr(g)
-                    raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
-                                    f"grouping expression {shown} in its projection (eg, SELECT "
-                                    f"{shown}...).", *_pos(g))
-            key_format = self._sink_key_format()
-            if (len(group_by) == 1 and key_format == formats.KAFKA
-                    and group_compiled[0][1] == T.BOOLEAN):
-                raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
-                                "'KAFKA' format does not support type 'BOOLEAN'", *_pos(s))
-            if len(group_by) > 1 and key_format == formats.KAFKA:
-                raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
-                                "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
-                                "supports a single field. Got: "
-                                f"{[format_expr(g) for g in group_by]}", *_pos(s))
+            outputs.append(Output(name, t, is_key, fn))
+        if persistent:
+            self._check_sink_key(group_by, [t for _, t in group_compiled], key_of_group)
 
         having_fn = None
         if having is not None:
@@ -397,39 +329,106 @@ class Planner:
                 raise _clause_error("HAVING", exc) from None
             _check_boolean("HAVING", having, t)
 
-        # Key column order follows GROUP BY; values follow the projection.
-        key_outputs = sorted([o for o in outputs if o.key],
-                             key=lambda o: group_by.index(next(g for g, nm in key_of_group.items()
-                                                               if nm == o.name)))
-        value_outputs = [o for o in outputs if not o.key]
-        columns = self._result_columns(key_outputs + value_outputs)
-        if self.sink_name is None:
+        if persistent:
+            # Key columns in GROUP BY order; values in projection order.
+            by_name = {o.name: o for o in outputs}
+            key_outputs = [by_name[key_of_group[g]] for g in group_by]
+            value_outputs = [o for o in outputs if not o.key]
+            columns = self._result_columns(key_outputs + value_outputs)
+        else:
             # Push queries show every projected column; the key is not split out.
             value_outputs = outputs
             columns = [Column(o.name, o.type, False) for o in outputs]
-        value_fns = [o.fn for o in value_outputs]
-        reader = self._reader()
-        window_type = None
-        if s.window is not None:
-            window_type = "session" if s.window.kind == "SESSION" else "time"
-        sink = sink_factory(columns, window_type, s.window.kind if s.window else None,
-                            s.window.size if s.window else None,
+        sink = sink_factory(columns, None if not windowed else
+                            ("session" if s.window.kind == "SESSION" else "time"),
+                            s.window.kind if windowed else None, s.window.size if windowed else None,
                             self._transient_key_positions(items, group_by))
-        group_fns = [f for f, _ in group_compiled]
+        op = self._aggregate_operator(input_scope, where, [f for f, _ in group_compiled], aggs,
+                                      having_fn, [o.fn for o in value_outputs], sink)
+        return Plan(op, columns, s.window.kind if windowed else None,
+                    s.window.size if windowed else None, "TABLE")
+
+    def _check_grouping(self, items, group_by, agg_calls, windowed) -> None:
+        """ksqlDB's rules on GROUP BY, aggregates and their combination."""
+        s = self.select
+        for g in group_by:
+            for node in _walk(g):
+                if _is_agg(node):
+                    raise KsqlError(f"GROUP BY does not support aggregate functions: {node.name} "
+                                    "is an aggregate function.", *_pos(node))
+        if not group_by:
+            bad = self._non_aggregate_items(items, [], windowed)
+            if bad:
+                raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
+                                + ", ".join(bad), *_pos(s))
+            first = agg_calls[0] if agg_calls else None
+            shown = format_expr(first) if first is not None else ""
+            if first is not None and (first.star or not first.args):
+                shown = f"{first.name}(ROWTIME)"
+            raise KsqlError(f"CREATE TABLE AS SELECT statement does not support aggregate function "
+                            f"[{shown}] without a GROUP BY clause.", *_pos(s))
+        if not agg_calls:
+            raise KsqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING "
+                            "clause.", *_pos(s))
+
+    def _compile_aggregates(self, agg_calls, input_scope: Scope, n_keys: int) -> tuple:
+        """[(Aggregate, argument closure)] and each distinct call's slot in the aggregate row."""
+        s = self.select
+        aggs, agg_slots, table_bad = [], {}, []
+        for call in agg_calls:
+            if call in agg_slots:
+                continue
+            for a in call.args:
+                if any(_is_agg(node) for node in _walk(a)):
+                    raise KsqlError(f"Aggregate functions can not be nested: {format_expr(call)}",
+                                    *_pos(call))
+            agg, arg_fn = self._make_aggregate(call, input_scope)
+            if self.source.kind == "TABLE" and not agg.undoable and call.name not in table_bad:
+                table_bad.append(call.name)
+            if s.window is not None and s.window.kind == "SESSION" and not agg.mergeable:
+                raise unsupported(f"{agg.name} over session windows", _pos(s.window))
+            agg_slots[call] = (n_keys + len(aggs), agg.return_type)
+            aggs.append((agg, arg_fn))
+        if table_bad:
+            names_text = (", ".join(table_bad[:-1]) + " and " + table_bad[-1]
+                          if len(table_bad) > 1 else table_bad[0])
+            raise KsqlError(f"The aggregation functions {names_text} cannot be applied to a table "
+                            "source, only to a stream source.", *_pos(s))
+        return aggs, agg_slots
+
+    def _check_sink_key(self, group_by, group_types, key_of_group) -> None:
+        """Every GROUP BY expression is projected, and the key format can hold the key."""
+        s = self.select
+        for g in group_by:
+            if g not in key_of_group:
+                shown = format_expr(g)
+                raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
+                                f"grouping expression {shown} in its projection (eg, SELECT "
+                                f"{shown}...).", *_pos(g))
+        key_format = self._sink_key_format()
+        if len(group_by) == 1 and key_format == formats.KAFKA and group_types[0] == T.BOOLEAN:
+            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
+                            "'KAFKA' format does not support type 'BOOLEAN'", *_pos(s))
+        if len(group_by) > 1 and key_format == formats.KAFKA:
+            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
+                            "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
+                            "supports a single field. Got: "
+                            f"{[format_expr(g) for g in group_by]}", *_pos(s))
+
+    def _aggregate_operator(self, input_scope, where, group_fns, aggs, having_fn, value_fns, sink):
+        s, source = self.select, self.source
+        reader = self._reader()
         if source.kind == "TABLE":
             source_key_fns = [operator.itemgetter(input_scope.columns[c.name][0])
                               for c in source.key_columns]
-            op = operators.TableAggregate(reader, where, source_key_fns, group_fns, aggs,
-                                          having_fn, value_fns, sink)
-        else:
-            rule = None
-            if s.window is not None:
-                rule = W.make_rule(s.window.kind, s.window.size, s.window.advance, s.window.grace,
-                                   s.emit == "FINAL")
-            op = operators.StreamAggregate(reader, where, group_fns, aggs, rule, s.emit == "FINAL",
-                                           having_fn, value_fns, sink)
-        return Plan(op, columns, s.window.kind if s.window else None,
-                    s.window.size if s.window else None, "TABLE")
+            return operators.TableAggregate(reader, where, source_key_fns, group_fns, aggs,
+                                            having_fn, value_fns, sink)
+        rule = None
+        if s.window is not None:
+            rule = W.make_rule(s.window.kind, s.window.size, s.window.advance, s.window.grace,
+                               s.emit == "FINAL")
+        return operators.StreamAggregate(reader, where, group_fns, aggs, rule, s.emit == "FINAL",
+                                         having_fn, value_fns, sink)
 
     @staticmethod
     def _transient_key_positions(items, key_exprs) -> list:
