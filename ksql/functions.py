@@ -251,7 +251,27 @@ class EarliestByOffset(LatestByOffset):
         return a if a[0] < b[0] else b
 
 
-for _cls in (Count, Sum, Avg, Min, Max, LatestByOffset, EarliestByOffset):
+class CountDistinct(Aggregate):
+    name = "COUNT_DISTINCT"
+
+    def returns(self, arg_types):
+        _one_column("COUNT_DISTINCT", arg_types)
+        return T.BIGINT
+
+    def init(self):
+        return frozenset()
+
+    def add(self, acc, value):
+        return acc if value is None or value in acc else acc | {value}
+
+    def merge(self, a, b):
+        return a | b
+
+    def result(self, acc):
+        return len(acc)
+
+
+for _cls in (Count, Sum, Avg, Min, Max, LatestByOffset, EarliestByOffset, CountDistinct):
     register_aggregate(_cls.name, _cls)
 
 
@@ -294,6 +314,48 @@ def _coalesce(*values):
     return None
 
 
+def _numeric_result(types):
+    return T.DOUBLE if types and types[0] in (T.DOUBLE, T.DECIMAL) else (types[0] if types else T.NULL)
+
+
+def _widest(types):
+    known = [t for t in types if t != T.NULL]
+    if not known:
+        return T.NULL
+    if all(T.is_numeric(t) for t in known):
+        result = known[0]
+        for t in known[1:]:
+            result = T.wider(result, t)
+        return result
+    if all(t == known[0] for t in known):
+        return known[0]
+    return "ERROR:Function arguments must all be of the same type: " + ", ".join(types)
+
+
+def _pad(left: bool):
+    def pad(s, length, padding):
+        if length < 0 or (not padding and length > len(s)):
+            return None
+        if len(s) >= length:
+            return s[:length]
+        fill = (padding * length)[:length - len(s)]
+        return fill + s if left else s + fill
+    return pad
+
+
+def _instr(s, sub, position=1, occurrence=1):
+    # 1-based position of the occurrence-th match, searching from position; 0 when absent.
+    start = position - 1 if position > 0 else len(s) + position
+    index = start - 1 if position < 0 else start
+    for _ in range(occurrence):
+        index = s.find(sub, index + 1) if position > 0 else s.rfind(sub, 0, index + 1)
+        if index < 0:
+            return 0
+        if position < 0:
+            index -= 1
+    return (index + 1 if position > 0 else index + 2)
+
+
 register_scalar("UCASE", str.upper, T.STRING)
 register_scalar("LCASE", str.lower, T.STRING)
 register_scalar("TRIM", str.strip, T.STRING)
@@ -304,6 +366,19 @@ register_scalar("REPLACE", lambda s, a, b: s.replace(a, b), T.STRING, min_args=3
 register_scalar("ABS", abs, _same_as_first)
 register_scalar("ROUND", _round, lambda ts: T.BIGINT if len(ts) == 1 and ts[0] in (T.DOUBLE, T.DECIMAL) else ts[0],
                 min_args=1, max_args=2)
+register_scalar("FLOOR", math.floor, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
+register_scalar("CEIL", math.ceil, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
+register_scalar("SIGN", lambda v: (v > 0) - (v < 0), T.INTEGER)
+register_scalar("SQRT", math.sqrt, T.DOUBLE)
+register_scalar("EXP", math.exp, T.DOUBLE)
+register_scalar("LN", math.log, T.DOUBLE)
+register_scalar("GREATEST", lambda *vs: max(v for v in vs if v is not None), _widest,
+                min_args=1, max_args=64, null_on_null=False)
+register_scalar("LEAST", lambda *vs: min(v for v in vs if v is not None), _widest,
+                min_args=1, max_args=64, null_on_null=False)
+register_scalar("LPAD", _pad(left=True), T.STRING, min_args=3)
+register_scalar("RPAD", _pad(left=False), T.STRING, min_args=3)
+register_scalar("INSTR", _instr, T.INTEGER, min_args=2, max_args=4)
 register_scalar("IFNULL", _ifnull, _same_as_first, min_args=2, null_on_null=False)
 register_scalar("COALESCE", _coalesce, _same_as_first, min_args=1, max_args=64,
                 null_on_null=False)

@@ -82,3 +82,28 @@ def test_unknown_function_is_rejected():
 ])
 def test_timestamptostring_offset_and_text_fields_follow_java_time(pattern, text):
     assert evaluate(f"TIMESTAMPTOSTRING(ROWTIME, '{pattern}', 'America/New_York')", {}) == text
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("INSTR('CORPORATE FLOOR', 'OR', 3, 2)", 14),
+    ("INSTR('CORPORATE FLOOR', 'OR', -3, 2)", 2),
+    ("LPAD('Foo', 7, 'Bar')", "BarBFoo"),
+    ("RPAD('Foo', 7, 'Bar')", "FooBarB"),
+    ("GREATEST(A, B, 7)", 7),
+    ("LEAST(A, B)", 2),
+    ("FLOOR(D)", -3.0),
+    ("CEIL(D)", -2.0),
+    ("SUBSTRING('socksort', 5)", "sort"),
+    ("ROUND(2.5)", 3),
+])
+def test_scalar_functions_follow_ksqldb_documentation(expression, expected):
+    assert evaluate(expression, {"A": 3, "B": 2, "D": -2.5}) == expected
+
+
+def test_count_distinct_counts_each_value_once():
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM IN1 (K STRING KEY, V INT) WITH (KAFKA_TOPIC='in', VALUE_FORMAT='JSON');
+        CREATE TABLE OUT1 AS SELECT K, COUNT_DISTINCT(V) AS D FROM IN1 GROUP BY K;""")
+    out = [engine.process(Record("in", "k", {"V": v}, 0))[0].value["D"] for v in (1, 1, 2, None)]
+    assert out == [1, 1, 2, 2]
