@@ -1,7 +1,7 @@
 """``socksort capture``: photos of one thing from a camera, video, stream or folder.
 
-Frames are taken at most every ``--every`` seconds (the source's own clock for videos
-and streams, the wall clock for a webcam) and a frame too similar to one already saved
+Frames are taken at most every ``--every`` seconds (the video's own clock for a file,
+the wall clock for a webcam or a live rtsp/http stream) and a frame too similar to one already saved
 is skipped, so 30 photos show 30 views rather than 30 copies of one. Photos go to
 ``OUT/LABEL/LABEL-0000.jpg``, numbered after any already there, each written
 atomically: Ctrl-C keeps every photo saved so far.
@@ -54,8 +54,11 @@ def frames(source: str) -> Iterator[tuple[float | None, np.ndarray | None]]:
         yield from _folder_frames(path)
     elif source.isdigit():
         yield from _video_frames(cv2.VideoCapture(int(source)), source, wall_clock=True)
-    elif "://" in source or path.suffix.lower() in VIDEO_EXTS:
-        if "://" not in source and not path.is_file():
+    elif "://" in source:
+        # rtsp:// and http:// cameras are live: their own frame rate claims are unreliable
+        yield from _video_frames(cv2.VideoCapture(source), source, wall_clock=True)
+    elif path.suffix.lower() in VIDEO_EXTS:
+        if not path.is_file():
             raise UserError(f"--source {source}: no such file")
         yield from _video_frames(cv2.VideoCapture(source), source, wall_clock=False)
     else:

@@ -51,6 +51,41 @@ def test_a_folder_source_keeps_distinct_images_and_counts_unreadable_ones(cli, s
     assert status == 1 and "skipped 1 near-duplicates, 1 unreadable" in out
 
 
+@pytest.fixture
+def mjpeg_stream():
+    """A live MJPEG-over-HTTP camera, as IP cameras serve it: frame i is flat grey 4*i."""
+    import http.server
+    import threading
+    import time
+
+    class Camera(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            for i in range(60):
+                ok, data = cv2.imencode(".jpg", np.full((48, 64, 3), 4 * i, np.uint8))
+                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                                 % len(data) + data.tobytes() + b"\r\n")
+                time.sleep(0.03)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/video.mjpg"
+    server.shutdown()
+    server.server_close()
+
+
+def test_photos_come_from_a_live_http_stream(cli, mjpeg_stream, tmp_path):
+    cli("capture", "--label", "live", "--count", "3", "--every", "0.1", "--source", mjpeg_stream,
+        "--out", tmp_path / "out")
+    levels = _levels(tmp_path / "out" / "live")
+    assert len(levels) == 3 and levels == sorted(set(levels))
+
+
 def test_new_photos_are_numbered_after_those_already_there(cli, tmp_path):
     video = _video(tmp_path / "v.mp4", [10 * i for i in range(20)])
     folder = tmp_path / "out" / "sock"
