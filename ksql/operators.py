@@ -66,7 +66,11 @@ class TopicSink:
         self.value_out = value_out              # value values -> decoded value
         self.window_type = window_type
         self.timestamp_from = timestamp_from    # (key values, value values) -> ts, or None
+        # The materialized table for pull queries: (key tuple, window) -> (keys, values, ts).
         self.table: dict | None = {} if materialize else None
+        self.retention: int | None = None       # windowed tables forget windows this old
+        self._max_end: int | None = None
+        self._windowed_writes = 0
 
     def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
         if self.timestamp_from is not None and values is not None:
@@ -79,8 +83,19 @@ class TopicSink:
                 self.table.pop(slot, None)
             else:
                 self.table[slot] = (keys, values, ts)
+                if window is not None and self.retention is not None:
+                    self._expire(window.end)
         return Record(self.topic, self.key_out(keys),
                       None if values is None else self.value_out(values), ts, window)
+
+    def _expire(self, end: int) -> None:
+        if self._max_end is None or end > self._max_end:
+            self._max_end = end
+        self._windowed_writes += 1
+        if self._windowed_writes % 4096 == 0:
+            horizon = self._max_end - self.retention
+            for slot in [slot for slot in self.table if slot[1].end < horizon]:
+                del self.table[slot]
 
 
 class CallbackSink:

@@ -427,6 +427,9 @@ class Planner:
         if s.window is not None:
             rule = W.make_rule(s.window.kind, s.window.size, s.window.advance, s.window.grace,
                                s.emit == "FINAL")
+            if getattr(sink, "table", None) is not None:
+                # Pull queries see windows for as long as the aggregate keeps them.
+                sink.retention = rule.size + rule.grace
         return operators.StreamAggregate(reader, where, group_fns, aggs, rule, s.emit == "FINAL",
                                          having_fn, value_fns, sink)
 

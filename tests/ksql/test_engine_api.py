@@ -311,3 +311,14 @@ def test_a_query_feeding_its_own_source_topic_is_rejected():
     engine.execute(SHOWS)
     with pytest.raises(KsqlError, match="feeds its own source"):
         engine.execute("CREATE STREAM LOOP WITH (KAFKA_TOPIC='data_mqtt') AS SELECT * FROM FRAMES;")
+
+
+def test_windowed_table_state_forgets_windows_past_retention():
+    engine = Engine()
+    engine.execute(SHOWS + "CREATE TABLE W AS SELECT IMAGE, COUNT(*) AS N FROM FRAMES "
+                           "WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY IMAGE;")
+    for i in range(10_000):
+        engine.process(frame("Mongo", ts=i * 1000))
+    rows = engine.pull("SELECT WINDOWSTART FROM W;").rows
+    assert 0 < len(rows) < 5_000
+    assert [9_999_000] in rows
