@@ -28,7 +28,7 @@ _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"RIFF")
 @dataclass(frozen=True)
 class Item:
     index: int
-    label: int
+    label: int | float | tuple[float, ...]  # a class index; read lists may hold floats or several
     path: str  # relative to ROOT, with forward slashes
 
 
@@ -161,8 +161,10 @@ def read_list(path: Path) -> list[Item]:
             try:
                 if len(fields) < 3:
                     raise ValueError
-                index, label = int(fields[0]), float(fields[1])
+                index, labels = int(fields[0]), tuple(float(v) for v in fields[1:-1])
             except ValueError:
                 raise UserError(f"{path}:{number}: not a .lst line (index<TAB>label<TAB>path)") from None
-            items.append(Item(index, int(label) if label.is_integer() else label, fields[-1]))
+            # like im2rec.py: several label columns make a label vector
+            label = labels if len(labels) > 1 else (int(labels[0]) if labels[0].is_integer() else labels[0])
+            items.append(Item(index, label, fields[-1]))
     return items

@@ -97,7 +97,8 @@ def encode(item: Item, root: Path, opts: PackOptions) -> bytes | str:
         data = (root / item.path).read_bytes()
     except OSError:
         return "missing"
-    header = mx.recordio.IRHeader(0, float(item.label), item.index, 0)
+    label = np.asarray(item.label, np.float32) if isinstance(item.label, tuple) else float(item.label)
+    header = mx.recordio.IRHeader(0, label, item.index, 0)
     if opts.pass_through:
         return mx.recordio.pack(header, data)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), opts.color)

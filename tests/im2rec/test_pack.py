@@ -124,3 +124,14 @@ def test_png_quality_out_of_range_is_rejected_before_writing(cli, socks, listed)
     assert status == 2
     assert "PNG compression" in err
     assert not listed.with_name("socks_train.rec").exists()
+
+
+def test_several_label_columns_pack_as_a_label_vector_like_im2rec(cli, socks, tmp_path):
+    import mxnet as mx
+
+    photo = next((socks / "Blank").glob("*.jpg")).relative_to(socks).as_posix()
+    (tmp_path / "multi.lst").write_text(f"0\t1.000000\t0.000000\t2.500000\t{photo}\n")
+    cli("im2rec", "--resize", "32", tmp_path / "multi", socks)
+    reader = mx.recordio.MXIndexedRecordIO(str(tmp_path / "multi.idx"), str(tmp_path / "multi.rec"), "r")
+    header, _ = mx.recordio.unpack(reader.read_idx(0))
+    assert list(header.label) == [1.0, 0.0, 2.5]
