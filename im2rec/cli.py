@@ -43,7 +43,7 @@ def _register_synth(commands) -> None:
     option(data, "--seed", type=config.non_negative_int, default=0, help="seed for the photos")
     option(data, "--designs-seed", type=config.non_negative_int, default=None,
            help="seed for the designs (default: the fixed catalogue)")
-    option(data, "--size", type=size, default=(640, 480), help="photo size WIDTHxHEIGHT")
+    option(data, "--size", type=size, default="640x480", help="photo size WIDTHxHEIGHT")
     data.set_defaults(func=_synth_dataset)
 
     show = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
@@ -55,7 +55,7 @@ def _register_synth(commands) -> None:
     option(show, "--seed", type=config.non_negative_int, default=0, help="seed for the show")
     option(show, "--fps", type=config.positive_float, default=30.0, help="frames per second")
     option(show, "--seconds", type=config.positive_float, default=60.0, help="length of the video")
-    option(show, "--size", type=size, default=(640, 480), help="frame size WIDTHxHEIGHT")
+    option(show, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
     show.set_defaults(func=_synth_show)
 
 
