@@ -161,6 +161,15 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
                         f"{format_expr(e.right)} ({T.display(rt)}) with {_OP_NAMES[e.op]}.",
                         *_pos(e))
     cmp = _COMPARE[e.op]
+    slot = _slot_of(e.left, scope)
+    if slot is not None and isinstance(e.right, ast.Literal):
+        # The common `column <op> literal`: read the slot directly, one call instead of three.
+        constant = e.right.value
+
+        def f(row):
+            a = row[slot]
+            return a is not None and cmp(a, constant)
+        return f, T.BOOLEAN
 
     def f(row):
         a = lf(row)
@@ -171,6 +180,16 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
             return False
         return cmp(a, b)
     return f, T.BOOLEAN
+
+
+def _slot_of(e: ast.Expr, scope: Scope) -> int | None:
+    """The row slot a plain column (or precomputed expression) reads, else None."""
+    found = scope.slots.get(e)
+    if found is not None:
+        return found[0]
+    if isinstance(e, ast.ColumnRef):
+        return scope.resolve(e)[0]
+    return None
 
 
 def _wrap(bits: int):
