@@ -7,6 +7,7 @@ capture their operands' closures directly.
 
 from __future__ import annotations
 
+import decimal
 import operator
 from typing import Callable
 
@@ -231,6 +232,14 @@ def _float_mod(a, b):
     return math.fmod(a, b)
 
 
+def _exact(op):
+    """DECIMAL + - * as ksqlDB does them: exactly in decimal (0.1 + 0.2 is 0.3), not in
+    binary floating point; the result is held as the nearest float, which prints the same."""
+    def exact(a, b):
+        return float(op(decimal.Decimal(repr(a)), decimal.Decimal(repr(b))))
+    return exact
+
+
 def _arithmetic(e: ast.BinaryOp, scope: Scope):
     lf, lt = compile_expr(e.left, scope)
     rf, rt = compile_expr(e.right, scope)
@@ -261,6 +270,8 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
         op = _int_div if integral else _float_div
     else:
         op = _int_mod if integral else _float_mod
+    if result == T.DECIMAL and e.op in "+-*":
+        op = _exact(op)
     if integral:
         wrap = _wrap(32 if result == T.INTEGER else 64)
 

@@ -107,3 +107,8 @@ def test_count_distinct_counts_each_value_once():
         CREATE TABLE OUT1 AS SELECT K, COUNT_DISTINCT(V) AS D FROM IN1 GROUP BY K;""")
     out = [engine.process(Record("in", "k", {"V": v}, 0))[0].value["D"] for v in (1, 1, 2, None)]
     assert out == [1, 1, 2, 2]
+
+
+def test_decimal_literal_arithmetic_is_exact():
+    assert evaluate("0.1 + 0.2", {}) == 0.3
+    assert evaluate("A * 1.1", {"A": 3}) == 3.3
