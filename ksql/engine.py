@@ -273,16 +273,16 @@ class Engine:
             self._sources[query.sink].written_by = None
 
     def _show(self, node: ast.Show, text: str) -> StatementResult:
-        if node.what == "STREAMS":
-            rows = [{"type": "STREAM", "name": s.name, "topic": s.topic,
+        if node.what in ("STREAMS", "TABLES"):
+            kind = node.what[:-1]
+            listed = [s for s in self.sources() if s.kind == kind]
+            if node.extended:
+                return StatementResult("source_descriptions", text,
+                                       rows=[self.describe(s.name, True) for s in listed])
+            rows = [{"type": kind, "name": s.name, "topic": s.topic,
                      "keyFormat": s.key_format, "valueFormat": s.value_format,
-                     "isWindowed": s.windowed} for s in self.sources() if s.kind == "STREAM"]
-            return StatementResult("streams", text, rows=rows)
-        if node.what == "TABLES":
-            rows = [{"type": "TABLE", "name": s.name, "topic": s.topic,
-                     "keyFormat": s.key_format, "valueFormat": s.value_format,
-                     "isWindowed": s.windowed} for s in self.sources() if s.kind == "TABLE"]
-            return StatementResult("tables", text, rows=rows)
+                     "isWindowed": s.windowed} for s in listed]
+            return StatementResult(node.what.lower(), text, rows=rows)
         if node.what == "QUERIES":
             rows = [_query_row(q) for q in self.queries()]
             return StatementResult("queries", text, rows=rows)

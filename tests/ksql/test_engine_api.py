@@ -322,3 +322,11 @@ def test_windowed_table_state_forgets_windows_past_retention():
     rows = engine.pull("SELECT WINDOWSTART FROM W;").rows
     assert 0 < len(rows) < 5_000
     assert [9_999_000] in rows
+
+
+def test_show_streams_extended_describes_each_stream():
+    engine = Engine()
+    engine.execute(SHOWS)
+    result = engine.execute("SHOW STREAMS EXTENDED;")[0]
+    assert result.kind == "source_descriptions"
+    assert [(d["name"], d["extended"]) for d in result.rows] == [("FRAMES", True)]
