@@ -18,6 +18,11 @@ def register(commands) -> None:
     add_dashboard_options(parser)
     parser.set_defaults(func=run_dashboard)
 
+    # The demo drives every stage; it lives in socksort/ and is registered here, with the
+    # page it ends on.
+    from socksort import demo
+    demo.register(commands)
+
 
 def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
     option(parser, "--listen", env="SOCKSORT_DASHBOARD_LISTEN", type=host_port,
