@@ -193,14 +193,16 @@ def _slot_of(e: ast.Expr, scope: Scope) -> int | None:
     return None
 
 
-def _wrap(bits: int):
+def _overflowing(op, bits: int):
+    """Integer arithmetic that wraps around like Java's int/long (and keeps a null result)."""
     half, full = 1 << (bits - 1), 1 << bits
 
-    def wrap(v):
-        if -half <= v < half:
+    def wrapped(a, b):
+        v = op(a, b)
+        if v is None or -half <= v < half:
             return v
         return (v + half) % full - half
-    return wrap
+    return wrapped
 
 
 def _int_div(a, b):
@@ -273,26 +275,16 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
     if result == T.DECIMAL and e.op in "+-*":
         op = _exact(op)
     if integral:
-        wrap = _wrap(32 if result == T.INTEGER else 64)
+        op = _overflowing(op, 32 if result == T.INTEGER else 64)
 
-        def f(row):
-            a = lf(row)
-            if a is None:
-                return None
-            b = rf(row)
-            if b is None:
-                return None
-            v = op(a, b)
-            return None if v is None else wrap(v)
-    else:
-        def f(row):
-            a = lf(row)
-            if a is None:
-                return None
-            b = rf(row)
-            if b is None:
-                return None
-            return op(a, b)
+    def f(row):
+        a = lf(row)
+        if a is None:
+            return None
+        b = rf(row)
+        if b is None:
+            return None
+        return op(a, b)
     return f, result
 
 
