@@ -65,9 +65,9 @@ def test_designs_come_in_pairs_sharing_a_base_colour_with_different_patterns():
         assert first.pattern != second.pattern
 
 
-def _mean_colours(classes, per_class, seed):
+def _mean_colours(classes, per_class, seed, blank=True):
     features, labels = [], []
-    streams = [(d, d.index) for d in designs.designs(classes)] + [(None, BLANK_STREAM)]
+    streams = [(d, d.index) for d in designs.designs(classes)] + ([(None, BLANK_STREAM)] if blank else [])
     for label, (design, stream) in enumerate(streams):
         for number in range(per_class):
             data = photo(design, photo_rng(seed, stream, number), 96, 72)
@@ -77,13 +77,23 @@ def _mean_colours(classes, per_class, seed):
     return np.array(features), np.array(labels)
 
 
-def test_designs_are_not_separable_by_mean_colour_alone():
-    train_x, train_y = _mean_colours(classes=6, per_class=12, seed=11)
-    test_x, test_y = _mean_colours(classes=6, per_class=8, seed=12)
+def _nearest_centroid_accuracy(train, test):
+    (train_x, train_y), (test_x, test_y) = train, test
     centroids = np.stack([train_x[train_y == c].mean(axis=0) for c in np.unique(train_y)])
     predicted = np.argmin(((test_x[:, None, :] - centroids[None]) ** 2).sum(axis=-1), axis=1)
-    accuracy = float((predicted == test_y).mean())
+    return float((predicted == test_y).mean())
+
+
+def test_designs_are_not_separable_by_mean_colour_alone():
+    accuracy = _nearest_centroid_accuracy(_mean_colours(classes=6, per_class=12, seed=11),
+                                          _mean_colours(classes=6, per_class=8, seed=12))
     assert accuracy <= 0.60, f"mean colour alone classifies {accuracy:.0%} of photos"
+
+
+def test_two_designs_sharing_a_base_colour_are_not_separable_by_mean_colour():
+    accuracy = _nearest_centroid_accuracy(_mean_colours(classes=2, per_class=20, seed=11, blank=False),
+                                          _mean_colours(classes=2, per_class=20, seed=12, blank=False))
+    assert accuracy <= 0.60, f"mean colour alone tells {accuracy:.0%} of the pair apart"
 
 
 def test_refuses_to_write_into_a_folder_that_is_not_empty(run_cli, tmp_path):
