@@ -89,3 +89,57 @@ def stack(tmp_path_factory):
         yield running
     finally:
         running.down()
+
+
+# --- the browser (owned by the dashboard stage) -------------------------------------
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """Debian's Chromium, headless, with a fresh profile, launched once per session.
+
+    No browser is downloaded: Playwright drives /usr/bin/chromium.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path="/usr/bin/chromium",
+            headless=True, viewport={"width": 1280, "height": 900},
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"])
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A new tab; ``page.script_errors`` collects uncaught errors of the page's scripts."""
+    page = chromium.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.script_errors = errors
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """``screenshot(page, name)``: keep a full-page PNG with the test's files, and also in
+    ``$SOCKSORT_SCREENSHOTS`` when set (``SOCKSORT_SCREENSHOTS=docs/img`` refreshes the
+    README's pictures)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    def take(page, name: str) -> None:
+        shot = tmp_path / name
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("SOCKSORT_SCREENSHOTS"):
+            target = Path(os.environ["SOCKSORT_SCREENSHOTS"])
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, target / name)
+    return take
