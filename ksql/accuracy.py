@@ -13,22 +13,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from socksort.contract import KAFKA_TOPIC, PAIRS, SHOWINGS
-from socksort.ksql.simulate import PairRow, Session
+from socksort.ksql.rows import PairRow, ShowingRow
+from socksort.ksql.simulate import Session
 from socksort.schema import Prediction
 
 PIPELINE_SQL = Path(__file__).with_name("pipeline.ksql")
-
-
-@dataclass(frozen=True)
-class ShowingRow:
-    """One row of SOCK_SHOWINGS."""
-
-    device: str
-    start: int
-    end: int
-    image: str
-    frames: int
-    weight: float
 
 
 @dataclass(frozen=True)

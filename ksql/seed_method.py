@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from socksort.ksql.simulate import PairRow, pair_rows
+from socksort.ksql.rows import PairRow
+from socksort.ksql.simulate import pair_rows
 from socksort.schema import Prediction
 
 # The seed's persistent statements (its record time is the Kafka timestamp, i.e. publish time).

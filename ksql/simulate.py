@@ -22,21 +22,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from socksort.contract import BLANK_LABEL
+from socksort.ksql.rows import PairRow
 from socksort.schema import Guess, Prediction
 
 # Designs the simulated model knows; a session shows some of them, ghosts may be any other.
 DESIGNS = ("Mongo", "Streamset", "Google", "Confluent", "Kafka", "Argyle", "Polka", "Stripes")
 
 SESSION_START_MS = 1_732_186_800_000  # 2024-11-21 11:00:00 UTC, a fixed origin for replayable ts
-
-
-@dataclass(frozen=True)
-class PairRow:
-    """One row of the SOCK_PAIRS table."""
-
-    image: str
-    pair_seen: str
-    number_socks_seen: int
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,168 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from socksort import config, contract
+
+HERE = Path(__file__).parent
+DEFAULT_FILES = (HERE / "connector.ksql", HERE / "pipeline.ksql")
+DEFAULT_URL = f"http://127.0.0.1:{contract.PORTS['ksql']}"
+DEFAULT_BOOTSTRAP = f"127.0.0.1:{contract.PORTS['kafka']}"
+DEFAULT_CONNECT = f"http://127.0.0.1:{contract.PORTS['connect']}"
+DEFAULT_MQTT = f"mqtt://127.0.0.1:{contract.PORTS['mqtt']}"
+
 
 def register(commands) -> None:
     """Add the user-facing ksql subcommands."""
+    _server(commands)
+    _apply(commands)
+    _pairs(commands)
+    _replay(commands)
+
+
+def _url_option(parser) -> None:
+    config.option(parser, "--url", env="SOCKSORT_KSQL_URL", type=config.http_url,
+                  default=DEFAULT_URL, help="the ksqlDB REST API (socksort's ksql-server or a real ksqlDB)")
+
+
+def _bootstrap_option(parser) -> None:
+    config.option(parser, "--bootstrap", env="SOCKSORT_KAFKA_BOOTSTRAP", default=DEFAULT_BOOTSTRAP,
+                  help="Kafka bootstrap servers")
+
+
+# --- ksql-server -------------------------------------------------------------------------
+
+def _server(commands) -> None:
+    p = commands.add_parser(
+        "ksql-server", help="run the embedded ksqlDB-compatible engine on Kafka with ksqlDB's REST API",
+        description="Executes ksqlDB statements (ksql/*.ksql) as persistent queries on real Kafka "
+                    "topics, keeps them in a command topic, rebuilds its state on restart and "
+                    "serves ksqlDB's REST API (/info, /healthcheck, /ksql, /query, /query-stream, "
+                    "/close-query).")
+    _bootstrap_option(p)
+    config.option(p, "--listen", env="SOCKSORT_KSQL_LISTEN", type=config.host_port,
+                  default=config.host_port(f"127.0.0.1:{contract.PORTS['ksql']}"),
+                  help="HOST:PORT for the REST API")
+    config.option(p, "--connect-url", env="SOCKSORT_CONNECT_URL", type=config.http_url,
+                  default=DEFAULT_CONNECT, help="Kafka Connect's REST API, for connector statements")
+    config.option(p, "--command-topic", env="SOCKSORT_KSQL_COMMAND_TOPIC",
+                  default=None, help="the topic holding the server's statements "
+                                     "(default _socksort_ksql_command_topic)")
+    p.set_defaults(func=_run_server)
+
+
+def _run_server(args) -> int:
+    import logging
+
+    from socksort.ksql.rest import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    serve(args.bootstrap, args.listen.host, args.listen.port, args.connect_url, args.command_topic)
+    return 0
+
+
+# --- ksql-apply --------------------------------------------------------------------------
+
+def _apply(commands) -> None:
+    p = commands.add_parser(
+        "ksql-apply", help="apply ksql/connector.ksql and ksql/pipeline.ksql to a ksqlDB server",
+        description="Sends the statements with the ksqlDB client (ksql-python-ng) to --url: "
+                    "socksort's ksql-server or a real ksqlDB. Statements use IF NOT EXISTS, so "
+                    "applying twice changes nothing. The connector's ${mqtt_*} variables come "
+                    "from --mqtt-url.")
+    _url_option(p)
+    p.add_argument("files", nargs="*", type=config.existing_file,
+                   help="statement files (default: ksql/connector.ksql ksql/pipeline.ksql)")
+    config.option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
+                  default=config.mqtt_url(DEFAULT_MQTT), help="the broker the connector reads")
+    p.add_argument("--json", action="store_true", help="print the server's answers as JSON")
+    p.set_defaults(func=_run_apply)
+
+
+def _run_apply(args) -> int:
+    from socksort.ksql import rest_client
+
+    url = args.mqtt_url
+    variables = {"mqtt_server_uri": f"{'ssl' if url.tls else 'tcp'}://{url.host}:{url.port}",
+                 "mqtt_username": url.username or "", "mqtt_password": url.password or ""}
+    answers = []
+    for path in args.files or DEFAULT_FILES:
+        text = rest_client.substitute(Path(path).read_text(), variables)
+        answers += rest_client.run(args.url, text)
+    if args.json:
+        print(json.dumps(answers, indent=2))
+    else:
+        for answer in answers:
+            print(_describe_answer(answer))
+    return 0
+
+
+def _describe_answer(answer: dict) -> str:
+    status = answer.get("commandStatus", {})
+    first_line = answer.get("statementText", "").strip().splitlines()[0][:70]
+    if status:
+        return f"{status.get('status', '')}: {status.get('message', '')}  ({first_line})"
+    return f"{answer.get('@type', 'done')}  ({first_line})"
+
+
+# --- pairs -------------------------------------------------------------------------------
+
+def _pairs(commands) -> None:
+    p = commands.add_parser(
+        "pairs", help="print the pair table (SOCK_PAIRS), or start a new sorting session",
+        description="Reads SOCK_PAIRS with a pull query. --reset terminates the pipeline's "
+                    "queries, drops what they built and applies ksql/pipeline.ksql again, "
+                    "counting only frames that arrive afterwards (works the same on ksqlDB).")
+    _url_option(p)
+    p.add_argument("--json", action="store_true",
+                   help='a JSON list of {"image", "pair_seen", "number_socks_seen"} sorted by image')
+    p.add_argument("--reset", action="store_true", help="start a new sorting session")
+    p.set_defaults(func=_run_pairs)
+
+
+def _run_pairs(args) -> int:
+    from socksort.ksql import pairs
+
+    if args.reset:
+        pairs.reset(args.url)
+    rows = pairs.read(args.url)
+    if args.json:
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
+    else:
+        print(pairs.table(rows))
+    return 0
+
+
+# --- replay ------------------------------------------------------------------------------
+
+def _replay(commands) -> None:
+    from socksort.ksql.replay import speed_value
+
+    p = commands.add_parser(
+        "replay", help="replay recorded predictions (JSONL) through the stack and print the pairs",
+        description="Publishes each line of FILE (one prediction payload with ts) to MQTT "
+                    "'sockfound' or Kafka 'data_mqtt', waits until the queries processed them "
+                    "all, then prints the pair table as JSON.")
+    p.add_argument("file", type=config.existing_file, help="a .jsonl file of prediction payloads")
+    p.add_argument("--via", choices=("mqtt", "kafka"), default="mqtt",
+                   help="publish to MQTT (through Kafka Connect) or straight to Kafka")
+    config.option(p, "--speed", env="SOCKSORT_REPLAY_SPEED", type=speed_value, default="max",
+                  help="'max', or a multiple of the recorded pace (1 = as recorded)")
+    _url_option(p)
+    _bootstrap_option(p)
+    config.option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
+                  default=config.mqtt_url(DEFAULT_MQTT), help="the broker to publish to")
+    config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
+                  default=120.0, help="seconds to wait for the frames to be processed")
+    p.set_defaults(func=_run_replay)
+
+
+def _run_replay(args) -> int:
+    from socksort.ksql import pairs, replay
+
+    speed = args.speed if not isinstance(args.speed, str) else replay.speed_value(args.speed)
+    replay.replay(args.file, args.via, speed, args.bootstrap, args.mqtt_url, args.timeout)
+    print(replay.dump_json(pairs.read(args.url)))
+    return 0

@@ -6,7 +6,8 @@ import pytest
 
 from socksort.ksql.accuracy import PIPELINE_SQL, pipeline_pairs, run_pipeline
 from socksort.ksql.seed_method import seed_pairs
-from socksort.ksql.simulate import PairRow, SessionSpec, sessions
+from socksort.ksql.rows import PairRow
+from socksort.ksql.simulate import SessionSpec, sessions
 from socksort.schema import Prediction
 
 T0 = 1_732_186_800_000

@@ -1,0 +1,169 @@
+"""The ksql server's Kafka plumbing: topics, an acknowledged producer, reading a topic back.
+
+Thin wrappers over confluent-kafka so the server speaks in plain dataclasses and one-line
+errors; nothing here knows about SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from socksort.errors import UserError
+
+
+@dataclass(frozen=True)
+class Message:
+    """One Kafka record as the server consumed it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int
+
+
+def _client_config(bootstrap: str) -> dict:
+    return {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000}
+
+
+def admin(bootstrap: str):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(_client_config(bootstrap))
+
+
+def topic_partitions(bootstrap_or_admin, timeout: float = 10.0) -> dict[str, int]:
+    """Every topic on the cluster with its partition count."""
+    client = admin(bootstrap_or_admin) if isinstance(bootstrap_or_admin, str) else bootstrap_or_admin
+    try:
+        metadata = client.list_topics(timeout=timeout)
+    except Exception as exc:  # KafkaException carries a KafkaError; keep one line
+        raise UserError(f"Kafka did not answer: {exc}") from None
+    return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+
+def create_topics(client, names: dict[str, int], timeout: float = 30.0) -> None:
+    """Create the missing topics (name -> partitions); an existing topic is left as it is."""
+    from confluent_kafka.admin import NewTopic
+
+    existing = topic_partitions(client)
+    wanted = [NewTopic(name, num_partitions=count, replication_factor=1)
+              for name, count in names.items() if name not in existing]
+    if not wanted:
+        return
+    _settle(client.create_topics(wanted, operation_timeout=timeout), timeout, "create",
+            "TOPIC_ALREADY_EXISTS")
+    # Creation is acknowledged before the metadata shows the topic; wait for that.
+    _wait_until(lambda: not set(names) - set(topic_partitions(client)), timeout,
+                f"Kafka topics {sorted(names)} did not appear within {timeout:g}s")
+
+
+def delete_topics(client, names: list[str], timeout: float = 30.0) -> None:
+    """Delete topics and wait until they are gone, so a topic of the same name can follow."""
+    if not names:
+        return
+    _settle(client.delete_topics(list(names), operation_timeout=timeout), timeout, "delete",
+            "UNKNOWN_TOPIC")
+    _wait_until(lambda: not set(names) & set(topic_partitions(client)), timeout,
+                f"Kafka topics {sorted(names)} were still there {timeout:g}s after deletion")
+
+
+def _settle(futures: dict, timeout: float, verb: str, harmless: str) -> None:
+    """Wait for admin futures; an error naming ``harmless`` means it was done already."""
+    for name, future in futures.items():
+        try:
+            future.result(timeout)
+        except Exception as exc:
+            if harmless not in str(exc):
+                raise UserError(f"cannot {verb} Kafka topic {name}: {exc}") from None
+
+
+def _wait_until(done, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise UserError(message)
+        time.sleep(0.05)
+
+
+class Producer:
+    """An idempotent producer whose ``flush`` raises if any record was not acknowledged."""
+
+    def __init__(self, bootstrap: str, linger_ms: int = 2):
+        from confluent_kafka import Producer as _Producer
+
+        self._producer = _Producer({**_client_config(bootstrap), "enable.idempotence": True,
+                                    "acks": "all", "linger.ms": linger_ms,
+                                    "compression.type": "none"})
+        self._failures: list[str] = []
+
+    def produce(self, topic: str, key: bytes | None, value: bytes | None, timestamp: int | None) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, timestamp=timestamp or 0,
+                                       on_delivery=self._delivered)
+                return
+            except BufferError:  # the local queue is full: let it drain, then retry
+                self._producer.poll(0.1)
+
+    def _delivered(self, err, msg) -> None:
+        if err is not None:
+            self._failures.append(f"{msg.topic()}: {err}")
+
+    def poll(self) -> None:
+        self._producer.poll(0)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            raise UserError(f"{remaining} records to Kafka were not acknowledged within {timeout:g}s")
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise UserError(f"Kafka refused {len(failures)} records, first: {failures[0]}")
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
+    """Every record of ``topic`` from the beginning up to its current end, per partition in order."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    partitions = topic_partitions(bootstrap).get(topic)
+    if partitions is None:
+        return []
+    consumer = Consumer({**_client_config(bootstrap), "group.id": "socksort-ksql-reader",
+                        "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        ends = {}
+        for p in range(partitions):
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+            if high > low:
+                ends[p] = high
+        if not ends:
+            return []
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        records: list[Message] = []
+        deadline = time.monotonic() + timeout
+        done: set[int] = set()
+        while len(done) < len(ends):
+            if time.monotonic() > deadline:
+                raise UserError(f"reading Kafka topic {topic} took longer than {timeout:g}s")
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                if msg.error().code() == msg.error()._PARTITION_EOF:
+                    done.add(msg.partition())
+                continue
+            if msg.offset() < ends[msg.partition()]:
+                records.append(message_of(msg))
+            if msg.offset() + 1 >= ends[msg.partition()]:
+                done.add(msg.partition())
+        return records
+    finally:
+        consumer.close()
+
+
+def message_of(msg) -> Message:
+    _kind, stamp = msg.timestamp()
+    return Message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), stamp)

@@ -1,0 +1,183 @@
+"""`socksort replay FILE.jsonl`: recorded predictions through the running stack.
+
+Each line is one MQTT payload as the camera published it (with ``ts``). They go to MQTT
+``sockfound`` (through Kafka Connect, as live frames do) or straight to Kafka
+``data_mqtt`` (record time = ``ts``), as fast as possible or at a multiple of their
+recorded pace. Then it waits until every consumer group that reads ``data_mqtt`` (the
+queries, on socksort's server or a real ksqlDB) has committed past the last record, and
+returns the pair table.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from socksort import contract, progress
+from socksort.errors import UserError
+from socksort.ksql import kafka_io
+from socksort.schema import Prediction, SchemaError
+
+
+@dataclass(frozen=True)
+class Frame:
+    payload: bytes
+    ts: int
+
+
+def read_frames(path: Path) -> list[Frame]:
+    """The file's payloads; a line that is not a prediction message stops with its number."""
+    frames = []
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                prediction = Prediction.from_json(line)
+            except SchemaError as exc:
+                raise UserError(f"{path}:{number}: not a prediction message: {exc}") from None
+            frames.append(Frame(line.strip(), prediction.ts))
+    if not frames:
+        raise UserError(f"{path} holds no predictions")
+    return frames
+
+
+def paced(frames: list[Frame], speed: float | None):
+    """Yield frames, sleeping so they keep their recorded spacing divided by ``speed``."""
+    began = time.monotonic()
+    first = frames[0].ts
+    for frame in frames:
+        if speed:
+            delay = began + (frame.ts - first) / 1000 / speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        yield frame
+
+
+def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
+    producer = kafka_io.Producer(bootstrap)
+    for frame in paced(frames, speed):
+        producer.produce(contract.KAFKA_TOPIC, contract.MQTT_TOPIC.encode(), frame.payload, frame.ts)
+        producer.poll()
+    producer.flush()
+
+
+def to_mqtt(url, frames: list[Frame], speed: float | None) -> None:
+    """Publish at QoS 1 and wait for every PUBACK."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if url.username:
+        client.username_pw_set(url.username, url.password)
+    client.max_inflight_messages_set(1000)
+    connected = threading.Event()
+    client.on_connect = lambda c, u, flags, reason, props: connected.set() if not reason.is_failure else None
+    try:
+        client.connect(url.host, url.port)
+    except OSError as exc:
+        raise UserError(f"cannot reach the MQTT broker at {url}: {exc}") from None
+    client.loop_start()
+    try:
+        if not connected.wait(15):
+            raise UserError(f"the MQTT broker at {url} did not accept the connection")
+        infos = [client.publish(contract.MQTT_TOPIC, frame.payload, qos=1)
+                 for frame in paced(frames, speed)]
+        for info in infos:
+            info.wait_for_publish(60)
+            if not info.is_published():
+                raise UserError(f"the MQTT broker at {url} did not acknowledge every frame")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    count = kafka_io.topic_partitions(bootstrap).get(topic, 0)
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "socksort-replay-probe"})
+    try:
+        return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in range(count)}
+    finally:
+        probe.close()
+
+
+def wait_delivered(bootstrap: str, before: dict[int, int], count: int, timeout: float) -> dict[int, int]:
+    """Wait until ``count`` more records are in data_mqtt (Connect copies MQTT over)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = end_offsets(bootstrap, contract.KAFKA_TOPIC)
+        if sum(now.values()) - sum(before.values()) >= count:
+            return now
+        if time.monotonic() > deadline:
+            raise UserError(f"only {sum(now.values()) - sum(before.values())} of {count} frames "
+                            f"reached Kafka topic {contract.KAFKA_TOPIC} within {timeout:g}s")
+        time.sleep(0.2)
+
+
+def is_query_group(group: str) -> bool:
+    """Consumer groups of ksql queries: socksort's server, or ksqlDB's per-query groups."""
+    return group.endswith(".queries") or (group.startswith("_confluent-ksql-") and "query" in group)
+
+
+def wait_processed(bootstrap: str, ends: dict[int, int], timeout: float) -> None:
+    """Wait until every query consumer group reading data_mqtt has committed up to ``ends``."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    client = kafka_io.admin(bootstrap)
+    deadline = time.monotonic() + timeout
+    wanted = [TopicPartition(contract.KAFKA_TOPIC, p) for p in ends]
+    while True:
+        groups = [g.group_id for g in client.list_consumer_groups().result(10).valid
+                  if is_query_group(g.group_id)]
+        behind, readers = [], 0
+        for group in groups:
+            request = [ConsumerGroupTopicPartitions(group, wanted)]
+            result = client.list_consumer_group_offsets(request)[group].result(10)
+            offsets = {tp.partition: tp.offset for tp in result.topic_partitions if tp.offset >= 0}
+            if not offsets:
+                continue
+            readers += 1
+            if any(offsets.get(p, -1) < end for p, end in ends.items()):
+                behind.append(group)
+        if readers and not behind:
+            return
+        if time.monotonic() > deadline:
+            if not readers:
+                raise UserError(f"no query reads {contract.KAFKA_TOPIC}: run `socksort ksql-apply` first")
+            raise UserError(f"queries still behind after {timeout:g}s: {', '.join(behind)}")
+        time.sleep(0.2)
+
+
+def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, timeout: float) -> None:
+    frames = read_frames(path)
+    before = end_offsets(bootstrap, contract.KAFKA_TOPIC)
+    progress.step(f"replaying {len(frames)} frames from {path} via {via}")
+    if via == "kafka":
+        to_kafka(bootstrap, frames, speed)
+    else:
+        to_mqtt(mqtt_url, frames, speed)
+    progress.step(f"waiting for the queries to process {contract.KAFKA_TOPIC}")
+    ends = wait_delivered(bootstrap, before, len(frames), timeout)
+    wait_processed(bootstrap, ends, timeout)
+
+
+def speed_value(text: str) -> float | None:
+    """`max` (no pacing) or a positive factor of the recorded pace."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected 'max' or a positive number such as 1 or 10") from None
+    if value <= 0:
+        raise ValueError("expected 'max' or a positive number such as 1 or 10")
+    return value
+
+
+def dump_json(pairs) -> str:
+    return json.dumps([p.to_dict() for p in pairs], indent=2)

@@ -1,0 +1,409 @@
+"""The ksql server's core: the embedded engine running on real Kafka topics.
+
+One consumer thread reads the engine's input topics and feeds every record through the
+engine; what the queries write is produced to Kafka, and the input offsets are committed
+only after those records are acknowledged. Statements that change the server's state go
+to the command topic (see ``command_topic``) with the input position they ran at.
+
+At start the server rebuilds: a fresh engine, the commands replayed interleaved with the
+input data from the beginning, outputs for input offsets already committed thrown away
+(they are in Kafka already). The same input therefore gives the same tables with or
+without a restart. The HTTP side (``rest``) calls :meth:`KsqlService.run_statement`,
+:meth:`pull`, :meth:`push` and :meth:`print_topic` from its own threads; one lock keeps a
+statement and a record from interleaving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from socksort.contract import PROCESSING_LOG_TOPIC
+from socksort.errors import UserError
+from socksort.ksql import ast, connectors, kafka_io
+from socksort.ksql import variables as variables_module
+from socksort.ksql.variables import UndefinedVariable
+from socksort.ksql.command_topic import COMMAND_TOPIC, Command, CommandLog, position_key
+from socksort.ksql.engine import Engine, KsqlError, Record
+from socksort.ksql.parser import parse, split_statements
+
+log = logging.getLogger("socksort.ksql.server")
+
+STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate, ast.InsertValues)
+
+
+@dataclass
+class Stats:
+    records_in: int = 0
+    records_out: int = 0
+    bad_records: int = 0
+    replayed: int = 0
+
+
+@dataclass
+class StatementOutcome:
+    """What one statement did, for the REST layer to shape as ksqlDB does."""
+
+    kind: str
+    text: str
+    result: object = None          # engine StatementResult, connector info, topic list...
+    sequence: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class KsqlService:
+    def __init__(self, bootstrap: str, connect_url: str | None = None,
+                 command_topic: str = COMMAND_TOPIC, group_id: str | None = None):
+        self.bootstrap = bootstrap
+        self.connect_url = connect_url
+        # One consumer group per server (per command topic): its commits mark which input
+        # records already have their outputs in Kafka.
+        self.group_id = group_id or f"{command_topic}.queries"
+        self.commands = CommandLog(bootstrap, command_topic)
+        self.lock = threading.RLock()
+        self.engine = Engine(processing_log=self._log_bad_record)
+        self.stats = Stats()
+        self.ready = threading.Event()
+        self.error: str | None = None
+        self._admin = kafka_io.admin(bootstrap)
+        self._producer = kafka_io.Producer(bootstrap)
+        self._positions: dict[tuple[str, int], int] = {}   # next input offset to process
+        self._written: dict[tuple[str, int], int] = {}     # inputs whose outputs are in Kafka
+        self._pending: list[Command] = []
+        self._sequence = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check Kafka, load the command topic and start consuming (rebuilding first)."""
+        kafka_io.topic_partitions(self._admin)
+        self.commands.ensure()
+        kafka_io.create_topics(self._admin, {PROCESSING_LOG_TOPIC: 1})
+        self._pending = self.commands.load()
+        self._sequence = len(self._pending)
+        log.info("replaying %d commands", len(self._pending))
+        with self.lock:
+            self._run_due_commands()
+        self._thread = threading.Thread(target=self._consume_loop, name="ksql-consumer",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def healthy(self) -> bool:
+        try:
+            kafka_io.topic_partitions(self._admin, timeout=3)
+            return self.error is None
+        except UserError:
+            return False
+
+    # --- the consumer thread ---------------------------------------------------------
+
+    def _consume_loop(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id,
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "fetch.wait.max.ms": 20})
+        assigned: set[tuple[str, int]] = set()
+        try:
+            while not self._stop.is_set():
+                assigned = self._assign(consumer, assigned)
+                messages = consumer.consume(500, timeout=0.05)
+                batch = [m for m in messages if m.error() is None]
+                if not batch:
+                    self._when_idle(consumer, assigned)
+                    continue
+                for msg in batch:
+                    self._process(kafka_io.message_of(msg))
+                self._producer.flush()
+                self._commit(consumer, {(m.topic(), m.partition()) for m in batch})
+        except Exception as exc:  # the server must report why it stopped, not die silently
+            self.error = f"query processing stopped: {exc}"
+            log.exception("consumer thread failed")
+        finally:
+            consumer.close()
+
+    def _assign(self, consumer, assigned: set) -> set:
+        """Follow the engine's input topics as statements add and remove them."""
+        from confluent_kafka import TopicPartition
+
+        with self.lock:
+            topics = self.engine.external_topics()
+        partitions = kafka_io.topic_partitions(self._admin)
+        wanted = {(t, p) for t in topics for p in range(partitions.get(t, 0))}
+        if wanted == assigned:
+            return assigned
+        new = wanted - assigned
+        committed = consumer.committed([TopicPartition(t, p) for t, p in new], timeout=10) if new else []
+        with self.lock:
+            for tp in committed:
+                self._written.setdefault((tp.topic, tp.partition), max(tp.offset, 0))
+            for tp in new:
+                self._positions.setdefault(tp, 0)
+            consumer.assign([TopicPartition(t, p, self._positions[(t, p)]) for t, p in wanted])
+        return wanted
+
+    def _process(self, msg: kafka_io.Message) -> None:
+        tp = (msg.topic, msg.partition)
+        with self.lock:
+            if msg.offset < self._positions.get(tp, 0):
+                return  # re-delivered after a reassignment
+            self._run_due_commands()
+            outputs = self.engine.process(Record(msg.topic, msg.key, msg.value, msg.timestamp,
+                                                 partition=msg.partition, offset=msg.offset))
+            self._positions[tp] = msg.offset + 1
+            self.stats.records_in += 1
+            if msg.offset < self._written.get(tp, 0):
+                self.stats.replayed += 1
+                return
+            for out in outputs:
+                key, value = self.engine.serialize(out)
+                self._producer.produce(out.topic, key, value, out.timestamp)
+            self.stats.records_out += len(outputs)
+
+    def _commit(self, consumer, touched: set) -> None:
+        from confluent_kafka import TopicPartition
+
+        offsets = []
+        with self.lock:
+            for tp in touched:
+                position = self._positions.get(tp, 0)
+                if position > self._written.get(tp, 0):
+                    self._written[tp] = position
+                    offsets.append(TopicPartition(tp[0], tp[1], position))
+        if offsets:
+            consumer.commit(offsets=offsets, asynchronous=False)
+
+    def _when_idle(self, consumer, assigned: set) -> None:
+        """No new input: finish the replay once every partition reached its end."""
+        if self.ready.is_set():
+            return
+        from confluent_kafka import TopicPartition
+
+        for topic, partition in assigned:
+            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+            if self._positions.get((topic, partition), 0) < high:
+                return
+        with self.lock:
+            self._run_due_commands()
+            if self._pending:
+                # Its input is gone (a deleted or truncated topic): run it now, say so.
+                log.warning("%d commands ran past the end of their input", len(self._pending))
+                self._run_due_commands(force=True)
+            if self.engine.external_topics() - {t for t, _ in assigned}:
+                return  # the last commands added inputs: read those first
+        log.info("rebuilt: %d records replayed", self.stats.replayed)
+        self.ready.set()
+
+    def _run_due_commands(self, force: bool = False) -> None:
+        """Replay the commands that ran before the input now due to be processed."""
+        while self._pending and (force or self._due(self._pending[0])):
+            self._replay(self._pending.pop(0))
+
+    def _due(self, command: Command) -> bool:
+        """A command is due once every input it saw is read as far as it had been read then."""
+        for key, ran_at in command.position.items():
+            topic, _, partition = key.rpartition("/")
+            now = self._positions.get((topic, int(partition)))
+            if now is not None and now < ran_at:
+                return False
+        return True
+
+    def _replay(self, command: Command) -> None:
+        before = self.engine.external_topics()
+        try:
+            self._execute(command.statement, command.properties)
+        except KsqlError as exc:  # it succeeded once; say so loudly rather than stop
+            log.error("replaying %r failed: %s", command.statement, exc)
+        for topic in self.engine.external_topics() - before:
+            for key, offset in command.position.items():
+                name, _, partition = key.rpartition("/")
+                if name == topic:
+                    self._positions[(topic, int(partition))] = offset
+
+    # --- statements ------------------------------------------------------------------
+
+    def run_statements(self, text: str, properties: dict | None = None,
+                       variables: dict | None = None) -> list[StatementOutcome]:
+        """Run every statement of a /ksql request; raise KsqlError with the earlier outcomes."""
+        text = substitute(text, variables or {})
+        request_props = dict(properties or {})
+        outcomes: list[StatementOutcome] = []
+        try:
+            statements = parse(text)
+        except KsqlError as exc:
+            exc.statement_text = exc.statement_text or _failing_statement(text)
+            exc.results = outcomes
+            raise
+        for st in statements:
+            try:
+                outcome = self._run_one(st, request_props)
+            except KsqlError as exc:
+                exc.statement_text = exc.statement_text or st.text
+                exc.results = outcomes
+                raise
+            except UserError as exc:
+                error = KsqlError(str(exc), statement_text=st.text)
+                error.results = outcomes
+                raise error from None
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _run_one(self, st, request_props: dict) -> StatementOutcome | None:
+        node = st.node
+        if isinstance(node, ast.SetProperty):
+            request_props[node.name] = node.value
+            return None
+        if isinstance(node, ast.UnsetProperty):
+            request_props.pop(node.name, None)
+            return None
+        if isinstance(node, (ast.QueryStatement, ast.Print)):
+            raise KsqlError("The following statement types should be issued to the websocket "
+                            "endpoint '/query':\n\t* PRINT\n\t* SELECT", statement_text=st.text,
+                            error_code=40002)
+        if isinstance(node, ast.CreateConnector):
+            return StatementOutcome("connector", st.text,
+                                    connectors.create(self.connect_url, node))
+        if isinstance(node, ast.Drop) and node.kind == "CONNECTOR":
+            return StatementOutcome("connector_dropped", st.text,
+                                    connectors.drop(self.connect_url, node.name, node.if_exists))
+        if isinstance(node, ast.Describe) and node.what == "CONNECTOR":
+            return StatementOutcome("connector_description", st.text,
+                                    connectors.describe(self.connect_url, node.name))
+        if isinstance(node, ast.Show) and node.what == "CONNECTORS":
+            return StatementOutcome("connector_list", st.text, connectors.list_all(self.connect_url))
+        if isinstance(node, ast.Show) and node.what == "TOPICS":
+            return StatementOutcome("kafka_topics", st.text, self.topics())
+        if isinstance(node, STATE_CHANGING):
+            return self._change_state(st, request_props)
+        with self.lock:
+            result = self.engine.execute(st.text + ";")[0]
+        return StatementOutcome(result.kind, st.text, result)
+
+    def _change_state(self, st, request_props: dict) -> StatementOutcome:
+        """Run a statement that changes what the server does, and log it in the command topic."""
+        self.wait_ready()
+        with self.lock:
+            before = self.engine.external_topics()
+            result = self._execute(st.text, request_props)
+            if result.kind == "insert_values":
+                self._insert(result)
+                return StatementOutcome(result.kind, st.text, result)
+            position = {position_key(*tp): offset for tp, offset in self._positions.items()}
+            earliest = _offset_reset(request_props, self.engine.properties) == "earliest"
+            for topic in self.engine.external_topics() - before:
+                for partition, end in self._ends(topic).items():
+                    start = 0 if earliest else end
+                    position[position_key(topic, partition)] = start
+                    self._positions[(topic, partition)] = start
+                    self._written[(topic, partition)] = start
+            self.commands.append(Command(st.text, dict(request_props), position))
+            self._sequence += 1
+            return StatementOutcome(result.kind, st.text, result, self._sequence)
+
+    def _execute(self, text: str, properties: dict):
+        """Run one state-changing statement on the engine and make its topics exist."""
+        saved = dict(self.engine.properties)
+        self.engine.properties.update(properties)
+        try:
+            result = self.engine.execute(text + ";")[0]
+        finally:
+            self.engine.properties.clear()
+            self.engine.properties.update(saved)
+        if result.kind == "source_created":
+            self._ensure_source_topic(result)
+        elif result.kind == "query_created":
+            kafka_io.create_topics(self._admin, {result.source.topic: result.source.partitions or 1})
+        elif result.kind == "source_dropped" and result.delete_topic:
+            kafka_io.delete_topics(self._admin, [result.source.topic])
+        return result
+
+    def _ensure_source_topic(self, result) -> None:
+        source = result.source
+        if source.topic in kafka_io.topic_partitions(self._admin):
+            return
+        if source.partitions:
+            kafka_io.create_topics(self._admin, {source.topic: source.partitions})
+            return
+        self.engine.execute(f"DROP {source.kind} {source.name};")
+        raise KsqlError(f"Kafka topic does not exist: {source.topic}",
+                        statement_text=result.statement_text)
+
+    def _insert(self, result) -> None:
+        key, value = result.wire
+        stamp = result.record.timestamp or int(time.time() * 1000)
+        self._producer.produce(result.source.topic, key, value, stamp)
+        self._producer.flush()
+
+    def _ends(self, topic: str) -> dict[int, int]:
+        from confluent_kafka import Consumer, TopicPartition
+
+        partitions = kafka_io.topic_partitions(self._admin).get(topic, 0)
+        probe = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id + "-probe"})
+        try:
+            return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                    for p in range(partitions)}
+        finally:
+            probe.close()
+
+    def pull(self, select_sql: str):
+        self.wait_ready()
+        return self.engine.pull(select_sql)
+
+    def processed_offset(self, topic: str, partition: int) -> int | None:
+        """How far an input topic has been processed; None for topics the queries write."""
+        with self.lock:
+            if topic in self.engine.external_topics():
+                return self._positions.get((topic, partition), 0)
+        return None
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        if not self.ready.wait(timeout):
+            raise UserError(f"the server is still rebuilding its state after {timeout:g}s")
+
+    def topics(self) -> list[dict]:
+        return [{"name": name, "replicaInfo": [1] * count}
+                for name, count in sorted(kafka_io.topic_partitions(self._admin).items())
+                if not name.startswith("_")]
+
+    # --- the processing log ------------------------------------------------------------
+
+    def _log_bad_record(self, entry) -> None:
+        self.stats.bad_records += 1
+        body = json.dumps(entry.to_ksql(int(time.time() * 1000))).encode()
+        self._producer.produce(PROCESSING_LOG_TOPIC, None, body, None)
+
+
+def substitute(text: str, variables: dict) -> str:
+    try:
+        return variables_module.substitute(text, variables)
+    except UndefinedVariable as exc:
+        raise KsqlError(f"Cannot substitute variable {exc.args[0]!r}: it is not defined") from None
+
+
+def _failing_statement(text: str) -> str:
+    """The statement of ``text`` that does not parse (for the error's statementText)."""
+    for chunk in split_statements(text):
+        try:
+            parse(chunk)
+        except KsqlError:
+            return chunk.strip()
+    return text.strip()
+
+
+def _offset_reset(request_props: dict, server_props: dict) -> str:
+    for props in (request_props, server_props):
+        for key, val in props.items():
+            if key.lower() in ("auto.offset.reset", "ksql.streams.auto.offset.reset"):
+                return str(val).lower()
+    return "latest"

@@ -1,0 +1,276 @@
+"""socksort ksql-server on real Kafka: the pipeline's tables, restarts, the REST API, bad records.
+
+Each test runs its own server process on the shared stack's Kafka, with its own command
+topic (so its own state and consumer group) and the pipeline's topics renamed uniquely,
+so tests never see each other's records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from socksort.ksql import pairs, rest_client
+from socksort.ksql.accuracy import PIPELINE_SQL
+from socksort.ksql.rows import PairRow
+from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.net import free_port
+
+pytestmark = pytest.mark.broker
+
+
+def unique_pipeline(suffix: str) -> str:
+    """ksql/pipeline.ksql with every Kafka topic renamed <topic>_<suffix>."""
+    return re.sub(r"KAFKA_TOPIC='([^']+)'", lambda m: f"KAFKA_TOPIC='{m.group(1)}_{suffix}'",
+                  PIPELINE_SQL.read_text())
+
+
+class ServerProcess:
+    """`socksort ksql-server` as a child process, stopped by its pid."""
+
+    def __init__(self, bootstrap: str, workdir: Path, command_topic: str | None = None):
+        self.bootstrap = bootstrap
+        self.workdir = workdir
+        self.command_topic = command_topic or f"_test_ksql_commands_{uuid.uuid4().hex[:8]}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.child: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "ServerProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.workdir / f"ksql-server-{self.port}.log", "ab")
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap,
+             "--listen", f"127.0.0.1:{self.port}", "--connect-url", "http://127.0.0.1:9",
+             "--command-topic", self.command_topic],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.child.poll() is not None:
+                raise AssertionError(f"ksql-server exited: {self.log_text()}")
+            if self.healthy():
+                return self
+            time.sleep(0.2)
+        raise AssertionError(f"ksql-server did not become healthy: {self.log_text()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthcheck", timeout=2) as response:
+                return b'"isHealthy": true' in response.read()
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signal.SIGTERM)
+            try:
+                self.child.wait(30)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait(10)
+        self.child = None
+
+    def restart(self) -> "ServerProcess":
+        self.stop()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self.start()
+
+    def log_text(self) -> str:
+        return "".join(p.read_text(errors="replace")[-3000:]
+                       for p in sorted(self.workdir.glob("ksql-server-*.log")))
+
+
+def wait_for(check, timeout: float = 60, interval: float = 0.3):
+    """Poll ``check()`` until it returns something truthy; return that, or the last value."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    return value
+
+
+def produce(bootstrap: str, topic: str, frames, key: bytes | None = b"sockfound") -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for frame in frames:
+        payload = frame if isinstance(frame, bytes) else frame.to_json()
+        stamp = int(time.time() * 1000) if isinstance(frame, bytes) else frame.ts
+        producer.produce(topic, value=payload, key=key, timestamp=stamp)
+    assert producer.flush(30) == 0
+
+
+# --- fixtures and tests ------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(stack, tmp_path):
+    process = ServerProcess(stack.bootstrap_servers, tmp_path / "ksql").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def pipeline(server):
+    """The pipeline applied to ``server`` with unique topics; yields its input topic."""
+    suffix = uuid.uuid4().hex[:8]
+    rest_client.run(server.url, unique_pipeline(suffix))
+    return f"data_mqtt_{suffix}"
+
+
+def expected_pairs(session) -> list[PairRow]:
+    return sorted(session.pairs.values(), key=lambda r: r.image)
+
+
+def read_when(url: str, expected, timeout: float = 60):
+    return wait_for(lambda: (lambda now: now if now == expected else None)(pairs.read(url)),
+                    timeout) or pairs.read(url)
+
+
+def test_info_reports_a_ksqldb_version_the_client_accepts(server):
+    import ksql
+
+    assert ksql.KSQLAPI(server.url).get_ksql_version() == "0.29.0"
+
+
+def test_a_simulated_session_on_kafka_ends_with_the_true_pair_table(server, pipeline, stack):
+    session = simulate(11, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
+
+
+def test_a_restarted_server_rebuilds_the_same_tables(server, pipeline, stack):
+    session = simulate(12, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    before = read_when(server.url, expected_pairs(session))
+    showings = rest_client.pull(server.url, "SELECT * FROM SOCK_SHOWINGS;").rows
+    server.restart()
+    assert pairs.read(server.url) == before
+    assert sorted(rest_client.pull(server.url, "SELECT * FROM SOCK_SHOWINGS;").rows) == sorted(showings)
+
+
+def test_after_a_restart_new_frames_add_to_the_rebuilt_tables(server, pipeline, stack):
+    first, second = simulate(13, SessionSpec(fps=4)), simulate(14, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, first.frames)
+    read_when(server.url, expected_pairs(first))
+    server.restart()
+    later = 10 * 60_000  # the second session starts ten minutes after the first
+    shifted = [f.__class__(**{**f.__dict__, "ts": f.ts + later}) for f in second.frames]
+    produce(stack.bootstrap_servers, pipeline, shifted)
+    both = {}
+    for s in (first, second):
+        for image, row in s.pairs.items():
+            both[image] = both.get(image, 0) + row.number_socks_seen
+    expected = [PairRow(i, "Pair" if k % 2 == 0 else "Un-matched", k) for i, k in sorted(both.items())]
+    assert read_when(server.url, expected) == expected
+
+
+def test_bad_records_are_skipped_counted_and_logged(server, pipeline, stack):
+    from socksort.contract import PROCESSING_LOG_TOPIC
+    from socksort.ksql.kafka_io import read_topic
+
+    session = simulate(15, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, [b"not json", b'{"image": "Mongo", "probability": "high"}'])
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
+
+    def ours():
+        return [json.loads(m.value) for m in read_topic(stack.bootstrap_servers, PROCESSING_LOG_TOPIC)
+                if json.loads(m.value)["message"].get("deserializationError", {}).get("topic") == pipeline]
+    entries = wait_for(lambda: len(ours()) >= 2 and ours(), timeout=30)
+    assert len(entries) == 2
+    assert all(e["level"] == "ERROR" and e["logger"].startswith("processing.CTAS_SOCK_SEGMENTS")
+               for e in entries)
+
+
+def test_a_bad_statement_gets_ksqldb_statement_error(server):
+    response = httpx.post(f"{server.url}/ksql", json={"ksql": "CREATE STREAM oops (;"})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["@type"] == "statement_error" and body["error_code"] == 40001
+    assert body["statementText"].startswith("CREATE STREAM oops")
+
+
+def test_select_on_the_ksql_endpoint_is_sent_to_query(server, pipeline):
+    response = httpx.post(f"{server.url}/ksql", json={"ksql": "SELECT * FROM SOCK_PAIRS;"})
+    assert response.status_code == 400
+    assert response.json()["error_code"] == 40002
+
+
+def test_list_streams_and_tables_have_ksqldb_shapes(server, pipeline):
+    streams, tables = rest_client.run(server.url, "SHOW STREAMS; SHOW TABLES;")
+    assert streams["@type"] == "streams"
+    assert {s["name"] for s in streams["streams"]} >= {"SOCK_FRAMES"}
+    assert tables["@type"] == "tables"
+    assert {t["name"] for t in tables["tables"]} >= {"SOCK_SHOWINGS", "SOCK_PAIRS"}
+
+
+def test_pull_query_on_query_endpoint_is_a_json_array_with_header_and_rows(server, pipeline, stack):
+    session = simulate(16, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    read_when(server.url, expected_pairs(session))
+    items = httpx.post(f"{server.url}/query", json={"ksql": "SELECT * FROM SOCK_PAIRS;"}).json()
+    assert items[0]["header"]["schema"] == "`IMAGE` STRING, `PAIR_SEEN` STRING, `NUMBER_SOCKS_SEEN` BIGINT"
+    assert sorted(tuple(i["row"]["columns"]) for i in items[1:]) == [
+        (p.image, p.pair_seen, p.number_socks_seen) for p in expected_pairs(session)]
+
+
+def test_push_query_streams_new_rows_until_its_limit(server, pipeline, stack):
+    session = simulate(17, SessionSpec(fps=4))
+    lines: list = []
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60,
+                          json={"sql": "SELECT * FROM SOCK_PAIRS EMIT CHANGES LIMIT 3;"}) as response:
+            lines.extend(line for line in response.iter_lines() if line.strip())
+
+    reader = threading.Thread(target=consume)
+    reader.start()
+    time.sleep(1.0)
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    reader.join(60)
+    header, *rows = [json.loads(line) for line in lines]
+    assert header["columnNames"] == ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"]
+    assert header["queryId"].startswith("transient_")
+    assert len(rows) == 3 and all(len(r) == 3 for r in rows)
+
+
+def test_print_shows_a_topics_records_in_ksqldb_format(server, stack):
+    topic = f"print_{uuid.uuid4().hex[:8]}"
+    produce(stack.bootstrap_servers, topic, [b'{"image":"Mongo"}', b'{"image":"Kafka"}'])
+    body = httpx.post(f"{server.url}/query", timeout=30,
+                      json={"ksql": f"PRINT '{topic}' FROM BEGINNING LIMIT 2;"}).text
+    lines = [line for line in body.splitlines() if line.strip()]
+    assert lines[0] == "Key format: KAFKA_STRING"
+    assert lines[1] == "Value format: JSON or KAFKA_STRING"
+    assert re.fullmatch(r'rowtime: \d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d{3} Z, key: sockfound, '
+                        r'value: \{"image":"Mongo"\}, partition: 0', lines[2])
+    assert len(lines) == 4
+
+
+def test_reset_starts_a_new_sorting_session(server, pipeline, stack, tmp_path):
+    suffix = pipeline.removeprefix("data_mqtt_")
+    sql = tmp_path / "pipeline.ksql"
+    sql.write_text(unique_pipeline(suffix))
+    first = simulate(18, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, first.frames)
+    read_when(server.url, expected_pairs(first))
+    pairs.reset(server.url, sql)
+    assert pairs.read(server.url) == []
+    second = simulate(19, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, second.frames)
+    assert read_when(server.url, expected_pairs(second)) == expected_pairs(second)

@@ -1,0 +1,95 @@
+"""The ksql server's and user commands' small parts, without a broker."""
+
+import json
+
+import pytest
+
+from socksort.errors import UserError
+from socksort.ksql import pairs, print_topic, replay, variables
+from socksort.ksql.kafka_io import Message
+from socksort.ksql.rows import PairRow
+from socksort.net import free_port
+
+
+def test_print_line_has_ksqldb_rowtime_key_value_and_partition():
+    msg = Message("data_mqtt", 0, 5, b"sockfound", b'{"image":"Mongo"}', 1732186800266)
+    assert print_topic.line(msg) == ('rowtime: 2024/11/21 11:00:00.266 Z, key: sockfound, '
+                                     'value: {"image":"Mongo"}, partition: 0')
+
+
+def test_print_shows_null_key_and_missing_time():
+    msg = Message("t", 1, 0, None, b"x", -1)
+    assert print_topic.line(msg) == "rowtime: N/A, key: <null>, value: x, partition: 1"
+
+
+def test_print_guesses_formats_as_ksqldb_names_them():
+    assert print_topic.guess_format(b'{"a": 1}') == "JSON or KAFKA_STRING"
+    assert print_topic.guess_format(b"hello") == "KAFKA_STRING"
+    assert print_topic.guess_format(None) == "<null>"
+
+
+def test_print_honours_interval_and_limit():
+    msgs = [Message("t", 0, i, None, str(i).encode(), 0) for i in range(10)]
+    out = list(print_topic.lines(iter(msgs), interval=3, limit=2, stopped=lambda: False))
+    assert out[2:] == [print_topic.line(msgs[0]), print_topic.line(msgs[3])]
+
+
+def test_variables_are_substituted_case_insensitively():
+    assert variables.substitute("'${Broker}'", {"broker": "tcp://h:1"}) == "'tcp://h:1'"
+
+
+def test_connect_file_references_are_left_for_connect():
+    text = "'${file:/run/secrets.properties:mqtt.password}'"
+    assert variables.substitute(text, {}) == text
+
+
+def test_an_undefined_variable_is_an_error():
+    with pytest.raises(variables.UndefinedVariable):
+        variables.substitute("${nope}", {})
+
+
+def test_pair_table_is_drawn_like_the_ksql_cli():
+    drawn = pairs.table([PairRow("Mongo", "Pair", 2), PairRow("Streamset", "Un-matched", 1)])
+    assert drawn.splitlines() == [
+        "+----------+-----------+------------------+",
+        "|IMAGE     |PAIR_SEEN  |NUMBER_SOCKS_SEEN |",
+        "+----------+-----------+------------------+",
+        "|Mongo     |Pair       |2                 |",
+        "|Streamset |Un-matched |1                 |",
+        "+----------+-----------+------------------+",
+    ]
+
+
+def test_reset_keeps_the_input_stream_and_drops_what_the_pipeline_built():
+    objects = pairs.pipeline_objects(pairs.PIPELINE_SQL.read_text())
+    assert objects.inputs == ["SOCK_FRAMES"]
+    built = {name: owns for _, name, owns in objects.built}
+    assert built["SOCK_PAIRS"] and built["SOCK_SHOWINGS"] and built["SOCK_SEGMENTS"]
+    assert not built["SOCK_SEGMENT_FRAMES"] and not built["SOCK_VOTE_CHANGES"]
+
+
+def test_replay_names_the_line_that_is_not_a_prediction(tmp_path):
+    path = tmp_path / "frames.jsonl"
+    good = json.dumps({"image": "Mongo", "probability": 90, "ts": 1, "device": "d", "seq": 0})
+    path.write_text(good + "\n" + '{"image": "Mongo"}\n')
+    with pytest.raises(UserError, match=r"frames.jsonl:2: not a prediction message: field "
+                                        r"'probability' is missing"):
+        replay.read_frames(path)
+
+
+@pytest.mark.parametrize("text,value", [("max", None), ("1", 1.0), ("12.5", 12.5)])
+def test_replay_speed_is_max_or_a_positive_factor(text, value):
+    assert replay.speed_value(text) == value
+
+
+def test_replay_speed_rejects_zero():
+    with pytest.raises(ValueError):
+        replay.speed_value("0")
+
+
+def test_pairs_against_no_server_is_a_one_line_error(run_cli):
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("pairs", "--url", url)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"socksort: error: cannot reach the ksql server at {url}")
+    assert len(result.stderr.strip().splitlines()) == 1
