@@ -44,6 +44,8 @@ def _register_synth(commands) -> None:
     option(data, "--designs-seed", type=config.non_negative_int, default=None,
            help="seed for the designs (default: the fixed catalogue)")
     option(data, "--size", type=size, default="640x480", help="photo size WIDTHxHEIGHT")
+    option(data, "--num-thread", type=config.positive_int, default=2,
+           help="photos drawn at once (the output does not depend on it)")
     data.set_defaults(func=_synth_dataset)
 
     show = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
@@ -65,7 +67,7 @@ def _synth_dataset(args) -> int:
     spec = dataset.DatasetSpec(
         out=args.out, classes=args.classes, per_class=args.per_class, seed=args.seed,
         designs_seed=designs.DEFAULT_DESIGNS_SEED if args.designs_seed is None else args.designs_seed,
-        width=args.size[0], height=args.size[1])
+        width=args.size[0], height=args.size[1], threads=args.num_thread)
     info = dataset.generate(spec)
     names = ", ".join(d["name"] for d in info["designs"])
     print(f"wrote {sum(info['counts'].values())} photos of {len(info['counts'])} classes to {args.out}: "

@@ -25,6 +25,7 @@ from socksort.errors import UserError
 from socksort.im2rec import designs as design_catalogue
 from socksort.im2rec import render
 from socksort.im2rec.designs import Design
+from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
 FORMAT = "socksort-synth/1"
@@ -41,6 +42,7 @@ class DatasetSpec:
     designs_seed: int = design_catalogue.DEFAULT_DESIGNS_SEED
     width: int = 640
     height: int = 480
+    threads: int = 2  # photos drawn at once; each has its own random stream, so output is the same
 
 
 def random_pose(rng: np.random.Generator) -> render.Pose:
@@ -96,14 +98,19 @@ def generate(spec: DatasetSpec) -> dict:
         classes: list[tuple[str, str, Design | None, int]] = [
             (d.name, d.name, d, d.index) for d in chosen]
         classes.append((BLANK_LABEL, "blank", None, BLANK_STREAM))
-        with Bar(len(classes) * spec.per_class, "synth dataset") as bar:
-            for folder, stem, design, stream in classes:
-                (staging / folder).mkdir()
-                for number in range(spec.per_class):
-                    rng = photo_rng(spec.seed, stream, number)
-                    data = photo(design, rng, spec.width, spec.height)
-                    (staging / folder / f"{stem}-{number:04d}.jpg").write_bytes(data)
-                    bar.update(status=folder)
+        for folder, *_ in classes:
+            (staging / folder).mkdir()
+        jobs = [(folder, stem, design, stream, number)
+                for folder, stem, design, stream in classes for number in range(spec.per_class)]
+
+        def draw(job) -> bytes:
+            _, _, design, stream, number = job
+            return photo(design, photo_rng(spec.seed, stream, number), spec.width, spec.height)
+
+        with Bar(len(jobs), "synth dataset") as bar:
+            for (folder, stem, _, _, number), data in ordered_map(draw, jobs, spec.threads):
+                (staging / folder / f"{stem}-{number:04d}.jpg").write_bytes(data)
+                bar.update(status=folder)
         info = manifest(spec, chosen)
         atomic.write_json(staging / MANIFEST, info)
         if out.exists():

@@ -3,8 +3,8 @@
 Records are written with MXNet's own ``mx.recordio`` (``MXIndexedRecordIO`` and
 ``pack_img``), keyed by the ``.lst`` index, so ``ImageRecordIter`` and SageMaker's
 image-classification algorithm read them. Encoding runs on ``--num-thread`` threads
-(OpenCV releases the GIL while it decodes, resizes and encodes) with a bounded window
-of work in flight; records are written in ``.lst`` order. Both files are written under
+(OpenCV releases the GIL while it decodes, resizes and encodes); records are written
+in ``.lst`` order. Both files are written under
 temporary names and renamed at the end, so an interrupted run leaves the old files
 (or none), never a truncated ``.rec``.
 """
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from socksort.errors import UserError
 from socksort.im2rec.lists import Item, read_list
+from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
 ENCODINGS = (".jpg", ".png")
@@ -121,22 +121,9 @@ def pack_list(lst: Path, root: Path, opts: PackOptions) -> PackResult:
     result = PackResult(lst, rec)
     writer = mx.recordio.MXIndexedRecordIO(str(tmp_idx), str(tmp_rec), "w")
     try:
-        with ThreadPoolExecutor(max_workers=opts.num_thread) as pool, \
-                Bar(len(items), f"packing {lst.name}") as bar:
-            window: deque = deque()
-            pending = iter(items)
-            # keep a few images per thread in flight: enough to stay busy, bounded memory
-            limit = 4 * opts.num_thread
-            while True:
-                while len(window) < limit:
-                    item = next(pending, None)
-                    if item is None:
-                        break
-                    window.append((item, pool.submit(encode, item, root, opts)))
-                if not window:
-                    break
-                item, future = window.popleft()
-                record = future.result()
+        with Bar(len(items), f"packing {lst.name}") as bar:
+            work = ordered_map(lambda item: encode(item, root, opts), items, opts.num_thread)
+            for item, record in work:
                 if isinstance(record, str):
                     result.skipped[record] += 1
                 else:

@@ -137,3 +137,8 @@ def test_an_interrupted_run_leaves_no_folder_behind(tmp_path, monkeypatch):
         dataset.generate(dataset.DatasetSpec(out=tmp_path / "ds", classes=2, per_class=3, seed=0,
                                              width=64, height=48))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_does_not_depend_on_the_number_of_threads(socks, make_socks, tmp_path):
+    assert _files(make_socks(tmp_path / "one", threads=1)) == _files(socks)
+    assert _files(make_socks(tmp_path / "three", threads=3)) == _files(socks)
