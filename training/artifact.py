@@ -73,26 +73,41 @@ def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
     """
     from mxnet import nd
 
-    from socksort.training import onnx_export
-
     size = card.preprocess.input_size
     model = softmax_head(net)
     model.hybridize()
     model(nd.zeros((1, 3, size, size)))
     with staging_folder(out) as folder:
         model.export(str(folder / PREFIX), epoch=0)
-        onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
-        checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
-        card = replace(card, output="probabilities", input_name="data",
-                       created=card.created or utc_now(),
-                       extra={**card.extra, "onnx_check": checked.to_dict()})
-        card.save(folder)
-        for name, payload in (extra_files or {}).items():
-            (folder / name).write_bytes(payload)
-        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-        if missing:
-            raise RuntimeError(f"model export left out {', '.join(missing)}")
-        _readable_by_all(folder)
+        return _complete(folder, card, check_batch, extra_files)
+
+
+def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out: Path,
+                            check_batch: np.ndarray) -> ModelCard:
+    """The same folder from a symbol (ending in a softmax) and its parameters."""
+    import mxnet as mx
+
+    with staging_folder(out) as folder:
+        mx.model.save_checkpoint(str(folder / PREFIX), 0, symbol, args, aux, remove_amp_cast=False)
+        return _complete(folder, card, check_batch, None)
+
+
+def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files) -> ModelCard:
+    """ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
+    from socksort.training import onnx_export
+
+    size = card.preprocess.input_size
+    onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
+    checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
+    card = replace(card, output="probabilities", input_name="data", created=card.created or utc_now(),
+                   extra={**card.extra, "onnx_check": checked.to_dict()})
+    card.save(folder)
+    for name, payload in (extra_files or {}).items():
+        (folder / name).write_bytes(payload)
+    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+    if missing:
+        raise RuntimeError(f"model export left out {', '.join(missing)}")
+    _readable_by_all(folder)
     return card
 
 

@@ -14,6 +14,83 @@ def register(commands) -> None:
     _register_train(commands)
     _register_predict(commands)
     _register_evaluate(commands)
+    _register_sagemaker(commands)
+
+
+def _register_sagemaker(commands) -> None:
+    parser = commands.add_parser("import-sagemaker", help="turn SageMaker's image-classification model.tar.gz "
+                                                          "into a model folder")
+    parser.add_argument("archive", type=Path, metavar="MODEL_TAR_GZ")
+    option(parser, "--labels", type=existing_file, required=True, help="class list, one per line, in label order")
+    option(parser, "--out", type=Path, required=True, help="model folder to write")
+    parser.set_defaults(func=_import_sagemaker)
+
+    sm = commands.add_parser("sagemaker", help="train with SageMaker's built-in image-classification algorithm")
+    sub = sm.add_subparsers(dest="sagemaker_command", metavar="<action>")
+    sub.required = True
+    train = sub.add_parser("train", help="upload .rec files, run a training job, import its model",
+                           description="Upload the .rec files to S3, start a training job with the "
+                                       "image-classification algorithm (the seed project's hyperparameters "
+                                       "by default), follow it, download and import model.tar.gz.")
+    option(train, "--bucket", env="SOCKSORT_S3_BUCKET", required=True, help="S3 bucket for data and output")
+    option(train, "--prefix", env="SOCKSORT_S3_PREFIX", default="socksort", help="key prefix in the bucket")
+    option(train, "--role", env="SOCKSORT_SAGEMAKER_ROLE", required=True, help="IAM role ARN for the job")
+    option(train, "--train", type=existing_file, required=True, help="PREFIX_train.rec")
+    option(train, "--val", type=existing_file, required=True, help="PREFIX_val.rec")
+    option(train, "--labels", type=existing_file, help="class list (default: PREFIX_classes.txt beside --train)")
+    option(train, "--out", type=Path, required=True, help="model folder to write")
+    option(train, "--job-name", type=_job_name, help="training job name (default: socksort-<time>)")
+    option(train, "--instance-type", default="ml.p3.2xlarge", help="training instance type")
+    option(train, "--image", help="algorithm image URI (default: image-classification:1 of the region)")
+    option(train, "--region", env="AWS_DEFAULT_REGION", default="us-east-1", help="AWS region")
+    option(train, "--s3-endpoint", env="SOCKSORT_S3_ENDPOINT", help="S3-compatible endpoint URL (e.g. a local one)")
+    option(train, "--poll", type=positive_float, default=30.0, help="seconds between job status checks")
+    train.add_argument("--hyperparameter", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one of the algorithm's hyperparameters (repeatable)")
+    train.set_defaults(func=_sagemaker_train)
+
+
+def _job_name(text: str) -> str:
+    from socksort.training.sagemaker import valid_job_name
+    return valid_job_name(text)
+
+
+def _import_sagemaker(args) -> int:
+    from socksort.training.sagemaker_import import import_sagemaker
+
+    card = import_sagemaker(args.archive, args.labels, args.out)
+    print(f"wrote {args.out}: {len(card.classes)} classes, input {card.preprocess.input_size} px, ONNX agrees "
+          f"with MXNet on {card.extra['onnx_check']['top1_agree']}/{card.extra['onnx_check']['images']} images")
+    return 0
+
+
+def _sagemaker_train(args) -> int:
+    import time
+
+    import boto3
+    import botocore.exceptions
+
+    from socksort.errors import UserError
+    from socksort.training import data, sagemaker
+
+    hyper = dict(sagemaker.SEED_HYPERPARAMETERS)
+    for item in args.hyperparameter:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--hyperparameter {item!r}: expected KEY=VALUE")
+        hyper[key] = value
+    spec = sagemaker.JobSpec(bucket=args.bucket, prefix=args.prefix, role=args.role,
+                             job_name=args.job_name or time.strftime("socksort-%Y%m%d-%H%M%S", time.gmtime()),
+                             instance_type=args.instance_type, image=args.image, hyperparameters=hyper)
+    labels = args.labels or data.default_labels_path(args.train)
+    try:
+        s3 = boto3.client("s3", region_name=args.region, endpoint_url=args.s3_endpoint)
+        sm = boto3.client("sagemaker", region_name=args.region)
+        card = sagemaker.run(s3, sm, spec, args.train, args.val, labels, args.out, args.region, args.poll)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise UserError(f"AWS: {exc}") from None
+    print(f"wrote {args.out}: {len(card.classes)} classes from training job {spec.job_name}")
+    return 0
 
 
 def _register_predict(commands) -> None:

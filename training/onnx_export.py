@@ -57,7 +57,10 @@ def mxnet_outputs(prefix: Path, batch: np.ndarray) -> np.ndarray:
     sym, args, aux = mx.model.load_checkpoint(str(prefix), 0)
     module = mx.mod.Module(sym, data_names=("data",), label_names=None, context=mx.cpu())
     module.bind(data_shapes=[("data", batch.shape)], for_training=False)
-    module.set_params(args, aux, allow_missing=False)
+    try:
+        module.set_params(args, aux, allow_missing=False)
+    except (RuntimeError, mx.base.MXNetError, AssertionError) as exc:
+        raise UserError(f"the network's parameters do not fit its graph: {str(exc).splitlines()[0][:200]}") from None
     module.forward(mx.io.DataBatch([mx.nd.array(batch)]), is_train=False)
     return module.get_outputs()[0].asnumpy()
 

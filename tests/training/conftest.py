@@ -167,3 +167,48 @@ def small_images():
 @pytest.fixture
 def rec_writer():
     return write_rec
+
+
+def write_sagemaker_archive(path, num_classes: int, size: int = 32, epoch: int = 10):
+    """A model.tar.gz laid out like SageMaker's image-classification output, with a small
+    network of the algorithm's shape: input batch norm, convolution, pooling, fc1, SoftmaxOutput."""
+    import json as _json
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    import mxnet as mx
+
+    data = mx.sym.var("data")
+    net = mx.sym.BatchNorm(data, fix_gamma=True, eps=2e-5, name="bn_data")
+    net = mx.sym.Convolution(net, num_filter=8, kernel=(3, 3), pad=(1, 1), name="conv0")
+    net = mx.sym.Activation(net, act_type="relu", name="relu0")
+    net = mx.sym.Pooling(net, global_pool=True, pool_type="avg", kernel=(1, 1), name="pool0")
+    net = mx.sym.FullyConnected(mx.sym.Flatten(net), num_hidden=num_classes, name="fc1")
+    net = mx.sym.SoftmaxOutput(net, name="softmax")
+    module = mx.mod.Module(net, data_names=("data",), label_names=("softmax_label",))
+    module.bind(data_shapes=[("data", (1, 3, size, size))], label_shapes=[("softmax_label", (1,))])
+    mx.random.seed(7)
+    module.init_params(mx.init.Xavier(magnitude=3))
+    args, aux = module.get_params()
+    # Input statistics of 0-255 pixels, as the algorithm's bn_data learns them.
+    aux["bn_data_moving_mean"][:] = 120.0
+    aux["bn_data_moving_var"][:] = 60.0 ** 2
+    module.set_params(args, aux)
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp) / "image-classification"
+        mx.model.save_checkpoint(str(prefix), epoch, net, args, aux)
+        (Path(tmp) / "model-shapes.json").write_text(_json.dumps([{"shape": [1, 3, size, size], "name": "data"}]))
+        with tarfile.open(path, "w:gz") as tar:
+            for name in ("image-classification-symbol.json", f"image-classification-{epoch:04d}.params",
+                         "model-shapes.json"):
+                tar.add(Path(tmp) / name, arcname=name)
+    return module
+
+
+@pytest.fixture
+def sagemaker_archive(tmp_path):
+    def make(num_classes: int = 3, name: str = "model.tar.gz"):
+        module = write_sagemaker_archive(tmp_path / name, num_classes)
+        return tmp_path / name, module
+    return make
