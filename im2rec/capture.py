@@ -21,6 +21,7 @@ import numpy as np
 from socksort import atomic
 from socksort.errors import UserError
 from socksort.im2rec.lists import DEFAULT_EXTS
+from socksort.im2rec.render import encode_jpeg
 from socksort.progress import Bar
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -109,18 +110,26 @@ def next_number(folder: Path, label: str) -> int:
 
 
 def capture(spec: CaptureSpec) -> CaptureResult:
-    folder = spec.out / spec.label
+    source = frames(spec.source)
+    try:
+        first = next(source, None)  # opens (and so validates) the source before any folder is made
+        if first is None:
+            raise UserError(f"--source {spec.source}: no frames could be read")
+        folder = spec.out / spec.label
+        folder.mkdir(parents=True, exist_ok=True)
+        return _take(spec, _chain(first, source), folder)
+    finally:
+        source.close()  # releases a camera as soon as we are done with it
+
+
+def _take(spec: CaptureSpec, source, folder: Path) -> CaptureResult:
+    """Save due, new-looking frames until spec.count photos are saved or the source ends."""
     result = CaptureResult(folder)
-    source = frames(spec.source)  # validates the source before any folder is made
-    first = next(source, None)
-    if first is None:
-        raise UserError(f"--source {spec.source}: no frames could be read")
-    folder.mkdir(parents=True, exist_ok=True)
     number = next_number(folder, spec.label)
     kept: list[np.ndarray] = []
-    due = first[0] or 0.0
+    due = 0.0
     with Bar(spec.count, f"capture {spec.label}") as bar:
-        for stamp, frame in _chain(first, source):
+        for stamp, frame in source:
             if frame is None:
                 result.unreadable += 1
                 continue
@@ -130,9 +139,8 @@ def capture(spec: CaptureSpec) -> CaptureResult:
             if any(np.abs(thumb - seen).mean() < spec.min_change for seen in kept):
                 result.duplicates += 1
                 continue
-            ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, spec.quality])
             path = folder / f"{spec.label}-{number:04d}.jpg"
-            atomic.write_bytes(path, data.tobytes())
+            atomic.write_bytes(path, encode_jpeg(frame, spec.quality))
             result.saved.append(path)
             kept.append(thumb)
             number += 1
