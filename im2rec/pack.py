@@ -4,9 +4,8 @@ Records are written with MXNet's own ``mx.recordio`` (``MXIndexedRecordIO`` and
 ``pack_img``), keyed by the ``.lst`` index, so ``ImageRecordIter`` and SageMaker's
 image-classification algorithm read them. Encoding runs on ``--num-thread`` threads
 (OpenCV releases the GIL while it decodes, resizes and encodes); records are written
-in ``.lst`` order. Both files are written under
-temporary names and renamed at the end, so an interrupted run leaves the old files
-(or none), never a truncated ``.rec``.
+in ``.lst`` order. Both files are written under temporary names and renamed at the
+end, so an interrupted run leaves the old files (or none), never a truncated ``.rec``.
 """
 
 from __future__ import annotations
