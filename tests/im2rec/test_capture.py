@@ -53,7 +53,7 @@ def test_a_folder_source_keeps_distinct_images_and_counts_unreadable_ones(cli, s
 
 @pytest.fixture
 def mjpeg_stream():
-    """A live MJPEG-over-HTTP camera, as IP cameras serve it: frame i is flat grey 4*i."""
+    """A live MJPEG-over-HTTP camera, as IP cameras serve it: frame i is flat grey 2*i."""
     import http.server
     import threading
     import time
@@ -63,11 +63,11 @@ def mjpeg_stream():
             self.send_response(200)
             self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
             self.end_headers()
-            for i in range(60):
-                ok, data = cv2.imencode(".jpg", np.full((48, 64, 3), 4 * i, np.uint8))
+            for i in range(120):
+                ok, data = cv2.imencode(".jpg", np.full((48, 64, 3), 2 * i, np.uint8))
                 self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
                                  % len(data) + data.tobytes() + b"\r\n")
-                time.sleep(0.03)
+                time.sleep(0.025)
 
         def log_message(self, *args):
             pass
@@ -80,7 +80,7 @@ def mjpeg_stream():
 
 
 def test_photos_come_from_a_live_http_stream(cli, mjpeg_stream, tmp_path):
-    cli("capture", "--label", "live", "--count", "3", "--every", "0.1", "--source", mjpeg_stream,
+    cli("capture", "--label", "live", "--count", "3", "--every", "0.05", "--source", mjpeg_stream,
         "--out", tmp_path / "out")
     levels = _levels(tmp_path / "out" / "live")
     assert len(levels) == 3 and levels == sorted(set(levels))
