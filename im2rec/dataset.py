@@ -29,6 +29,9 @@ from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
 FORMAT = "socksort-synth/1"
+# Bumped whenever designs or their drawing change, so a show is never made with socks
+# that look different from the photos a model was trained on.
+RENDERER = 2
 MANIFEST = "synth.json"
 BLANK_STREAM = 1_000_003  # the Blank class's random stream, apart from any design index
 
@@ -75,6 +78,7 @@ def photo_rng(seed: int, stream: int, number: int) -> np.random.Generator:
 def manifest(spec: DatasetSpec, chosen: list[Design]) -> dict:
     return {
         "format": FORMAT,
+        "renderer": RENDERER,
         "seed": spec.seed,
         "designs_seed": spec.designs_seed,
         "classes": spec.classes,
@@ -139,6 +143,9 @@ def load_manifest(folder: Path) -> dict:
 
 def manifest_designs(info: dict) -> list[Design]:
     """The designs a manifest names, rebuilt from its seeds and checked against its names."""
+    if info.get("renderer") != RENDERER:
+        raise UserError("synth.json comes from a socksort that drew socks differently; "
+                        "regenerate the dataset (and retrain) with `socksort synth dataset`")
     chosen = design_catalogue.designs(int(info["classes"]), int(info["designs_seed"]))
     named = [d.get("name") for d in info.get("designs", [])]
     if named != [d.name for d in chosen]:

@@ -129,3 +129,13 @@ def test_a_show_too_short_for_one_showing_is_refused(cli, socks, tmp_path):
 def test_an_unknown_video_type_is_refused(cli, socks, tmp_path):
     status, _, err = cli("synth", "show", "--out", tmp_path / "s.mkv", "--classes-from", socks, check=False)
     assert status == 2 and ".mp4" in err
+
+
+def test_a_dataset_drawn_by_another_renderer_is_refused(cli, socks_copy, tmp_path):
+    manifest = socks_copy / "synth.json"
+    info = json.loads(manifest.read_text())
+    info["renderer"] -= 1
+    manifest.write_text(json.dumps(info))
+    status, _, err = cli("synth", "show", "--out", tmp_path / "s.mp4", "--classes-from", socks_copy,
+                         check=False)
+    assert status == 2 and "regenerate the dataset" in err
