@@ -46,6 +46,9 @@ def _register_synth(commands) -> None:
     option(data, "--size", type=size, default="640x480", help="photo size WIDTHxHEIGHT")
     option(data, "--num-thread", type=config.positive_int, default=2,
            help="photos drawn at once (the output does not depend on it)")
+    data.add_argument("--reuse", action="store_true",
+                      help="keep --out if it already holds this exact dataset; replace it if it holds "
+                           "another synth dataset (made with other flags or an older socksort)")
     data.set_defaults(func=_synth_dataset)
 
     show = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
@@ -68,9 +71,11 @@ def _synth_dataset(args) -> int:
         out=args.out, classes=args.classes, per_class=args.per_class, seed=args.seed,
         designs_seed=designs.DEFAULT_DESIGNS_SEED if args.designs_seed is None else args.designs_seed,
         width=args.size[0], height=args.size[1], threads=args.num_thread)
-    info = dataset.generate(spec)
+    outcome = dataset.generate(spec, reuse=args.reuse)
+    info = outcome.manifest
     names = ", ".join(d["name"] for d in info["designs"])
-    print(f"wrote {sum(info['counts'].values())} photos of {len(info['counts'])} classes to {args.out}: "
+    done = "kept the identical dataset in" if outcome.reused else "wrote"
+    print(f"{done} {args.out}: {sum(info['counts'].values())} photos of {len(info['counts'])} classes: "
           f"{names}, {info['blank']}")
     return 0
 

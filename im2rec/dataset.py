@@ -12,6 +12,7 @@ renamed at the end.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -90,14 +91,64 @@ def manifest(spec: DatasetSpec, chosen: list[Design]) -> dict:
     }
 
 
-def generate(spec: DatasetSpec) -> dict:
-    """Write the dataset folder; returns its manifest."""
+@dataclass(frozen=True)
+class Outcome:
+    manifest: dict
+    reused: bool  # the folder already held exactly this dataset
+
+
+def generate(spec: DatasetSpec, reuse: bool = False) -> Outcome:
+    """Write the dataset folder.
+
+    An existing non-empty folder is refused, unless ``reuse``: then a folder holding this
+    very dataset (same seeds, counts, size and renderer) is kept as it is, and one holding
+    another synth dataset is replaced. Anything else is never touched.
+    """
     chosen = design_catalogue.designs(spec.classes, spec.designs_seed)
+    wanted = json.loads(json.dumps(manifest(spec, chosen)))  # as it reads back from synth.json
     out = spec.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out}: already exists and is not empty; pick a new folder or remove it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    occupied = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    if occupied:
+        if not reuse:
+            raise UserError(f"--out {out}: already exists and is not empty; pick a new folder, remove it "
+                            "or pass --reuse")
+        if _existing_manifest(out) == wanted:
+            return Outcome(wanted, reused=True)
+    staging = _draw(spec, chosen, wanted)
+    try:
+        if occupied:
+            _replace(out, staging)
+        else:
+            if out.exists():
+                out.rmdir()  # an empty folder
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Outcome(wanted, reused=False)
+
+
+def _existing_manifest(out: Path) -> dict:
+    """The manifest of a synth dataset folder we may replace; refuses anything else."""
+    try:
+        return load_manifest(out)
+    except UserError:
+        raise UserError(f"--out {out}: holds something other than a synth dataset; "
+                        "not replacing it") from None
+
+
+def _replace(out: Path, staging: Path) -> None:
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+    old.rmdir()
+    out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _draw(spec: DatasetSpec, chosen: list[Design], info: dict) -> Path:
+    """Every photo and the manifest, in a hidden folder beside spec.out; returns it."""
+    spec.out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{spec.out.name}.", suffix=".part", dir=spec.out.parent))
     try:
         classes: list[tuple[str, str, Design | None, int]] = [
             (d.name, d.name, d, d.index) for d in chosen]
@@ -115,15 +166,11 @@ def generate(spec: DatasetSpec) -> dict:
             for (folder, stem, _, _, number), data in ordered_map(draw, jobs, spec.threads):
                 (staging / folder / f"{stem}-{number:04d}.jpg").write_bytes(data)
                 bar.update(status=folder)
-        info = manifest(spec, chosen)
         atomic.write_json(staging / MANIFEST, info)
-        if out.exists():
-            out.rmdir()  # empty, checked above
-        staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return info
+    return staging
 
 
 def load_manifest(folder: Path) -> dict:
@@ -131,7 +178,6 @@ def load_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise UserError(f"--classes-from {folder}: no {MANIFEST} there; make it with `socksort synth dataset`")
-    import json
     try:
         info = json.loads(path.read_text())
     except ValueError as exc:

@@ -105,6 +105,33 @@ def test_refuses_to_write_into_a_folder_that_is_not_empty(run_cli, tmp_path):
     assert (tmp_path / "busy" / "keep.txt").read_text() == "mine"
 
 
+def _synth(cli, out, *extra):
+    return cli("synth", "dataset", "--out", out, "--classes", "2", "--per-class", "2", "--size", "64x48", *extra)[1]
+
+
+def test_reuse_keeps_a_folder_holding_the_identical_dataset(cli, tmp_path):
+    _synth(cli, tmp_path / "ds")
+    marker = tmp_path / "ds" / "Blank" / "blank-0000.jpg"
+    marker.write_bytes(b"untouched")
+    out = _synth(cli, tmp_path / "ds", "--reuse")
+    assert out.startswith("kept the identical dataset") and marker.read_bytes() == b"untouched"
+
+
+def test_reuse_replaces_a_synth_dataset_made_with_other_flags(cli, tmp_path):
+    _synth(cli, tmp_path / "ds")
+    _synth(cli, tmp_path / "ds", "--reuse", "--seed", "5")
+    assert json.loads((tmp_path / "ds" / "synth.json").read_text())["seed"] == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["ds"]  # no staging or old folder left
+
+
+def test_reuse_never_replaces_a_folder_that_is_not_a_synth_dataset(cli, tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "mine.jpg").write_bytes(b"precious")
+    status, _, err = cli("synth", "dataset", "--out", tmp_path / "photos", "--reuse", check=False)
+    assert status == 2 and "not replacing" in err
+    assert (tmp_path / "photos" / "mine.jpg").read_bytes() == b"precious"
+
+
 def test_cli_writes_the_dataset_and_names_its_classes(run_cli, tmp_path):
     result = run_cli("synth", "dataset", "--out", tmp_path / "ds", "--classes", "2", "--per-class", "2",
                      "--size", "64x48", check=True)
