@@ -135,3 +135,11 @@ def test_several_label_columns_pack_as_a_label_vector_like_im2rec(cli, socks, tm
     reader = mx.recordio.MXIndexedRecordIO(str(tmp_path / "multi.idx"), str(tmp_path / "multi.rec"), "r")
     header, _ = mx.recordio.unpack(reader.read_idx(0))
     assert list(header.label) == [1.0, 0.0, 2.5]
+
+
+def test_a_folder_as_prefix_packs_every_list_in_it(cli, socks, tmp_path):
+    lists_dir = tmp_path / "lists"
+    cli("im2rec", "--list", "--recursive", "--train-ratio", "0.8", lists_dir / "socks", socks)
+    _, out, _ = cli("im2rec", "--resize", "32", lists_dir, socks)
+    assert sorted(p.name for p in lists_dir.glob("*.rec")) == ["socks_train.rec", "socks_val.rec"]
+    assert out.count("packed") == 2
