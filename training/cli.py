@@ -162,7 +162,7 @@ def _register_train(commands) -> None:
            help="head-only epochs with the backbone frozen")
     option(parser, "--batch-size", type=positive_int, default=d.batch_size, help="images per step")
     option(parser, "--lr", type=positive_float, default=d.lr,
-           help="learning rate of the head warm-up; fine-tuning uses a tenth")
+           help="learning rate of the head warm-up; fine-tuning uses a hundredth")
     option(parser, "--input-size", type=positive_int, default=d.input_size, help="network input, pixels square")
     option(parser, "--patience", type=positive_int, default=d.patience,
            help="stop after this many fine-tuning epochs without a better validation result")

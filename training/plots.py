@@ -24,6 +24,7 @@ def _png(figure) -> bytes:
 def training_curves(history: list[dict]) -> bytes:
     """Loss and accuracy per epoch, training and validation; the phase change is marked."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
     epochs = np.arange(1, len(history) + 1)
     figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, key, title in ((loss_ax, "loss", "loss"), (acc_ax, "acc", "accuracy")):
@@ -33,6 +34,7 @@ def training_curves(history: list[dict]) -> bytes:
         if "finetune" in phases and phases[0] != "finetune":
             ax.axvline(phases.index("finetune") + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.grid(alpha=0.3)
     acc_ax.set_ylim(0, 1.02)

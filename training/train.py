@@ -43,7 +43,9 @@ class TrainConfig:
     warmup_epochs: int = 2          # head-only epochs with the backbone frozen
     batch_size: int = 16
     lr: float = 3e-3                # Adam rate of the head warm-up (and of training from scratch)
-    finetune_factor: float = 0.1    # fine-tuning rate = lr * finetune_factor
+    # Fine-tuning rate = lr * finetune_factor. At a tenth of the head's rate Adam pulled the
+    # ImageNet features off course (validation accuracy fell from 100 % to 96 % on the synthetic socks).
+    finetune_factor: float = 0.01
     weight_decay: float = 1e-4
     input_size: int = 224
     patience: int = 2
