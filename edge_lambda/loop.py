@@ -1,5 +1,8 @@
-"""Wiring: capture → (latest frame) → inference → publishers, and → (latest result) →
-annotate + JPEG → HTTP stream / DeepLens FIFO.
+"""Wiring: capture → (latest frame) → preprocess → (latest prepared frame) → inference →
+publishers, and → (latest result) → annotate + JPEG → HTTP stream / DeepLens FIFO.
+
+Each arrow-with-parentheses is a thread boundary, so preprocessing the next frame overlaps
+with running the model on this one.
 
 Every hand-over is either a one-slot buffer that keeps the newest item (frames, frames to
 draw) or a publisher's bounded buffer, so no consumer can stall the camera. Frames are only
@@ -107,6 +110,7 @@ class EdgeLoop:
         self.rate = RateMeter()
         self.hub = JpegHub()
         self.frames_slot = LatestFrame()
+        self.prepared_slot = LatestFrame()
         self.draw_slot: LatestFrame = LatestFrame()
         self.publishers: list[Publisher] = []
         self.classified = 0
@@ -119,6 +123,7 @@ class EdgeLoop:
         self.classifier: Classifier | None = None
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
+        self._preparer = threading.Thread(target=self._prepare_loop, name="edge-prepare", daemon=True)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -147,6 +152,7 @@ class EdgeLoop:
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
         self.capture = Capture(source, self.frames_slot, loop=cfg.loop,
                                unthrottled=cfg.unthrottled).start()
+        self._preparer.start()
         self._encoder.start()
         return self
 
@@ -154,6 +160,9 @@ class EdgeLoop:
         self._stop.set()
         if self.capture:
             self.capture.stop()
+        self.prepared_slot.close()
+        if self._preparer.is_alive():
+            self._preparer.join(timeout=5)
         self.draw_slot.close()
         self._encoder.join(timeout=5)
         for publisher in self.publishers:
@@ -173,15 +182,13 @@ class EdgeLoop:
         """Classify frames until the source ends, ``max_frames`` or ``request_stop()``."""
         cfg, clf, clock = self.config, self.classifier, time.perf_counter
         while not self._stop.is_set():
-            frame = self.frames_slot.take(timeout=0.5)
+            frame = self.prepared_slot.take(timeout=0.5)
             if frame is None:
-                if self.frames_slot.closed:
+                if self.prepared_slot.closed:
                     break
                 continue
-            t0 = clock()
-            batch = clf.prepare(frame.image)
             t1 = clock()
-            result = clf.decide(clf.infer(batch))
+            result = clf.decide(clf.infer(frame.batch))
             t2 = clock()
             prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
                                     self.classified, result.top)
@@ -189,7 +196,6 @@ class EdgeLoop:
             for publisher in self.publishers:
                 publisher.publish(payload, frame.captured)
             t3 = clock()
-            self.times.add("preprocess", t1 - t0)
             self.times.add("inference", t2 - t1)
             self.times.add("publish", t3 - t2)
             self.latest = prediction
@@ -199,7 +205,30 @@ class EdgeLoop:
                 self.draw_slot.put(_ToDraw(frame, result, self.rate.rate))
             if cfg.max_frames and self.classified >= cfg.max_frames:
                 break
+        self.frames_slot.close()   # nothing will take frames any more: let capture end
         return self.classified
+
+    def _prepare_loop(self) -> None:
+        """Preprocess the newest frame while the model works on the previous one."""
+        lossless = self.config.unthrottled
+        try:
+            while True:
+                frame = self.frames_slot.take(timeout=0.5)
+                if frame is None:
+                    if self.frames_slot.closed:
+                        return
+                    continue
+                began = time.perf_counter()
+                frame.batch = self.classifier.prepare(frame.image)
+                self.times.add("preprocess", time.perf_counter() - began)
+                self.prepared_slot.put(frame, wait=lossless)
+        finally:
+            self.prepared_slot.close()
+
+    @property
+    def dropped(self) -> int:
+        """Frames read from the source but overwritten before the model saw them."""
+        return self.frames_slot.dropped + self.prepared_slot.dropped
 
     def _encode_loop(self) -> None:
         clock = time.perf_counter
@@ -226,7 +255,7 @@ class EdgeLoop:
     def status(self) -> dict:
         cap = self.capture
         camera = {"state": cap.state if cap else "starting", "source": str(cap.source) if cap else "",
-                  "frames": cap.frames if cap else 0, "dropped": self.frames_slot.dropped,
+                  "frames": cap.frames if cap else 0, "dropped": self.dropped,
                   "reopens": cap.reopens if cap else 0, "error": cap.last_error if cap else ""}
         outputs = [{"name": p.name, "state": p.state, "published": p.published, "pending": p.pending,
                     "dropped": p.dropped, "errors": p.errors, "error": p.last_error}
@@ -263,7 +292,7 @@ class EdgeLoop:
         metric("frames_captured_total", "counter", "Frames read from the source.",
                [("", cap.frames if cap else 0)])
         metric("frames_dropped_total", "counter", "Frames overwritten before inference took them.",
-               [("", self.frames_slot.dropped)])
+               [("", self.dropped)])
         metric("frames_classified_total", "counter", "Frames classified and published.",
                [("", self.classified)])
         metric("camera_up", "gauge", "1 while the source delivers frames.",

@@ -302,18 +302,20 @@ class MqttPublisher(Publisher):
             if item is None:
                 continue
             began = time.monotonic()
-            with self._lock:  # on_publish may fire before publish() returns
-                info = self._client.publish(self.topic, item.payload, qos=1)
-                if info.rc in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_NO_CONN):
-                    # Either sent or parked in paho's session: paho re-sends it on reconnect.
-                    if info.mid not in self._acked_early:
-                        self._inflight[info.mid] = item
-                    else:
+            # Never call paho while holding our lock: paho runs on_publish while holding its
+            # own message lock, so the opposite order would deadlock.
+            info = self._client.publish(self.topic, item.payload, qos=1)
+            if info.rc in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_NO_CONN):
+                # Either sent or parked in paho's session: paho re-sends it on reconnect.
+                with self._lock:  # the PUBACK may have beaten us here
+                    if info.mid in self._acked_early:
                         self._acked_early.discard(info.mid)
                         self._record(item)
-                else:
-                    self.errors += 1
-                    self.last_error = f"publish refused: {self._mqtt.error_string(info.rc)}"
+                    else:
+                        self._inflight[info.mid] = item
+            else:
+                self.errors += 1
+                self.last_error = f"publish refused: {self._mqtt.error_string(info.rc)}"
             self.send_seconds += time.monotonic() - began
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None) -> None:

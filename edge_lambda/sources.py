@@ -31,6 +31,7 @@ class Frame:
     index: int          # position in the source, from 0
     ts_ms: int          # epoch milliseconds of the frame
     captured: float     # time.monotonic() when it was grabbed, for latency figures
+    batch: np.ndarray | None = None   # the prepared network input, once preprocessed
 
 
 class LatestFrame:
@@ -43,10 +44,15 @@ class LatestFrame:
         self.dropped = 0
 
     def put(self, frame: Frame, wait: bool = False) -> None:
-        """Store ``frame``; with ``wait`` first let the consumer take the previous one."""
+        """Store ``frame``; with ``wait`` first let the consumer take the previous one.
+
+        Once closed the consumer is gone: the frame is discarded, not counted as dropped.
+        """
         with self._cond:
             while wait and self._frame is not None and not self._closed:
                 self._cond.wait(0.5)
+            if self._closed:
+                return
             if self._frame is not None:
                 self.dropped += 1
             self._frame = frame

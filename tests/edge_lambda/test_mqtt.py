@@ -6,6 +6,7 @@ import pytest
 from socksort.config import mqtt_url
 from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop, run_edge
 from socksort.net import free_port
+from socksort.schema import Prediction
 
 from edge_fixtures import CLASSES, COLOURS, Subscriber, start_in_thread, wait_until, write_video
 
@@ -36,7 +37,7 @@ def test_a_throttled_replay_publishes_one_message_per_classified_frame(mosquitto
     edge = run_edge(EdgeConfig(model=colour_model, source=str(rgb_video), mqtt_url=mqtt_url(mosquitto.url)))
     received = subscriber.wait_for(edge.classified, timeout=20)
     assert len(received) == edge.classified
-    assert edge.classified + edge.frames_slot.dropped == 30
+    assert edge.classified + edge.dropped == 30
 
 
 def outage(mosquitto, edge, publisher, frames_during_outage: int):
@@ -113,3 +114,17 @@ def test_an_unreachable_broker_at_start_is_reported_and_the_backlog_delivered_on
     finally:
         edge.stop()
         broker.stop()
+
+
+def test_a_burst_far_beyond_the_inflight_window_is_fully_acknowledged(mosquitto, subscriber):
+    from socksort.edge_lambda.publish import MqttPublisher
+    publisher = MqttPublisher(mqtt_url(mosquitto.url), "sockfound", buffer_size=10_000).start()
+    try:
+        assert publisher.wait_connected(10)
+        for seq in range(10_000):
+            publisher.publish(Prediction("red", 50.0, 1, "burst", seq).to_json())
+        assert publisher.flush(60)
+    finally:
+        publisher.stop()
+    assert publisher.published == 10_000 and publisher.dropped == 0
+    assert len(subscriber.wait_for(10_000, timeout=30)) == 10_000
