@@ -68,7 +68,7 @@ def run() -> list[dict]:
         {"metric": "pack speed-up 2 threads vs 1", "value": two / one, "unit": "x",
          "note": f"ideal 2.0 on 2 idle cores; load average {os.getloadavg()[0]:.1f} at the end"},
         {"metric": "synth dataset photos/s", "value": photos_per_s, "unit": "photos/s",
-         "note": "640x480 JPEGs, one core"},
+         "note": "640x480 JPEGs, --num-thread 2"},
         {"metric": "synth show render speed", "value": fps / 30, "unit": "x real time",
          "note": f"{fps:.0f} frames/s at 640x480, incl. mp4v encoding"},
     ]
