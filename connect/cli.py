@@ -87,5 +87,8 @@ def _print(report: dict, as_json: bool) -> None:
             from socksort.config import mqtt_url
             endpoint = str(mqtt_url(endpoint))  # no password on screen; --json has it
         pid = entry["pid"] or "-"
-        print(f"{name:<10} {entry['state']:<13} pid {pid!s:<8} {endpoint}"
-              + (f"  ({entry['note']})" if "note" in entry else ""))
+        extra = entry.get("note") or ""
+        if "connector" in entry:
+            c = entry["connector"]
+            extra = f"connector {c['name']}: {c['state']}" + (f", tasks {'/'.join(c['tasks'])}" if c.get("tasks") else "")
+        print(f"{name:<10} {entry['state']:<13} pid {pid!s:<8} {endpoint}" + (f"  ({extra})" if extra else ""))

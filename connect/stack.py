@@ -22,7 +22,8 @@ from socksort import atomic, contract, progress
 from socksort.connect import connector, processes
 from socksort.connect.kafka import Kafka, broker_answers
 from socksort.connect.mosquitto import Mosquitto, connack
-from socksort.connect.worker import ConnectWorker, put_connector, rest_answers, wait_running
+from socksort.connect.worker import (ConnectWorker, RestError, connector_status, put_connector,
+                                     rest_answers, wait_running)
 from socksort.errors import UserError
 
 STATE_FILE = "stack.json"
@@ -231,12 +232,25 @@ class Stack:
             if ours:
                 entry["pid"] = recorded.pid
                 entry["state"] = "running" if service.answers() else "unresponsive"
+                if service.name == "connect" and entry["state"] == "running":
+                    entry["connector"] = self._connector_state()
             else:
                 holder = processes.port_holder(service.port)
                 if holder is not None:
                     entry["note"] = f"port {service.port} is held by {holder}, not by this stack"
             report[service.name] = entry
         return report
+
+    def _connector_state(self) -> dict:
+        """Our MQTT source's state and its tasks' (``missing`` if it is not registered)."""
+        try:
+            status = connector_status(self.connect_url, connector.NAME)
+        except RestError as exc:
+            return {"name": connector.NAME, "state": "missing" if exc.status == 404 else f"error: {exc}"}
+        except OSError as exc:
+            return {"name": connector.NAME, "state": f"error: {exc}"}
+        return {"name": connector.NAME, "state": status["connector"]["state"],
+                "tasks": [task["state"] for task in status.get("tasks", [])]}
 
     # --- records ------------------------------------------------------------------------------
 

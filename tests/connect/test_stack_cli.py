@@ -95,6 +95,7 @@ def test_up_status_down_round_trip(run_cli, tmp_path):
         assert status.returncode == 0
         report = json.loads(status.stdout)
         assert all(entry["state"] == "running" and entry["pid"] for entry in report.values())
+        assert report["connect"]["connector"] == {"name": "socksort-mqtt", "state": "RUNNING", "tasks": ["RUNNING"]}
         broker = mqtt_url(report["mosquitto"]["mqtt_url"])
         assert connack(broker.host, broker.port, broker.username, broker.password) == 0
         pids = [entry["pid"] for entry in report.values()]
