@@ -13,11 +13,14 @@ Some designs are shown twice (a pair), some once, some three times.
      "showings": [{"n": 0, "design": "navy-stripes", "start": 1.9, "end": 7.4,
                    "start_frame": 57, "end_frame": 222, "held_start": 2.5, "held_end": 6.8,
                    "held_start_frame": 75, "held_end_frame": 204}, ...],
-     "counts": {"navy-stripes": 2, ...}}
+     "counts": {"navy-stripes": 2, ...},
+     "timeline": [{"label": "Blank", "start_frame": 0, "end_frame": 57, "start": 0.0,
+                   "end": 1.9}, {"label": "navy-stripes", "start_frame": 57, ...}, ...]}
 
 Frame ranges are half-open: showing n is in view for ``start_frame <= f < end_frame``
 and held still(ish) for ``held_start_frame <= f < held_end_frame``; ``start``/``end``
-are the same instants in seconds (``frame / fps``).
+are the same instants in seconds (``frame / fps``). ``timeline`` covers every frame
+once, in order, with the label in view (a design, or ``Blank``).
 """
 
 from __future__ import annotations
@@ -271,8 +274,24 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
             "held_end": round(s.held_end_frame / fps, 4),
         } for s in showings],
         "counts": counts,
+        "timeline": timeline(showings, frame_count(spec), fps),
         "note": "frame ranges are half-open: in view for start_frame <= f < end_frame",
     }
+
+
+def timeline(showings: list[Showing], frames: int, fps: float) -> list[dict]:
+    """The whole video as consecutive segments, each labelled with what is in view:
+    a design (entering, held or leaving) or Blank; a frame's true label at a glance."""
+    segments, cursor = [], 0
+    for s in showings:
+        if s.start_frame > cursor:
+            segments.append((BLANK_LABEL, cursor, s.start_frame))
+        segments.append((s.design, s.start_frame, s.end_frame))
+        cursor = s.end_frame
+    if cursor < frames:
+        segments.append((BLANK_LABEL, cursor, frames))
+    return [{"label": label, "start_frame": a, "end_frame": b,
+             "start": round(a / fps, 4), "end": round(b / fps, 4)} for label, a, b in segments]
 
 
 def frame_count(spec: ShowSpec) -> int:

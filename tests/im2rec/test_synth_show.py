@@ -139,3 +139,12 @@ def test_a_dataset_drawn_by_another_renderer_is_refused(cli, socks_copy, tmp_pat
     status, _, err = cli("synth", "show", "--out", tmp_path / "s.mp4", "--classes-from", socks_copy,
                          check=False)
     assert status == 2 and "regenerate the dataset" in err
+
+
+def test_timeline_labels_every_frame_once_in_order(video):
+    _, truth = video
+    segments = truth["timeline"]
+    assert segments[0]["start_frame"] == 0 and segments[-1]["end_frame"] == truth["frames"]
+    assert all(a["end_frame"] == b["start_frame"] for a, b in zip(segments, segments[1:]))
+    shown = [(s["design"], s["start_frame"], s["end_frame"]) for s in truth["showings"]]
+    assert [(t["label"], t["start_frame"], t["end_frame"]) for t in segments if t["label"] != BLANK_LABEL] == shown
