@@ -114,8 +114,8 @@ def edge_command(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        outputs = ", ".join(f"{o['name']}: {o['published']} published, {o['dropped']} dropped, "
-                            f"{o['errors']} errors" for o in report["outputs"]) or "no outputs"
+        outputs = ", ".join(f"{o['name']}: {o['published']} published, {o['pending']} undelivered, "
+                            f"{o['dropped']} dropped, {o['errors']} errors" for o in report["outputs"]) or "no outputs"
         print(f"classified {report['classified']} frames ({report['camera']['dropped']} dropped "
               f"by capture); {outputs}", file=sys.stderr)
     return 0

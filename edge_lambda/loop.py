@@ -143,6 +143,7 @@ class EdgeLoop:
                 self.publishers.append(gg)
         self.publishers.extend(self.extra_publishers)
         for publisher in self.publishers:
+            publisher.log = publisher.log or self.log
             publisher.start()
         if cfg.http is not None:
             self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics).start()
@@ -151,7 +152,7 @@ class EdgeLoop:
             from socksort.edge_lambda.fifo import FifoWriter
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
         self.capture = Capture(source, self.frames_slot, loop=cfg.loop,
-                               unthrottled=cfg.unthrottled).start()
+                               unthrottled=cfg.unthrottled, log=self.log).start()
         self._preparer.start()
         self._encoder.start()
         return self

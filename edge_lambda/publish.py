@@ -78,6 +78,7 @@ class Publisher:
         self.errors = 0
         self.state = "starting"
         self.last_error = ""
+        self.log = None   # callable(str): told when the connection state changes
         self.latencies: collections.deque[float] = collections.deque(maxlen=LATENCY_WINDOW)
         self.send_seconds = 0.0
         self._running = threading.Event()
@@ -120,6 +121,13 @@ class Publisher:
         if self._thread:
             self._thread.join(timeout=5)
 
+    def _set_state(self, state: str, error: str = "") -> None:
+        """Change state; a change is logged once, so an outage is one line, not thousands."""
+        changed = state != self.state
+        self.state, self.last_error = state, error
+        if changed and self.log is not None:
+            self.log(f"{self.name} {state}" + (f": {error}" if error else ""))
+
     def _record(self, item: Outgoing) -> None:
         self.published += 1
         if item.captured is not None:
@@ -144,7 +152,7 @@ class CallPublisher(Publisher):
         return self.pending == 0 and not self._busy
 
     def _send_loop(self) -> None:
-        self.state = "connected"
+        self._set_state("connected")
         while self._running.is_set():
             item = self.buffer.get(lambda: True, timeout=0.2)
             if item is None:
@@ -155,9 +163,9 @@ class CallPublisher(Publisher):
                 self.send(item.payload)
             except Exception as exc:  # the core is down or refused: count, say so, go on
                 self.errors += 1
-                self.state, self.last_error = "error", f"{type(exc).__name__}: {exc}"
+                self._set_state("error", f"{type(exc).__name__}: {exc}")
             else:
-                self.state = "connected"
+                self._set_state("connected")
                 self._record(item)
             finally:
                 self.send_seconds += time.monotonic() - began
@@ -329,19 +337,18 @@ class MqttPublisher(Publisher):
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         if reason_code.is_failure:
-            self.state, self.last_error = "refused", f"broker refused the connection: {reason_code}"
+            self._set_state("refused", f"broker refused the connection: {reason_code}")
             return
         self.connects += 1
-        self.state, self.last_error = "connected", ""
+        self._set_state("connected")
         self._connected.set()
         self.buffer.wake()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
         self._connected.clear()
-        if self.state != "stopped":
-            self.state = "disconnected"
-            self.last_error = f"lost the broker: {reason_code}"
+        if self.state not in ("stopped", "refused"):   # keep saying why it was refused
+            self._set_state("disconnected", f"lost the broker: {reason_code}")
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._connected.clear()
-        self.state, self.last_error = "disconnected", f"cannot reach the broker at {self.url}"
+        self._set_state("disconnected", f"cannot reach the broker at {self.url}")

@@ -230,13 +230,14 @@ class Capture:
 
     def __init__(self, source: Source, slot: LatestFrame, *, loop: bool = False,
                  unthrottled: bool = False, backoff: tuple[float, float] = (0.5, 10.0),
-                 clock=time.time):
+                 clock=time.time, log=None):
         self.source = source
         self.slot = slot
         self.loop = loop
         self.unthrottled = unthrottled
         self.backoff = backoff
         self.clock = clock
+        self.log = log or (lambda text: None)
         self.state = "starting"   # live | lost | ended | stopped
         self.frames = 0
         self.reopens = 0
@@ -285,6 +286,8 @@ class Capture:
                 if not self._reopen():
                     return
                 continue
+            if self.state == "lost":
+                self.log(f"camera {self.source} is back after {self.reopens} reopen(s)")
             self.state = "live"
             self._delay = self.backoff[0]
             if self.source.recording:
@@ -304,6 +307,7 @@ class Capture:
         """Reopen a live source with growing pauses; False when asked to stop meanwhile."""
         self.state = "lost"
         self.last_error = f"{self.source} stopped delivering frames"
+        self.log(f"camera lost: {self.last_error}; reopening with backoff")
         while not self._stop.is_set():
             self.source.close()
             # The pause keeps growing until a frame arrives, even when opening succeeds

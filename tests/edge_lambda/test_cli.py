@@ -47,3 +47,12 @@ def test_bad_settings_from_the_environment_name_the_variable(run_cli, colour_mod
     result = run_cli("edge", "--model", colour_model, "--source", rgb_video, env={variable: value})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"socksort: error: {variable}={value!r}")
+
+
+def test_an_unreachable_broker_is_reported_and_what_was_not_delivered_counted(run_cli, colour_model, rgb_video):
+    from socksort.net import free_port
+    result = run_cli("edge", "--model", colour_model, "--source", rgb_video, "--unthrottled", "--http", "none",
+                     "--mqtt-url", f"mqtt://nobody:secret@127.0.0.1:{free_port()}", "--frames", "10", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "mqtt disconnected: cannot reach the broker at mqtt://nobody@127.0.0.1:" in result.stderr
+    assert "mqtt: 0 published, 10 undelivered, 0 dropped" in result.stderr

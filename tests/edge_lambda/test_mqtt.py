@@ -128,3 +128,16 @@ def test_a_burst_far_beyond_the_inflight_window_is_fully_acknowledged(mosquitto,
         publisher.stop()
     assert publisher.published == 10_000 and publisher.dropped == 0
     assert len(subscriber.wait_for(10_000, timeout=30)) == 10_000
+
+
+def test_wrong_credentials_are_reported_as_refused_by_the_broker(mosquitto, colour_model, rgb_video):
+    url = mqtt_url(f"mqtt://{mosquitto.username}:wrong@{mosquitto.host}:{mosquitto.port}")
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), mqtt_url=url, max_frames=5,
+                               unthrottled=True)).start()
+    try:
+        edge.run()
+        assert wait_until(lambda: edge.publishers[0].state == "refused", timeout=15)
+        problems = edge.status()["problems"]
+        assert any(p.startswith("mqtt refused: broker refused the connection: Not authorized") for p in problems)
+    finally:
+        edge.stop(flush_timeout=0)
