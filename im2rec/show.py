@@ -306,32 +306,38 @@ def make_show(spec: ShowSpec) -> dict:
     rng = np.random.default_rng([spec.seed, 3])
     stage = Stage(rng, spec.width, spec.height)
     motions = [Motion.random(rng) for _ in showings]
+
+    def picture(number: int) -> np.ndarray:
+        for showing, motion in zip(showings, motions):
+            if showing.start_frame <= number < showing.end_frame:
+                design = chosen[showing.design]
+                matrix = frame_matrix(showing, motion, render.sprite(design), number, spec.fps,
+                                      spec.width, spec.height)
+                return stage.frame(design, matrix)
+        return stage.frame(None, None)
+
     frames = frame_count(spec)
-    spec.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = spec.out.with_name(f".{spec.out.stem}.{os.getpid()}.part{spec.out.suffix}")
-    writer = _writer(partial, spec.fps, spec.width, spec.height)
+    write_video(spec.out, (picture(n) for n in range(frames)), frames, spec.fps, spec.width, spec.height)
+    result = truth(spec, showings, info)
+    atomic.write_json(spec.truth, result)
+    return result
+
+
+def write_video(out: Path, pictures, frames: int, fps: float, width: int, height: int) -> None:
+    """Encode the pictures under a temporary name, check the file reads back, then rename it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.part{out.suffix}")
+    writer = _writer(partial, fps, width, height)
     try:
-        current = 0
         with Bar(frames, "synth show") as bar:
-            for number in range(frames):
-                while current < len(showings) and number >= showings[current].end_frame:
-                    current += 1
-                design = matrix = None
-                if current < len(showings):
-                    s = showings[current]
-                    design = chosen[s.design]
-                    matrix = frame_matrix(s, motions[current], render.sprite(design), number,
-                                          spec.fps, spec.width, spec.height)
-                writer.write(stage.frame(design, matrix))
+            for image in pictures:
+                writer.write(image)
                 bar.update()
         writer.release()
-        check_video(partial, frames, spec.fps)
-        os.replace(partial, spec.out)
+        check_video(partial, frames, fps)
+        os.replace(partial, out)
     except BaseException:
         writer.release()
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
         raise
-    result = truth(spec, showings, info)
-    atomic.write_json(spec.truth, result)
-    return result
