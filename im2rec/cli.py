@@ -63,6 +63,12 @@ def _register_synth(commands) -> None:
     option(show, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
     show.set_defaults(func=_synth_show)
 
+    sheet = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
+    option(sheet, "--classes-from", type=config.existing_dir, required=True,
+           help="a `synth dataset` folder; its synth.json names the designs")
+    option(sheet, "--out", type=Path, required=True, help="picture to write (.png or .jpg)")
+    sheet.set_defaults(func=_synth_sheet)
+
 
 def _synth_dataset(args) -> int:
     from socksort.im2rec import dataset, designs
@@ -90,6 +96,14 @@ def _synth_show(args) -> int:
     shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
     print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "
           f"{len(result['showings'])} showings: {shown}")
+    return 0
+
+
+def _synth_sheet(args) -> int:
+    from socksort.im2rec import sheet
+
+    count = sheet.write_sheet(args.classes_from, args.out)
+    print(f"drew {count} designs to {args.out}")
     return 0
 
 
