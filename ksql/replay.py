@@ -2,7 +2,7 @@
 
 Each line is one MQTT payload as the camera published it (with ``ts``). They go to MQTT
 ``sockfound`` (through Kafka Connect, as live frames do) or straight to Kafka
-``data_mqtt`` (record time = ``ts``), as fast as possible or at a multiple of their
+``data_mqtt``, as fast as possible or at a multiple of their
 recorded pace. Then it waits until every consumer group that reads ``data_mqtt`` (the
 queries, on socksort's server or a real ksqlDB) has committed past the last record, and
 returns the pair table.
@@ -60,7 +60,9 @@ def paced(frames: list[Frame], speed: float | None):
 def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
     producer = kafka_io.Producer(bootstrap)
     for frame in paced(frames, speed):
-        producer.produce(contract.KAFKA_TOPIC, contract.MQTT_TOPIC.encode(), frame.payload, frame.ts)
+        # As Kafka Connect does: the record time is when it was published (the pipeline
+        # reads the frame's own time from the payload's ts).
+        producer.produce(contract.KAFKA_TOPIC, contract.MQTT_TOPIC.encode(), frame.payload, None)
         producer.poll()
     producer.flush()
 

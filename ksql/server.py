@@ -112,6 +112,7 @@ class KsqlService:
 
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                             "isolation.level": "read_committed",
                              "fetch.wait.max.ms": 20})
         assigned: set[tuple[str, int]] = set()
         try:
@@ -171,15 +172,12 @@ class KsqlService:
             self.stats.records_out += len(outputs)
 
     def _commit(self, consumer, touched: set) -> None:
-        from confluent_kafka import TopicPartition
-
         offsets = []
         with self.lock:
-            for tp in touched:
-                position = self._positions.get(tp, 0)
-                if position > self._written.get(tp, 0):
-                    self._written[tp] = position
-                    offsets.append(TopicPartition(tp[0], tp[1], position))
+            for tp in _read_positions(consumer, touched):
+                if tp.offset > self._written.get((tp.topic, tp.partition), 0):
+                    self._written[(tp.topic, tp.partition)] = tp.offset
+                    offsets.append(tp)
         if offsets:
             consumer.commit(offsets=offsets, asynchronous=False)
 
@@ -189,9 +187,11 @@ class KsqlService:
             return
         from confluent_kafka import TopicPartition
 
+        read = {(tp.topic, tp.partition): tp.offset for tp in _read_positions(consumer, assigned)}
         for topic, partition in assigned:
             _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
-            if self._positions.get((topic, partition), 0) < high:
+            now = max(read.get((topic, partition), 0), self._positions.get((topic, partition), 0))
+            if now < high:
                 return
         with self.lock:
             self._run_due_commands()
@@ -389,6 +389,17 @@ def substitute(text: str, variables: dict) -> str:
         return variables_module.substitute(text, variables)
     except UndefinedVariable as exc:
         raise KsqlError(f"Cannot substitute variable {exc.args[0]!r}: it is not defined") from None
+
+
+def _read_positions(consumer, partitions) -> list:
+    """Where the consumer will read next. Unlike "last offset + 1" this steps over the
+    transaction markers an exactly-once producer (Kafka Connect) leaves in a topic."""
+    from confluent_kafka import TopicPartition
+
+    if not partitions:
+        return []
+    return [tp for tp in consumer.position([TopicPartition(t, p) for t, p in partitions])
+            if tp.offset >= 0]
 
 
 def _failing_statement(text: str) -> str:

@@ -274,3 +274,19 @@ def test_reset_starts_a_new_sorting_session(server, pipeline, stack, tmp_path):
     second = simulate(19, SessionSpec(fps=4))
     produce(stack.bootstrap_servers, pipeline, second.frames)
     assert read_when(server.url, expected_pairs(second)) == expected_pairs(second)
+
+
+def write_jsonl(path: Path, frames) -> Path:
+    path.write_bytes(b"".join(frame.to_json() + b"\n" for frame in frames))
+    return path
+
+
+@pytest.mark.parametrize("via", ["mqtt", "kafka"])
+def test_replay_through_the_stack_prints_the_sessions_pair_table(stack, run_cli, tmp_path, via):
+    session = simulate(21 if via == "mqtt" else 22, SessionSpec(fps=4))
+    frames = write_jsonl(tmp_path / "session.jsonl", session.frames)
+    run_cli("pairs", "--reset", "--url", stack.ksql_url, check=True)
+    result = run_cli("replay", frames, "--via", via, "--url", stack.ksql_url,
+                     "--bootstrap", stack.bootstrap_servers, "--mqtt-url", stack.mqtt_url,
+                     "--timeout", "60", check=True)
+    assert json.loads(result.stdout) == [row.to_dict() for row in expected_pairs(session)]
