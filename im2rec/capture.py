@@ -1,7 +1,8 @@
 """``socksort capture``: photos of one thing from a camera, video, stream or folder.
 
 Frames are taken at most every ``--every`` seconds (the video's own clock for a file,
-the wall clock for a webcam or a live rtsp/http stream) and a frame too similar to one already saved
+the wall clock for a webcam, a live rtsp/http stream, or a camera's still-image URL
+ending in .jpg/.png, which is fetched once per interval) and a frame too similar to one already saved
 is skipped, so 30 photos show 30 views rather than 30 copies of one. Photos go to
 ``OUT/LABEL/LABEL-0000.jpg``, numbered after any already there, each written
 atomically: Ctrl-C keeps every photo saved so far.
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -27,6 +30,8 @@ from socksort.progress import Bar
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 THUMB = (32, 24)
 MAX_READ_FAILURES = 50  # consecutive failed reads before a live source counts as gone
+MAX_SNAPSHOT_FAILURES = 5
+SNAPSHOT_TIMEOUT = 10.0  # seconds to wait for one still image
 
 
 @dataclass(frozen=True)
@@ -48,11 +53,13 @@ class CaptureResult:
     unreadable: int = 0
 
 
-def frames(source: str) -> Iterator[tuple[float | None, np.ndarray | None]]:
+def frames(source: str, every: float = 0.5) -> Iterator[tuple[float | None, np.ndarray | None]]:
     """(time in seconds or None for no clock, frame or None if unreadable) from any source."""
     path = Path(source)
     if path.is_dir():
         yield from _folder_frames(path)
+    elif _is_snapshot_url(source):
+        yield from _snapshot_frames(source, every)
     elif source.isdigit():
         yield from _video_frames(cv2.VideoCapture(int(source)), source, wall_clock=True)
     elif "://" in source:
@@ -64,6 +71,31 @@ def frames(source: str) -> Iterator[tuple[float | None, np.ndarray | None]]:
         yield from _video_frames(cv2.VideoCapture(source), source, wall_clock=False)
     else:
         raise UserError(f"--source {source}: not a webcam index, video file, rtsp/http URL or folder")
+
+
+def _is_snapshot_url(source: str) -> bool:
+    parts = urlsplit(source)
+    return parts.scheme in ("http", "https") and Path(parts.path).suffix.lower() in DEFAULT_EXTS
+
+
+def _snapshot_frames(url: str, every: float) -> Iterator[tuple[float, np.ndarray | None]]:
+    """A network camera's still-image URL, fetched once per `every` seconds."""
+    started, failures, first = time.monotonic(), 0, True
+    while failures < MAX_SNAPSHOT_FAILURES:
+        fetched = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=SNAPSHOT_TIMEOUT) as reply:
+                data = reply.read()
+            failures = 0
+        except (OSError, ValueError) as exc:
+            if first:
+                raise UserError(f"--source {url}: cannot fetch it ({exc})") from None
+            failures += 1
+            data = b""
+        first = False
+        frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+        yield fetched - started, frame
+        time.sleep(max(0.0, every - (time.monotonic() - fetched)))
 
 
 def _folder_frames(folder: Path) -> Iterator[tuple[None, np.ndarray | None]]:
@@ -110,7 +142,7 @@ def next_number(folder: Path, label: str) -> int:
 
 
 def capture(spec: CaptureSpec) -> CaptureResult:
-    source = frames(spec.source)
+    source = frames(spec.source, spec.every)
     try:
         first = next(source, None)  # opens (and so validates) the source before any folder is made
         if first is None:

@@ -113,7 +113,8 @@ def _register_capture(commands) -> None:
            help="the class name; photos go to OUT/LABEL/ (capture a 'Blank' class of the empty background too)")
     option(cap, "--count", type=config.positive_int, default=30, help="photos to take")
     option(cap, "--source", env="SOCKSORT_SOURCE", default="0",
-           help="webcam index, video file, rtsp:// or http:// URL, or a folder of images")
+           help="webcam index, video file, rtsp:// or http:// stream URL, a camera's still-image "
+                "URL ending in .jpg/.png (fetched once per --every), or a folder of images")
     option(cap, "--out", type=Path, default=Path("sock-images"), help="folder of class folders")
     option(cap, "--every", type=config.positive_float, default=0.5, help="seconds between photos")
     option(cap, "--min-change", type=config.positive_float, default=6.0,

@@ -86,6 +86,50 @@ def test_photos_come_from_a_live_http_stream(cli, mjpeg_stream, tmp_path):
     assert len(levels) == 3 and levels == sorted(set(levels))
 
 
+@pytest.fixture
+def snapshot_url():
+    """A network camera's still-image URL: each request returns the next grey level (+20)."""
+    import http.server
+    import threading
+
+    served = []
+
+    class Snapshot(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            ok, data = cv2.imencode(".jpg", np.full((48, 64, 3), 20 * len(served), np.uint8))
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data.tobytes())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Snapshot)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/snapshot.jpg", served
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_still_image_url_is_fetched_once_per_photo(cli, snapshot_url, tmp_path):
+    url, served = snapshot_url
+    cli("capture", "--label", "cam", "--count", "3", "--every", "0.05", "--source", url, "--out", tmp_path / "out")
+    assert [round(level / 20) for level in _levels(tmp_path / "out" / "cam")] == [0, 1, 2]
+    assert len(served) == 3
+
+
+def test_a_still_image_url_that_cannot_be_fetched_is_named(cli, tmp_path):
+    from socksort.net import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/snapshot.jpg"
+    status, _, err = cli("capture", "--label", "cam", "--source", url, "--out", tmp_path / "out", check=False)
+    assert status == 2 and f"--source {url}: cannot fetch it" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_new_photos_are_numbered_after_those_already_there(cli, tmp_path):
     video = _video(tmp_path / "v.mp4", [10 * i for i in range(20)])
     folder = tmp_path / "out" / "sock"
