@@ -77,7 +77,11 @@ def scan(root: Path, exts: tuple[str, ...] = DEFAULT_EXTS) -> Scan:
             elif not looks_like_image(path):
                 skipped["unreadable"] += 1
             else:
-                found.append(path.relative_to(root).as_posix())
+                relative = path.relative_to(root).as_posix()
+                if "\t" in relative or "\n" in relative:
+                    raise UserError(f"{relative!r}: a tab or line break in a path cannot go into a .lst "
+                                    "line; rename it")
+                found.append(relative)
         if not found and not any(_files_under(folder)):
             raise UserError(f"class folder {folder.name!r} is empty; add photos or remove the folder")
         if not found:

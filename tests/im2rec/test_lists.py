@@ -152,3 +152,11 @@ def test_a_missing_blank_class_is_pointed_out(cli, socks_copy, tmp_path):
 def test_extensions_may_be_given_without_the_dot(cli, socks, tmp_path):
     cli("im2rec", "--list", "--recursive", tmp_path / "s", socks, "--exts", "jpg")
     assert len((tmp_path / "s.lst").read_text().splitlines()) == 20
+
+
+def test_a_path_with_a_tab_is_refused_because_lst_lines_are_tab_separated(cli, socks_copy, tmp_path):
+    photo = next((socks_copy / "Blank").glob("*.jpg"))
+    photo.rename(photo.with_name("with\ttab.jpg"))
+    status, _, err = cli("im2rec", "--list", "--recursive", tmp_path / "s", socks_copy, check=False)
+    assert status == 2 and "tab" in err
+    assert not list(tmp_path.glob("s*"))
