@@ -52,12 +52,16 @@ def outage(mosquitto, edge, publisher, frames_during_outage: int):
     return went, came
 
 
+def replaying_edge(mosquitto, model, folder, **config):
+    """An edge replaying a 20 fps video forever to the broker, running on its own thread."""
+    video = write_video(folder / "long.avi", [COLOURS[c] for c in CLASSES], frames_each=20, fps=20)
+    edge = EdgeLoop(EdgeConfig(model=model, source=str(video), mqtt_url=mqtt_url(mosquitto.url),
+                               loop=True, **config)).start()
+    return edge, start_in_thread(edge), edge.publishers[0]
+
+
 def test_messages_published_during_a_broker_restart_are_delivered_afterwards(mosquitto, subscriber, colour_model, tmp_path):
-    video = write_video(tmp_path / "long.avi", [COLOURS[c] for c in CLASSES], frames_each=20, fps=20)
-    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(video), mqtt_url=mqtt_url(mosquitto.url),
-                               loop=True, max_frames=120)).start()
-    runner = start_in_thread(edge)
-    publisher = edge.publishers[0]
+    edge, runner, publisher = replaying_edge(mosquitto, colour_model, tmp_path, max_frames=120)
     try:
         subscriber.wait_for(10)
         went, came = outage(mosquitto, edge, publisher, frames_during_outage=20)
@@ -71,11 +75,7 @@ def test_messages_published_during_a_broker_restart_are_delivered_afterwards(mos
 
 
 def test_a_full_offline_buffer_drops_the_oldest_messages_and_counts_them(mosquitto, subscriber, colour_model, tmp_path):
-    video = write_video(tmp_path / "long.avi", [COLOURS[c] for c in CLASSES], frames_each=20, fps=20)
-    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(video), mqtt_url=mqtt_url(mosquitto.url),
-                               loop=True, buffer=5)).start()
-    runner = start_in_thread(edge)
-    publisher = edge.publishers[0]
+    edge, runner, publisher = replaying_edge(mosquitto, colour_model, tmp_path, buffer=5)
     try:
         subscriber.wait_for(10)
         went, came = outage(mosquitto, edge, publisher, frames_during_outage=25)
