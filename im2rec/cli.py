@@ -61,6 +61,8 @@ def _register_synth(commands) -> None:
     option(show, "--fps", type=config.positive_float, default=30.0, help="frames per second")
     option(show, "--seconds", type=config.positive_float, default=60.0, help="length of the video")
     option(show, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
+    option(show, "--num-thread", type=config.positive_int, default=2,
+           help="frames drawn at once (the video does not depend on it)")
     show.set_defaults(func=_synth_show)
 
     sheet = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
@@ -91,7 +93,8 @@ def _synth_show(args) -> int:
 
     truth_path = args.truth or args.out.with_name(f"{args.out.stem}.truth.json")
     spec = show.ShowSpec(out=args.out, truth=truth_path, classes_from=args.classes_from, seed=args.seed,
-                         fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1])
+                         fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1],
+                         threads=args.num_thread)
     result = show.make_show(spec)
     shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
     print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "

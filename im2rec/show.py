@@ -40,6 +40,7 @@ from socksort.errors import UserError
 from socksort.im2rec import render
 from socksort.im2rec.dataset import load_manifest, manifest_designs
 from socksort.im2rec.designs import Design
+from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
 FORMAT = "socksort-show/1"
@@ -69,6 +70,7 @@ class ShowSpec:
     seconds: float = 60.0
     width: int = 640
     height: int = 480
+    threads: int = 2  # frames drawn at once; the video does not depend on it
 
 
 # --- what is shown when -----------------------------------------------------------------
@@ -317,7 +319,9 @@ def make_show(spec: ShowSpec) -> dict:
         return stage.frame(None, None)
 
     frames = frame_count(spec)
-    write_video(spec.out, (picture(n) for n in range(frames)), frames, spec.fps, spec.width, spec.height)
+    # frames are independent: draw them on a few threads (OpenCV releases the GIL), write in order
+    pictures = (image for _, image in ordered_map(picture, range(frames), spec.threads))
+    write_video(spec.out, pictures, frames, spec.fps, spec.width, spec.height)
     result = truth(spec, showings, info)
     atomic.write_json(spec.truth, result)
     return result
