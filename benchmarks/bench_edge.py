@@ -177,5 +177,4 @@ if __name__ == "__main__":
         _, _, kind, model, video, url = sys.argv
         print(json.dumps(measure(kind, Path(model), Path(video), url)))
     else:
-        from socksort import atomic  # noqa: F401  (importable from the checkout)
         print(json.dumps(run(), indent=2))

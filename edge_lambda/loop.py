@@ -12,7 +12,6 @@ annotated and encoded while somebody watches (a browser on /stream.mjpg, the FIF
 from __future__ import annotations
 
 import collections
-import os
 import socket
 import sys
 import threading
@@ -333,6 +332,3 @@ def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout:
         edge.stop(flush_timeout)
     return edge
 
-
-def device_name() -> str:
-    return os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname()

@@ -8,6 +8,7 @@ the first real frame is not the one that pays for memory planning.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -92,12 +93,8 @@ def choose(folder: Path, kind: str) -> str:
     """Resolve ``auto``: ONNX Runtime when the folder has model.onnx and it imports."""
     if kind != "auto":
         return kind
-    if (folder / "model.onnx").is_file():
-        try:
-            import onnxruntime  # noqa: F401
-            return "onnx"
-        except ImportError:
-            pass
+    if (folder / "model.onnx").is_file() and importlib.util.find_spec("onnxruntime") is not None:
+        return "onnx"
     return "mxnet"
 
 

@@ -7,7 +7,7 @@ from socksort.config import HostPort
 from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
 from socksort.net import free_port
 
-from edge_fixtures import NetworkCamera, start_in_thread, wait_until
+from edge_fixtures import NetworkCamera, start_in_thread
 
 pytestmark = pytest.mark.browser
 
