@@ -126,17 +126,19 @@ def browser_page(chromium):
         page.close()
 
 
-@pytest.fixture
-def screenshot(tmp_path):
-    """``screenshot(page, name)``: keep a full-page PNG with the test's files, and also in
+@pytest.fixture(scope="session")
+def screenshot(tmp_path_factory):
+    """``screenshot(page, name)``: keep a full-page PNG with the session's files, and also in
     ``$SOCKSORT_SCREENSHOTS`` when set (``SOCKSORT_SCREENSHOTS=docs/img`` refreshes the
     README's pictures)."""
     import os
     import shutil
     from pathlib import Path
 
+    folder = tmp_path_factory.mktemp("screenshots")
+
     def take(page, name: str) -> None:
-        shot = tmp_path / name
+        shot = folder / name
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("SOCKSORT_SCREENSHOTS"):
             target = Path(os.environ["SOCKSORT_SCREENSHOTS"])
