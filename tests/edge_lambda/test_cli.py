@@ -2,10 +2,16 @@
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from socksort.modelcard import ModelCard, load
+from socksort.net import free_port, port_open
+
+from edge_fixtures import get, wait_until
 
 
 def test_edge_classifies_a_video_and_publishes_every_frame(run_cli, mosquitto, colour_model, rgb_video):
@@ -50,9 +56,30 @@ def test_bad_settings_from_the_environment_name_the_variable(run_cli, colour_mod
 
 
 def test_an_unreachable_broker_is_reported_and_what_was_not_delivered_counted(run_cli, colour_model, rgb_video):
-    from socksort.net import free_port
     result = run_cli("edge", "--model", colour_model, "--source", rgb_video, "--unthrottled", "--http", "none",
                      "--mqtt-url", f"mqtt://nobody:secret@127.0.0.1:{free_port()}", "--frames", "10", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "mqtt disconnected: cannot reach the broker at mqtt://nobody@127.0.0.1:" in result.stderr
     assert "mqtt: 0 published, 10 undelivered, 0 dropped" in result.stderr
+
+
+def test_sigterm_stops_a_looping_edge_cleanly_with_its_summary(colour_model, rgb_video, tmp_path):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "socksort", "edge", "--model", str(colour_model),
+                                "--source", str(rgb_video), "--loop", "--mqtt-url", "none",
+                                "--http", f"127.0.0.1:{port}"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: healthy(port), timeout=60)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "socksort edge: live page on" in err and "classified" in err.strip().splitlines()[-1]
+
+
+def healthy(port: int) -> bool:
+    return port_open("127.0.0.1", port) and get(f"http://127.0.0.1:{port}/healthz", timeout=2)[0] == 200
