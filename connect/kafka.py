@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -20,7 +19,10 @@ from socksort.connect import jvm, processes
 from socksort.errors import UserError
 
 
-class Kafka:
+class Kafka(processes.Launcher):
+    what = "Kafka"
+    stop_timeout = 30.0
+
     def __init__(self, workdir: Path, port: int = 9092, controller_port: int = 9093,
                  host: str = "127.0.0.1", heap: str = jvm.DEFAULT_HEAP):
         self.workdir = Path(workdir)
@@ -28,15 +30,10 @@ class Kafka:
         self.controller_port = controller_port
         self.host = host
         self.heap = heap
-        self._child: subprocess.Popen | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None and self._child.poll() is None else None
 
     @property
     def data_dir(self) -> Path:
@@ -83,25 +80,14 @@ class Kafka:
         if not (self.data_dir / "meta.properties").exists():
             self._format(config)
         progress.step(f"starting Kafka (KRaft) on {self.bootstrap_servers} (logs: {self.log_path})")
-        self._child = processes.spawn(
-            jvm.command("kafka.Kafka", str(config), heap=self.heap, log_config=log_config),
-            self.workdir / "kafka.out")
-        self._wait_ready(timeout)
+        self._spawn(jvm.command("kafka.Kafka", str(config), heap=self.heap, log_config=log_config),
+                    self.workdir / "kafka.out")
+        progress.step(f"waiting for Kafka broker metadata from {self.bootstrap_servers}")
+        self._wait_ready(lambda: broker_answers(self.bootstrap_servers), timeout, self.log_path)
         return self
 
-    def stop(self) -> None:
-        if self._child is not None:
-            processes.stop(self._child.pid, timeout=30, child=self._child)
-            self._child = None
-
-    def __enter__(self) -> "Kafka":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     def _format(self, config: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         progress.step(f"formatting KRaft storage in {self.data_dir} (cluster {cluster_id})")
         result = subprocess.run(
             jvm.command("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config),
@@ -111,21 +97,15 @@ class Kafka:
             raise UserError(f"formatting Kafka storage in {self.data_dir} failed: "
                             f"{(result.stderr or result.stdout).strip().splitlines()[-1:]}")
 
-    def _wait_ready(self, timeout: float) -> None:
-        progress.step(f"waiting for Kafka broker metadata from {self.bootstrap_servers}")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._child.poll() is not None:
-                code = self._child.returncode
-                self._child = None
-                raise UserError(f"Kafka exited with status {code} while starting: "
-                                f"{processes.log_tail(self.workdir / 'kafka.out')} (log: {self.log_path})")
-            if broker_answers(self.bootstrap_servers):
-                return
-            time.sleep(0.5)
-        self.stop()
-        raise UserError(f"Kafka on {self.bootstrap_servers} did not answer within {timeout:g}s; "
-                        f"log: {self.log_path}")
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 bytes, URL-safe base64 without padding — and, like
+    Kafka's own Uuid.randomUuid, never starting with '-', which the storage tool's
+    argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def broker_answers(bootstrap_servers: str, timeout: float = 2.0) -> bool:

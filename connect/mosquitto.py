@@ -20,7 +20,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -38,8 +37,11 @@ MAX_QUEUED_MESSAGES = 1_000_000
 MAX_INFLIGHT_MESSAGES = 1000
 
 
-class Mosquitto:
+class Mosquitto(processes.Launcher):
     """One broker process. ``url`` carries the credentials a local client needs."""
+
+    what = "Mosquitto"
+    stop_timeout = 15.0
 
     def __init__(self, workdir: Path, port: int = 1883, host: str = "127.0.0.1",
                  username: str = "socksort", password: str | None = None):
@@ -48,7 +50,6 @@ class Mosquitto:
         self.host = host
         self.username = username
         self._password = password
-        self._child: subprocess.Popen | None = None
 
     # --- what clients need ------------------------------------------------------------
 
@@ -62,10 +63,6 @@ class Mosquitto:
     def url(self) -> str:
         return (f"mqtt://{quote(self.username, safe='')}:{quote(self.password, safe='')}"
                 f"@{self.host}:{self.port}")
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None and self._child.poll() is None else None
 
     @property
     def log_path(self) -> Path:
@@ -86,25 +83,17 @@ class Mosquitto:
         processes.ensure_port_free(self.port, "MQTT (Mosquitto)", " or choose another port with --mqtt-port")
         self._write_config()
         progress.step(f"starting Mosquitto on {self.host}:{self.port} (logs: {self.log_path})")
-        self._child = processes.spawn([MOSQUITTO, "-c", str(self.config_path)], self.log_path)
-        self._wait_ready(timeout)
+        self._spawn([MOSQUITTO, "-c", str(self.config_path)], self.log_path)
+        progress.step(f"waiting for an MQTT CONNACK from {self.host}:{self.port} as {self.username!r}")
+        self._wait_ready(self._accepts_us, timeout, self.log_path)
         return self
 
-    def stop(self) -> None:
-        """Stop the broker; it writes its persistence database on the way out."""
-        if self._child is not None:
-            processes.stop(self._child.pid, timeout=15, child=self._child)
-            self._child = None
-
-    def restart(self, timeout: float = 15) -> "Mosquitto":
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self) -> "Mosquitto":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def _accepts_us(self) -> bool | str:
+        try:
+            code = connack(self.host, self.port, self.username, self.password)
+        except OSError as exc:
+            return str(exc)
+        return True if code == 0 else f"CONNACK return code {code}"
 
     # --- internals ----------------------------------------------------------------------
 
@@ -160,29 +149,6 @@ class Mosquitto:
             "log_type information",
             "connection_messages true",
         ]
-
-    def _wait_ready(self, timeout: float) -> None:
-        progress.step(f"waiting for an MQTT CONNACK from {self.host}:{self.port} as {self.username!r}")
-        deadline = time.monotonic() + timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            if self._child.poll() is not None:
-                code = self._child.returncode
-                self._child = None
-                raise UserError(f"Mosquitto exited with status {code} while starting: "
-                                f"{processes.log_tail(self.log_path)}")
-            try:
-                code = connack(self.host, self.port, self.username, self.password)
-            except OSError as exc:
-                last = str(exc)
-            else:
-                if code == 0:
-                    return
-                last = f"CONNACK return code {code}"
-            time.sleep(0.1)
-        self.stop()
-        raise UserError(f"Mosquitto on {self.host}:{self.port} did not accept our credentials "
-                        f"within {timeout:g}s ({last}); log: {self.log_path}")
 
 
 def connack(host: str, port: int, username: str | None, password: str | None,

@@ -178,3 +178,65 @@ def log_tail(path: Path, lines: int = 5) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(text[-lines:]) or "(empty log)"
+
+
+class Launcher:
+    """What every launcher shares: the child it started, stopping it, waiting for it.
+
+    A subclass implements ``start()`` — spawn with :meth:`_spawn`, then :meth:`_wait_ready`
+    — and sets ``what`` (for messages) and ``stop_timeout``.
+    """
+
+    what = "the service"
+    stop_timeout = 20.0
+    _child: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None and self._child.poll() is None else None
+
+    def start(self, timeout: float):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self._child is not None:
+            stop(self._child.pid, timeout=self.stop_timeout, child=self._child)
+            self._child = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no flushing, no goodbyes to clients."""
+        if self._child is not None:
+            kill(self._child.pid, child=self._child)
+            self._child = None
+
+    def restart(self, **start_options):
+        self.stop()
+        return self.start(**start_options)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _spawn(self, argv: list[str], log_path: Path) -> None:
+        self._child = spawn(argv, log_path)
+
+    def _wait_ready(self, ready, timeout: float, log_path: Path) -> None:
+        """Poll ``ready()`` — True, or a string saying what is still wrong — until it is
+        True; fail at once if the child exits, and stop it if the timeout passes."""
+        deadline = time.monotonic() + timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self._child.poll() is not None:
+                code = self._child.returncode
+                self._child = None
+                raise UserError(f"{self.what} exited with status {code} while starting: "
+                                f"{log_tail(log_path)}")
+            answer = ready()
+            if answer is True:
+                return
+            last = answer or last
+            time.sleep(0.2)
+        self.stop()
+        raise UserError(f"{self.what} did not answer within {timeout:g}s ({last}); log: {log_path}")

@@ -11,7 +11,6 @@ each endpoint. Adding a service is one :class:`Service` entry in :meth:`Stack.se
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -58,8 +57,10 @@ def ksql_engine_available() -> bool:
     return "ksql-server" in commands.choices
 
 
-class KsqlServer:
+class KsqlServer(processes.Launcher):
     """``socksort ksql-server`` as a child process of the stack."""
+
+    what = "the ksql engine"
 
     def __init__(self, workdir: Path, bootstrap_servers: str, port: int, connect_url: str,
                  host: str = "127.0.0.1"):
@@ -68,31 +69,20 @@ class KsqlServer:
         self.port = port
         self.host = host
         self.connect_url = connect_url
-        self._child: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None and self._child.poll() is None else None
-
     def start(self, timeout: float = 120) -> "KsqlServer":
         processes.ensure_port_free(self.port, "the ksql engine", " or choose another port with --ksql-port")
         log = self.workdir / "ksql.log"
         progress.step(f"starting the ksql engine on {self.url} (logs: {log})")
-        self._child = processes.spawn(
-            [sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
-             "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url], log)
+        self._spawn([sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
+                     "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url], log)
         progress.step(f"waiting for the ksql engine at {self.url}/info")
-        _wait(lambda: http_answers(f"{self.url}/info"), self._child, timeout, "the ksql engine", log)
+        self._wait_ready(lambda: http_answers(f"{self.url}/info"), timeout, log)
         return self
-
-    def stop(self) -> None:
-        if self._child is not None:
-            processes.stop(self._child.pid, timeout=20, child=self._child)
-            self._child = None
 
 
 def http_answers(url: str) -> bool:
@@ -101,20 +91,6 @@ def http_answers(url: str) -> bool:
             return 200 <= response.status < 300
     except (OSError, ValueError):
         return False
-
-
-def _wait(ready: Callable[[], bool], child: subprocess.Popen, timeout: float, what: str, log: Path) -> None:
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise UserError(f"{what} exited with status {child.returncode} while starting: "
-                            f"{processes.log_tail(log)}")
-        if ready():
-            return
-        time.sleep(0.5)
-    processes.stop(child.pid, child=child)
-    raise UserError(f"{what} did not answer within {timeout:g}s; log: {log}")
 
 
 class Stack:

@@ -12,7 +12,6 @@ joined its group and read its config topic).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -25,7 +24,10 @@ from socksort.errors import UserError
 GROUP_ID = "socksort-connect"
 
 
-class ConnectWorker:
+class ConnectWorker(processes.Launcher):
+    what = "the Connect worker"
+    stop_timeout = 30.0
+
     def __init__(self, workdir: Path, bootstrap_servers: str, port: int = 8083, host: str = "127.0.0.1",
                  heap: str = jvm.DEFAULT_HEAP, exactly_once: bool = True, group_id: str = GROUP_ID):
         """``group_id`` names the Connect cluster; its config, offset and status topics are
@@ -37,15 +39,10 @@ class ConnectWorker:
         self.host = host
         self.heap = heap
         self.exactly_once = exactly_once
-        self._child: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None and self._child.poll() is None else None
 
     @property
     def log_path(self) -> Path:
@@ -86,49 +83,11 @@ class ConnectWorker:
         config = jvm.write_properties(self.workdir / "connect-distributed.properties", self.properties())
         log_config = jvm.write_log_config(self.workdir / "log4j2.properties", self.log_path.resolve())
         progress.step(f"starting the Kafka Connect worker on {self.url} (logs: {self.log_path})")
-        self._child = processes.spawn(
-            jvm.command("org.apache.kafka.connect.cli.ConnectDistributed", str(config), heap=self.heap,
-                        log_config=log_config),
-            self.workdir / "connect.out")
-        self._wait_ready(timeout)
-        return self
-
-    def stop(self) -> None:
-        if self._child is not None:
-            processes.stop(self._child.pid, timeout=30, child=self._child)
-            self._child = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would: no offset flush, no MQTT disconnect."""
-        if self._child is not None:
-            processes.kill(self._child.pid, child=self._child)
-            self._child = None
-
-    def restart(self, timeout: float = 180) -> "ConnectWorker":
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self) -> "ConnectWorker":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def _wait_ready(self, timeout: float) -> None:
+        self._spawn(jvm.command("org.apache.kafka.connect.cli.ConnectDistributed", str(config), heap=self.heap,
+                                log_config=log_config), self.workdir / "connect.out")
         progress.step(f"waiting for the Connect REST API at {self.url}/connectors")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._child.poll() is not None:
-                code = self._child.returncode
-                self._child = None
-                raise UserError(f"the Connect worker exited with status {code} while starting: "
-                                f"{processes.log_tail(self.log_path)}")
-            if rest_answers(self.url):
-                return
-            time.sleep(0.5)
-        self.stop()
-        raise UserError(f"the Connect worker at {self.url} did not answer within {timeout:g}s; "
-                        f"log: {self.log_path}")
+        self._wait_ready(lambda: rest_answers(self.url), timeout, self.log_path)
+        return self
 
 
 # --- the REST API ------------------------------------------------------------------
