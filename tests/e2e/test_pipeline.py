@@ -139,3 +139,15 @@ def test_the_timeline_shows_the_smoothed_showings(show_run):
         return n;
     }""")
     assert painted > 200
+
+
+def test_new_session_empties_the_pair_table_like_pairs_reset(show_run, pipeline):
+    page = show_run["page"]
+    assert page.locator("#pairs tbody tr").count() > 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_response("**/api/session", timeout=120_000) as answer:
+        page.click("#new-session")
+    assert answer.value.status == 200, answer.value.text()
+    page.wait_for_function("document.querySelectorAll('#pairs tbody tr').length === 0", timeout=30_000)
+    assert page.is_visible("#pairs-empty")
+    assert pairs(pipeline) == []
