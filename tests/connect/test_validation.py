@@ -56,3 +56,10 @@ def test_creating_a_connector_with_a_bad_config_is_refused(stack):
     with pytest.raises(RestError, match="kafka.topic") as refused:
         put_connector(stack.connect_url, "refused-by-validation", _config(stack, **{"kafka.topic": None}))
     assert refused.value.status == 400
+
+
+def test_confluent_connectors_extra_keys_from_the_seed_statement_are_accepted(stack):
+    # The seed's statement carried the commercial connector's licence-topic settings;
+    # they mean nothing here and must not make the statement fail.
+    assert _errors(stack, **{"confluent.topic.bootstrap.servers": "broker:29092",
+                             "confluent.topic.replication.factor": "1"}) == {}
