@@ -104,8 +104,10 @@ def edge_config(args):
 def edge_command(args) -> int:
     from socksort.edge_lambda.loop import EdgeLoop
     cfg = edge_config(args)
-    edge = EdgeLoop(cfg).start()
+    edge = EdgeLoop(cfg)
+    # Installed before anything starts: a SIGTERM while loading still ends in a clean stop.
     signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
+    edge.start()
     try:
         edge.run()
     finally:

@@ -127,6 +127,14 @@ class EdgeLoop:
     # --- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> "EdgeLoop":
+        """Load, connect and start every thread; on failure stop what already started."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop(flush_timeout=0)
+            raise
+
+    def _start(self) -> "EdgeLoop":
         cfg = self.config
         self.card = modelcard.load(cfg.model)
         runtime = runtimes.load(cfg.model, self.card, cfg.runtime, cfg.threads)
@@ -164,7 +172,8 @@ class EdgeLoop:
         if self._preparer.is_alive():
             self._preparer.join(timeout=5)
         self.draw_slot.close()
-        self._encoder.join(timeout=5)
+        if self._encoder.is_alive():
+            self._encoder.join(timeout=5)
         for publisher in self.publishers:
             publisher.stop(flush_timeout)
         if self.fifo:
