@@ -1,5 +1,6 @@
 """Frame sources: the latest frame only, deterministic replays, clear errors for bad sources."""
 
+import json
 import threading
 
 import numpy as np
@@ -45,14 +46,14 @@ def test_waiting_put_hands_over_every_frame_without_drops():
     assert seen == list(range(50)) and slot.dropped == 0
 
 
-def collect(source, **kwargs):
+def collect(source, limit=70, **kwargs):
     slot = LatestFrame()
     capture = Capture(source, slot, unthrottled=True, clock=lambda: 1000.0, **kwargs)
     capture.start()
     frames = []
     while (f := slot.take(timeout=5)) is not None:
         frames.append(f)
-        if len(frames) >= 70:
+        if len(frames) >= limit:
             break
     capture.stop()
     return capture, frames
@@ -97,3 +98,15 @@ def test_unreadable_video_file_is_a_one_line_error(tmp_path):
 def test_empty_image_folder_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError, match="holds no"):
         open_source(str(tmp_path))
+
+
+def test_a_synthetic_show_replays_at_its_own_frame_rate(run_cli, tmp_path):
+    run_cli("synth", "dataset", "--out", tmp_path / "ds", "--classes", "2", "--per-class", "1",
+            "--size", "160x120", check=True)
+    run_cli("synth", "show", "--out", tmp_path / "show.avi", "--classes-from", tmp_path / "ds",
+            "--seconds", "6", "--fps", "12.5", "--size", "160x120", check=True)
+    truth = json.loads((tmp_path / "show.truth.json").read_text())
+    capture, frames = collect(open_source(str(tmp_path / "show.avi")), limit=truth["frames"] + 1)
+    assert len(frames) == truth["frames"] == 75
+    # 12.5 fps: frame i is at start + i * 80 ms.
+    assert [f.ts_ms - 1_000_000 for f in frames] == [80 * i for i in range(75)]
