@@ -14,7 +14,7 @@ from pathlib import Path
 
 from socksort.contract import PAIRS
 from socksort.errors import UserError
-from socksort.ksql import ast, rest_client
+from socksort.ksql import ast, draw, rest_client
 from socksort.ksql.parser import parse
 from socksort.ksql.rows import PairRow
 
@@ -40,18 +40,8 @@ def read(url: str) -> list[PairRow]:
 
 def table(pairs: list[PairRow]) -> str:
     """The pair table drawn as the ksql CLI draws query results."""
-    header = ("IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN")
-    cells = [header] + [(p.image, p.pair_seen, str(p.number_socks_seen)) for p in pairs]
-    widths = [max(len(row[i]) for row in cells) + 1 for i in range(3)]
-    rule = "+" + "+".join("-" * w for w in widths) + "+"
-    lines = [rule, _line(header, widths), rule]
-    lines += [_line(row, widths) for row in cells[1:]]
-    lines.append(rule)
-    return "\n".join(lines)
-
-
-def _line(row, widths) -> str:
-    return "|" + "|".join(cell.ljust(w) for cell, w in zip(row, widths)) + "|"
+    return draw.table(("IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"),
+                      [(p.image, p.pair_seen, p.number_socks_seen) for p in pairs])
 
 
 @dataclass(frozen=True)

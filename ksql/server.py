@@ -221,7 +221,7 @@ class KsqlService:
     def _replay(self, command: Command) -> None:
         before = self.engine.external_topics()
         try:
-            self._execute(command.statement, command.properties)
+            self._execute(command.statement, command.properties, replaying=True)
         except KsqlError as exc:  # it succeeded once; say so loudly rather than stop
             log.error("replaying %r failed: %s", command.statement, exc)
         for topic in self.engine.external_topics() - before:
@@ -311,8 +311,11 @@ class KsqlService:
             self._sequence += 1
             return StatementOutcome(result.kind, st.text, result, self._sequence)
 
-    def _execute(self, text: str, properties: dict):
-        """Run one state-changing statement on the engine and make its topics exist."""
+    def _execute(self, text: str, properties: dict, replaying: bool = False):
+        """Run one state-changing statement on the engine and make its topics exist.
+
+        A replayed DROP ... DELETE TOPIC deletes nothing: the topic was deleted when the
+        statement first ran, and a topic of the same name may hold newer records now."""
         saved = dict(self.engine.properties)
         self.engine.properties.update(properties)
         try:
@@ -324,7 +327,7 @@ class KsqlService:
             self._ensure_source_topic(result)
         elif result.kind == "query_created":
             kafka_io.create_topics(self._admin, {result.source.topic: result.source.partitions or 1})
-        elif result.kind == "source_dropped" and result.delete_topic:
+        elif result.kind == "source_dropped" and result.delete_topic and not replaying:
             kafka_io.delete_topics(self._admin, [result.source.topic])
         return result
 

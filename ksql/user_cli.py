@@ -19,6 +19,7 @@ def register(commands) -> None:
     """Add the user-facing ksql subcommands."""
     _server(commands)
     _apply(commands)
+    _shell(commands)
     _pairs(commands)
     _replay(commands)
 
@@ -106,6 +107,24 @@ def _describe_answer(answer: dict) -> str:
     if status:
         return f"{status.get('status', '')}: {status.get('message', '')}  ({first_line})"
     return f"{answer.get('@type', 'done')}  ({first_line})"
+
+
+# --- ksql shell --------------------------------------------------------------------------
+
+def _shell(commands) -> None:
+    p = commands.add_parser(
+        "ksql", help="an interactive ksql shell (like the ksql CLI) for a ksqlDB REST server",
+        description="Statements end with ';' and may span lines; SELECT ... EMIT CHANGES and "
+                    "PRINT stream until Ctrl-C; SET/UNSET and DEFINE/UNDEFINE are kept by the "
+                    "shell. Reads statements from stdin when it is not a terminal.")
+    _url_option(p)
+    p.set_defaults(func=_run_shell)
+
+
+def _run_shell(args) -> int:
+    from socksort.ksql import shell
+
+    return shell.main(args.url)
 
 
 # --- pairs -------------------------------------------------------------------------------

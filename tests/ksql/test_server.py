@@ -104,13 +104,16 @@ def wait_for(check, timeout: float = 60, interval: float = 0.3):
 
 
 def produce(bootstrap: str, topic: str, frames, key: bytes | None = b"sockfound") -> None:
+    """Publish as Kafka Connect does: record time = now (the pipeline reads the frame's ts).
+
+    Simulated frames carry 2024 timestamps; as record times Kafka's retention would
+    delete them within minutes."""
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": bootstrap})
     for frame in frames:
         payload = frame if isinstance(frame, bytes) else frame.to_json()
-        stamp = int(time.time() * 1000) if isinstance(frame, bytes) else frame.ts
-        producer.produce(topic, value=payload, key=key, timestamp=stamp)
+        producer.produce(topic, value=payload, key=key)
     assert producer.flush(30) == 0
 
 
@@ -290,3 +293,78 @@ def test_replay_through_the_stack_prints_the_sessions_pair_table(stack, run_cli,
                      "--bootstrap", stack.bootstrap_servers, "--mqtt-url", stack.mqtt_url,
                      "--timeout", "60", check=True)
     assert json.loads(result.stdout) == [row.to_dict() for row in expected_pairs(session)]
+
+
+def test_a_restart_after_a_reset_keeps_what_the_new_queries_wrote(server, pipeline, stack, tmp_path):
+    from socksort.ksql.kafka_io import read_topic
+
+    suffix = pipeline.removeprefix("data_mqtt_")
+    sql = tmp_path / "pipeline.ksql"
+    sql.write_text(unique_pipeline(suffix))
+    pairs.reset(server.url, sql)
+    session = simulate(23, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    read_when(server.url, expected_pairs(session))
+    written = wait_for(lambda: read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}"), 30)
+    server.restart()
+    assert pairs.read(server.url) == expected_pairs(session)
+    assert read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}") == written
+
+
+def test_a_query_created_with_earliest_reads_the_topics_history(server, stack):
+    topic = f"history_{uuid.uuid4().hex[:8]}"
+    produce(stack.bootstrap_servers, topic, [b'{"image": "Mongo"}', b'{"image": "Mongo"}',
+                                             b'{"image": "Kafka"}'])
+    rest_client.run(server.url, f"CREATE STREAM H (IMAGE VARCHAR) WITH (KAFKA_TOPIC='{topic}', "
+                                "VALUE_FORMAT='JSON');")
+    rest_client.run(server.url, f"CREATE TABLE HC WITH (KAFKA_TOPIC='{topic}_counts') AS "
+                                "SELECT IMAGE, COUNT(*) AS N FROM H GROUP BY IMAGE;",
+                    {"auto.offset.reset": "earliest"})
+    rows = wait_for(lambda: sorted(rest_client.pull(server.url, "SELECT * FROM HC;").rows)
+                    == [["Kafka", 1], ["Mongo", 2]], 30)
+    assert rows
+
+
+def test_a_query_created_with_latest_ignores_the_topics_history(server, stack):
+    topic = f"latest_{uuid.uuid4().hex[:8]}"
+    produce(stack.bootstrap_servers, topic, [b'{"image": "Mongo"}'])
+    rest_client.run(server.url, f"CREATE STREAM L (IMAGE VARCHAR) WITH (KAFKA_TOPIC='{topic}', "
+                                "VALUE_FORMAT='JSON');")
+    rest_client.run(server.url, f"CREATE TABLE LC WITH (KAFKA_TOPIC='{topic}_counts') AS "
+                                "SELECT IMAGE, COUNT(*) AS N FROM L GROUP BY IMAGE;")
+    produce(stack.bootstrap_servers, topic, [b'{"image": "Kafka"}'])
+    rows = wait_for(lambda: rest_client.pull(server.url, "SELECT * FROM LC;").rows, 30)
+    assert rows == [["Kafka", 1]]
+
+
+def test_the_shell_runs_piped_statements_and_draws_results(server, pipeline):
+    result = subprocess.run([sys.executable, "-m", "socksort", "ksql", "--url", server.url],
+                            input="SHOW TABLES;\nSELECT * FROM SOCK_PAIRS;\nSELECT nope FROM nowhere;\n",
+                            capture_output=True, text=True, timeout=120)
+    out = result.stdout.splitlines()
+    assert result.returncode == 0
+    assert any(line.startswith("|Table Name ") for line in out)
+    assert any(line.startswith("|IMAGE ") and "NUMBER_SOCKS_SEEN" in line for line in out)
+    assert any("NOWHERE does not exist" in line for line in out)
+
+
+def test_create_source_connector_goes_to_kafka_connect(stack):
+    from socksort import config
+
+    mqtt = config.mqtt_url(stack.mqtt_url)
+    tag = uuid.uuid4().hex[:6]
+    name = f"test-conn-{tag}"
+    statement = (f"CREATE SOURCE CONNECTOR `{name}` WITH ("
+                 "'connector.class' = 'io.socksort.connect.mqtt.MqttSourceConnector', "
+                 f"'mqtt.server.uri' = 'tcp://{mqtt.host}:{mqtt.port}', "
+                 f"'mqtt.topics' = 'test/{tag}', 'kafka.topic' = 'conn_{tag}', "
+                 f"'mqtt.username' = '{mqtt.username}', 'mqtt.password' = '{mqtt.password}', "
+                 "'tasks.max' = '1');")
+    created = rest_client.run(stack.ksql_url, statement)
+    try:
+        assert created[0]["@type"] == "connector_info" and created[0]["info"]["name"] == name
+        listed = wait_for(lambda: name in {c["name"] for c in rest_client.run(
+            stack.ksql_url, "SHOW CONNECTORS;")[0]["connectors"]}, 30)
+        assert listed
+    finally:
+        rest_client.run(stack.ksql_url, f"DROP CONNECTOR IF EXISTS `{name}`;")

@@ -93,3 +93,33 @@ def test_pairs_against_no_server_is_a_one_line_error(run_cli):
     assert result.returncode == 2
     assert result.stderr.startswith(f"socksort: error: cannot reach the ksql server at {url}")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_shell_statements_end_at_a_semicolon_outside_quotes_and_comments():
+    from socksort.ksql.shell import statements
+
+    lines = ["SELECT 'a;b' AS X\n", "  FROM S -- not; yet\n", "  EMIT CHANGES; SHOW STREAMS;\n",
+             "\n", "DESCRIBE S\n", ";\n"]
+    assert list(statements(iter(lines))) == [
+        "SELECT 'a;b' AS X\n  FROM S -- not; yet\n  EMIT CHANGES;", "SHOW STREAMS;", "DESCRIBE S\n;"]
+
+
+def test_shell_keeps_set_and_define_locally_as_the_ksql_cli_does():
+    import io
+
+    from socksort.ksql.shell import Shell
+
+    out = io.StringIO()
+    shell = Shell("http://127.0.0.1:9", out)
+    shell.run("SET 'auto.offset.reset' = 'earliest';")
+    shell.run("DEFINE topic = 'data_mqtt';")
+    assert shell.properties == {"auto.offset.reset": "earliest"}
+    assert shell.variables == {"topic": "data_mqtt"}
+    assert out.getvalue() == "Successfully changed local property 'auto.offset.reset' to 'earliest'.\n"
+
+
+def test_shell_shows_a_created_statement_by_its_message():
+    from socksort.ksql.shell import render
+
+    assert render({"@type": "currentStatus", "commandStatus": {"message": "Stream created"}}) == \
+        "Stream created"
