@@ -163,3 +163,19 @@ def install_greengrass_core_stand_in(monkeypatch) -> list:
     for name in [m for m in sys.modules if m == "greengrasssdk" or m.startswith("greengrasssdk.")]:
         monkeypatch.delitem(sys.modules, name)
     return posted
+
+
+def test_under_greengrass_the_device_is_named_after_the_thing(colour_model, monkeypatch):
+    monkeypatch.setenv("SOCKSORT_MODEL", str(colour_model))
+    monkeypatch.delenv("SOCKSORT_DEVICE", raising=False)
+    monkeypatch.setenv("AWS_IOT_THING_NAME", "deeplens-kitchen")
+    assert lambda_function.edge_config().device == "deeplens-kitchen"
+
+
+def test_the_bundled_settings_do_not_override_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "edge-config.json").write_text(json.dumps({"SOCKSORT_SOURCE": "awscam", "SOCKSORT_MODEL": "model",
+                                                           "SOCKSORT_TOPIC": "sockfound"}))
+    environ = {"SOCKSORT_TOPIC": "kitchen/socks"}
+    lambda_function.apply_settings(tmp_path, environ)
+    assert environ == {"SOCKSORT_TOPIC": "kitchen/socks", "SOCKSORT_SOURCE": "awscam",
+                       "SOCKSORT_MODEL": str(tmp_path / "model")}
