@@ -185,11 +185,11 @@ public class MqttSourceTask extends SourceTask {
         MqttMessage message = arrived.message();
         byte[] payload = message.getPayload();
         PayloadFields fields = PayloadFields.parse(payload);
-        if (fields.sequenced() && redeliveries.isRedelivery(fields)) {
+        if (fields.sequenced() && redeliveries.isRedelivery(arrived.topic(), fields)) {
             acknowledge(message.getId(), message.getQos());
             return null;
         }
-        Map<String, ?> partition = fields.sequenced() ? RedeliveryFilter.partition(fields.device) : null;
+        Map<String, ?> partition = fields.sequenced() ? RedeliveryFilter.partition(arrived.topic(), fields.device) : null;
         Map<String, ?> offset = fields.sequenced() ? RedeliveryFilter.offset(fields.seq, fields.ts) : null;
         String key = switch (config.recordKey()) {
             case MqttSourceConnectorConfig.KEY_NONE -> null;

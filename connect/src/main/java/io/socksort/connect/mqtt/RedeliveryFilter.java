@@ -13,15 +13,18 @@ import java.util.function.Function;
  * support, whose offsets, in the same transaction) are already in Kafka. A message is a
  * redelivery when both its {@code seq} and its {@code ts} are at or below the last ones
  * seen from its device. Requiring both keeps a camera that restarted — {@code seq} back
- * at 0, but a later clock — from being mistaken for one.
+ * at 0, but a later clock — from being mistaken for one. The source partition is the
+ * pair (MQTT topic, device): each topic is read by exactly one task, so no two tasks ever
+ * write offsets for the same partition.
  */
 final class RedeliveryFilter {
+    static final String TOPIC = "mqtt.topic";
     static final String DEVICE = "device";
     static final String SEQ = "seq";
     static final String TS = "ts";
 
-    /** Last (seq, ts) per device: from this task's own records, else from Connect's offset store. */
-    private final Map<String, long[]> last = new HashMap<>();
+    /** Last (seq, ts) per partition: from this task's own records, else from Connect's offset store. */
+    private final Map<Map<String, Object>, long[]> last = new HashMap<>();
     private final Function<Map<String, Object>, Map<String, Object>> committedOffset;
     private long redeliveries;
 
@@ -30,8 +33,8 @@ final class RedeliveryFilter {
         this.committedOffset = committedOffset;
     }
 
-    static Map<String, Object> partition(String device) {
-        return Map.of(DEVICE, device);
+    static Map<String, Object> partition(String topic, String device) {
+        return Map.of(TOPIC, topic, DEVICE, device);
     }
 
     static Map<String, Object> offset(long seq, long ts) {
@@ -39,13 +42,14 @@ final class RedeliveryFilter {
     }
 
     /** True if the message is one Kafka already has; otherwise records it as the device's latest. */
-    boolean isRedelivery(PayloadFields fields) {
-        long[] previous = last.containsKey(fields.device) ? last.get(fields.device) : committed(fields.device);
+    boolean isRedelivery(String topic, PayloadFields fields) {
+        Map<String, Object> partition = partition(topic, fields.device);
+        long[] previous = last.containsKey(partition) ? last.get(partition) : committed(partition);
         if (previous != null && fields.seq <= previous[0] && fields.ts <= previous[1]) {
             redeliveries++;
             return true;
         }
-        last.put(fields.device, new long[] {fields.seq, fields.ts});
+        last.put(partition, new long[] {fields.seq, fields.ts});
         return false;
     }
 
@@ -53,8 +57,8 @@ final class RedeliveryFilter {
         return redeliveries;
     }
 
-    private long[] committed(String device) {
-        Map<String, Object> offset = committedOffset.apply(partition(device));
+    private long[] committed(Map<String, Object> partition) {
+        Map<String, Object> offset = committedOffset.apply(partition);
         if (offset == null || !(offset.get(SEQ) instanceof Number seq) || !(offset.get(TS) instanceof Number ts)) {
             return null;
         }

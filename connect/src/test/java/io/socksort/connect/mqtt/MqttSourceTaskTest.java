@@ -49,9 +49,9 @@ class MqttSourceTaskTest {
     }
 
     @Test
-    void sourceOffsetIsTheDevicesSeqAndTs() {
+    void sourceOffsetIsTheDevicesSeqAndTsOnItsTopic() {
         SourceRecord record = task().toRecord(arrived(PREDICTION, 5L));
-        assertEquals(Map.of("device", "cam"), record.sourcePartition());
+        assertEquals(Map.of("mqtt.topic", "sockfound", "device", "cam"), record.sourcePartition());
         assertEquals(Map.of("seq", 4L, "ts", 1700000000000L), record.sourceOffset());
     }
 

@@ -21,51 +21,57 @@ class RedeliveryFilterTest {
 
     @Test
     void aNewDevicesFirstMessageIsNew() {
-        assertFalse(filter.isRedelivery(message("cam", 0, 1000)));
+        assertFalse(filter.isRedelivery("sockfound", message("cam", 0, 1000)));
     }
 
     @Test
     void aRepeatOfTheLastMessageIsARedelivery() {
-        filter.isRedelivery(message("cam", 5, 1000));
-        assertTrue(filter.isRedelivery(message("cam", 5, 1000)));
+        filter.isRedelivery("sockfound", message("cam", 5, 1000));
+        assertTrue(filter.isRedelivery("sockfound", message("cam", 5, 1000)));
     }
 
     @Test
     void anEarlierMessageIsARedelivery() {
-        filter.isRedelivery(message("cam", 5, 1000));
-        assertTrue(filter.isRedelivery(message("cam", 3, 900)));
+        filter.isRedelivery("sockfound", message("cam", 5, 1000));
+        assertTrue(filter.isRedelivery("sockfound", message("cam", 3, 900)));
     }
 
     @Test
     void aRestartedCameraCountingFromZeroAgainIsNotARedelivery() {
-        filter.isRedelivery(message("cam", 500, 1000));
-        assertFalse(filter.isRedelivery(message("cam", 0, 2000)));
+        filter.isRedelivery("sockfound", message("cam", 500, 1000));
+        assertFalse(filter.isRedelivery("sockfound", message("cam", 0, 2000)));
     }
 
     @Test
     void devicesAreTrackedSeparately() {
-        filter.isRedelivery(message("a", 10, 1000));
-        assertFalse(filter.isRedelivery(message("b", 1, 100)));
+        filter.isRedelivery("sockfound", message("a", 10, 1000));
+        assertFalse(filter.isRedelivery("sockfound", message("b", 1, 100)));
+    }
+
+    @Test
+    void theSameDeviceOnAnotherTopicIsTrackedSeparately() {
+        filter.isRedelivery("sockfound", message("cam", 10, 1000));
+        assertFalse(filter.isRedelivery("other", message("cam", 1, 100)));
     }
 
     @Test
     void theCommittedOffsetCountsAfterARestart() {
-        committed.put(RedeliveryFilter.partition("cam"), Map.of("seq", 99L, "ts", 5000L));
-        assertTrue(filter.isRedelivery(message("cam", 99, 5000)));
-        assertFalse(filter.isRedelivery(message("cam", 100, 5001)));
+        committed.put(RedeliveryFilter.partition("sockfound", "cam"), Map.of("seq", 99L, "ts", 5000L));
+        assertTrue(filter.isRedelivery("sockfound", message("cam", 99, 5000)));
+        assertFalse(filter.isRedelivery("sockfound", message("cam", 100, 5001)));
     }
 
     @Test
     void integerOffsetsFromTheStoreAreAccepted() {
-        committed.put(RedeliveryFilter.partition("cam"), Map.of("seq", 7, "ts", 70));
-        assertTrue(filter.isRedelivery(message("cam", 7, 70)));
+        committed.put(RedeliveryFilter.partition("sockfound", "cam"), Map.of("seq", 7, "ts", 70));
+        assertTrue(filter.isRedelivery("sockfound", message("cam", 7, 70)));
     }
 
     @Test
     void redeliveriesAreCounted() {
-        filter.isRedelivery(message("cam", 2, 20));
-        filter.isRedelivery(message("cam", 1, 10));
-        filter.isRedelivery(message("cam", 2, 20));
+        filter.isRedelivery("sockfound", message("cam", 2, 20));
+        filter.isRedelivery("sockfound", message("cam", 1, 10));
+        filter.isRedelivery("sockfound", message("cam", 2, 20));
         assertEquals(2, filter.redeliveries());
     }
 }
