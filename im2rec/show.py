@@ -92,18 +92,24 @@ def _slots(rng: np.random.Generator, fps: float, seconds: float) -> list[tuple[i
 
 
 def _order(rng: np.random.Generator, names: list[str], slots: int) -> list[str]:
-    """Which design fills each slot: pairs, singles and triples, never one twice in a row."""
+    """Which design fills each slot: pairs, singles and triples, not one twice in a row.
+
+    No design takes more than half the slots (rounded up), which is what lets the
+    most-remaining-first order below avoid back-to-back repeats; only a show of a
+    single design has to repeat it straight after its gap.
+    """
+    cap = max(1, (slots + 1) // 2)
     remaining: dict[str, int] = {}
     for i, k in enumerate(rng.permutation(len(names))):
-        if sum(remaining.values()) >= slots:
+        left = slots - sum(remaining.values())
+        if left <= 0:
             break
         count = SHOW_COUNTS[i] if i < len(SHOW_COUNTS) else int(rng.choice((1, 2, 2, 3)))
-        remaining[names[k]] = min(count, slots - sum(remaining.values()))
+        remaining[names[k]] = min(count, left, cap)
     order: list[str] = []
     while sum(remaining.values()):
         choices = [n for n, c in remaining.items() if c and (not order or n != order[-1])]
-        if not choices:  # only the previous design is left; showing it again ends the show
-            break
+        choices = choices or [order[-1]]  # a single design: show it again after the gap
         most = max(remaining[n] for n in choices)
         leaders = [n for n in choices if remaining[n] == most]
         pick = leaders[int(rng.integers(len(leaders)))]

@@ -148,3 +148,17 @@ def test_timeline_labels_every_frame_once_in_order(video):
     assert all(a["end_frame"] == b["start_frame"] for a, b in zip(segments, segments[1:]))
     shown = [(s["design"], s["start_frame"], s["end_frame"]) for s in truth["showings"]]
     assert [(t["label"], t["start_frame"], t["end_frame"]) for t in segments if t["label"] != BLANK_LABEL] == shown
+
+
+def test_a_short_show_still_fills_every_slot_with_different_designs():
+    names = [f"design-{i}" for i in range(8)]
+    for seed in range(10):
+        showings = show.plan(names, seed=seed, fps=30, seconds=20)
+        slots = show._slots(np.random.default_rng([seed, 2]), 30, 20)
+        assert len(showings) == len(slots)
+        assert all(a.design != b.design for a, b in zip(showings, showings[1:]))
+
+
+def test_a_single_design_is_shown_more_than_once():
+    showings = show.plan(["only"], seed=0, fps=30, seconds=60)
+    assert len(showings) >= 2 and {s.design for s in showings} == {"only"}
