@@ -19,19 +19,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from socksort.config import HostPort
+from socksort.edge_lambda.handoff import Handoff
 
 BOUNDARY = "socksortframe"
 
 
-class JpegHub:
+class JpegHub(Handoff):
     """The latest encoded frame, a counter that changes with each one, and who is watching."""
 
     def __init__(self):
-        self._cond = threading.Condition()
+        super().__init__()
         self._jpeg: bytes | None = None
         self._number = 0
         self._watchers = 0
-        self._closed = False
 
     def publish(self, jpeg: bytes) -> None:
         with self._cond:
@@ -60,15 +60,6 @@ class JpegHub:
     @property
     def watched(self) -> bool:
         return self._watchers > 0
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
 
 class EdgeHttpServer:

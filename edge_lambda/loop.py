@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,8 +143,10 @@ class EdgeLoop:
         self.log(f"model {self.card.backbone} ({len(self.card.classes)} classes) on {runtime.name}")
         source = self._given_source or open_source(cfg.source, cfg.fps)
         if cfg.mqtt_url is not None:
-            self.publishers.append(MqttPublisher(cfg.mqtt_url, cfg.topic, buffer_size=cfg.buffer,
-                                                 tls=cfg.tls, client_id=f"socksort-edge-{cfg.device}"))
+            # A clean session needs no stable client id; a unique one keeps two edges with
+            # the same device name from taking each other's connection away.
+            self.publishers.append(MqttPublisher(cfg.mqtt_url, cfg.topic, buffer_size=cfg.buffer, tls=cfg.tls,
+                                                 client_id=f"socksort-edge-{cfg.device}-{uuid.uuid4().hex[:6]}"))
         if cfg.greengrass:
             gg = greengrass_publisher()
             if gg is not None:
@@ -283,6 +286,7 @@ class EdgeLoop:
                       "runtime": self.classifier.runtime.name if self.classifier else ""},
             "camera": camera,
             "fps": round(self.rate.rate, 2),
+            "uptime_seconds": round(time.time() - self.started_at, 1),
             "classified": self.classified,
             "latest": self.latest.to_dict() if self.latest else None,
             "outputs": outputs,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from socksort.edge_lambda.handoff import Handoff
 from socksort.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -34,13 +35,12 @@ class Frame:
     batch: np.ndarray | None = None   # the prepared network input, once preprocessed
 
 
-class LatestFrame:
+class LatestFrame(Handoff):
     """A one-slot buffer between capture and inference; overwriting counts a drop."""
 
     def __init__(self):
-        self._cond = threading.Condition()
+        super().__init__()
         self._frame: Frame | None = None
-        self._closed = False
         self.dropped = 0
 
     def put(self, frame: Frame, wait: bool = False) -> None:
@@ -66,15 +66,6 @@ class LatestFrame:
             frame, self._frame = self._frame, None
             self._cond.notify_all()
             return frame
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
 
 class Source:
