@@ -1,13 +1,15 @@
-"""A Connect worker killed with SIGKILL mid-stream and restarted loses no message.
+"""The bridge survives its parts failing: a Connect worker killed with SIGKILL mid-stream,
+or the MQTT broker restarting, loses no message.
 
 Each case runs its own worker (its own Connect group, MQTT topic and Kafka topic) on the
-shared Kafka and Mosquitto, so killing it disturbs no other test. Duplicates are counted
-and reported (``-rA`` / the junit property ``duplicates``); with exactly-once source
-support there must be none.
+shared Kafka, so killing things disturbs no other test. Duplicates are counted and
+reported (``-s`` / the junit property ``duplicates``); with exactly-once source support
+there must be none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -25,34 +27,44 @@ MESSAGES = 4000
 RATE = 400  # per second: the stream is still flowing when the worker dies and while it is down
 
 
-@pytest.mark.parametrize("exactly_once", [True, False], ids=["exactly-once", "at-least-once"])
-def test_worker_killed_mid_stream_loses_no_message(stack, tmp_path, exactly_once, record_property):
+@contextlib.contextmanager
+def _own_bridge(stack, broker, workdir, exactly_once: bool = True):
+    """A worker + connector of this test's own; yields (worker, mqtt topic, kafka topic, device)."""
     run = uuid.uuid4().hex[:8]
-    device, mqtt_topic, kafka_topic = f"crash-{run}", f"crash/{run}", f"crash_{run}"
-    m = stack.mosquitto
-    config = connector.mqtt_source_config(m.host, m.port, m.username, m.password,
+    mqtt_topic, kafka_topic = f"resilience/{run}", f"resilience_{run}"
+    config = connector.mqtt_source_config(broker.host, broker.port, broker.username, broker.password,
                                           mqtt_topic=mqtt_topic, kafka_topic=kafka_topic)
-    worker = ConnectWorker(tmp_path / "worker", stack.bootstrap_servers, port=free_port(),
-                           exactly_once=exactly_once, group_id=f"crash-{run}")
-    marker = f'"device":"{device}"'.encode()
+    worker = ConnectWorker(workdir, stack.bootstrap_servers, port=free_port(), exactly_once=exactly_once,
+                           group_id=f"resilience-{run}")
     try:
         worker.start()
-        put_connector(worker.url, "crash-test", config)
-        wait_running(worker.url, "crash-test")
+        put_connector(worker.url, "resilience", config)
+        wait_running(worker.url, "resilience")
+        yield worker, mqtt_topic, kafka_topic, f"device-{run}"
+    finally:
+        worker.stop()
+
+
+def _marker(device: str) -> bytes:
+    return f'"device":"{device}"'.encode()
+
+
+@pytest.mark.parametrize("exactly_once", [True, False], ids=["exactly-once", "at-least-once"])
+def test_worker_killed_mid_stream_loses_no_message(stack, tmp_path, exactly_once, record_property):
+    with _own_bridge(stack, stack.mosquitto, tmp_path / "worker", exactly_once) as (worker, mqtt_topic,
+                                                                                      kafka_topic, device):
         with KafkaTail(stack.bootstrap_servers, kafka_topic) as tail:
             publisher = threading.Thread(target=publish, args=(stack.mqtt_url, device, MESSAGES),
                                          kwargs={"topic": mqtt_topic, "rate": RATE})
             publisher.start()
-            assert len(tail.wait_for(marker, MESSAGES // 5, timeout=120)) >= MESSAGES // 5
+            assert len(tail.wait_for(_marker(device), MESSAGES // 5, timeout=120)) >= MESSAGES // 5
             worker.kill()
             worker.start()
-            wait_running(worker.url, "crash-test")
+            wait_running(worker.url, "resilience")
             publisher.join(120)
-            tail.wait_for(marker, MESSAGES, timeout=180)
+            tail.wait_for(_marker(device), MESSAGES, timeout=180)
             time.sleep(2)  # let any late duplicate arrive before counting
-            seqs = seqs_of(tail.matching(marker))
-    finally:
-        worker.stop()
+            seqs = seqs_of(tail.matching(_marker(device)))
 
     duplicates = len(seqs) - len(set(seqs))
     record_property("duplicates", duplicates)
@@ -61,3 +73,18 @@ def test_worker_killed_mid_stream_loses_no_message(stack, tmp_path, exactly_once
     assert sorted(set(seqs)) == list(range(MESSAGES)), "messages were lost"
     if exactly_once:
         assert duplicates == 0
+
+
+def test_connector_resumes_after_the_mqtt_broker_restarts(stack, mosquitto, tmp_path):
+    with _own_bridge(stack, mosquitto, tmp_path / "worker") as (worker, mqtt_topic, kafka_topic, device):
+        with KafkaTail(stack.bootstrap_servers, kafka_topic) as tail:
+            publish(mosquitto.url, device, 300, topic=mqtt_topic)
+            assert len(tail.wait_for(_marker(device), 300, timeout=60)) == 300
+            mosquitto.restart()
+            # Published while the connector is still reconnecting: the broker queues them
+            # in its persistent session.
+            publish(mosquitto.url, device, 300, topic=mqtt_topic, start_seq=300)
+            tail.wait_for(_marker(device), 600, timeout=120)
+            time.sleep(1)
+            seqs = seqs_of(tail.matching(_marker(device)))
+    assert seqs == list(range(600))
