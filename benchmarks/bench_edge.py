@@ -88,6 +88,7 @@ def row(metric: str, value, unit: str, note: str = "") -> dict:
 
 def stage_note(stage: str) -> str:
     return {"capture": "video decode, capture thread",
+            "preprocess": "prepare thread, overlaps the model's previous frame",
             "annotate": "encoder thread, concurrent with inference",
             "encode": "JPEG, encoder thread, concurrent with inference",
             "publish": "serialise + hand to the MQTT buffer, inference thread"}.get(stage, "inference thread")

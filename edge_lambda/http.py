@@ -2,7 +2,7 @@
 
     /              the annotated live picture with label, probability, FPS and connection state
     /stream.mjpg   multipart JPEG (multipart/x-mixed-replace), one part per annotated frame
-    /snapshot.jpg  the latest annotated frame
+    /snapshot.jpg  the latest annotated frame (frames are drawn only while someone watches)
     /status.json   what the page shows, as JSON
     /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
