@@ -32,6 +32,7 @@ from socksort.ksql.parser import parse, split_statements
 
 log = logging.getLogger("socksort.ksql.server")
 
+METADATA_REFRESH_S = 5.0
 STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate, ast.InsertValues)
 
 
@@ -75,6 +76,7 @@ class KsqlService:
         self._pending: list[Command] = []
         self._sequence = 0
         self._stop = threading.Event()
+        self._next_metadata = 0.0
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------
@@ -118,7 +120,7 @@ class KsqlService:
         try:
             while not self._stop.is_set():
                 assigned = self._assign(consumer, assigned)
-                messages = consumer.consume(500, timeout=0.05)
+                messages = consumer.consume(1000, timeout=0.05)
                 batch = [m for m in messages if m.error() is None]
                 if not batch:
                     self._when_idle(consumer, assigned)
@@ -139,6 +141,12 @@ class KsqlService:
 
         with self.lock:
             topics = self.engine.external_topics()
+        known = {t for t, _ in assigned}
+        # Ask Kafka for partitions only when the inputs changed, or now and then for
+        # partitions added to an input topic: a metadata request per batch halves throughput.
+        if topics == known and time.monotonic() < self._next_metadata:
+            return assigned
+        self._next_metadata = time.monotonic() + METADATA_REFRESH_S
         partitions = kafka_io.topic_partitions(self._admin)
         wanted = {(t, p) for t in topics for p in range(partitions.get(t, 0))}
         if wanted == assigned:
@@ -244,19 +252,24 @@ class KsqlService:
             exc.statement_text = exc.statement_text or _failing_statement(text)
             exc.results = outcomes
             raise
-        for st in statements:
-            try:
-                outcome = self._run_one(st, request_props)
-            except KsqlError as exc:
-                exc.statement_text = exc.statement_text or st.text
-                exc.results = outcomes
-                raise
-            except UserError as exc:
-                error = KsqlError(str(exc), statement_text=st.text)
-                error.results = outcomes
-                raise error from None
-            if outcome is not None:
-                outcomes.append(outcome)
+        if any(isinstance(st.node, STATE_CHANGING) for st in statements):
+            self.wait_ready()
+        # One request runs as a unit: no input record is processed between its statements,
+        # so a pipeline applied in one request sees the same records in every query.
+        with self.lock:
+            for st in statements:
+                try:
+                    outcome = self._run_one(st, request_props)
+                except KsqlError as exc:
+                    exc.statement_text = exc.statement_text or st.text
+                    exc.results = outcomes
+                    raise
+                except UserError as exc:
+                    error = KsqlError(str(exc), statement_text=st.text)
+                    error.results = outcomes
+                    raise error from None
+                if outcome is not None:
+                    outcomes.append(outcome)
         return outcomes
 
     def _run_one(self, st, request_props: dict) -> StatementOutcome | None:
@@ -292,7 +305,6 @@ class KsqlService:
 
     def _change_state(self, st, request_props: dict) -> StatementOutcome:
         """Run a statement that changes what the server does, and log it in the command topic."""
-        self.wait_ready()
         with self.lock:
             before = self.engine.external_topics()
             result = self._execute(st.text, request_props)
