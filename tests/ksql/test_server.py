@@ -368,3 +368,26 @@ def test_create_source_connector_goes_to_kafka_connect(stack):
         assert listed
     finally:
         rest_client.run(stack.ksql_url, f"DROP CONNECTOR IF EXISTS `{name}`;")
+
+
+def test_a_push_query_from_earliest_first_replays_the_tables_history(server, pipeline, stack):
+    session = simulate(24, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    read_when(server.url, expected_pairs(session))
+    final: dict = {}
+    deadline = time.monotonic() + 60
+    with httpx.stream("POST", f"{server.url}/query-stream", timeout=60,
+                      json={"sql": "SELECT * FROM SOCK_PAIRS EMIT CHANGES;",
+                            "properties": {"auto.offset.reset": "earliest"}}) as response:
+        lines = response.iter_lines()
+        header = json.loads(next(lines))
+        for line in lines:
+            if time.monotonic() > deadline:
+                break
+            if line.strip():
+                image, seen, count = json.loads(line)
+                final[image] = (seen, count)
+                if final == {p.image: (p.pair_seen, p.number_socks_seen) for p in expected_pairs(session)}:
+                    break
+    assert header["columnNames"] == ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"]
+    assert final == {p.image: (p.pair_seen, p.number_socks_seen) for p in expected_pairs(session)}
