@@ -64,6 +64,8 @@ def register(commands) -> None:
            help="messages kept while the broker is away (oldest dropped first)")
     option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
            help="inference threads (default: all cores)")
+    option(p, "--stream-fps", env="SOCKSORT_STREAM_FPS", type=optional(config.positive_float), default=15.0,
+           help="most frames per second drawn for the live stream and FIFO, or 'none' for every frame")
     option(p, "--fifo", env="SOCKSORT_FIFO", type=optional(str), help="also write JPEG frames to this FIFO "
            "(the DeepLens viewer reads /tmp/results.mjpeg)")
     option(p, "--tls-ca", env="SOCKSORT_MQTT_CA", type=config.existing_file,
@@ -98,7 +100,8 @@ def edge_config(args):
                       mqtt_url=args.mqtt_url, topic=args.topic, http=args.http, device=args.device,
                       threshold=args.threshold, top_k=args.top_k, loop=args.loop,
                       unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
-                      fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls)
+                      fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls,
+                      stream_fps=args.stream_fps)
 
 
 def edge_command(args) -> int:

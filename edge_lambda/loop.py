@@ -54,6 +54,7 @@ class EdgeConfig:
     buffer: int = DEFAULT_BUFFER
     threads: int | None = None
     tls: TlsOptions | None = None
+    stream_fps: float | None = 15.0   # most frames per second drawn for viewers; None: all
     greengrass: bool = True       # publish through Greengrass too when running under it
 
 
@@ -258,6 +259,10 @@ class EdgeLoop:
             t2 = clock()
             self.times.add("annotate", t1 - t0)
             self.times.add("encode", t2 - t1)
+            if self.config.stream_fps:
+                # A person watching needs no more; the cores go to the model meanwhile, and
+                # the next frame drawn is the newest one by then.
+                self._stop.wait(max(0.0, t0 + 1 / self.config.stream_fps - clock()))
 
     def _camera_note(self) -> str:
         return "" if self.capture is None or self.capture.alive else f"camera {self.capture.state}"

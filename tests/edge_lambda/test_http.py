@@ -74,3 +74,15 @@ def test_metrics_count_classified_frames_and_inference_time(running_edge, colour
     assert lines["socksort_edge_inference_ms_count"] == "30"
     assert float(lines["socksort_edge_inference_ms_sum"]) > 0
     assert lines["socksort_edge_frames_dropped_total"] == "0"
+
+
+def test_the_stream_is_drawn_at_most_at_its_frame_rate_however_fast_the_model_runs(colour_model, rgb_video):
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), loop=True, unthrottled=True,
+                               max_frames=200, stream_fps=2)).start()
+    edge.hub.add_watcher()
+    try:
+        edge.run()
+    finally:
+        edge.stop()
+    assert edge.classified == 200
+    assert 1 <= edge.times.count["encode"] < edge.classified / 4
