@@ -256,10 +256,15 @@ class MqttPublisher(Publisher):
                              protocol=mqtt.MQTTv311, clean_session=True)
         if url.username:
             client.username_pw_set(url.username, url.password)
-        if url.tls or tls:
+        self._tls = bool(url.tls or tls)
+        if self._tls:
             tls = tls or TlsOptions()
-            client.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file,
-                           cert_reqs=ssl.CERT_REQUIRED)
+            try:
+                client.tls_set(ca_certs=tls.ca_file, certfile=tls.cert_file, keyfile=tls.key_file,
+                               cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ValueError) as exc:   # ssl.SSLError is an OSError
+                raise UserError(f"cannot use the MQTT TLS files ({tls.ca_file or 'system CAs'}, "
+                                f"{tls.cert_file or 'no client certificate'}): {exc}") from None
             client.tls_insecure_set(tls.insecure)
         client.max_inflight_messages_set(max_inflight)
         client.reconnect_delay_set(*backoff)
@@ -351,4 +356,6 @@ class MqttPublisher(Publisher):
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._connected.clear()
-        self._set_state("disconnected", f"cannot reach the broker at {self.url}")
+        # paho does not say why; over TLS a failed handshake is the usual reason.
+        how = " over TLS (is it listening for TLS, with a certificate the CA file accepts?)" if self._tls else ""
+        self._set_state("disconnected", f"cannot reach the broker at {self.url}{how}")

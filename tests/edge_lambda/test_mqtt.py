@@ -141,3 +141,24 @@ def test_wrong_credentials_are_reported_as_refused_by_the_broker(mosquitto, colo
         assert any(p.startswith("mqtt refused: broker refused the connection: Not authorized") for p in problems)
     finally:
         edge.stop(flush_timeout=0)
+
+
+def test_a_tls_ca_file_that_is_not_a_certificate_is_a_one_line_error(tmp_path):
+    from socksort.edge_lambda.publish import MqttPublisher, TlsOptions
+    from socksort.errors import UserError
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(UserError, match="cannot use the MQTT TLS files"):
+        MqttPublisher(mqtt_url("mqtts://u:p@127.0.0.1:8883"), "sockfound", tls=TlsOptions(ca_file=str(bad)))
+
+
+def test_tls_against_a_plain_broker_is_a_reported_connection_failure(mosquitto):
+    from socksort.edge_lambda.publish import MqttPublisher
+    url = mqtt_url(mosquitto.url.replace("mqtt://", "mqtts://"))
+    publisher = MqttPublisher(url, "sockfound").start()
+    try:
+        publisher.publish(b"{}")
+        assert wait_until(lambda: "over TLS" in publisher.last_error, timeout=15)
+        assert not publisher.connected and publisher.pending + publisher.inflight == 1
+    finally:
+        publisher.stop(flush_timeout=0)
