@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socksort import contract, paths, progress
+from socksort import atomic, contract, paths, progress
 from socksort.config import HostPort
 from socksort.errors import UserError
 
@@ -37,12 +37,13 @@ SETTLE_LIMIT_S = 90.0    # ... or give up waiting and compare what is there
 class DemoConfig:
     workdir: Path
     source: str | None           # None: the synthetic show
+    model: Path | None = None    # None: train on the synthetic dataset (or reuse that model)
     classes: int = 4
     per_class: int = 30
     seed: int = 0
     show_seconds: float = 60.0
     show_fps: float = 30.0
-    epochs: int | None = None
+    epochs: int | None = 1       # synthetic socks need little fine-tuning; keeps make demo short
     dashboard: HostPort = HostPort("127.0.0.1", contract.PORTS["dashboard"])
     edge_http: HostPort = HostPort("127.0.0.1", contract.PORTS["edge"])
     exit_after: bool = False
@@ -114,7 +115,6 @@ class Demo:
                 shutil.rmtree(folder)
             socksort("synth", "dataset", "--out", folder, "--classes", cfg.classes,
                      "--per-class", cfg.per_class, "--seed", cfg.seed, what="making the dataset")
-            from socksort import atomic
             atomic.write_json(marker, wanted)
         return folder
 
@@ -149,11 +149,18 @@ class Demo:
     def show(self, dataset: Path) -> tuple[Path, Path]:
         cfg = self.config
         video, truth = self.work / "show.mp4", self.work / "show.truth.json"
+        wanted = {"seed": cfg.seed, "seconds": cfg.show_seconds, "fps": cfg.show_fps,
+                  "dataset": (dataset / "synth.json").read_text()}
+        marker = self.work / "show.json"
+        if video.is_file() and truth.is_file() and marker.is_file() and json.loads(marker.read_text()) == wanted:
+            progress.step(f"reusing the synthetic sock show {video}")
+            return video, truth
         progress.step(f"rendering the synthetic sock show ({cfg.show_seconds:g} s at {cfg.show_fps:g} FPS) "
                       f"to {video}")
         socksort("synth", "show", "--out", video, "--truth", truth, "--classes-from", dataset,
                  "--seed", cfg.seed, "--seconds", cfg.show_seconds, "--fps", cfg.show_fps,
                  what="rendering the show")
+        atomic.write_json(marker, wanted)
         return video, truth
 
     # --- 2. the stack and the pipeline -----------------------------------------------------
@@ -263,9 +270,13 @@ class Demo:
         interrupted = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: interrupted.set())
         try:
-            dataset = self.dataset()
-            model = self.model(*self.records(dataset))
             video = truth = None
+            if cfg.model is not None:
+                model = cfg.model
+                progress.step(f"using the model in {model}")
+            else:
+                dataset = self.dataset()
+                model = self.model(*self.records(dataset))
             if cfg.source is None:
                 video, truth = self.show(dataset)
             self.stack()
@@ -309,7 +320,7 @@ def _terminate(process: subprocess.Popen) -> None:
 
 
 def register(commands) -> None:
-    from socksort.config import host_port, non_negative_int, option, positive_float, positive_int
+    from socksort.config import existing_dir, host_port, non_negative_int, option, positive_float, positive_int
 
     parser = commands.add_parser(
         "demo", help="the whole pipeline on one machine: train, stack, pipeline SQL, edge, dashboard",
@@ -318,6 +329,8 @@ def register(commands) -> None:
                     "dashboard; when the show ends, compare SOCK_PAIRS with the show's truth.")
     option(parser, "--source", env="SOURCE",
            help="camera instead of the synthetic show: webcam index, URL or video file (no truth to compare)")
+    option(parser, "--model", env="SOCKSORT_MODEL", type=existing_dir, default=None,
+           help="use this model folder (e.g. your own socks, with --source) instead of training one")
     option(parser, "--workdir", env="SOCKSORT_DEMO_DIR", type=Path, default=None,
            help="where the demo keeps its dataset, model and show (default: .socksort/demo)")
     option(parser, "--classes", env="SOCKSORT_DEMO_CLASSES", type=positive_int, default=4,
@@ -330,8 +343,8 @@ def register(commands) -> None:
            help="length of the synthetic show")
     option(parser, "--show-fps", env="SOCKSORT_DEMO_FPS", type=positive_float, default=30.0,
            help="frame rate of the synthetic show")
-    option(parser, "--epochs", env="SOCKSORT_DEMO_EPOCHS", type=non_negative_int, default=None,
-           help="fine-tuning epochs (default: training's own)")
+    option(parser, "--epochs", env="SOCKSORT_DEMO_EPOCHS", type=non_negative_int, default=1,
+           help="fine-tuning epochs after the head warm-up")
     option(parser, "--listen", env="SOCKSORT_DASHBOARD_LISTEN", type=host_port,
            default=HostPort("127.0.0.1", contract.PORTS["dashboard"]), help="the dashboard's address")
     option(parser, "--edge-http", env="SOCKSORT_EDGE_HTTP", type=host_port,
@@ -350,7 +363,10 @@ def _flag(text: str) -> bool:
 
 
 def run(args) -> int:
+    if args.model is not None and not args.source:
+        raise UserError("--model needs --source (SOURCE=...): the synthetic show has designs of its own")
     config = DemoConfig(workdir=args.workdir or paths.runtime_dir() / "demo", source=args.source or None,
+                        model=args.model,
                         classes=args.classes, per_class=args.per_class, seed=args.seed,
                         show_seconds=args.show_seconds, show_fps=args.show_fps, epochs=args.epochs,
                         dashboard=args.listen, edge_http=args.edge_http, exit_after=args.exit)

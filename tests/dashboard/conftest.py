@@ -1,7 +1,8 @@
-"""Fixtures for the dashboard's tests: a dashboard on a free port, a real model and a show.
+"""Fixtures for the dashboard's tests: a dashboard on a free port with nothing upstream.
 
-The browser fixtures (``chromium``, ``browser_page``, ``screenshot``) are in tests/conftest.py,
-shared with the end-to-end tests.
+The browser fixtures (``chromium``, ``browser_page``, ``screenshot``) and the small sock model
+and show (``sock_model``, ``sock_show``) are in tests/conftest.py, shared with the
+end-to-end tests.
 """
 
 from __future__ import annotations
@@ -28,36 +29,3 @@ def dashboard_without_upstreams():
     dashboard, server, thread = start_dashboard(settings)
     yield server
     stop_dashboard(dashboard, server, thread)
-
-
-# --- the real pipeline, for the live page ------------------------------------------
-
-@pytest.fixture(scope="session")
-def imagenet_model(tmp_path_factory):
-    """A real model folder for the edge: the ImageNet classifier of the default backbone.
-
-    The live-page tests check what the page does with whatever the camera says, so any
-    real model will do; the end-to-end test trains its own sock model.
-    """
-    import subprocess
-    import sys
-
-    folder = tmp_path_factory.mktemp("imagenet-model") / "model"
-    subprocess.run([sys.executable, "-m", "socksort", "backbones", "export", "efficientnet_lite0",
-                    "--out", str(folder)], check=True, capture_output=True, timeout=300)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def synthetic_show(tmp_path_factory):
-    """A short synthetic sock show (video + truth) and the dataset its designs come from."""
-    import subprocess
-    import sys
-
-    folder = tmp_path_factory.mktemp("show")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "socksort", *map(str, args)],  # noqa: E731
-                                       check=True, capture_output=True, timeout=300)
-    run("synth", "dataset", "--out", folder / "dataset", "--classes", 3, "--per-class", 2, "--size", "320x240")
-    run("synth", "show", "--out", folder / "show.mp4", "--classes-from", folder / "dataset",
-        "--seconds", 20, "--fps", 15, "--size", "320x240")
-    return folder / "show.mp4"

@@ -1,8 +1,8 @@
 """The page in real headless Chromium, fed by the real stack and the real edge function.
 
-The shared stack (Mosquitto, Kafka, Connect with the MQTT source connector, the ksql engine
-when it exists) runs for the whole session; the edge classifies a synthetic show in a loop
-under a device name of its own.
+The shared stack (Mosquitto, Kafka, Connect with the MQTT source connector, the ksql engine)
+runs for the whole session; the edge classifies the small synthetic sock show in a loop,
+with the small sock model, under a device name of its own.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ CONNECTOR = "socksort-mqtt"
 
 
 @pytest.fixture(scope="module")
-def edge(stack, imagenet_model, synthetic_show, tmp_path_factory):
+def edge(stack, sock_model, sock_show, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("edge") / "edge.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "socksort", "edge", "--model", str(imagenet_model),
-             "--source", str(synthetic_show), "--loop", "yes", "--mqtt-url", stack.mqtt_url,
+            [sys.executable, "-m", "socksort", "edge", "--model", str(sock_model),
+             "--source", str(sock_show[0]), "--loop", "yes", "--mqtt-url", stack.mqtt_url,
              "--http", f"127.0.0.1:{port}", "--device", "dashboard-live-page", "--threads", "1"],
             stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -48,6 +48,13 @@ def edge(stack, imagenet_model, synthetic_show, tmp_path_factory):
 def live_dashboard(stack, edge):
     from socksort.dashboard.app import Settings
     from socksort.dashboard.cli import start_dashboard, stop_dashboard
+
+    # The pipeline SQL on the shared engine, counting from now on (a new sorting session).
+    for args in (("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url),
+                 ("pairs", "--reset", "--url", stack.ksql_url)):
+        done = subprocess.run([sys.executable, "-m", "socksort", *args], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
 
     settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=edge,
                         ksql_url=stack.ksql_url or f"http://127.0.0.1:{free_port()}",
@@ -96,12 +103,12 @@ def test_the_stream_shows_frames_that_advance(live_dashboard, browser_page):
 
 
 def test_the_current_label_probability_and_rate_come_from_the_camera(live_dashboard, browser_page,
-                                                                       imagenet_model):
+                                                                       sock_model):
     page = browser_page
     page.goto(live_dashboard.url)
     page.wait_for_function("parseFloat(document.getElementById('now-fps').textContent) > 0",
                            timeout=30_000)
-    labels = set((imagenet_model / "labels.txt").read_text().splitlines())
+    labels = set((sock_model / "labels.txt").read_text().splitlines())
     assert page.inner_text("#now-label") in labels
     probability = float(page.inner_text("#now-probability").rstrip(" %"))
     assert 0 < probability <= 100
@@ -121,6 +128,17 @@ def test_the_timeline_draws_the_raw_frames(live_dashboard, browser_page):
         return n;
     }""")
     assert coloured > 100
+
+
+def test_the_pair_table_fills_from_the_push_query(live_dashboard, browser_page, sock_model):
+    page = browser_page
+    page.goto(live_dashboard.url)
+    page.wait_for_selector("#pairs tbody tr", timeout=90_000)
+    designs = set((sock_model / "labels.txt").read_text().splitlines()) - {"Blank"}
+    first = page.locator("#pairs tbody tr").first
+    assert first.get_attribute("data-image") in designs
+    assert int(first.locator("td.count").inner_text()) >= 1
+    assert page.is_hidden("#pairs-empty")
 
 
 def test_camera_mqtt_and_connector_are_up(live_dashboard, browser_page):
