@@ -39,6 +39,7 @@ public class MqttSourceTask extends SourceTask {
     private static final Logger log = LoggerFactory.getLogger(MqttSourceTask.class);
     static final String TASK_INDEX = "task.index";
     static final String CONNECTOR_NAME = "name";
+    static final int MAX_RECONNECT_DELAY_MS = 5_000;
 
     private MqttSourceConnectorConfig config;
     private BlockingQueue<Arrived> buffer;
@@ -99,6 +100,9 @@ public class MqttSourceTask extends SourceTask {
         options.setServerURIs(config.serverUris().toArray(new String[0]));
         options.setCleanSession(config.cleanSession());
         options.setAutomaticReconnect(true);
+        // Paho doubles the wait after each failed attempt up to 128 s by default; a broker that
+        // is back after a restart should not wait minutes for us.
+        options.setMaxReconnectDelay(MAX_RECONNECT_DELAY_MS);
         options.setConnectionTimeout(config.connectTimeoutSeconds());
         options.setKeepAliveInterval(config.keepAliveSeconds());
         options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
