@@ -77,7 +77,7 @@ def bundle_files(model: Path, settings: dict) -> dict[str, bytes]:
         files[f"model/{name}"] = (model / name).read_bytes()
     files["edge-config.json"] = (json.dumps({**DEFAULT_SETTINGS, **settings}, indent=2) + "\n").encode()
     files["BUILD-INFO.json"] = (json.dumps({"backbone": card.backbone, "classes": list(card.classes),
-                                            "python": ">=3.8", "needs": ["mxnet or onnxruntime",
+                                            "python": ">=3.9 (paho-mqtt 2)", "needs": ["mxnet or onnxruntime",
                                                                          "numpy", "opencv"]},
                                            indent=2) + "\n").encode()
     return files
