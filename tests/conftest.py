@@ -126,6 +126,25 @@ def browser_page(chromium):
         page.close()
 
 
+LANES = {"raw": (14, 70), "showings": (110, 30)}  # the timeline canvas's lanes: (top, height) in CSS px
+
+
+@pytest.fixture(scope="session")
+def painted_pixels():
+    """``painted_pixels(page, lane)``: how many pixels of a timeline lane ("raw" frames or
+    "showings") are painted in something other than the lane's background grey."""
+    def count(page, lane: str) -> int:
+        top, height = LANES[lane]
+        return page.evaluate("""([top, height]) => {
+            const c = document.getElementById('timeline'), r = window.devicePixelRatio || 1;
+            const d = c.getContext('2d').getImageData(100 * r, top * r, c.width - 120 * r, height * r).data;
+            let n = 0;
+            for (let i = 0; i < d.length; i += 4) if (!(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
+            return n;
+        }""", [top, height])
+    return count
+
+
 @pytest.fixture(scope="session")
 def screenshot(tmp_path_factory):
     """``screenshot(page, name)``: keep a full-page PNG with the session's files, and also in

@@ -114,20 +114,13 @@ def test_the_current_label_probability_and_rate_come_from_the_camera(live_dashbo
     assert 0 < probability <= 100
 
 
-def test_the_timeline_draws_the_raw_frames(live_dashboard, browser_page):
+def test_the_timeline_draws_the_raw_frames(live_dashboard, browser_page, painted_pixels):
     page = browser_page
     page.goto(live_dashboard.url)
     page.wait_for_function("parseFloat(document.getElementById('now-fps').textContent) > 0",
                            timeout=30_000)
     # The raw-frames lane's background is one grey; frames paint other colours on it.
-    coloured = page.evaluate("""() => {
-        const c = document.getElementById('timeline'), r = window.devicePixelRatio || 1;
-        const d = c.getContext('2d').getImageData(100 * r, 14 * r, c.width - 120 * r, 70 * r).data;
-        let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (!(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
-        return n;
-    }""")
-    assert coloured > 100
+    assert painted_pixels(page, "raw") > 100
 
 
 def test_the_pair_table_fills_from_the_push_query(live_dashboard, browser_page, sock_model):

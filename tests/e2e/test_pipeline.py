@@ -107,7 +107,7 @@ def test_sock_pairs_equals_the_truth_of_the_show(show_run):
     assert show_run["rows"] == expected_pairs(show_run["counts"])
 
 
-def test_the_dashboard_pair_table_shows_the_truth(show_run, screenshot):
+def test_the_dashboard_pair_table_shows_the_truth(show_run):
     page = show_run["page"]
     want = expected_pairs(show_run["counts"])
     selector = " && ".join(
@@ -120,10 +120,9 @@ def test_the_dashboard_pair_table_shows_the_truth(show_run, screenshot):
         tr = page.locator(f"#pairs tr[data-image='{row['image']}']")
         assert tr.locator("td.seen").inner_text() == row["pair_seen"]
         assert ("pair" in tr.get_attribute("class").split()) == (row["pair_seen"] == "Pair")
-    screenshot(page, "dashboard-show-ended.png")
 
 
-def test_the_timeline_shows_the_smoothed_showings(show_run):
+def test_the_timeline_shows_the_smoothed_showings(show_run, painted_pixels):
     page = show_run["page"]
     counts = show_run["counts"]
     showings = page.evaluate("() => fetch('/api/state').then(r => r.json()).then(s => s.showings)")
@@ -131,14 +130,7 @@ def test_the_timeline_shows_the_smoothed_showings(show_run):
     assert set(counts) <= {s["image"] for s in showings}
     assert len(showings) >= sum(counts.values())
     # ... and the showings lane of the canvas is painted in more than its background grey.
-    painted = page.evaluate("""() => {
-        const c = document.getElementById('timeline'), r = window.devicePixelRatio || 1;
-        const d = c.getContext('2d').getImageData(100 * r, 110 * r, c.width - 120 * r, 30 * r).data;
-        let n = 0;
-        for (let i = 0; i < d.length; i += 4) if (!(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
-        return n;
-    }""")
-    assert painted > 200
+    assert painted_pixels(page, "showings") > 200
 
 
 def test_new_session_empties_the_pair_table_like_pairs_reset(show_run, pipeline):
