@@ -63,3 +63,10 @@ def test_confluent_connectors_extra_keys_from_the_seed_statement_are_accepted(st
     # they mean nothing here and must not make the statement fail.
     assert _errors(stack, **{"confluent.topic.bootstrap.servers": "broker:29092",
                              "confluent.topic.replication.factor": "1"}) == {}
+
+
+def test_a_password_read_through_the_file_config_provider_is_checked(stack, tmp_path):
+    right = connector.write_secrets(tmp_path / "right.properties", stack.mosquitto.password)
+    wrong = connector.write_secrets(tmp_path / "wrong.properties", "not-the-password")
+    assert _errors(stack, **{"mqtt.password": right}) == {}
+    assert list(_errors(stack, **{"mqtt.password": wrong})) == ["mqtt.password"]
