@@ -106,6 +106,7 @@ class EdgeLoop:
         self.config = config
         self.extra_publishers = publishers or []
         self._given_source = source
+        self._source: Source | None = None
         self.log = log or (lambda text: print(f"socksort edge: {text}", file=sys.stderr, flush=True))
         self.times = StageTimes()
         self.rate = RateMeter()
@@ -139,10 +140,12 @@ class EdgeLoop:
     def _start(self) -> "EdgeLoop":
         cfg = self.config
         self.card = modelcard.load(cfg.model)
+        # The source before the weights: a wrong --source is reported in a moment, not
+        # after seconds of loading a model.
+        self._source = source = self._given_source or open_source(cfg.source, cfg.fps)
         runtime = runtimes.load(cfg.model, self.card, cfg.runtime, cfg.threads)
         self.classifier = Classifier(self.card, runtime, cfg.threshold, cfg.top_k)
         self.log(f"model {self.card.backbone} ({len(self.card.classes)} classes) on {runtime.name}")
-        source = self._given_source or open_source(cfg.source, cfg.fps)
         if cfg.mqtt_url is not None:
             # A clean session needs no stable client id; a unique one keeps two edges with
             # the same device name from taking each other's connection away.
@@ -172,6 +175,8 @@ class EdgeLoop:
         self._stop.set()
         if self.capture:
             self.capture.stop()
+        elif self._source is not None:
+            self._source.close()
         self.prepared_slot.close()
         if self._preparer.is_alive():
             self._preparer.join(timeout=5)
