@@ -8,6 +8,7 @@ with the small sock model, under a device name of its own.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -159,3 +160,30 @@ def test_stopping_the_connector_turns_the_health_panel_red_and_names_it(live_das
         connect_rest(stack, "PUT", f"/connectors/{CONNECTOR}/resume")
         wait_connector_running(stack)
     page.wait_for_selector("#health li[data-part='connector'][data-ok='true']", timeout=30_000)
+
+
+def test_the_dashboard_command_finds_the_stack_by_itself_and_stops_on_sigterm(stack, edge):
+    import signal
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "socksort", "dashboard", "--listen", f"127.0.0.1:{port}",
+                                "--edge-url", edge], env={**os.environ, "SOCKSORT_HOME": str(stack.home)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for_port("127.0.0.1", port, timeout=60)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=5) as response:
+                checks = {c["part"]: c for c in json.loads(response.read())["health"]["checks"]}
+            if checks and all(c["ok"] for c in checks.values()):
+                break
+            time.sleep(0.5)
+        assert checks and all(c["ok"] for c in checks.values()), checks
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = process.stderr.read()
+    assert f"dashboard at http://127.0.0.1:{port}/" in stderr
+    assert f"ksql {stack.ksql_url}" in stderr and f"Connect {stack.connect_url}" in stderr
