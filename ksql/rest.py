@@ -2,8 +2,9 @@
 /query-stream, /close-query (request and response shapes as ksqlDB documents them;
 see ../shared/ksql-conformance/SEMANTICS.md §9).
 
-HTTP/1.1 throughout: /query streams a chunked JSON array, /query-stream newline-delimited
-JSON (ksqlDB serves the latter over HTTP/2 as well; here it is HTTP/1.1 only).
+/query streams a chunked JSON array, /query-stream newline-delimited JSON. Every endpoint
+answers over HTTP/1.1 and over HTTP/2 with prior knowledge (``http2``), as ksqlDB's own
+clients connect for /query-stream.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -103,139 +105,78 @@ def schema_text(columns: list, types: list) -> str:
     return ", ".join(f"`{c}` {t}" for c, t in zip(columns, types))
 
 
-# --- HTTP --------------------------------------------------------------------------------
+# --- routes, the same over HTTP/1.1 and HTTP/2 -------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: "RestServer"
+class Routes:
+    """ksqlDB's endpoints, written against a responder (``send_json``, ``start``, ``send``,
+    ``end``, ``headers``) so the HTTP/1.1 handler and the HTTP/2 streams share them."""
 
-    def log_message(self, fmt, *args):  # requests go to the logger, not stderr
-        log.debug("%s - %s", self.address_string(), fmt % args)
+    def __init__(self, server: "RestServer"):
+        self.server = server
 
-    # plumbing
-
-    def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise KsqlError("The request body is not JSON", error_code=40000) from None
-        if not isinstance(body, dict):
-            raise KsqlError("The request body must be a JSON object", error_code=40000)
-        return body
-
-    def _send_json(self, status: int, obj) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _error(self, status: int, exc: Exception, kind: str = "generic_error") -> None:
-        code = getattr(exc, "error_code", None) or (40001 if status == 400 else 50000)
-        self._send_json(status, {"@type": kind, "error_code": code, "message": str(exc)})
-
-    def _start_chunks(self, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, text: str) -> None:
-        data = text.encode()
-        try:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-        except OSError:
-            raise ClientGone() from None
-
-    def _end_chunks(self) -> None:
-        try:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except OSError:
-            pass
-
-    # routes
-
-    def do_GET(self):
+    def get(self, path: str, r) -> None:
         service = self.server.service
-        if self.path.startswith("/info"):
-            self._send_json(200, {"KsqlServerInfo": {
+        if path.startswith("/info"):
+            r.send_json(200, {"KsqlServerInfo": {
                 "version": VERSION, "kafkaClusterId": self.server.cluster_id,
                 "ksqlServiceId": "socksort_",
                 "serverStatus": "RUNNING" if service.ready.is_set() else "REBUILDING"}})
-        elif self.path.startswith("/healthcheck"):
+        elif path.startswith("/healthcheck"):
             kafka_ok = service.healthy()
-            self._send_json(200 if kafka_ok else 503, {
+            r.send_json(200 if kafka_ok else 503, {
                 "isHealthy": kafka_ok and service.ready.is_set(),
                 "details": {"metastore": {"isHealthy": service.error is None},
                             "kafka": {"isHealthy": kafka_ok}}})
-        elif self.path.startswith("/status/"):
-            self._send_json(200, {"status": "SUCCESS", "message": "Executed"})
+        elif path.startswith("/status/"):
+            r.send_json(200, {"status": "SUCCESS", "message": "Executed"})
         else:
-            self._error(404, KsqlError(f"Not found: {self.path}", error_code=40400))
+            send_error(r, 404, KsqlError(f"Not found: {path}", error_code=40400))
 
-    def do_POST(self):
-        routes = {"/ksql": self._ksql, "/query": self._query, "/query-stream": self._query_stream,
-                  "/close-query": self._close_query}
-        route = routes.get(self.path.split("?")[0].rstrip("/"))
+    def post(self, path: str, r, raw: bytes) -> None:
+        routes = {"/ksql": self.ksql, "/query": self.query, "/query-stream": self.query_stream,
+                  "/close-query": self.close_query}
+        route = routes.get(path.split("?")[0].rstrip("/"))
         if route is None:
-            self._error(404, KsqlError(f"Not found: {self.path}", error_code=40400))
+            send_error(r, 404, KsqlError(f"Not found: {path}", error_code=40400))
             return
         try:
-            body = self._body()
+            body = parse_body(raw)
         except KsqlError as exc:
-            self._error(400, exc)
+            send_error(r, 400, exc)
             return
-        try:
-            route(body)
-        except ClientGone:
-            self.close_connection = True
+        route(r, body)
 
-    def _ksql(self, body: dict) -> None:
+    def ksql(self, r, body: dict) -> None:
         text = body.get("ksql")
         if not isinstance(text, str) or not text.strip():
-            self._error(400, KsqlError("The request has no 'ksql' statement text"))
+            send_error(r, 400, KsqlError("The request has no 'ksql' statement text"))
             return
         try:
             outcomes = self.server.service.run_statements(
                 text, body.get("streamsProperties") or {}, body.get("sessionVariables") or {})
         except KsqlError as exc:
             done = [e for e in map(entity, getattr(exc, "results", None) or []) if e]
-            self._send_json(400, error_body(exc, done))
+            r.send_json(400, error_body(exc, done))
             return
         except Exception as exc:  # noqa: BLE001 - reported to the client as ksqlDB does
             log.exception("statement failed")
-            self._error(500, exc, "generic_error")
+            send_error(r, 500, exc)
             return
-        self._send_json(200, [e for e in map(entity, outcomes) if e])
+        r.send_json(200, [e for e in map(entity, outcomes) if e])
 
-    def _single_statement(self, text):
-        if not isinstance(text, str) or not text.strip():
-            raise KsqlError("The request has no statement")
-        statements = parse(text)
-        if len(statements) != 1:
-            raise KsqlError("Expected exactly one statement")
-        return statements[0]
+    def query(self, r, body: dict) -> None:
+        self.run_query(r, body.get("ksql"), body.get("streamsProperties") or {}, Http1Query(r))
 
-    def _query(self, body: dict) -> None:
-        self._run_query(body.get("ksql"), body.get("streamsProperties") or {}, Http1Query(self))
+    def query_stream(self, r, body: dict) -> None:
+        accept = r.headers.get("Accept") or DELIMITED_TYPE
+        writer = (JsonArrayQuery(r) if JSON_TYPE in accept and DELIMITED_TYPE not in accept
+                  else DelimitedQuery(r))
+        self.run_query(r, body.get("sql"), body.get("properties") or {}, writer)
 
-    def _query_stream(self, body: dict) -> None:
-        accept = self.headers.get("Accept", DELIMITED_TYPE)
-        writer = (JsonArrayQuery(self) if JSON_TYPE in accept and DELIMITED_TYPE not in accept
-                  else DelimitedQuery(self))
-        self._run_query(body.get("sql"), body.get("properties") or {}, writer)
-
-    def _run_query(self, text, properties: dict, writer) -> None:
+    def run_query(self, r, text, properties: dict, writer) -> None:
         service = self.server.service
         try:
-            st = self._single_statement(text)
+            st = single_statement(text)
             if isinstance(st.node, ast.Print):
                 writer.print_topic(st.node, service.bootstrap)
                 return
@@ -243,30 +184,128 @@ class Handler(BaseHTTPRequestHandler):
                 raise KsqlError("Only SELECT and PRINT statements run on this endpoint; "
                                 "use /ksql for other statements")
             if st.node.select.emit is None:
-                result = service.pull(st.text)
-                writer.pull(result)
+                writer.pull(service.pull(st.text))
                 return
             earliest = str(properties.get("auto.offset.reset", "latest")).lower() == "earliest"
             session = self.server.pushes.start(service, st.text, earliest)
         except KsqlError as exc:
-            self._send_json(400, error_body(exc, []))
+            r.send_json(400, error_body(exc, []))
             return
         except KeyError as exc:
-            self._send_json(400, error_body(KsqlError(f"Topic does not exist: {exc.args[0]}"), []))
+            r.send_json(400, error_body(KsqlError(f"Topic does not exist: {exc.args[0]}"), []))
             return
         try:
             writer.push(session)
         finally:
             self.server.pushes.forget(session)
 
-    def _close_query(self, body: dict) -> None:
+    def close_query(self, r, body: dict) -> None:
         query_id = body.get("queryId")
         if self.server.pushes.close(str(query_id)):
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            r.start_empty(200)
         else:
-            self._error(400, KsqlError(f"No query with id {query_id}"))
+            send_error(r, 400, KsqlError(f"No query with id {query_id}"))
+
+
+def parse_body(raw: bytes) -> dict:
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise KsqlError("The request body is not JSON", error_code=40000) from None
+    if not isinstance(body, dict):
+        raise KsqlError("The request body must be a JSON object", error_code=40000)
+    return body
+
+
+def single_statement(text):
+    if not isinstance(text, str) or not text.strip():
+        raise KsqlError("The request has no statement")
+    statements = parse(text)
+    if len(statements) != 1:
+        raise KsqlError("Expected exactly one statement")
+    return statements[0]
+
+
+def send_error(r, status: int, exc: Exception, kind: str = "generic_error") -> None:
+    code = getattr(exc, "error_code", None) or (40001 if status == 400 else 50000)
+    r.send_json(status, {"@type": kind, "error_code": code, "message": str(exc)})
+
+
+# --- HTTP/1.1 ----------------------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1, chunked for streamed answers; an HTTP/2 connection preface is handed to
+    ``http2`` (clients such as ksqlDB's own use HTTP/2 with prior knowledge)."""
+
+    protocol_version = "HTTP/1.1"
+    server: "RestServer"
+
+    def log_message(self, fmt, *args):  # requests go to the logger, not stderr
+        log.debug("%s - %s", self.address_string(), fmt % args)
+
+    def handle(self):
+        from socksort.ksql import http2
+
+        try:
+            first = self.connection.recv(len(http2.PREFACE), socket.MSG_PEEK)
+        except OSError:
+            return
+        if first == http2.PREFACE:
+            http2.serve_connection(self.connection, self.server.routes)
+            self.close_connection = True
+            return
+        super().handle()
+
+    # the responder interface
+
+    def send_json(self, status: int, obj) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def start_empty(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def start(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def send(self, text: str) -> None:
+        data = text.encode()
+        try:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        except OSError:
+            raise ClientGone() from None
+
+    def end(self) -> None:
+        try:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
+
+    # requests
+
+    def do_GET(self):
+        self.server.routes.get(self.path, self)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            self.server.routes.post(self.path, self, raw)
+        except ClientGone:
+            self.close_connection = True
 
 
 class _QueryWriter:
@@ -274,19 +313,19 @@ class _QueryWriter:
 
     content_type = JSON_TYPE
 
-    def __init__(self, handler: Handler):
-        self.h = handler
+    def __init__(self, responder):
+        self.r = responder
 
     def pull(self, result) -> None:
-        self.h._start_chunks(self.content_type)
+        self.r.start(self.content_type)
         self.begin(None, result.columns, result.types)
         for row in result.rows:
             self.row(row, False)
         self.finish(None)
-        self.h._end_chunks()
+        self.r.end()
 
     def push(self, session) -> None:
-        self.h._start_chunks(self.content_type)
+        self.r.start(self.content_type)
         self.begin(session.id, session.columns, session.types)
         quiet_since = time.monotonic()
         while not session.done():
@@ -294,32 +333,32 @@ class _QueryWriter:
                 row = session.rows.get(timeout=0.2)
             except queue.Empty:
                 if time.monotonic() - quiet_since > KEEPALIVE_S:
-                    self.h._chunk("\n")  # detects a client that went away
+                    self.r.send("\n")  # detects a client that went away
                     quiet_since = time.monotonic()
                 continue
             self.row(row.columns, row.tombstone)
             quiet_since = time.monotonic()
         self.finish("Limit Reached" if session.handle.done else None)
-        self.h._end_chunks()
+        self.r.end()
 
     def print_topic(self, node, bootstrap: str) -> None:
         stopped = [False]
         messages = topic_messages(bootstrap, node.topic, node.from_beginning, lambda: stopped[0])
-        self.h._start_chunks("text/plain")
+        self.r.start("text/plain")
         quiet_since = time.monotonic()
         try:
             for text in print_topic.lines(self._with_keepalive(messages, quiet_since),
                                           node.interval, node.limit, lambda: stopped[0]):
-                self.h._chunk(text + "\n")
+                self.r.send(text + "\n")
         except ClientGone:
             stopped[0] = True
             raise
-        self.h._end_chunks()
+        self.r.end()
 
     def _with_keepalive(self, messages, quiet_since):
         for msg in messages:
             if msg is None and time.monotonic() - quiet_since > KEEPALIVE_S:
-                self.h._chunk("\n")
+                self.r.send("\n")
                 quiet_since = time.monotonic()
             elif msg is not None:
                 quiet_since = time.monotonic()
@@ -340,14 +379,14 @@ class Http1Query(_QueryWriter):
 
     def begin(self, query_id, columns, types) -> None:
         header = {"queryId": query_id, "schema": schema_text(columns, types)}
-        self.h._chunk("[" + json.dumps({"header": header}))
+        self.r.send("[" + json.dumps({"header": header}))
 
     def row(self, columns, tombstone: bool) -> None:
         row = {"columns": columns, **({"tombstone": True} if tombstone else {})}
-        self.h._chunk(",\n" + json.dumps({"row": row}))
+        self.r.send(",\n" + json.dumps({"row": row}))
 
     def finish(self, message) -> None:
-        self.h._chunk((",\n" + json.dumps({"finalMessage": message}) if message else "") + "]\n")
+        self.r.send((",\n" + json.dumps({"finalMessage": message}) if message else "") + "]\n")
 
 
 class DelimitedQuery(_QueryWriter):
@@ -358,10 +397,10 @@ class DelimitedQuery(_QueryWriter):
     def begin(self, query_id, columns, types) -> None:
         header = {**({"queryId": query_id} if query_id else {}), "columnNames": columns,
                   "columnTypes": types}
-        self.h._chunk(json.dumps(header) + "\n")
+        self.r.send(json.dumps(header) + "\n")
 
     def row(self, columns, tombstone: bool) -> None:
-        self.h._chunk(json.dumps(columns) + "\n")
+        self.r.send(json.dumps(columns) + "\n")
 
     def finish(self, message) -> None:
         pass
@@ -375,13 +414,13 @@ class JsonArrayQuery(DelimitedQuery):
     def begin(self, query_id, columns, types) -> None:
         header = {**({"queryId": query_id} if query_id else {}), "columnNames": columns,
                   "columnTypes": types}
-        self.h._chunk("[" + json.dumps(header))
+        self.r.send("[" + json.dumps(header))
 
     def row(self, columns, tombstone: bool) -> None:
-        self.h._chunk("," + json.dumps(columns))
+        self.r.send("," + json.dumps(columns))
 
     def finish(self, message) -> None:
-        self.h._chunk("]")
+        self.r.send("]")
 
 
 class RestServer(ThreadingHTTPServer):
@@ -392,6 +431,7 @@ class RestServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.service = service
         self.pushes = PushRegistry()
+        self.routes = Routes(self)
         self.cluster_id = ""
 
 

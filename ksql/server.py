@@ -197,9 +197,14 @@ class KsqlService:
 
         read = {(tp.topic, tp.partition): tp.offset for tp in _read_positions(consumer, assigned)}
         for topic, partition in assigned:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
-            now = max(read.get((topic, partition), 0), self._positions.get((topic, partition), 0))
-            if now < high:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+            with self.lock:
+                now = self._positions.get((topic, partition), 0)
+                if now < low:  # retention deleted them: the rebuild goes on without them
+                    log.warning("%s/%d: offsets %d..%d are gone from Kafka", topic, partition,
+                                now, low - 1)
+                    self._positions[(topic, partition)] = now = low
+            if max(read.get((topic, partition), 0), now) < high:
                 return
         with self.lock:
             self._run_due_commands()

@@ -391,3 +391,48 @@ def test_a_push_query_from_earliest_first_replays_the_tables_history(server, pip
                     break
     assert header["columnNames"] == ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"]
     assert final == {p.image: (p.pair_seen, p.number_socks_seen) for p in expected_pairs(session)}
+
+
+def test_ksql_apply_applies_the_connector_and_the_pipeline_twice_without_harm(stack, run_cli):
+    args = ("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url, "--json")
+    first = json.loads(run_cli(*args, check=True).stdout)
+    again = json.loads(run_cli(*args, check=True).stdout)
+    assert first[0]["@type"] == "connector_info" and first[0]["info"]["name"] == "socksort-mqtt"
+    assert [e["@type"] for e in again] == [e["@type"] for e in first]
+    tables = rest_client.run(stack.ksql_url, "SHOW TABLES;")[0]["tables"]
+    assert {"SOCK_SHOWINGS", "SOCK_PAIRS"} <= {t["name"] for t in tables}
+
+
+def test_query_stream_answers_over_http2_as_ksqldb_clients_connect(server, pipeline, stack):
+    session = simulate(25, SessionSpec(fps=4))
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    read_when(server.url, expected_pairs(session))
+    with httpx.Client(http1=False, http2=True, timeout=30) as client:
+        response = client.post(f"{server.url}/query-stream", json={"sql": "SELECT * FROM SOCK_PAIRS;"})
+    assert response.http_version == "HTTP/2"
+    header, *rows = [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    assert header["columnNames"] == ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"]
+    assert sorted(map(tuple, rows)) == [(p.image, p.pair_seen, p.number_socks_seen)
+                                        for p in expected_pairs(session)]
+
+
+def test_close_query_ends_a_push_query_started_elsewhere(server, pipeline):
+    import ksql
+
+    header: dict = {}
+    done = threading.Event()
+
+    def consume():
+        with httpx.Client(http1=False, http2=True, timeout=60) as client:
+            with client.stream("POST", f"{server.url}/query-stream",
+                               json={"sql": "SELECT * FROM SOCK_PAIRS EMIT CHANGES;"}) as response:
+                for line in response.iter_lines():
+                    if line.strip() and not header:
+                        header.update(json.loads(line))
+        done.set()
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    assert wait_for(lambda: header.get("queryId"), 30)
+    assert ksql.KSQLAPI(server.url).close_query(header["queryId"]) is True
+    assert done.wait(30)
