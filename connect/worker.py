@@ -141,8 +141,13 @@ def connector_status(url: str, name: str) -> dict:
     return request(f"{url}/connectors/{name}/status")
 
 
-def wait_running(url: str, name: str, timeout: float = 120) -> dict:
-    """Wait until the connector and all its tasks are RUNNING; raise with the trace if one FAILED."""
+def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -> dict:
+    """Wait until the connector and all its tasks are RUNNING.
+
+    A FAILED connector or task is restarted up to ``restarts`` times before this gives up
+    with its trace: right after a config change a worker may still show a task that ran
+    (and failed) with the old config — say, a broker port from an earlier ``stack up``.
+    """
     progress.step(f"waiting for connector {name!r} and its tasks to run")
     deadline = time.monotonic() + timeout
     status: dict = {}
@@ -154,6 +159,12 @@ def wait_running(url: str, name: str, timeout: float = 120) -> dict:
             continue
         states = [status["connector"]["state"]] + [task["state"] for task in status.get("tasks", [])]
         failed = [t for t in [status["connector"], *status.get("tasks", [])] if t["state"] == "FAILED"]
+        if failed and restarts > 0:
+            restarts -= 1
+            progress.step(f"connector {name!r} has failed parts; restarting them")
+            request(f"{url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true", "POST")
+            time.sleep(2)
+            continue
         if failed:
             trace = (failed[0].get("trace") or "").strip().splitlines()
             raise UserError(f"connector {name!r} failed: {trace[0] if trace else 'no trace'}")

@@ -1,0 +1,59 @@
+"""Registering the connector waits for it to run, restarting parts that failed for reasons
+that have since gone away (a broker that was down, a config from an earlier stack)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from socksort.connect import connector
+from socksort.connect.worker import connector_status, put_connector, request, wait_running
+from socksort.errors import UserError
+
+pytestmark = pytest.mark.broker
+
+
+def _task_states(stack, name: str) -> list[str]:
+    return [task["state"] for task in connector_status(stack.connect_url, name)["tasks"]]
+
+
+def _wait_task_state(stack, name: str, state: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _task_states(stack, name) != [state]:
+        time.sleep(0.5)
+    assert _task_states(stack, name) == [state]
+
+
+@pytest.fixture
+def registered(stack, mosquitto):
+    """A connector of this test's own, on its own broker, RUNNING; deleted afterwards."""
+    name = f"registration-{uuid.uuid4().hex[:8]}"
+    m = mosquitto
+    put_connector(stack.connect_url, name, connector.mqtt_source_config(
+        m.host, m.port, m.username, m.password, mqtt_topic=f"{name}/in", kafka_topic=name))
+    wait_running(stack.connect_url, name)
+    yield name
+    request(f"{stack.connect_url}/connectors/{name}", "DELETE")
+
+
+def _fail_task(stack, name: str) -> None:
+    """Restart the task while its broker is down: its start() cannot connect, so it FAILS."""
+    request(f"{stack.connect_url}/connectors/{name}/restart?includeTasks=true", "POST")
+    _wait_task_state(stack, name, "FAILED")
+
+
+def test_a_task_that_failed_while_the_broker_was_down_is_restarted(stack, mosquitto, registered):
+    mosquitto.stop()
+    _fail_task(stack, registered)
+    mosquitto.start()
+    status = wait_running(stack.connect_url, registered)
+    assert [task["state"] for task in status["tasks"]] == ["RUNNING"]
+
+
+def test_a_task_that_keeps_failing_is_reported_with_its_cause(stack, mosquitto, registered):
+    mosquitto.stop()
+    _fail_task(stack, registered)
+    with pytest.raises(UserError, match="cannot connect to MQTT"):
+        wait_running(stack.connect_url, registered, timeout=60, restarts=1)
