@@ -127,6 +127,19 @@ class Producer:
             raise UserError(f"Kafka refused {len(failures)} records, first: {failures[0]}")
 
 
+def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """partition -> the offset the next record of ``topic`` will get."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    count = topic_partitions(bootstrap).get(topic, 0)
+    probe = Consumer({**_client_config(bootstrap), "group.id": "socksort-ksql-probe"})
+    try:
+        return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+                for p in range(count)}
+    finally:
+        probe.close()
+
+
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every record of ``topic`` from the beginning up to its current end, per partition in order."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition

@@ -96,23 +96,11 @@ def to_mqtt(url, frames: list[Frame], speed: float | None) -> None:
         client.loop_stop()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    from confluent_kafka import Consumer, TopicPartition
-
-    count = kafka_io.topic_partitions(bootstrap).get(topic, 0)
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "socksort-replay-probe"})
-    try:
-        return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in range(count)}
-    finally:
-        probe.close()
-
-
 def wait_delivered(bootstrap: str, before: dict[int, int], count: int, timeout: float) -> dict[int, int]:
     """Wait until ``count`` more records are in data_mqtt (Connect copies MQTT over)."""
     deadline = time.monotonic() + timeout
     while True:
-        now = end_offsets(bootstrap, contract.KAFKA_TOPIC)
+        now = kafka_io.end_offsets(bootstrap, contract.KAFKA_TOPIC)
         if sum(now.values()) - sum(before.values()) >= count:
             return now
         if time.monotonic() > deadline:
@@ -157,7 +145,7 @@ def wait_processed(bootstrap: str, ends: dict[int, int], timeout: float) -> None
 
 def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, timeout: float) -> None:
     frames = read_frames(path)
-    before = end_offsets(bootstrap, contract.KAFKA_TOPIC)
+    before = kafka_io.end_offsets(bootstrap, contract.KAFKA_TOPIC)
     progress.step(f"replaying {len(frames)} frames from {path} via {via}")
     if via == "kafka":
         to_kafka(bootstrap, frames, speed)

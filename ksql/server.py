@@ -319,7 +319,7 @@ class KsqlService:
             position = {position_key(*tp): offset for tp, offset in self._positions.items()}
             earliest = _offset_reset(request_props, self.engine.properties) == "earliest"
             for topic in self.engine.external_topics() - before:
-                for partition, end in self._ends(topic).items():
+                for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items():
                     start = 0 if earliest else end
                     position[position_key(topic, partition)] = start
                     self._positions[(topic, partition)] = start
@@ -364,17 +364,6 @@ class KsqlService:
         stamp = result.record.timestamp or int(time.time() * 1000)
         self._producer.produce(result.source.topic, key, value, stamp)
         self._producer.flush()
-
-    def _ends(self, topic: str) -> dict[int, int]:
-        from confluent_kafka import Consumer, TopicPartition
-
-        partitions = kafka_io.topic_partitions(self._admin).get(topic, 0)
-        probe = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id + "-probe"})
-        try:
-            return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                    for p in range(partitions)}
-        finally:
-            probe.close()
 
     def pull(self, select_sql: str):
         self.wait_ready()
