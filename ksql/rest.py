@@ -136,6 +136,9 @@ class Routes:
         routes = {"/ksql": self.ksql, "/query": self.query, "/query-stream": self.query_stream,
                   "/close-query": self.close_query}
         route = routes.get(path.split("?")[0].rstrip("/"))
+        if path.split("?")[0].rstrip("/") == "/inserts-stream":
+            self.inserts_stream(r, raw)
+            return
         if route is None:
             send_error(r, 404, KsqlError(f"Not found: {path}", error_code=40400))
             return
@@ -199,12 +202,57 @@ class Routes:
         finally:
             self.server.pushes.forget(session)
 
+    def inserts_stream(self, r, raw: bytes) -> None:
+        """First line {"target": name}, then one JSON object per row; one ack line per row."""
+        lines = [line for line in raw.decode("utf-8", "replace").splitlines() if line.strip()]
+        try:
+            target = parse_body(lines[0].encode()).get("target") if lines else None
+        except KsqlError as exc:
+            send_error(r, 400, exc)
+            return
+        if not isinstance(target, str) or not target:
+            send_error(r, 400, KsqlError('The first line must be {"target": "<stream name>"}'))
+            return
+        r.start(DELIMITED_TYPE)
+        for seq, line in enumerate(lines[1:]):
+            r.send(json.dumps(self._insert_row(target, line, seq)) + "\n")
+        r.end()
+
+    def _insert_row(self, target: str, line: str, seq: int) -> dict:
+        try:
+            row = parse_body(line.encode())
+            self.server.service.run_statements(insert_statement(target, row))
+        except KsqlError as exc:
+            return {"status": "error", "seq": seq, "error_code": exc.error_code or 40001,
+                    "message": str(exc)}
+        return {"status": "ok", "seq": seq}
+
     def close_query(self, r, body: dict) -> None:
         query_id = body.get("queryId")
         if self.server.pushes.close(str(query_id)):
             r.start_empty(200)
         else:
             send_error(r, 400, KsqlError(f"No query with id {query_id}"))
+
+
+def insert_statement(target: str, row: dict) -> str:
+    """INSERT INTO ... VALUES for one /inserts-stream row."""
+    if not row:
+        raise KsqlError("An inserted row needs at least one column")
+    columns = ", ".join(f"`{name.upper()}`" for name in row)
+    return f"INSERT INTO `{target.upper()}` ({columns}) VALUES ({', '.join(map(sql_literal, row.values()))});"
+
+
+def sql_literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise KsqlError(f"Cannot insert a value of type {type(value).__name__}: {value!r}")
 
 
 def parse_body(raw: bytes) -> dict:

@@ -436,3 +436,18 @@ def test_close_query_ends_a_push_query_started_elsewhere(server, pipeline):
     assert wait_for(lambda: header.get("queryId"), 30)
     assert ksql.KSQLAPI(server.url).close_query(header["queryId"]) is True
     assert done.wait(30)
+
+
+def test_inserts_stream_adds_rows_and_acknowledges_each(server, stack):
+    import ksql
+    from socksort.ksql.kafka_io import read_topic
+
+    topic = f"ins_{uuid.uuid4().hex[:8]}"
+    rest_client.run(server.url, f"CREATE STREAM INS (ID INT KEY, NAME VARCHAR) WITH "
+                                f"(KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON', PARTITIONS=1);")
+    acks = ksql.KSQLAPI(server.url).inserts_stream("INS", [{"ID": 1, "NAME": "it's"},
+                                                           {"ID": 2, "NOPE": "x"}])
+    assert acks[0] == {"status": "ok", "seq": 0}
+    assert acks[1]["status"] == "error" and acks[1]["seq"] == 1 and "NOPE" in acks[1]["message"]
+    [record] = read_topic(stack.bootstrap_servers, topic)
+    assert json.loads(record.value) == {"NAME": "it's"}
