@@ -7,6 +7,8 @@ validated on.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -35,12 +37,25 @@ def resize(image_bgr: np.ndarray, pre: Preprocess) -> np.ndarray:
 
 
 def normalize(resized_bgr: np.ndarray, pre: Preprocess) -> np.ndarray:
-    """uint8 HxWx3 BGR -> float32 3xHxW in the card's channel order and normalisation."""
-    pixels = resized_bgr[:, :, ::-1] if pre.channel_order == "RGB" else resized_bgr
-    x = pixels.astype(np.float32) / np.float32(pre.pixel_scale)
-    x -= np.asarray(pre.mean, dtype=np.float32)
-    x /= np.asarray(pre.std, dtype=np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+    """uint8 HxWx3 BGR -> float32 3xHxW in the card's channel order and normalisation.
+
+    ``(pixel / pixel_scale - mean) / std`` is applied as one multiply-add per channel
+    plane: on the camera's hot path that is several times faster than broadcasting
+    over an HxWx3 array and transposing it afterwards.
+    """
+    scale, offset = _affine(pre)
+    planes = cv2.split(resized_bgr)
+    if pre.channel_order == "RGB":
+        planes = planes[::-1]
+    return np.stack([plane.astype(np.float32) * s + o for plane, s, o in zip(planes, scale, offset)])
+
+
+@functools.lru_cache(maxsize=16)
+def _affine(pre: Preprocess) -> tuple[tuple[np.float32, ...], tuple[np.float32, ...]]:
+    std = np.asarray(pre.std, dtype=np.float32)
+    mean = np.asarray(pre.mean, dtype=np.float32)
+    scale = np.float32(1.0) / (np.float32(pre.pixel_scale) * std)
+    return tuple(scale), tuple(-mean / std)
 
 
 def prepare(image_bgr: np.ndarray, pre: Preprocess) -> np.ndarray:
