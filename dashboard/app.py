@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from socksort import contract
 from socksort.config import HostPort, MqttUrl
 from socksort.dashboard import health
-from socksort.dashboard.ksql_client import PushQuery
+from socksort.dashboard.ksql_client import PushQuery, writing_queries
 from socksort.dashboard.raw import MqttFeed, RawTimeline
 from socksort.dashboard.sse import Hub, frame
 from socksort.dashboard.tables import PairTable, Showings
@@ -58,6 +58,7 @@ class Dashboard:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
+        self._writers: dict[str, str] | None = None
         self.pair_query = PushQuery(settings.ksql_url, PAIRS_SQL, name="pairs-query",
                                     on_reset=self._pairs_restarted, on_row=self._pair_row,
                                     on_status=lambda ok, msg: self._query_status("pairs", ok, msg))
@@ -115,9 +116,23 @@ class Dashboard:
             if done.returncode != 0:
                 lines = (done.stderr or done.stdout).strip().splitlines()
                 return False, lines[-1] if lines else f"socksort pairs --reset exited {done.returncode}"
-            self.pair_query.restart()
-            self.showing_query.restart()
+            self._writers = writing_queries(self.settings.ksql_url, (contract.PAIRS, contract.SHOWINGS))
+            self._restart_queries()
             return True, "new session started"
+
+    def _restart_queries(self) -> None:
+        self.pair_query.restart()
+        self.showing_query.restart()
+
+    def _follow_tables(self) -> None:
+        """Restart the push queries when the tables behind them were re-created (a new
+        session started from the command line or another dashboard)."""
+        writers = writing_queries(self.settings.ksql_url, (contract.PAIRS, contract.SHOWINGS))
+        if writers is None:
+            return
+        if self._writers is not None and writers != self._writers:
+            self._restart_queries()
+        self._writers = writers
 
     # --- feeds -------------------------------------------------------------------------
 
@@ -169,6 +184,7 @@ class Dashboard:
         with ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="health") as pool:
             while not self._stop.is_set():
                 checks = tuple(pool.map(lambda probe: probe(), probes))
+                self._follow_tables()
                 current = health.Health(checks)
                 if current != self.health:
                     self.health = current

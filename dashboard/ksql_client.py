@@ -15,6 +15,7 @@ starts from the earliest offset, rebuilds its picture of the table from scratch.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Callable
@@ -200,11 +201,21 @@ class PushQuery(threading.Thread):
     def _abort(self) -> None:
         with self._lock:
             response = self._response
-        if response is not None:
+        if response is None:
+            return
+        # Closing the response does not wake a thread blocked reading it; shutting the
+        # socket down does (the read returns at once and the loop notices why).
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
             try:
-                response.close()
-            except Exception:  # closing from another thread may race the reader; either ends it
-                pass
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+        try:
+            response.close()
+        except Exception:  # closing from another thread may race the reader; either ends it
+            pass
 
     def _close_remote(self) -> None:
         """Tell the server to end the query too (it would notice the closed socket later)."""
@@ -218,3 +229,38 @@ class PushQuery(threading.Thread):
                 client.post(f"{self.base_url}/close-query", json={"queryId": query_id})
         except httpx.HTTPError:
             pass
+
+
+def writing_queries(base_url: str, sinks: tuple[str, ...], timeout: float = 2.0) -> dict[str, str] | None:
+    """The id of the persistent query writing each of ``sinks`` (``SHOW QUERIES`` on /ksql).
+
+    A new sorting session drops and re-creates the tables, and with them their queries; a
+    push query started before may then keep reading a table that no longer exists (the
+    embedded engine leaves it open). Comparing these ids over time tells the dashboard
+    when to start its push queries again. None when the server does not answer.
+    """
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/ksql", data=json.dumps({"ksql": "SHOW QUERIES;", "streamsProperties": {}}).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/vnd.ksql.v1+json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    return writers_from_listing(answer, sinks)
+
+
+def writers_from_listing(answer, sinks: tuple[str, ...]) -> dict[str, str]:
+    """From a ``SHOW QUERIES`` answer, the query writing each sink (absent sinks are left out)."""
+    found: dict[str, str] = {}
+    entries = answer if isinstance(answer, list) else [answer]
+    for entry in entries:
+        for query in (entry or {}).get("queries") or ():
+            for sink in query.get("sinks") or ():
+                if sink.upper() in sinks and query.get("id"):
+                    found[sink.upper()] = query["id"]
+    return found
+

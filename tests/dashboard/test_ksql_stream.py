@@ -53,3 +53,15 @@ def test_a_row_before_the_header_is_an_error_not_a_guess():
 def test_garbage_is_reported_with_the_offending_text():
     with pytest.raises(QueryError, match="unreadable line"):
         QueryStreamParser().feed(b"<html>proxy error</html>\n")
+
+
+def test_the_query_writing_each_table_is_read_from_show_queries():
+    from socksort.dashboard.ksql_client import writers_from_listing
+
+    answer = [{"@type": "queries", "statementText": "SHOW QUERIES;", "warnings": [], "queries": [
+        {"queryString": "CREATE TABLE SOCK_SHOWINGS ...", "sinks": ["SOCK_SHOWINGS"], "id": "CTAS_SOCK_SHOWINGS_6"},
+        {"queryString": "CREATE TABLE SOCK_PAIRS ...", "sinks": ["SOCK_PAIRS"], "id": "CTAS_SOCK_PAIRS_7"},
+        {"queryString": "CREATE TABLE SOCK_VOTES ...", "sinks": ["SOCK_VOTES"], "id": "CTAS_SOCK_VOTES_5"}]}]
+    assert writers_from_listing(answer, ("SOCK_PAIRS", "SOCK_SHOWINGS")) == {
+        "SOCK_PAIRS": "CTAS_SOCK_PAIRS_7", "SOCK_SHOWINGS": "CTAS_SOCK_SHOWINGS_6"}
+    assert writers_from_listing([{"queries": []}], ("SOCK_PAIRS",)) == {}

@@ -133,13 +133,26 @@ def test_the_timeline_shows_the_smoothed_showings(show_run, painted_pixels):
     assert painted_pixels(page, "showings") > 200
 
 
-def test_new_session_empties_the_pair_table_like_pairs_reset(show_run, pipeline):
+def test_a_reset_from_the_command_line_empties_the_page_table(show_run, pipeline):
     page = show_run["page"]
     assert page.locator("#pairs tbody tr").count() > 0
+    socksort("pairs", "--reset", "--url", pipeline.ksql_url)
+    page.wait_for_function("document.querySelectorAll('#pairs tbody tr').length === 0", timeout=30_000)
+    assert page.is_visible("#pairs-empty")
+
+
+def test_the_new_session_button_does_what_pairs_reset_does(show_run, pipeline):
+    from socksort.dashboard.ksql_client import writing_queries
+
+    page = show_run["page"]
+    before = writing_queries(pipeline.ksql_url, ("SOCK_PAIRS",))
     page.once("dialog", lambda dialog: dialog.accept())
     with page.expect_response("**/api/session", timeout=120_000) as answer:
         page.click("#new-session")
     assert answer.value.status == 200, answer.value.text()
-    page.wait_for_function("document.querySelectorAll('#pairs tbody tr').length === 0", timeout=30_000)
-    assert page.is_visible("#pairs-empty")
+    # The pipeline's tables were made anew: another query writes SOCK_PAIRS now.
+    after = writing_queries(pipeline.ksql_url, ("SOCK_PAIRS",))
+    assert before["SOCK_PAIRS"] != after["SOCK_PAIRS"]
     assert pairs(pipeline) == []
+    page.wait_for_function("document.getElementById('link').textContent === 'live'", timeout=10_000)
+    assert page.locator("#pairs tbody tr").count() == 0
