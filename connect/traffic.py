@@ -95,10 +95,23 @@ class KafkaTail:
                                    "enable.auto.commit": False, "isolation.level": "read_committed",
                                    "fetch.wait.max.ms": 10})
         _create_topic(bootstrap_servers, topic)
-        low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-        self._consumer.assign([TopicPartition(topic, 0, high)])
+        self._consumer.assign([TopicPartition(topic, 0, self._end_offset(topic))])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
+
+    def _end_offset(self, topic: str, timeout: float = 30) -> int:
+        """The partition's end; a topic created a moment ago may not be in the client's
+        metadata yet ("Unknown partition"), so ask again until it is."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self._consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=5)[1]
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def _run(self) -> None:
         # poll() returns as soon as one record is there; consume(n, timeout) would hold
