@@ -33,6 +33,7 @@ from socksort.ksql.parser import parse, split_statements
 log = logging.getLogger("socksort.ksql.server")
 
 METADATA_REFRESH_S = 5.0
+COMMIT_EVERY_S = 1.0
 STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate, ast.InsertValues)
 
 
@@ -117,18 +118,27 @@ class KsqlService:
                              "isolation.level": "read_committed",
                              "fetch.wait.max.ms": 20})
         assigned: set[tuple[str, int]] = set()
+        touched: set[tuple[str, int]] = set()
+        last_commit = time.monotonic()
         try:
             while not self._stop.is_set():
                 assigned = self._assign(consumer, assigned)
                 messages = consumer.consume(1000, timeout=0.05)
                 batch = [m for m in messages if m.error() is None]
-                if not batch:
-                    self._when_idle(consumer, assigned)
-                    continue
                 for msg in batch:
                     self._process(kafka_io.message_of(msg))
+                    touched.add((msg.topic(), msg.partition()))
+                # Outputs leave at once (the producer lingers 2 ms); waiting for their acks
+                # to commit the inputs happens at most once a second, or when idle.
+                if touched and (not batch or time.monotonic() - last_commit > COMMIT_EVERY_S):
+                    self._producer.flush()
+                    self._commit(consumer, touched)
+                    touched, last_commit = set(), time.monotonic()
+                if not batch:
+                    self._when_idle(consumer, assigned)
+            if touched:
                 self._producer.flush()
-                self._commit(consumer, {(m.topic(), m.partition()) for m in batch})
+                self._commit(consumer, touched)
         except Exception as exc:  # the server must report why it stopped, not die silently
             self.error = f"query processing stopped: {exc}"
             log.exception("consumer thread failed")
