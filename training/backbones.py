@@ -99,10 +99,10 @@ def build(name: str, classes: int, pretrained: bool = True, ctx=None):
     """The backbone with a new ``classes``-way head; ImageNet features if ``pretrained``."""
     backbone = info(name)
     if name == DEFAULT:
-        from socksort.training.efficientnet_lite import efficientnet_lite0, pretrained_lite0
+        from socksort.training.efficientnet_lite import SCRATCH_BN_MOMENTUM, efficientnet_lite0, pretrained_lite0
         if pretrained:
             return pretrained_lite0(classes, ctx=ctx)
-        net = efficientnet_lite0(classes)
+        net = efficientnet_lite0(classes, bn_momentum=SCRATCH_BN_MOMENTUM)
         net.initialize(ctx=ctx)
         return _with_shapes(net, backbone.input_size, ctx)
     return _with_shapes(_zoo_model(backbone, classes, pretrained, ctx), backbone.input_size, ctx)

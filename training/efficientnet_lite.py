@@ -23,7 +23,8 @@ from mxnet.gluon import nn
 from socksort.errors import UserError
 
 BN_EPSILON = 1e-3
-BN_MOMENTUM = 0.99
+BN_MOMENTUM = 0.99          # TensorFlow's, for ImageNet-length training
+SCRATCH_BN_MOMENTUM = 0.9   # a few hundred steps from scratch: running statistics must keep up
 STEM_CHANNELS = 32
 HEAD_CHANNELS = 1280
 DROPOUT = 0.2
@@ -80,12 +81,12 @@ class ConvBN(nn.HybridBlock):
     """Convolution, batch norm and (optionally) ReLU6."""
 
     def __init__(self, channels: int, kernel: int, stride: int = 1, groups: int = 1,
-                 activate: bool = True, **kwargs):
+                 activate: bool = True, bn_momentum: float = BN_MOMENTUM, **kwargs):
         super().__init__(**kwargs)
         self._activate = activate
         with self.name_scope():
             self.conv = SamePadConv(channels, kernel, stride, groups)
-            self.bn = nn.BatchNorm(epsilon=BN_EPSILON, momentum=BN_MOMENTUM)
+            self.bn = nn.BatchNorm(epsilon=BN_EPSILON, momentum=bn_momentum)
 
     def hybrid_forward(self, F, x):
         x = self.bn(self.conv(x))
@@ -95,16 +96,17 @@ class ConvBN(nn.HybridBlock):
 class MBConv(nn.HybridBlock):
     """Inverted residual: 1x1 expand, depthwise kxk, 1x1 project, skip when shapes allow."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int, **kwargs):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int,
+                 bn_momentum: float = BN_MOMENTUM, **kwargs):
         super().__init__(**kwargs)
         mid = in_channels * expand
         self.has_expand = expand != 1
         self.residual = stride == 1 and in_channels == out_channels
         with self.name_scope():
             if self.has_expand:
-                self.expand = ConvBN(mid, 1)
-            self.depthwise = ConvBN(mid, kernel, stride, groups=mid)
-            self.project = ConvBN(out_channels, 1, activate=False)
+                self.expand = ConvBN(mid, 1, bn_momentum=bn_momentum)
+            self.depthwise = ConvBN(mid, kernel, stride, groups=mid, bn_momentum=bn_momentum)
+            self.project = ConvBN(out_channels, 1, activate=False, bn_momentum=bn_momentum)
 
     def hybrid_forward(self, F, x):
         out = self.expand(x) if self.has_expand else x
@@ -115,19 +117,20 @@ class MBConv(nn.HybridBlock):
 class EfficientNetLite(nn.HybridBlock):
     """``features`` maps an image batch to 1280-d pooled features; ``output`` classifies them."""
 
-    def __init__(self, classes: int = 1000, stages=LITE0_STAGES, dropout: float = DROPOUT, **kwargs):
+    def __init__(self, classes: int = 1000, stages=LITE0_STAGES, dropout: float = DROPOUT,
+                 bn_momentum: float = BN_MOMENTUM, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="features_")
             with self.features.name_scope():
-                self.features.add(ConvBN(STEM_CHANNELS, 3, 2))
+                self.features.add(ConvBN(STEM_CHANNELS, 3, 2, bn_momentum=bn_momentum))
                 channels = STEM_CHANNELS
                 for stage in stages:
                     for i in range(stage.repeats):
                         self.features.add(MBConv(channels, stage.channels, stage.kernel,
-                                                 stage.stride if i == 0 else 1, stage.expand))
+                                                 stage.stride if i == 0 else 1, stage.expand, bn_momentum))
                         channels = stage.channels
-                self.features.add(ConvBN(HEAD_CHANNELS, 1))
+                self.features.add(ConvBN(HEAD_CHANNELS, 1, bn_momentum=bn_momentum))
                 self.features.add(nn.GlobalAvgPool2D())
                 self.features.add(nn.Flatten())
             self.dropout = nn.Dropout(dropout) if dropout else None
