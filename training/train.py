@@ -340,7 +340,3 @@ class _Tally:
         rate = self.images / max(time.monotonic() - self.started, 1e-9)
         return f"loss {self.mean_loss:.3f} acc {100 * self.accuracy:.1f}% {rate:.1f} img/s"
 
-
-def first_reaching(history: list[EpochRecord], accuracy: float) -> EpochRecord | None:
-    """The first epoch whose validation accuracy reached ``accuracy``."""
-    return next((h for h in history if h.val_acc >= accuracy), None)
