@@ -210,8 +210,9 @@ def latency(workdir: Path) -> list[dict]:
 
         reader = threading.Thread(target=collect)
         reader.start()
-        spec = SessionSpec(fps=CAMERA_FPS, designs=(6, 6), showings_per_design=(4, 4),
-                           hold_s=(1.0, 2.0), gap_s=(1.0, 1.5))
+        # Many short showings: 48 completed showings in about two minutes.
+        spec = SessionSpec(fps=CAMERA_FPS, designs=(6, 6), showings_per_design=(8, 8),
+                           hold_s=(1.0, 1.5), gap_s=(1.0, 1.2))
         session = simulate(200, spec)
         progress.step(f"latency: publishing {len(session.frames)} frames to MQTT at {CAMERA_FPS} FPS")
         _publish_live(config.mqtt_url(stack.mqtt_url), session.frames)

@@ -399,6 +399,9 @@ class KsqlService:
 
     def _log_bad_record(self, entry) -> None:
         self.stats.bad_records += 1
+        if self.stats.bad_records == 1 or self.stats.bad_records % 100 == 0:
+            log.warning("skipped %d bad input records so far (details in %s); last: %s",
+                        self.stats.bad_records, PROCESSING_LOG_TOPIC, entry.message)
         body = json.dumps(entry.to_ksql(int(time.time() * 1000))).encode()
         self._producer.produce(PROCESSING_LOG_TOPIC, None, body, None)
 
