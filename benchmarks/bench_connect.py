@@ -85,7 +85,7 @@ def _direct(stack: Stack, count: int, rate: float | None) -> tuple[float, list[f
 def run() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-connect-") as home:
         ports = Ports(*_distinct_ports(5))
-        stack = Stack(Path(home), ports, with_ksql=False)
+        stack = Stack(Path(home), ports, with_ksql=False, die_with_parent=True)
         stack.up()
         try:
             step("warm-up: 1000 messages through the bridge")
@@ -134,6 +134,7 @@ def _at_least_once_worker(stack: Stack, home: Path):
     topics = ("bench/at-least-once", "bench_at_least_once")
     worker = ConnectWorker(home / "alo", stack.bootstrap_servers, port=free_port(), exactly_once=False,
                            group_id="bench-alo")
+    worker.die_with_parent = True
     worker.start()
     try:
         put_connector(worker.url, "bench-alo", connector.mqtt_source_config(

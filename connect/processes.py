@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -57,9 +58,17 @@ def command_line(pid: int) -> str:
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
 
 
-def spawn(argv: list[str], log_path: Path, env: dict | None = None,
-          cwd: Path | None = None) -> subprocess.Popen:
-    """Start ``argv`` in a new session with stdout+stderr appended to ``log_path``."""
+def spawn(argv: list[str], log_path: Path, env: dict | None = None, cwd: Path | None = None,
+          die_with_parent: bool = False) -> subprocess.Popen:
+    """Start ``argv`` in a new session with stdout+stderr appended to ``log_path``.
+
+    ``die_with_parent``: the kernel sends the child SIGTERM when we die, however we die —
+    what tests want, so a killed test run leaks no broker. (util-linux's ``setpriv`` sets
+    the signal and execs the program, so the pid stays the program's; a ``preexec_fn``
+    would do the same but is unsafe in a process with threads.)
+    """
+    if die_with_parent and shutil.which("setpriv"):
+        argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -189,6 +198,8 @@ class Launcher:
 
     what = "the service"
     stop_timeout = 20.0
+    #: True for services a test starts: they must not outlive the test process.
+    die_with_parent = False
     _child: subprocess.Popen | None = None
 
     @property
@@ -220,7 +231,7 @@ class Launcher:
         self.stop()
 
     def _spawn(self, argv: list[str], log_path: Path) -> None:
-        self._child = spawn(argv, log_path)
+        self._child = spawn(argv, log_path, die_with_parent=self.die_with_parent)
 
     def _wait_ready(self, ready, timeout: float, log_path: Path) -> None:
         """Poll ``ready()`` — True, or a string saying what is still wrong — until it is

@@ -95,7 +95,9 @@ def http_answers(url: str) -> bool:
 
 class Stack:
     def __init__(self, home: Path, ports: Ports = Ports(), host: str = "127.0.0.1",
-                 with_ksql: bool | None = None, exactly_once: bool = True):
+                 with_ksql: bool | None = None, exactly_once: bool = True, die_with_parent: bool = False):
+        """``die_with_parent``: the services end when this process ends (for tests); ``stack
+        up`` leaves it off, its services outlive the command."""
         self.home = Path(home)
         self.ports = ports
         self.host = host
@@ -106,6 +108,9 @@ class Stack:
                                      host=host, exactly_once=exactly_once)
         self.ksql = KsqlServer(self.home / "ksql", self.kafka.bootstrap_servers, ports.ksql, self.connect.url,
                                host=host) if self.with_ksql else None
+        for launcher in (self.mosquitto, self.kafka, self.connect, self.ksql):
+            if launcher is not None:
+                launcher.die_with_parent = die_with_parent
 
     # --- what others connect to -----------------------------------------------------------
 

@@ -48,6 +48,7 @@ def mosquitto(tmp_path):
     from socksort.net import free_port
 
     broker = Mosquitto(tmp_path / "mosquitto", port=free_port())
+    broker.die_with_parent = True  # even a killed test run leaks no broker
     broker.start()
     try:
         yield broker
@@ -83,7 +84,7 @@ def stack(tmp_path_factory):
         if candidate not in chosen:
             chosen.append(candidate)
     ports = Ports(*chosen)
-    running = Stack(tmp_path_factory.mktemp("stack"), ports)
+    running = Stack(tmp_path_factory.mktemp("stack"), ports, die_with_parent=True)
     try:
         running.up()
         yield running

@@ -36,6 +36,7 @@ def _own_bridge(stack, broker, workdir, exactly_once: bool = True):
                                           mqtt_topic=mqtt_topic, kafka_topic=kafka_topic)
     worker = ConnectWorker(workdir, stack.bootstrap_servers, port=free_port(), exactly_once=exactly_once,
                            group_id=f"resilience-{run}")
+    worker.die_with_parent = True
     try:
         worker.start()
         put_connector(worker.url, "resilience", config)
