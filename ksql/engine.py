@@ -180,10 +180,14 @@ class Engine:
             ts_from = None
             if "TIMESTAMP" in props:
                 ts_from = ddl.sink_timestamp(props["TIMESTAMP"], keys, values, node.pos)
-            return TopicSink(topic, formats.key_output(key_format, [c.name for c in keys]),
-                             formats.value_encoder(value_format, [c.name for c in values],
+            key_names = [c.name for c in keys]
+            value_names = [c.name for c in values]
+            return TopicSink(topic, formats.key_output(key_format, key_names),
+                             formats.value_encoder(value_format, value_names,
                                                    [c.type for c in values]),
-                             window_type, ts_from, materialize=node.kind == "TABLE")
+                             window_type, ts_from, materialize=node.kind == "TABLE",
+                             layout=formats.RowLayout(key_format, key_names, value_format,
+                                                      value_names))
 
         plan = planner.Planner(node.select, source, node.name, props, node.kind,
                                self._logger(query_id)).plan(sink_factory)
@@ -300,6 +304,8 @@ class Engine:
             stats.records_in += 1
             out: list[Record] = []
             self._feed(record, out)
+            for produced in out:
+                produced.columns = None         # valid only while the values are unchanged
             stats.records_out += len(out)
             return out
 
@@ -334,18 +340,22 @@ class Engine:
         else:
             self._by_topic.pop(topic, None)
 
-    @_locked
     def serialize(self, record: Record) -> tuple:
         """(key bytes, value bytes) of an output record, as ksqlDB writes them."""
-        wire = self._wire.get(record.topic)
-        if wire is None:
-            source = self._source_by_topic(record.topic)
-            keys = source.key_columns
-            wire = self._wire[record.topic] = (source.key_format if keys else formats.KAFKA,
-                                               [c.type for c in keys], source.value_format)
-        key_format, key_types, value_format = wire
-        key_bytes = formats.serialize_key(key_format, key_types, record.key, record.window)
-        return key_bytes, formats.serialize_value(value_format, record.value)
+        with self.lock:
+            wire = self._wire.get(record.topic)
+            if wire is None:
+                wire = self._wire_of(record.topic)
+            return wire[0](record.key, record.window), wire[1](record.value)
+
+    def _wire_of(self, topic: str) -> tuple:
+        source = self._source_by_topic(topic)
+        keys = source.key_columns
+        wire = self._wire[topic] = (
+            formats.key_serializer(source.key_format if keys else formats.KAFKA,
+                                   [c.type for c in keys]),
+            formats.value_serializer(source.value_format))
+        return wire
 
     @_locked
     def deserialize(self, topic: str, key: bytes | None, value: bytes | None,

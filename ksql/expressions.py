@@ -380,6 +380,39 @@ def _call(e: ast.FunctionCall, scope: Scope):
                     return impl(a0(row))
                 except errors:
                     return None
+    elif len(args) == 2:
+        a0, a1 = args
+        if fn.null_on_null:
+            def f(row):
+                v0 = a0(row)
+                v1 = a1(row)
+                if v0 is None or v1 is None:
+                    return None
+                try:
+                    return impl(v0, v1)
+                except errors:
+                    return None
+        else:
+            def f(row):
+                v0 = a0(row)
+                v1 = a1(row)
+                try:
+                    return impl(v0, v1)
+                except errors:
+                    return None
+    elif len(args) == 3 and fn.null_on_null:
+        a0, a1, a2 = args
+
+        def f(row):
+            v0 = a0(row)
+            v1 = a1(row)
+            v2 = a2(row)
+            if v0 is None or v1 is None or v2 is None:
+                return None
+            try:
+                return impl(v0, v1, v2)
+            except errors:
+                return None
     else:
         null_on_null = fn.null_on_null
 

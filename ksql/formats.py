@@ -150,6 +150,45 @@ def serialize_key(fmt: str, types_: list[str], key, window: Window | None) -> by
     return body + struct.pack(">q", window.start)
 
 
+def key_serializer(fmt: str, types_: list[str]):
+    """Build ``(key, window) -> bytes | None``: :func:`serialize_key` with the format's
+    choices made once (a server serialises every output record)."""
+    t = types_[0] if types_ else T.STRING
+    if fmt == KAFKA and t == T.STRING:
+        def body(key):
+            return key.encode("utf-8") if type(key) is str else str(key).encode("utf-8")
+    elif fmt == KAFKA and t not in (T.INTEGER, T.BIGINT, T.DOUBLE):
+        def body(key):
+            raise KsqlError(f"KAFKA key format cannot hold {t}")
+    elif fmt == KAFKA:
+        body = struct.Struct({T.INTEGER: ">i", T.BIGINT: ">q", T.DOUBLE: ">d"}[t]).pack
+    else:
+        def body(key):
+            return _encode_json(key).encode("utf-8")
+    pack_session = struct.Struct(">qq").pack
+    pack_time = struct.Struct(">q").pack
+
+    def serialize(key, window):
+        if window is None:
+            return None if key is None else body(key)
+        head = b"" if key is None else body(key)
+        if window.kind == "session":
+            return head + pack_session(window.end, window.start)
+        return head + pack_time(window.start)
+    return serialize
+
+
+def value_serializer(fmt: str):
+    """Build ``decoded value -> bytes | None`` (see :func:`serialize_value`)."""
+    if fmt == JSON:
+        def serialize(value):
+            return None if value is None else _encode_json(value).encode("utf-8")
+    else:
+        def serialize(value):
+            return None if value is None else value.encode("utf-8")
+    return serialize
+
+
 # --- values ---------------------------------------------------------------------------
 
 _MISSING = object()
@@ -170,7 +209,19 @@ def _field(obj: dict, name: str):
 # Values of these Python types are already of the column's SQL type (ints need range checks).
 _NATIVE = {T.STRING: str, T.DOUBLE: float, T.DECIMAL: float, T.BOOLEAN: bool}
 _scan_json = json.JSONDecoder().scan_once
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# JSONEncoder.encode builds a fresh C encoder for every call, which costs more than the
+# encoding of a small row; one built here gives the same text (no circular check: rows
+# hold scalars only).
+_c_encode = None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
+    None, _encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False,
+    True)
+
+
+def _encode_json(obj) -> str:
+    if _c_encode is None:
+        return _encoder.encode(obj)
+    return "".join(_c_encode(obj, 0))
 
 
 def _json_object(raw) -> dict:
@@ -269,6 +320,100 @@ def value_encoder(fmt: str, names: list[str], types_: list[str]):
     def encode(values):
         return ",".join("" if v is None else f(v) for f, v in zip(formatters, values))
     return encode
+
+
+class RowLayout:
+    """Where a query's sink puts its key and value columns in the records it writes
+    (the shape :func:`key_output` and :func:`value_encoder` give them)."""
+
+    __slots__ = ("key_shape", "key_names", "value_format", "value_names")
+
+    def __init__(self, key_format: str, key_names: list[str], value_format: str,
+                 value_names: list[str]):
+        self.key_shape = ("none" if not key_names else
+                          "scalar" if key_format == KAFKA or len(key_names) == 1 else "object")
+        self.key_names = list(key_names)
+        self.value_format = value_format
+        self.value_names = list(value_names)
+
+
+def _exact_positions(wanted: list[str], written: list[str]) -> list | None:
+    """For each wanted column, its position among the written ones (None: not written),
+    or None when only a case-insensitive match would find one (left to the decoders)."""
+    if len({n.upper() for n in written}) != len(written):
+        return None
+    upper = {n.upper() for n in written}
+    positions = []
+    for name in wanted:
+        if name in written:
+            positions.append(written.index(name))
+        elif name.upper() in upper:
+            return None
+        else:
+            positions.append(None)
+    return positions
+
+
+def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[str, str]],
+                  value_format: str, value_columns: list[tuple[str, str]]):
+    """Build ``(key values, value values | None) -> column list`` reading a record written
+    with ``layout`` straight from the writer's column values, or None when only the
+    decoders can read it.
+
+    The list is what ``key_decoder(...)(record.key) + value_decoder(...)(record.value)``
+    gives for the decoded key and value the writer made of those values (a tombstone's
+    value columns are null), and it raises the same DecodeErrors.
+    """
+    if layout.value_format != JSON or value_format != JSON:
+        return None
+    key_names = [n for n, _ in key_columns]
+    if not key_columns or layout.key_shape == "none":
+        key_positions = [None] * len(key_columns)
+    elif layout.key_shape == "scalar":
+        if len(key_columns) != 1:
+            return None                 # a scalar key read as several columns: an error
+        key_positions = [0]
+    else:
+        if key_format == KAFKA:
+            return None                 # an object read as a KAFKA key: an error
+        key_positions = _exact_positions(key_names, layout.key_names)
+    value_positions = _exact_positions([n for n, _ in value_columns], layout.value_names)
+    if key_positions is None or value_positions is None:
+        return None
+    n_keys = len(key_columns)
+    key_coerce = [(i, T.coercer(t)) for i, (_, t) in enumerate(key_columns)]
+    value_checks = [(n_keys + i, _NATIVE.get(t), T.coercer(t))
+                    for i, (_, t) in enumerate(value_columns)]
+    nulls = [None] * len(value_columns)
+    identity = (key_positions == list(range(len(layout.key_names))) and
+                value_positions == list(range(len(layout.value_names))))
+
+    def convert(keys: list, values: list | None) -> list:
+        if identity:
+            row = keys + (nulls if values is None else values)
+        else:
+            row = [None if p is None else keys[p] for p in key_positions]
+            if values is None:
+                row += nulls
+            else:
+                row += [None if p is None else values[p] for p in value_positions]
+        try:
+            for i, coerce in key_coerce:
+                v = row[i]
+                if v is not None:
+                    row[i] = coerce(v)
+        except T.CoercionError as exc:
+            raise DecodeError(f"key: {exc}") from None
+        if values is not None:
+            try:
+                for i, native, coerce in value_checks:
+                    v = row[i]
+                    if v is not None and type(v) is not native:
+                        row[i] = coerce(v)
+            except T.CoercionError as exc:
+                raise DecodeError(f"Failed to deserialize value: {exc}") from None
+        return row
+    return convert
 
 
 def _delimited_formatter(t: str):

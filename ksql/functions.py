@@ -386,7 +386,7 @@ register_scalar("COALESCE", _coalesce, _same_as_first, min_args=1, max_args=64,
 
 # --- TIMESTAMPTOSTRING: java.time.DateTimeFormatter patterns ------------------------
 
-_FORMAT_CACHE: dict[str, list] = {}
+_FORMAT_CACHE: dict[str, Callable] = {}
 
 
 def _compile_pattern(pattern: str) -> list:
@@ -454,14 +454,36 @@ def _offset(dt: datetime, letter: str, width: int) -> str:
     return f"{sign}{hh:02d}:{mm:02d}"
 
 
+def _field_formatter(field: str):
+    """``datetime -> text`` for one pattern field, as :func:`_field` prints it."""
+    letter, width = field[0], len(field)
+    numeric = _NUMERIC_FIELDS.get(letter)
+    if numeric is not None:
+        spec = f"0{width}d"
+        return lambda dt: format(numeric(dt), spec)
+    if letter == "S":
+        return lambda dt: format(dt.microsecond // 1000, "03d")[:width].ljust(width, "0")
+    return lambda dt: _field(dt, field)
+
+
+def _formatter(pattern: str):
+    """``datetime -> text`` for a whole pattern, built once per pattern (a query formats
+    every record with the same one)."""
+    formatter = _FORMAT_CACHE.get(pattern)
+    if formatter is None:
+        if len(_FORMAT_CACHE) >= 256:
+            _FORMAT_CACHE.clear()           # patterns read from data must not grow it forever
+        parts = [(lambda dt, text=text: text) if kind == "lit" else _field_formatter(text)
+                 for kind, text in _compile_pattern(pattern)]
+        formatter = _FORMAT_CACHE[pattern] = lambda dt: "".join([part(dt) for part in parts])
+    return formatter
+
+
 def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> str:
     tz = timezone.utc if zone is None else _zone(zone)
     dt = datetime.fromtimestamp(millis / 1000, tz)
     dt = dt.replace(microsecond=(millis % 1000) * 1000)
-    parts = _FORMAT_CACHE.get(pattern)
-    if parts is None:
-        parts = _FORMAT_CACHE[pattern] = _compile_pattern(pattern)
-    return "".join(text if kind == "lit" else _field(dt, text) for kind, text in parts)
+    return _formatter(pattern)(dt)
 
 
 @functools.lru_cache(maxsize=64)

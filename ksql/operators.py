@@ -13,11 +13,15 @@ from socksort.ksql.records import ProcessingLogEntry, PushRow, Record
 from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
 
 
+_UNKNOWN = object()
+
+
 class SourceReader:
     """Record → row list, or None when the record must be skipped."""
 
     def __init__(self, decode_key, decode_value, n_value: int, window_type: str | None,
-                 window_size: int | None, timestamp_index: int | None, log):
+                 window_size: int | None, timestamp_index: int | None, log,
+                 converter=None):
         self.decode_key = decode_key
         self.decode_value = decode_value
         self.window_type = window_type
@@ -25,17 +29,30 @@ class SourceReader:
         self.timestamp_index = timestamp_index
         self.null_values = [None] * n_value
         self.log = log              # (record, message) -> None
+        # RowLayout -> convert(keys, values) or None, for records another query just wrote.
+        self.converter = converter
+        self.converters: dict = {}
 
     def read(self, record: Record):
         """Return (row, tombstone, window) or None. A tombstone row has null value columns."""
         value = record.value
         raw_key = record.key
         window = record.window
+        written = record.columns
         try:
-            if window is None and self.window_type is not None and isinstance(raw_key, (bytes, bytearray)):
-                window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
-            row = self.decode_key(raw_key)          # a fresh list: extended in place below
-            row += self.null_values if value is None else self.decode_value(value)
+            row = None
+            if written is not None:
+                convert = self.converters.get(written[0], _UNKNOWN)
+                if convert is _UNKNOWN:
+                    convert = self.converters[written[0]] = (
+                        None if self.converter is None else self.converter(written[0]))
+                if convert is not None:
+                    row = convert(written[1], None if value is None else written[2])
+            if row is None:
+                if window is None and self.window_type is not None and isinstance(raw_key, (bytes, bytearray)):
+                    window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
+                row = self.decode_key(raw_key)          # a fresh list: extended in place below
+                row += self.null_values if value is None else self.decode_value(value)
         except DecodeError as exc:
             self.log(record, str(exc))
             return None
@@ -60,8 +77,9 @@ class TopicSink:
     """Builds the output Records of a persistent query."""
 
     def __init__(self, topic: str, key_out, value_out, window_type: str | None,
-                 timestamp_from=None, materialize: bool = False):
+                 timestamp_from=None, materialize: bool = False, layout=None):
         self.topic = topic
+        self.layout = layout                    # formats.RowLayout of key_out / value_out
         self.key_out = key_out                  # key values -> decoded key
         self.value_out = value_out              # value values -> decoded value
         self.window_type = window_type
@@ -85,8 +103,11 @@ class TopicSink:
                 self.table[slot] = (keys, values, ts)
                 if window is not None and self.retention is not None:
                     self._expire(window.end)
-        return Record(self.topic, self.key_out(keys),
-                      None if values is None else self.value_out(values), ts, window)
+        record = Record(self.topic, self.key_out(keys),
+                        None if values is None else self.value_out(values), ts, window)
+        if self.layout is not None:
+            record.columns = (self.layout, keys, values)
+        return record
 
     def _expire(self, end: int) -> None:
         if self._max_end is None or end > self._max_end:

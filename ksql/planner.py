@@ -7,6 +7,7 @@ the operator gets compiled closures and never sees the AST.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 from dataclasses import dataclass
 
@@ -268,8 +269,11 @@ class Planner:
         ts_index = None
         if source.timestamp_column is not None:
             ts_index = [c.name for c in source.columns].index(source.timestamp_column)
+        converter = functools.partial(formats.row_converter, key_format=source.key_format,
+                                      key_columns=key_cols, value_format=source.value_format,
+                                      value_columns=value_cols)
         return operators.SourceReader(decode_key, decode_value, len(value_cols), source.window_type,
-                                      source.window_size, ts_index, self.log)
+                                      source.window_size, ts_index, self.log, converter)
 
     # --- aggregation ---------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from socksort.ksql.formats import Window
 
@@ -19,6 +19,10 @@ class Record:
     window: Window | None = None
     partition: int | None = None
     offset: int | None = None
+    # Inside one process() call, a record a query wrote also carries that query's column
+    # values, so the queries reading its topic need not look them up in the decoded key and
+    # value again. Set by the engine only, and cleared before process() returns.
+    columns: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
