@@ -14,13 +14,20 @@ from socksort.net import free_port
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
-def test_the_demo_ends_with_every_design_matching_the_truth(stack, tmp_path):
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo") / "work"
+
+
+def demo_command(workdir) -> list[str]:
+    return [sys.executable, "-m", "socksort", "demo", "--workdir", str(workdir),
+            "--classes", "3", "--per-class", "12", "--epochs", "0", "--show-seconds", "24", "--show-fps", "15",
+            "--listen", f"127.0.0.1:{free_port()}", "--edge-http", f"127.0.0.1:{free_port()}"]
+
+
+def test_the_demo_ends_with_every_design_matching_the_truth(stack, workdir):
     env = {**os.environ, "SOCKSORT_HOME": str(stack.home), "DEMO_EXIT": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "socksort", "demo", "--workdir", str(tmp_path / "demo"),
-         "--classes", "3", "--per-class", "12", "--epochs", "0", "--show-seconds", "24", "--show-fps", "15",
-         "--listen", f"127.0.0.1:{free_port()}", "--edge-http", f"127.0.0.1:{free_port()}"],
-        env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(demo_command(workdir), env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-4000:]}"
     lines = done.stdout.splitlines()
     assert lines[0].startswith("dashboard: http://127.0.0.1:")
@@ -33,6 +40,30 @@ def test_the_demo_ends_with_every_design_matching_the_truth(stack, tmp_path):
                  "starting the stack", "applying ksql/", "new sorting session", "starting the edge function",
                  "waiting for it to end", "waiting for SOCK_PAIRS to settle"):
         assert step in done.stderr, step
+
+
+def test_a_second_demo_reuses_its_model_and_ctrl_c_stops_what_it_started(stack, workdir):
+    import signal
+
+    env = {**os.environ, "SOCKSORT_HOME": str(stack.home)}
+    demo = subprocess.Popen(demo_command(workdir), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert demo.stdout.readline().startswith("dashboard: http://127.0.0.1:")
+        edge = subprocess.run(["pgrep", "-f", f"edge --model {workdir}"], capture_output=True, text=True).stdout
+        assert edge.strip(), "the demo's edge function is not running"
+        demo.send_signal(signal.SIGINT)   # what Ctrl-C sends
+        assert demo.wait(timeout=120) == 130
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    stderr = demo.stderr.read()
+    assert "reusing the model" in stderr and "it was trained on this data" in stderr
+    assert "training the sock model" not in stderr
+    assert "reusing the synthetic sock show" in stderr
+    assert "stopping the edge function" in stderr and "stopping the dashboard" in stderr
+    for pid in edge.split():
+        assert not os.path.exists(f"/proc/{pid}"), f"the edge function {pid} outlived the demo"
 
 
 def test_a_taken_dashboard_port_stops_the_demo_at_once(tmp_path):
