@@ -96,6 +96,11 @@ class Showings:
             return None
         device = column(row, "DEVICE")
         showing = {"image": image, "start": bounds[0], "end": bounds[1], "device": device}
+        # A pipeline that says which showings SOCK_PAIRS counts (a COUNTED column) lets the
+        # timeline dim the ones it filtered out; without the column every showing is drawn alike.
+        counted = column(row, "COUNTED")
+        if isinstance(counted, bool):
+            showing["counted"] = counted
         with self._lock:
             # One showing per camera and start: its leading design may change while the
             # sock is still held, and the newer row replaces the older.

@@ -190,8 +190,10 @@ function drawTimeline() {
     if (s.end < left) continue;
     const x0 = Math.max(x(s.start), gutter), x1 = Math.max(x(s.end), x0 + 3);
     g.fillStyle = colour(s.image);
+    g.globalAlpha = s.counted === false ? 0.25 : 1;  // filtered out by the pipeline: dimmed
     g.fillRect(x0, smooth.top, x1 - x0, smooth.h);
-    if (x1 - x0 > 40) {
+    g.globalAlpha = 1;
+    if (x1 - x0 > 40 && s.counted !== false) {
       g.fillStyle = "#fff";
       g.fillText(s.image, x0 + 4, smooth.top + smooth.h / 2, x1 - x0 - 8);
     }

@@ -68,3 +68,12 @@ def test_showings_older_than_the_kept_span_are_forgotten():
     showings.apply({"IMAGE": "A", "WINDOWSTART": 0, "WINDOWEND": 1000})
     showings.apply({"IMAGE": "B", "WINDOWSTART": 20_000, "WINDOWEND": 21_000})
     assert [s["image"] for s in showings.snapshot()] == ["B"]
+
+
+def test_a_counted_column_is_passed_on_so_the_page_can_dim_filtered_showings():
+    showings = Showings()
+    showings.apply({"DEVICE": "cam", "SHOWING_START": 1000, "IMAGE": "Ghost", "SHOWING_END": 1100, "COUNTED": False})
+    showings.apply({"DEVICE": "cam", "SHOWING_START": 5000, "IMAGE": "Google", "SHOWING_END": 9000})
+    first, second = showings.snapshot()
+    assert first["counted"] is False
+    assert "counted" not in second
