@@ -118,9 +118,10 @@ def key_output(fmt: str, names: list[str]):
 
     def multi(values):
         # A null Kafka key reads as all-null columns; write it back as a null key.
-        if all(v is None for v in values):
-            return None
-        return dict(zip(names, values))
+        for v in values:
+            if v is not None:
+                return dict(zip(names, values))
+        return None
     return multi
 
 
@@ -208,6 +209,7 @@ def _field(obj: dict, name: str):
 
 # Values of these Python types are already of the column's SQL type (ints need range checks).
 _NATIVE = {T.STRING: str, T.DOUBLE: float, T.DECIMAL: float, T.BOOLEAN: bool}
+_INT_RANGE = {T.INTEGER: (T.INT_MIN, T.INT_MAX), T.BIGINT: (T.LONG_MIN, T.LONG_MAX)}
 _scan_json = json.JSONDecoder().scan_once
 _encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 # JSONEncoder.encode builds a fresh C encoder for every call, which costs more than the
@@ -265,7 +267,10 @@ def value_decoder(fmt: str, columns: list[tuple[str, str]]):
         # Per column: the field name that matched last time (messages repeat their names),
         # the Python type that needs no coercion, and the coercer.
         learned = [name for name, _ in columns]
-        plan = [(i, name, _NATIVE.get(t), T.coercer(t)) for i, (name, t) in enumerate(columns)]
+        # An int already in its column's range needs no coercion either.
+        plan = [(i, name, int if t in _INT_RANGE else _NATIVE.get(t),
+                 *_INT_RANGE.get(t, (None, None)), T.coercer(t))
+                for i, (name, t) in enumerate(columns)]
 
         def decode(raw):
             if type(raw) is not dict:
@@ -273,13 +278,13 @@ def value_decoder(fmt: str, columns: list[tuple[str, str]]):
             values = []
             append = values.append
             try:
-                for i, name, native, coerce in plan:
+                for i, name, native, low, high, coerce in plan:
                     v = raw.get(learned[i], _MISSING)
                     if v is _MISSING:
                         v = _field(raw, name)
                         if v is not None:
                             learned[i] = _matching_name(raw, name)
-                    if v is None or type(v) is native:
+                    if v is None or (type(v) is native and (low is None or low <= v <= high)):
                         append(v)
                     else:
                         append(coerce(v))
@@ -381,8 +386,13 @@ def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[st
     if key_positions is None or value_positions is None:
         return None
     n_keys = len(key_columns)
-    key_coerce = [(i, T.coercer(t)) for i, (_, t) in enumerate(key_columns)]
-    value_checks = [(n_keys + i, _NATIVE.get(t), T.coercer(t))
+    # A value already of its column's Python type (an int in range) is what the coercer
+    # would return: only other values are coerced.
+    key_checks = [(i, int if t in _INT_RANGE else _NATIVE.get(t),
+                   *_INT_RANGE.get(t, (None, None)), T.coercer(t))
+                  for i, (_, t) in enumerate(key_columns)]
+    value_checks = [(n_keys + i, int if t in _INT_RANGE else _NATIVE.get(t),
+                     *_INT_RANGE.get(t, (None, None)), T.coercer(t))
                     for i, (_, t) in enumerate(value_columns)]
     nulls = [None] * len(value_columns)
     identity = (key_positions == list(range(len(layout.key_names))) and
@@ -398,17 +408,19 @@ def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[st
             else:
                 row += [None if p is None else values[p] for p in value_positions]
         try:
-            for i, coerce in key_coerce:
+            for i, native, low, high, coerce in key_checks:
                 v = row[i]
-                if v is not None:
+                if v is not None and not (type(v) is native and
+                                          (low is None or low <= v <= high)):
                     row[i] = coerce(v)
         except T.CoercionError as exc:
             raise DecodeError(f"key: {exc}") from None
         if values is not None:
             try:
-                for i, native, coerce in value_checks:
+                for i, native, low, high, coerce in value_checks:
                     v = row[i]
-                    if v is not None and type(v) is not native:
+                    if v is not None and not (type(v) is native and
+                                              (low is None or low <= v <= high)):
                         row[i] = coerce(v)
             except T.CoercionError as exc:
                 raise DecodeError(f"Failed to deserialize value: {exc}") from None

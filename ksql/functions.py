@@ -466,24 +466,56 @@ def _field_formatter(field: str):
     return lambda dt: _field(dt, field)
 
 
-def _formatter(pattern: str):
-    """``datetime -> text`` for a whole pattern, built once per pattern (a query formats
-    every record with the same one)."""
+# Fields that depend on the time of day alone; in UTC they are arithmetic on the
+# milliseconds since midnight, with no datetime to build.
+_TIME_OF_DAY_FIELDS = {
+    "H": lambda ms: ms // 3_600_000, "h": lambda ms: (ms // 3_600_000 % 12) or 12,
+    "k": lambda ms: (ms // 3_600_000) or 24, "K": lambda ms: ms // 3_600_000 % 12,
+    "m": lambda ms: ms // 60_000 % 60, "s": lambda ms: ms // 1000 % 60,
+}
+_DAY_MS = 86_400_000
+_MAX_MILLIS = 253_402_300_800_000       # year 10000: datetime's range ends before it
+
+
+def _time_of_day_formatter(field: str):
+    """``milliseconds since midnight -> text`` for one field, or None if it needs the date."""
+    letter, width = field[0], len(field)
+    numeric = _TIME_OF_DAY_FIELDS.get(letter)
+    if numeric is not None:
+        spec = f"0{width}d"
+        return lambda ms: format(numeric(ms), spec)
+    if letter == "S":
+        return lambda ms: format(ms % 1000, "03d")[:width].ljust(width, "0")
+    return None
+
+
+def _formatter(pattern: str) -> tuple:
+    """(``datetime -> text``, ``ms of day -> text`` or None) for a pattern, built once per
+    pattern (a query formats every record with the same one)."""
     formatter = _FORMAT_CACHE.get(pattern)
     if formatter is None:
         if len(_FORMAT_CACHE) >= 256:
             _FORMAT_CACHE.clear()           # patterns read from data must not grow it forever
+        parsed = _compile_pattern(pattern)
         parts = [(lambda dt, text=text: text) if kind == "lit" else _field_formatter(text)
-                 for kind, text in _compile_pattern(pattern)]
-        formatter = _FORMAT_CACHE[pattern] = lambda dt: "".join([part(dt) for part in parts])
+                 for kind, text in parsed]
+        day_parts = [(lambda ms, text=text: text) if kind == "lit" else _time_of_day_formatter(text)
+                     for kind, text in parsed]
+        formatter = _FORMAT_CACHE[pattern] = (
+            lambda dt: "".join([part(dt) for part in parts]),
+            None if None in day_parts else lambda ms: "".join([part(ms) for part in day_parts]))
     return formatter
 
 
 def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> str:
     tz = timezone.utc if zone is None else _zone(zone)
+    at_datetime, at_time_of_day = _formatter(pattern)
+    if (at_time_of_day is not None and tz is timezone.utc and type(millis) is int
+            and 0 <= millis < _MAX_MILLIS):
+        return at_time_of_day(millis % _DAY_MS)
     dt = datetime.fromtimestamp(millis / 1000, tz)
     dt = dt.replace(microsecond=(millis % 1000) * 1000)
-    return _formatter(pattern)(dt)
+    return at_datetime(dt)
 
 
 @functools.lru_cache(maxsize=64)

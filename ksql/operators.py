@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from socksort.ksql import windows as W
 from socksort.ksql.formats import DecodeError, Window, window_from_key_bytes
+from socksort.ksql.functions import Aggregate
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record
 from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
 
 
 _UNKNOWN = object()
+_NO_WINDOW = (None, None)
 
 
 class SourceReader:
@@ -184,21 +186,20 @@ class _Emitter:
 
     def __init__(self, aggs, having, value_fns, sink, n_keys: int):
         self.aggs = aggs
-        self.results = [agg.result for agg, _ in aggs]
+        # COUNT, SUM, MIN, MAX keep their result as the accumulator: no call per row.
+        self.results = (None if all(type(agg).result is Aggregate.result for agg, _ in aggs)
+                        else [agg.result for agg, _ in aggs])
         self.having = having
         self.value_fns = value_fns
         self.sink = sink
         self.passed: set = set()                # (key, window) whose last output passed HAVING
 
-    def row(self, keys: list, accs: list, window: Window | None) -> list:
-        """The aggregate row: group keys, aggregate results, WINDOWSTART, WINDOWEND."""
-        row = keys + [result(acc) for result, acc in zip(self.results, accs)]
-        row += (None, None) if window is None else (window.start, window.end)
-        return row
-
     def emit(self, gkey, keys: list, accs: list, ts: int, window: Window | None, out: list,
              final: bool = False) -> None:
-        row = self.row(keys, accs, window)
+        # The aggregate row: group keys, aggregate results, WINDOWSTART, WINDOWEND.
+        results = self.results
+        row = keys + accs if results is None else keys + [r(a) for r, a in zip(results, accs)]
+        row += _NO_WINDOW if window is None else window[:2]
         if self.having is not None and self.having(row) is not True:
             slot = (gkey, window)
             if slot in self.passed:
@@ -250,8 +251,7 @@ class StreamAggregate:
             self.windows = TimeWindowStore(rule.size + rule.grace)
             self.trigger = W.TimeFinalTrigger(rule)
             self._windowed = self._time
-        single = len(group_fns) == 1
-        self._gkey = (lambda keys: keys[0]) if single else tuple
+        self._single = len(group_fns) == 1
 
     def process(self, record: Record) -> list:
         read = self.reader.read(record)
@@ -260,7 +260,8 @@ class StreamAggregate:
         row, tombstone, _ = read
         if tombstone:
             return []
-        if self.where is not None and self.where(row) is not True:
+        where = self.where
+        if where is not None and where(row) is not True:
             return []
         keys = [g(row) for g in self.group_fns]
         if None in keys:
@@ -270,7 +271,7 @@ class StreamAggregate:
         out: list = []
         if self.stream_time is None or ts > self.stream_time:
             self.stream_time = ts
-        gkey = self._gkey(keys)
+        gkey = keys[0] if self._single else tuple(keys)
         if self.rule is None:
             self._plain(gkey, keys, values, ts, out)
         else:
@@ -292,10 +293,10 @@ class StreamAggregate:
         entry = self.store.get(gkey)
         if entry is None:
             entry = self.store[gkey] = Entry(self._init(), ts)
-        entry.accs = self._add(entry.accs, values)
+        entry.accs = accs = [add(acc, v) for add, acc, v in zip(self.adders, entry.accs, values)]
         if ts > entry.ts:
             entry.ts = ts
-        self.emitter.emit(gkey, keys, entry.accs, entry.ts, None, out)
+        self.emitter.emit(gkey, keys, accs, entry.ts, None, out)
 
     def _time(self, gkey, keys, values, ts, out):
         rule = self.rule
@@ -373,8 +374,9 @@ class TableAggregate:
         self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
         self.rows: dict = {}                    # source key → last row
         self.groups: dict = {}                  # group key → Entry
-        single = len(group_fns) == 1
-        self._gkey = (lambda keys: keys[0]) if single else tuple
+        self._single = len(group_fns) == 1
+        self._changes = {"add": [(agg.add, arg) for agg, arg in aggs],
+                         "undo": [(agg.undo, arg) for agg, arg in aggs]}
 
     def _group(self, row):
         if row is None or (self.where is not None and self.where(row) is not True):
@@ -382,15 +384,15 @@ class TableAggregate:
         keys = [g(row) for g in self.group_fns]
         if None in keys:
             return None, None
-        return self._gkey(keys), keys
+        return (keys[0] if self._single else tuple(keys)), keys
 
     def process(self, record: Record) -> list:
         read = self.reader.read(record)
         if read is None:
             return []
         row, tombstone, _ = read
-        skey = tuple(f(row) for f in self.source_key_fns)
-        if all(k is None for k in skey):
+        skey = tuple([f(row) for f in self.source_key_fns])
+        if skey.count(None) == len(skey):
             return []
         ts = row[-3]
         old = self.rows.get(skey)
@@ -427,7 +429,7 @@ class TableAggregate:
         return entry
 
     def _change(self, accs, row, how: str) -> list:
-        return [getattr(agg, how)(acc, arg(row)) for (agg, arg), acc in zip(self.aggs, accs)]
+        return [change(acc, arg(row)) for (change, arg), acc in zip(self._changes[how], accs)]
 
 
 def log_entry(query_id: str, record: Record, message: str,

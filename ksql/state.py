@@ -77,9 +77,14 @@ class SessionStore:
         items = self.sessions.get(key)
         if not items:
             return []
-        horizon = self._horizon()
-        if horizon is not None and horizon > earliest_end:
-            earliest_end = horizon
+        if self.max_end is not None and self.max_end - self.retention + 1 > earliest_end:
+            earliest_end = self.max_end - self.retention + 1
+        last = items[-1]
+        if last.end < earliest_end:
+            return []
+        if len(items) == 1 or items[-2].end < earliest_end:
+            # In-order records touch only a key's newest session: no search.
+            return [last] if last.start <= latest_start else []
         found = []
         for i in range(bisect.bisect_left(items, earliest_end, key=_end), len(items)):
             s = items[i]
@@ -92,6 +97,11 @@ class SessionStore:
         items = self.sessions.get(key)
         if items is None:
             return
+        if items[-1] is session:
+            items.pop()
+            if not items:
+                del self.sessions[key]
+            return
         for i in range(bisect.bisect_left(items, session.end, key=_end), len(items)):
             if items[i] is session:
                 del items[i]
@@ -102,7 +112,10 @@ class SessionStore:
     def put(self, key, session: Session, purge: bool = True) -> None:
         """Store a session; the caller has removed the sessions it replaces."""
         items = self.sessions.setdefault(key, [])
-        bisect.insort(items, session, key=_end)
+        if not items or items[-1].end <= session.end:
+            items.append(session)               # insort would put it last as well
+        else:
+            bisect.insort(items, session, key=_end)
         if self.max_end is None or session.end > self.max_end:
             self.max_end = session.end
         self._puts += 1
