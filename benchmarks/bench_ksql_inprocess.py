@@ -1,10 +1,14 @@
-"""Engine throughput in-process: a GROUP BY + session-window query vs a plain Python loop.
+"""Engine throughput in-process: single queries and ksql/pipeline.ksql vs a plain Python loop.
 
 Both sides read the same JSON prediction messages, parse them, drop blank and
 low-probability frames, count per design and serialise one JSON update per counted frame.
-The engine does it through ksqlDB SQL (parser → planner → compiled operators); the
-baseline is the hand-written loop. The ratio is the figure: the server adds Kafka I/O to
-both sides, so the in-process ratio bounds what the server can reach.
+The engine does it through ksqlDB SQL (parser → planner → compiled operators), and
+serialises every record it writes as the server does; the baseline is the hand-written
+loop. The pipeline (five queries, several writes per frame) runs over simulated 30 FPS
+sorting sessions, with the loop timed over the same frames. The ratio is the figure: the
+server adds Kafka I/O to both sides, so the in-process ratio bounds what the server can
+reach. Times are the process's CPU time (best round), so other work on the shared cores
+does not count against either side.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import json
 import random
 import time
 
+from socksort.ksql.accuracy import PIPELINE_SQL
 from socksort.ksql.engine import Engine, Record
+from socksort.ksql.simulate import SessionSpec, simulate
 
 RECORDS = 40_000
 ROUNDS = 5
+SESSIONS = 6
 FRAMES = """
 CREATE STREAM FRAMES (IMAGE STRING, PROBABILITY DOUBLE, TS BIGINT)
     WITH (KAFKA_TOPIC='data_mqtt', VALUE_FORMAT='JSON', TIMESTAMP='TS');
@@ -47,23 +54,38 @@ def messages(n: int) -> list[bytes]:
     return out
 
 
-def run_engine(raw: list[bytes], statements: str) -> tuple[float, int]:
+def session_frames(count: int) -> list[tuple[bytes, int]]:
+    """(message, timestamp) of ``count`` simulated 30 FPS sessions, one after another."""
+    out, offset = [], 0
+    for seed in range(count):
+        frames = simulate(seed, SessionSpec(fps=30.0)).frames
+        for frame in frames:
+            ts = frame.ts + offset
+            out.append((json.dumps({**frame.to_dict(), "ts": ts}, separators=(",", ":")).encode(),
+                        ts))
+        offset = out[-1][1] + 10_000 - frames[0].ts
+    return out
+
+
+def run_engine(raw: list[bytes], statements: str,
+               timestamps: list[int] | None = None) -> tuple[float, int]:
     engine = Engine()
     engine.execute(statements)
+    timestamps = timestamps or [0] * len(raw)
     written = 0
-    started = time.perf_counter()
-    for value in raw:
-        for out in engine.process(Record("data_mqtt", None, value, 0)):
+    started = time.process_time()
+    for value, ts in zip(raw, timestamps):
+        for out in engine.process(Record("data_mqtt", None, value, ts)):
             engine.serialize(out)
             written += 1
-    return time.perf_counter() - started, written
+    return time.process_time() - started, written
 
 
 def run_baseline(raw: list[bytes]) -> tuple[float, int]:
     counts: dict[str, int] = {}
     last: dict[str, int] = {}
     written = 0
-    started = time.perf_counter()
+    started = time.process_time()
     for value in raw:
         msg = json.loads(value)
         image = msg.get("image")
@@ -77,19 +99,25 @@ def run_baseline(raw: list[bytes]) -> tuple[float, int]:
         json.dumps({"FRAMES": counts[image]}, separators=(",", ":")).encode()
         image.encode()
         written += 1
-    return time.perf_counter() - started, written
+    return time.process_time() - started, written
 
 
 def run() -> list[dict]:
     raw = messages(RECORDS)
+    frames = session_frames(SESSIONS)
+    frame_values = [value for value, _ in frames]
+    frame_times = [ts for _, ts in frames]
     # Alternate the contenders and keep each one's best round: the machine is shared.
     best: dict = {}
+
+    def keep(name, result):
+        best[name] = min(best.get(name, result), result)
     for _ in range(ROUNDS):
         for name, sql in QUERIES.items():
-            seconds, written = run_engine(raw, sql)
-            best[name] = min(best.get(name, (seconds, written)), (seconds, written))
-        seconds, written = run_baseline(raw)
-        best["baseline"] = min(best.get("baseline", (seconds, written)), (seconds, written))
+            keep(name, run_engine(raw, sql))
+        keep("baseline", run_baseline(raw))
+        keep("pipeline", run_engine(frame_values, PIPELINE_SQL.read_text(), frame_times))
+        keep("pipeline baseline", run_baseline(frame_values))
     base_rate = RECORDS / best["baseline"][0]
     rows = [{"metric": "plain Python loop records/s (parse, filter, count, serialise)",
              "value": round(base_rate), "unit": "records/s",
@@ -101,6 +129,20 @@ def run() -> list[dict]:
                      "unit": "records/s", "note": f"{written} updates written"})
         rows.append({"metric": f"engine / plain loop, {name}", "value": round(rate / base_rate, 3),
                      "unit": "ratio", "note": "goal >= 0.5 (issue 6, against a hand-written consumer)"})
+    n = len(frames)
+    loop_rate = n / best["pipeline baseline"][0]
+    seconds, written = best["pipeline"]
+    rows += [
+        {"metric": "plain Python loop records/s, simulated 30 FPS sessions", "value": round(loop_rate),
+         "unit": "records/s", "note": f"{n} frames of {SESSIONS} sessions"},
+        {"metric": "engine frames/s, ksql/pipeline.ksql (five queries, in-process)",
+         "value": round(n / seconds), "unit": "records/s",
+         "note": f"{written} records written ({written / n:.1f} per frame), each serialised"},
+        {"metric": "engine / plain loop, ksql/pipeline.ksql", "value": round(n / seconds / loop_rate, 3),
+         "unit": "ratio", "note": "goal >= 0.5 on the server (issue 6); the loop does one query's work"},
+        {"metric": "engine / camera, ksql/pipeline.ksql", "value": round(n / seconds / 30),
+         "unit": "x 30 records/s", "note": "goal >= 100 (issue 6)"},
+    ]
     return rows
 
 

@@ -466,31 +466,35 @@ def _field_formatter(field: str):
     return lambda dt: _field(dt, field)
 
 
-# Fields that depend on the time of day alone; in UTC they are arithmetic on the
-# milliseconds since midnight, with no datetime to build.
-_TIME_OF_DAY_FIELDS = {
-    "H": lambda ms: ms // 3_600_000, "h": lambda ms: (ms // 3_600_000 % 12) or 12,
-    "k": lambda ms: (ms // 3_600_000) or 24, "K": lambda ms: ms // 3_600_000 % 12,
-    "m": lambda ms: ms // 60_000 % 60, "s": lambda ms: ms // 1000 % 60,
-}
+# Fields that depend on the time of day alone. In UTC they are arithmetic on the
+# milliseconds since midnight: the pattern becomes one str.format template over
+# (H, h, k, K, m, s, SSS, S, SS), with no datetime to build.
+_TIME_OF_DAY_SLOTS = {"H": 0, "h": 1, "k": 2, "K": 3, "m": 4, "s": 5}
 _DAY_MS = 86_400_000
 _MAX_MILLIS = 253_402_300_800_000       # year 10000: datetime's range ends before it
 
 
-def _time_of_day_formatter(field: str):
-    """``milliseconds since midnight -> text`` for one field, or None if it needs the date."""
-    letter, width = field[0], len(field)
-    numeric = _TIME_OF_DAY_FIELDS.get(letter)
-    if numeric is not None:
-        spec = f"0{width}d"
-        return lambda ms: format(numeric(ms), spec)
-    if letter == "S":
-        return lambda ms: format(ms % 1000, "03d")[:width].ljust(width, "0")
-    return None
+def _time_of_day_template(parsed: list) -> str | None:
+    """The str.format template of a pattern, or None if a field needs the date."""
+    template = []
+    for kind, text in parsed:
+        if kind == "lit":
+            template.append(text.replace("{", "{{").replace("}", "}}"))
+            continue
+        letter, width = text[0], len(text)
+        if letter in _TIME_OF_DAY_SLOTS:
+            template.append(f"{{{_TIME_OF_DAY_SLOTS[letter]}:0{width}d}}")
+        elif letter == "S":
+            # Fraction digits: the first `width` of the three millisecond digits, zero-filled.
+            slot = {1: 7, 2: 8}.get(width, 6)
+            template.append(f"{{{slot}:0{min(width, 3)}d}}" + "0" * max(width - 3, 0))
+        else:
+            return None
+    return "".join(template)
 
 
 def _formatter(pattern: str) -> tuple:
-    """(``datetime -> text``, ``ms of day -> text`` or None) for a pattern, built once per
+    """(``datetime -> text``, time-of-day template or None) for a pattern, built once per
     pattern (a query formats every record with the same one)."""
     formatter = _FORMAT_CACHE.get(pattern)
     if formatter is None:
@@ -499,20 +503,21 @@ def _formatter(pattern: str) -> tuple:
         parsed = _compile_pattern(pattern)
         parts = [(lambda dt, text=text: text) if kind == "lit" else _field_formatter(text)
                  for kind, text in parsed]
-        day_parts = [(lambda ms, text=text: text) if kind == "lit" else _time_of_day_formatter(text)
-                     for kind, text in parsed]
         formatter = _FORMAT_CACHE[pattern] = (
-            lambda dt: "".join([part(dt) for part in parts]),
-            None if None in day_parts else lambda ms: "".join([part(ms) for part in day_parts]))
+            lambda dt: "".join([part(dt) for part in parts]), _time_of_day_template(parsed))
     return formatter
 
 
 def timestamp_to_string(millis: int, pattern: str, zone: str | None = None) -> str:
     tz = timezone.utc if zone is None else _zone(zone)
-    at_datetime, at_time_of_day = _formatter(pattern)
-    if (at_time_of_day is not None and tz is timezone.utc and type(millis) is int
+    at_datetime, template = _formatter(pattern)
+    if (template is not None and tz is timezone.utc and type(millis) is int
             and 0 <= millis < _MAX_MILLIS):
-        return at_time_of_day(millis % _DAY_MS)
+        ms = millis % _DAY_MS
+        hour = ms // 3_600_000
+        frac = ms % 1000
+        return template.format(hour, (hour % 12) or 12, hour or 24, hour % 12,
+                               ms // 60_000 % 60, ms // 1000 % 60, frac, frac // 100, frac // 10)
     dt = datetime.fromtimestamp(millis / 1000, tz)
     dt = dt.replace(microsecond=(millis % 1000) * 1000)
     return at_datetime(dt)

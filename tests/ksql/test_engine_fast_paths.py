@@ -219,7 +219,8 @@ def _timestamp_to_string_via_datetime(millis: int, pattern: str, zone: str | Non
 
 
 @pytest.mark.parametrize("pattern", ["HHmmssSSS", "HH:mm:ss.SSS", "k K h H m s S SS SSSS",
-                                     "hh 'o''clock' a", "yyyy-MM-dd'T'HH:mm:ss.SSS"])
+                                     "hh 'o''clock' a", "yyyy-MM-dd'T'HH:mm:ss.SSS",
+                                     "'{0}' {HH}"])
 @pytest.mark.parametrize("zone", [None, "UTC", "gmt", "Europe/Berlin"])
 def test_time_of_day_patterns_in_utc_print_what_the_datetime_path_prints(pattern, zone):
     rng = random.Random(pattern)
