@@ -60,8 +60,16 @@ class MxnetRuntime(Runtime):
         self._args = {k: mx.nd.array(v) for k, v in params.items() if k in names}
         self._aux = {k: mx.nd.array(v) for k, v in params.items() if k not in names}
         self.backend = "MKLDNN" if _onednn_wanted(mx) else None
+        shape = (1, 3, input_size, input_size)
         try:
-            self._bind((1, 3, input_size, input_size))
+            try:
+                self._bind(shape)
+            except Exception:
+                if not self.backend:
+                    raise
+                # A graph the oneDNN partitioner cannot take still runs operator by operator.
+                self.backend = None
+                self._bind(shape)
         except Exception as exc:
             raise UserError(f"the mxnet model does not run on a {input_size}x{input_size} input: "
                             f"{_first_line(exc)}") from None
