@@ -126,3 +126,19 @@ def test_a_convolution_whose_output_is_also_used_elsewhere_is_not_folded():
               "bn_moving_var": np.ones(2, np.float32)}
     graph, new_params, count = fold_batchnorm(symbol.tojson(), params)
     assert count == 0 and graph == symbol.tojson() and new_params == params
+
+
+def test_a_graph_the_onednn_partitioner_refuses_still_loads_unpartitioned(colour_model, monkeypatch):
+    import mxnet as mx
+
+    refused = []
+
+    def refuse(*args, **kwargs):
+        refused.append(True)
+        raise mx.base.MXNetError("partitioning failed")
+    monkeypatch.setattr(mx.sym.Symbol, "optimize_for", refuse)
+    card = modelcard.load(colour_model)
+    runtime = runtimes.load(colour_model, card, "mxnet")
+    batch = np.zeros((1, 3, card.preprocess.input_size, card.preprocess.input_size), np.float32)
+    batch[:, 2] = 1.0   # blue
+    assert refused and runtime.backend is None and runtime.run(batch).argmax() == 2
