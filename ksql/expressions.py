@@ -172,6 +172,13 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
             return a is not None and cmp(a, constant)
         return f, T.BOOLEAN
 
+    is_constant, constant = _constant(e.right, scope)
+    if is_constant:
+        def f(row):
+            a = lf(row)
+            return a is not None and cmp(a, constant)
+        return f, T.BOOLEAN
+
     def f(row):
         a = lf(row)
         if a is None:
@@ -181,6 +188,14 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
             return False
         return cmp(a, b)
     return f, T.BOOLEAN
+
+
+def _constant(e: ast.Expr, scope: Scope) -> tuple[bool, object]:
+    """(True, value) when ``e`` always evaluates to the non-null ``value``: closures then
+    use the value instead of calling the literal's closure for every row."""
+    if isinstance(e, ast.Literal) and e.value is not None and scope.slots.get(e) is None:
+        return True, e.value
+    return False, None
 
 
 def _slot_of(e: ast.Expr, scope: Scope) -> int | None:
@@ -276,6 +291,14 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
         op = _exact(op)
     if integral:
         op = _overflowing(op, 32 if result == T.INTEGER else 64)
+    is_constant, constant = _constant(e.right, scope)
+    if is_constant:
+        def f(row):
+            a = lf(row)
+            if a is None:
+                return None
+            return op(a, constant)
+        return f, result
 
     def f(row):
         a = lf(row)
@@ -378,6 +401,29 @@ def _call(e: ast.FunctionCall, scope: Scope):
             def f(row):
                 try:
                     return impl(a0(row))
+                except errors:
+                    return None
+    elif fn.null_on_null and len(args) in (2, 3) and all(
+            _constant(a, scope)[0] for a in e.args[1:]):
+        # FUNC(expr, literal, ...): only the first argument changes from row to row.
+        a0 = args[0]
+        c1, c2 = ([_constant(a, scope)[1] for a in e.args[1:]] + [None])[:2]
+        if len(args) == 2:
+            def f(row):
+                v = a0(row)
+                if v is None:
+                    return None
+                try:
+                    return impl(v, c1)
+                except errors:
+                    return None
+        else:
+            def f(row):
+                v = a0(row)
+                if v is None:
+                    return None
+                try:
+                    return impl(v, c1, c2)
                 except errors:
                     return None
     elif len(args) == 2:

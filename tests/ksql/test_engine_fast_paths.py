@@ -228,3 +228,27 @@ def test_time_of_day_patterns_in_utc_print_what_the_datetime_path_prints(pattern
             rng.randrange(0, 253_402_300_799_999) for _ in range(200)]:
         assert functions.timestamp_to_string(millis, pattern, zone) == \
             _timestamp_to_string_via_datetime(millis, pattern, zone)
+
+
+def test_literal_operands_give_what_the_same_values_read_from_columns_give():
+    engine = Engine()
+    engine.execute("""
+        CREATE STREAM S (S STRING, X BIGINT, D DOUBLE, TWO INT, SEVENTY INT, ZERO INT,
+                         PAT STRING, ZONE STRING)
+            WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+        CREATE STREAM OUT AS SELECT
+            SUBSTRING(S, 2) AS A1, SUBSTRING(S, TWO) AS B1,
+            D - 70 AS A2, D - SEVENTY AS B2,
+            X % 2 = 0 AS A3, X % TWO = ZERO AS B3,
+            TIMESTAMPTOSTRING(X, 'HHmmssSSS', 'UTC') AS A4, TIMESTAMPTOSTRING(X, PAT, ZONE) AS B4,
+            X / 0 AS A5, X / ZERO AS B5
+        FROM S;""")
+    rng = random.Random(5)
+    for _ in range(200):
+        value = {"S": rng.choice([None, "", "a", "Mongo"]),
+                 "X": rng.choice([None, 0, 7, -3, 123_456_789, 2**40]),
+                 "D": rng.choice([None, 0.5, 70.0, 99.9]),
+                 "TWO": 2, "SEVENTY": 70, "ZERO": 0, "PAT": "HHmmssSSS", "ZONE": "UTC"}
+        (out,) = engine.process(Record("s", None, json.dumps(value).encode(), 0))
+        for i in range(1, 6):
+            assert _same(out.value[f"A{i}"], out.value[f"B{i}"]), (i, value, out.value)
