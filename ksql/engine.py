@@ -72,7 +72,7 @@ class Engine:
         self._by_topic: dict[str, tuple] = {}
         self._transient: list[Query] = []
         self._sinks: dict[str, TopicSink] = {}         # source name → sink of its query
-        self._wire: dict[str, tuple] = {}              # topic → (key format, key types, value format)
+        self._wire: dict = {}                          # topic → record → (key bytes, value bytes)
         self._query_numbers = itertools.count()
         self._transient_numbers = itertools.count()
 
@@ -346,15 +346,14 @@ class Engine:
             wire = self._wire.get(record.topic)
             if wire is None:
                 wire = self._wire_of(record.topic)
-            return wire[0](record.key, record.window), wire[1](record.value)
+            return wire(record)
 
-    def _wire_of(self, topic: str) -> tuple:
+    def _wire_of(self, topic: str):
         source = self._source_by_topic(topic)
         keys = source.key_columns
-        wire = self._wire[topic] = (
-            formats.key_serializer(source.key_format if keys else formats.KAFKA,
-                                   [c.type for c in keys]),
-            formats.value_serializer(source.value_format))
+        wire = self._wire[topic] = formats.record_serializer(
+            source.key_format if keys else formats.KAFKA, [c.type for c in keys],
+            source.value_format)
         return wire
 
     @_locked

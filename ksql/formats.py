@@ -190,6 +190,37 @@ def value_serializer(fmt: str):
     return serialize
 
 
+def record_serializer(key_format: str, key_types: list[str], value_format: str):
+    """Build ``record -> (key bytes, value bytes)`` for one topic's formats, with the usual
+    cases (a windowless string or JSON key, a JSON value) written out inline."""
+    key_bytes = key_serializer(key_format, key_types)
+    value_bytes = value_serializer(value_format)
+    string_key = key_format == KAFKA and (key_types[0] if key_types else T.STRING) == T.STRING
+    if value_format != JSON or _c_encode is None or not (string_key or key_format == JSON):
+        def serialize(record):
+            return key_bytes(record.key, record.window), value_bytes(record.value)
+        return serialize
+    encode = _c_encode
+    if string_key:
+        def serialize(record):
+            key, value = record.key, record.value
+            if record.window is None and type(key) is str:
+                kb = key.encode("utf-8")
+            else:
+                kb = key_bytes(key, record.window)
+            return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+        return serialize
+
+    def serialize_json_key(record):
+        key, value = record.key, record.value
+        if record.window is None and key is not None:
+            kb = "".join(encode(key, 0)).encode("utf-8")
+        else:
+            kb = key_bytes(key, record.window)
+        return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+    return serialize_json_key
+
+
 # --- values ---------------------------------------------------------------------------
 
 _MISSING = object()

@@ -8,7 +8,7 @@ are closures compiled by the planner; rows are lists laid out as the planner dec
 from __future__ import annotations
 
 from socksort.ksql import windows as W
-from socksort.ksql.formats import DecodeError, Window, window_from_key_bytes
+from socksort.ksql.formats import JSON, DecodeError, Window, window_from_key_bytes
 from socksort.ksql.functions import Aggregate
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record
 from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
@@ -91,6 +91,11 @@ class TopicSink:
         self.retention: int | None = None       # windowed tables forget windows this old
         self._max_end: int | None = None
         self._windowed_writes = 0
+        # The layout's usual shapes, built here without a call: a single key column's value,
+        # a JSON object of the value columns.
+        self._key_is_first = layout is not None and layout.key_shape == "scalar"
+        self._value_names = (layout.value_names if layout is not None and
+                             layout.value_format == JSON else None)
 
     def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
         if self.timestamp_from is not None and values is not None:
@@ -105,8 +110,14 @@ class TopicSink:
                 self.table[slot] = (keys, values, ts)
                 if window is not None and self.retention is not None:
                     self._expire(window.end)
-        record = Record(self.topic, self.key_out(keys),
-                        None if values is None else self.value_out(values), ts, window)
+        if values is None:
+            value = None
+        elif self._value_names is not None:
+            value = dict(zip(self._value_names, values))
+        else:
+            value = self.value_out(values)
+        record = Record(self.topic, keys[0] if self._key_is_first else self.key_out(keys),
+                        value, ts, window)
         if self.layout is not None:
             record.columns = (self.layout, keys, values)
         return record

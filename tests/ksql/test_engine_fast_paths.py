@@ -146,6 +146,22 @@ def test_built_key_serializer_writes_what_serialize_key_writes(key_format, key_t
     assert built == formats.serialize_key(key_format, [key_type], key, window)
 
 
+@pytest.mark.parametrize("key_format,key_type,key", [
+    (formats.KAFKA, T.STRING, "Mongo"), (formats.KAFKA, T.STRING, None),
+    (formats.KAFKA, T.STRING, 5), (formats.KAFKA, T.BIGINT, 2**40),
+    (formats.JSON, T.STRING, "ü"), (formats.JSON, T.STRING, {"A": 1, "B": None}),
+    (formats.JSON, T.BIGINT, None)])
+@pytest.mark.parametrize("window", [None, Window(10, 20, "session")])
+@pytest.mark.parametrize("value_format,value", [
+    (formats.JSON, {"A": 1.5, "B": "x"}), (formats.JSON, None), (formats.DELIMITED, "1,a")])
+def test_record_serializer_writes_what_serialize_key_and_value_write(
+        key_format, key_type, key, window, value_format, value):
+    record = Record("t", key, value, 0, window)
+    assert formats.record_serializer(key_format, [key_type], value_format)(record) == (
+        formats.serialize_key(key_format, [key_type], key, window),
+        formats.serialize_value(value_format, value))
+
+
 @pytest.mark.parametrize("fmt,value", [
     (formats.JSON, {"A": 1, "B": "x\"ü", "C": None, "D": True, "E": float("nan"), "F": 0.1}),
     (formats.JSON, None), (formats.JSON, "text"), (formats.DELIMITED, "1,a,,2.5"),
