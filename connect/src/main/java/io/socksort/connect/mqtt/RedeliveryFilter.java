@@ -1,6 +1,7 @@
 package io.socksort.connect.mqtt;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -33,12 +34,24 @@ final class RedeliveryFilter {
         this.committedOffset = committedOffset;
     }
 
+    /**
+     * Connect finds a committed offset by the serialized bytes of its partition map, and a
+     * map serializes in iteration order. {@code Map.of} iterates in an order that changes
+     * from one JVM start to the next, so a restarted worker would look up different bytes
+     * and miss the offset; a LinkedHashMap keeps the order fixed.
+     */
     static Map<String, Object> partition(String topic, String device) {
-        return Map.of(TOPIC, topic, DEVICE, device);
+        Map<String, Object> partition = new LinkedHashMap<>();
+        partition.put(TOPIC, topic);
+        partition.put(DEVICE, device);
+        return partition;
     }
 
     static Map<String, Object> offset(long seq, long ts) {
-        return Map.of(SEQ, seq, TS, ts);
+        Map<String, Object> offset = new LinkedHashMap<>();
+        offset.put(SEQ, seq);
+        offset.put(TS, ts);
+        return offset;
     }
 
     /** True if the message is one Kafka already has; otherwise records it as the device's latest. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -65,6 +66,13 @@ class RedeliveryFilterTest {
     void integerOffsetsFromTheStoreAreAccepted() {
         committed.put(RedeliveryFilter.partition("sockfound", "cam"), Map.of("seq", 7, "ts", 70));
         assertTrue(filter.isRedelivery("sockfound", message("cam", 7, 70)));
+    }
+
+    @Test
+    void partitionAndOffsetMapsIterateInAFixedOrder() {
+        // Their serialized bytes are the offset store's lookup key, across JVM restarts.
+        assertEquals(List.of("mqtt.topic", "device"), List.copyOf(RedeliveryFilter.partition("t", "d").keySet()));
+        assertEquals(List.of("seq", "ts"), List.copyOf(RedeliveryFilter.offset(1, 2).keySet()));
     }
 
     @Test
