@@ -82,7 +82,7 @@ def run() -> list[dict]:
                 row(f"{kind} plain (unoptimised) model-only FPS", m["plain_fps"], "frames/s",
                     "Gluon SymbolBlock on the artifact as saved, interleaved with the optimised runs"),
                 row(f"{kind} optimised / plain model-only FPS", m["model_fps"] / m["plain_fps"], "ratio",
-                    "BatchNorm folded, oneDNN conv+bias+clip fusion, one bound executor"),
+                    "Pads and BatchNorm folded into the convolutions, oneDNN conv+bias+clip fusion, one bound executor"),
                 row(f"{kind} plain / optimised CPU per frame", m["plain_cpu_ms"] / m["model_cpu_ms"], "ratio",
                     f"plain {m['plain_cpu_ms']:.1f} ms CPU a frame"),
             ]
@@ -150,7 +150,7 @@ def measure(kind: str, model: Path, video: Path, mqtt_url: str) -> dict:
     classifier = Classifier(card, runtimes.load(model, card, kind))
     batch = classifier.prepare(np.zeros((480, 640, 3), np.uint8))
     # MXNet's unoptimised Gluon path on the same artifact, as the baseline for the
-    # optimised one (folded BatchNorm, oneDNN fusion, one bound executor).
+    # optimised one (folded Pads and BatchNorm, oneDNN fusion, one bound executor).
     plain = None
     if kind == "mxnet":
         plain = Classifier(card, runtimes.PlainMxnetRuntime(model, card.input_name))

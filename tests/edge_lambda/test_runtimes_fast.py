@@ -1,5 +1,5 @@
-"""The optimised MXNet path (BatchNorm folded into the convolutions, oneDNN fusion, one bound
-executor) says what the plain Gluon path says, on real photographs through the real
+"""The optimised MXNet path (Pads and BatchNorms folded into the convolutions, oneDNN
+fusion, one bound executor) says what the plain Gluon path says, on real photographs through the real
 ImageNet backbone, and leaves the model folder as training wrote it."""
 
 import hashlib
@@ -12,7 +12,7 @@ import pytest
 from socksort import modelcard
 from socksort.edge_lambda import runtimes
 from socksort.edge_lambda.classify import Classifier
-from socksort.edge_lambda.fold import fold_batchnorm
+from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
 
 PHOTOS = ("chelsea", "coffee")
 
@@ -51,7 +51,7 @@ def test_fast_mxnet_path_matches_the_plain_path_on_photographs(efficientnet, pla
     card = modelcard.load(efficientnet)
     runtime = runtimes.load(efficientnet, card, "mxnet")
     fast = probabilities(efficientnet, runtime)
-    assert runtime.folded == 49
+    assert (runtime.folded_pads, runtime.folded_batchnorms) == (5, 49)
     for got, want in zip(fast, plain):
         assert got.argmax() == want.argmax()
         assert np.abs(got - want).max() < 1e-4
@@ -142,3 +142,34 @@ def test_a_graph_the_onednn_partitioner_refuses_still_loads_unpartitioned(colour
     batch = np.zeros((1, 3, card.preprocess.input_size, card.preprocess.input_size), np.float32)
     batch[:, 2] = 1.0   # blue
     assert refused and runtime.backend is None and runtime.run(batch).argmax() == 2
+
+
+@pytest.mark.parametrize("pad_width,kernel,own_pad,groups", [
+    ((0, 1, 0, 1), 3, 0, 1),     # TensorFlow "same" for a stride-2 3x3: one row/column after
+    ((1, 2, 1, 2), 5, 0, 4),     # ... for a stride-2 5x5, depthwise
+    ((2, 0, 0, 1), 3, 1, 1),     # more before than after, different per axis, plus the conv's own pad
+])
+def test_folding_a_zero_pad_into_the_convolution_keeps_its_output(monkeypatch, pad_width, kernel, own_pad, groups):
+    import mxnet as mx
+    monkeypatch.setenv("MXNET_SUBGRAPH_BACKEND", "NONE")
+    data = mx.sym.var("data")
+    padded = mx.sym.Pad(data, mode="constant", constant_value=0, pad_width=(0, 0, 0, 0, *pad_width))
+    symbol = mx.sym.Convolution(padded, num_filter=4, num_group=groups, kernel=(kernel, kernel), stride=(2, 2),
+                                pad=(own_pad, own_pad), no_bias=True, name="c")
+    rng = np.random.default_rng(2)
+    params = {"c_weight": rng.standard_normal((4, 4 // groups, kernel, kernel)).astype(np.float32)}
+    graph, folded_params, count = fold_pads(symbol.tojson(), params)
+    ops = [node["op"] for node in json.loads(graph)["nodes"]]
+    x = rng.standard_normal((1, 4, 14, 13)).astype(np.float32)
+    want = forward(symbol, params, x)
+    got = forward(mx.sym.load_json(graph), folded_params, x)
+    assert count == 1 and "Pad" not in ops
+    assert got.shape == want.shape and np.allclose(got, want, atol=1e-5)
+
+
+def test_a_pad_with_a_nonzero_value_is_not_folded():
+    import mxnet as mx
+    padded = mx.sym.Pad(mx.sym.var("data"), mode="constant", constant_value=1, pad_width=(0, 0, 0, 0, 0, 1, 0, 1))
+    symbol = mx.sym.Convolution(padded, num_filter=2, kernel=(3, 3), stride=(2, 2), no_bias=True, name="c")
+    params = {"c_weight": np.ones((2, 3, 3, 3), np.float32)}
+    assert fold_pads(symbol.tojson(), params)[2] == 0
