@@ -282,7 +282,7 @@ def _same_as_first(types):
 
 
 def _concat(*parts):
-    return "".join(p for p in parts if p is not None)
+    return "".join([p for p in parts if p is not None])
 
 
 def _substring(s, start, length=None):
