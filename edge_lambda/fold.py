@@ -49,7 +49,7 @@ def fold_pads(symbol_json: str, params: dict[str, np.ndarray]) -> tuple[str, dic
         own = _pair(attrs.get("pad"), 0)
         weight = params[weight_name]
         new_pad, widths = [], [(0, 0), (0, 0)]
-        for axis, ((before, after), extra) in enumerate(zip(before_after, own)):
+        for (before, after), extra in zip(before_after, own):
             before, after = before + extra, after + extra
             new_pad.append(max(before, after))
             # Symmetric padding of max(before, after) shifts the window by the difference;
