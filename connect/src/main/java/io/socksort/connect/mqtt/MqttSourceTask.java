@@ -46,6 +46,9 @@ public class MqttSourceTask extends SourceTask {
     private RedeliveryFilter redeliveries;
     private MqttAsyncClient client;
     private long reportedRedeliveries;
+    // Set from Paho's callback thread when a (re)subscription fails; poll() then fails the
+    // task. A task left RUNNING without a subscription would look healthy and move nothing.
+    private volatile String subscriptionFailure;
 
     /** One message as Paho delivered it, with the arrival time for records without a ts. */
     record Arrived(String topic, MqttMessage message, long arrivedAt) {
@@ -130,7 +133,8 @@ public class MqttSourceTask extends SourceTask {
                     public void onSuccess(IMqttToken token) {
                         int[] granted = token.getGrantedQos();
                         if (granted != null && java.util.Arrays.stream(granted).anyMatch(q -> q == 0x80)) {
-                            log.error("the broker refused the subscription to {} (not authorised?)", topics);
+                            subscriptionFailed("the broker refused the subscription to " + topics
+                                + " (not authorised?)");
                         } else {
                             log.info("subscribed to {} at QoS {}", topics, config.qos());
                         }
@@ -138,11 +142,11 @@ public class MqttSourceTask extends SourceTask {
 
                     @Override
                     public void onFailure(IMqttToken token, Throwable failure) {
-                        log.error("subscribing to {} failed: {}", topics, failure.toString());
+                        subscriptionFailed("subscribing to " + topics + " failed: " + failure);
                     }
                 });
             } catch (MqttException e) {
-                log.error("subscribing to {} failed: {}", topics, MqttProbe.describe(e));
+                subscriptionFailed("subscribing to " + topics + " failed: " + MqttProbe.describe(e));
             }
         }
 
@@ -161,8 +165,20 @@ public class MqttSourceTask extends SourceTask {
         }
     }
 
+    /** Remember a failed subscription; the next poll() fails the task with this reason. */
+    void subscriptionFailed(String reason) {
+        log.error("{}", reason);
+        subscriptionFailure = reason;
+    }
+
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
+        String failure = subscriptionFailure;
+        if (failure != null) {
+            // Unacknowledged messages stay queued in the broker's persistent session, so
+            // failing here loses nothing; the restarted task subscribes afresh.
+            throw new ConnectException(failure);
+        }
         Arrived first = buffer.poll(500, TimeUnit.MILLISECONDS);
         if (first == null) {
             return null;

@@ -3,11 +3,14 @@ package io.socksort.connect.mqtt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.junit.jupiter.api.Test;
@@ -74,5 +77,18 @@ class MqttSourceTaskTest {
         MqttSourceTask task = task();
         task.toRecord(arrived(PREDICTION, 5L));
         assertNull(task.toRecord(arrived(PREDICTION, 6L)));
+    }
+
+    @Test
+    void aFailedSubscriptionFailsTheTaskInsteadOfLeavingItIdle() {
+        MqttSourceTask task = task();
+        task.subscriptionFailed("subscribing to [sockfound] failed: Timed out (32000)");
+        ConnectException failure = assertThrows(ConnectException.class, task::poll);
+        assertTrue(failure.getMessage().contains("Timed out"));
+    }
+
+    @Test
+    void pollWaitsQuietlyWhileTheSubscriptionStands() throws InterruptedException {
+        assertNull(task().poll());
     }
 }
