@@ -14,7 +14,6 @@ the demo depends only on the stages' public interfaces.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -25,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socksort import atomic, contract, paths, progress
+from socksort import atomic, contract, modelcard, paths, progress
 from socksort.config import HostPort
 from socksort.errors import UserError
 
@@ -60,16 +59,6 @@ def socksort(*args, capture: bool = False, timeout: float | None = None,
         raise UserError(f"{what or 'socksort ' + str(args[0])} failed (exit {done.returncode})"
                         + (f": {detail[0]}" if detail else ""))
     return done
-
-
-def records_hash(*recs: Path) -> str:
-    """What ``model.json``'s ``train_data_hash`` means: sha256 over the record files, in order."""
-    digest = hashlib.sha256()
-    for rec in recs:
-        with open(rec, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
 
 
 @dataclass
@@ -131,7 +120,7 @@ class Demo:
 
     def model(self, train: Path, val: Path) -> Path:
         folder = self.work / "model"
-        data = records_hash(train, val)
+        data = modelcard.data_hash(train, val)
         card = folder / "model.json"
         if card.is_file():
             try:

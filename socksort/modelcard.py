@@ -21,6 +21,7 @@ The preprocessing is stated exactly, so any MXNet or ONNX program can reproduce 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,3 +139,16 @@ def load(folder: str | Path, need: tuple[str, ...] = ("model.json", "labels.txt"
                             f"model.json ({len(card.classes)} classes)")
     return card
 
+
+def data_hash(*recs: str | Path) -> str:
+    """What ``train_data_hash`` means: sha256 over the record files (train, then val), in order.
+
+    Training writes it into the card; the demo compares it to decide whether a model can be
+    reused for the data it just packed.
+    """
+    digest = hashlib.sha256()
+    for rec in recs:
+        with open(rec, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return f"sha256:{digest.hexdigest()}"

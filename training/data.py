@@ -8,7 +8,6 @@ file and record named, rather than in a worker process halfway through.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,11 +131,3 @@ def mxnet_reason(exc: Exception) -> str:
     return reason.removeprefix("MXNetError:").strip()[:200] or type(exc).__name__
 
 
-def data_hash(*recs: Path) -> str:
-    """sha256 over the record files: which data a model was trained on."""
-    digest = hashlib.sha256()
-    for rec in recs:
-        with open(rec, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return f"sha256:{digest.hexdigest()}"

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from socksort import progress
+from socksort import modelcard, progress
 from socksort.modelcard import ModelCard
 from socksort.training import artifact, data, plots
 from socksort.training.train import TrainConfig, TrainResult, fit
@@ -18,7 +18,7 @@ def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: Tra
     result = fit(train_rec, val_rec, classes, cfg)
     card = ModelCard(backbone=cfg.backbone, classes=result.classes, preprocess=result.preprocess,
                      source="socksort-train", val_accuracy=round(result.best.val_acc, 6),
-                     train_data_hash=data.data_hash(Path(train_rec), Path(val_rec)),
+                     train_data_hash=modelcard.data_hash(Path(train_rec), Path(val_rec)),
                      extra={"pretrained": cfg.pretrained, "best_epoch": result.best.epoch,
                             "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
                             "per_class_val_accuracy": result.val_scores.per_class()})

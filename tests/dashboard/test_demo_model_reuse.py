@@ -2,7 +2,8 @@
 
 import json
 
-from socksort.demo import Demo, DemoConfig, records_hash
+from socksort.demo import Demo, DemoConfig
+from socksort.modelcard import data_hash as records_hash
 
 
 def test_records_hash_is_what_training_writes_as_train_data_hash(sock_model):

@@ -2,7 +2,6 @@
 
 import json
 
-import numpy as np
 
 from socksort import modelcard
 from socksort.contract import MODEL_FILES
@@ -29,7 +28,7 @@ def test_the_card_describes_backbone_preprocessing_accuracy_and_data(tiny_traini
     assert card.preprocess.input_size == from_conftest_input
     assert card.preprocess.resize == "shorter_center_crop"
     assert 0.0 <= card.val_accuracy <= 1.0
-    assert card.train_data_hash == data.data_hash(d / "tiny_train.rec", d / "tiny_val.rec")
+    assert card.train_data_hash == modelcard.data_hash(d / "tiny_train.rec", d / "tiny_val.rec")
     assert card.created and card.created.endswith("Z")
     assert card.output == "probabilities"
 
