@@ -148,8 +148,8 @@ def java_double_str(v: float) -> str:
         text = repr(v)
         return text if "." in text else text + ".0"
     # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java.
-    sign, digits, exponent = decimal.Decimal(repr(v)).as_tuple()
-    digits = "".join(map(str, digits)).rstrip("0") or "0"
-    power = exponent + len("".join(map(str, decimal.Decimal(repr(v)).as_tuple().digits))) - 1
+    sign, digit_tuple, exponent = decimal.Decimal(repr(v)).as_tuple()
+    power = exponent + len(digit_tuple) - 1
+    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     mantissa = digits[0] + "." + (digits[1:] or "0")
     return ("-" if sign else "") + f"{mantissa}E{power}"
