@@ -195,8 +195,7 @@ class Select:
 class _Emitter:
     """Turns an aggregate's state into output rows: HAVING, then the projection."""
 
-    def __init__(self, aggs, having, value_fns, sink, n_keys: int):
-        self.aggs = aggs
+    def __init__(self, aggs, having, value_fns, sink):
         # COUNT, SUM, MIN, MAX keep their result as the accumulator: no call per row.
         self.results = (None if all(type(agg).result is Aggregate.result for agg, _ in aggs)
                         else [agg.result for agg, _ in aggs])
@@ -250,7 +249,7 @@ class StreamAggregate:
         self.arg_fns = [arg for _, arg in aggs]
         self.rule = rule
         self.final = final
-        self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
+        self.emitter = _Emitter(aggs, having, value_fns, sink)
         self.stream_time: int | None = None
         self.store: dict = {}
         self._seen = 0
@@ -382,12 +381,12 @@ class TableAggregate:
         self.source_key_fns = source_key_fns
         self.group_fns = group_fns
         self.aggs = aggs
-        self.emitter = _Emitter(aggs, having, value_fns, sink, len(group_fns))
+        self.emitter = _Emitter(aggs, having, value_fns, sink)
         self.rows: dict = {}                    # source key → last row
         self.groups: dict = {}                  # group key → Entry
         self._single = len(group_fns) == 1
-        self._changes = {"add": [(agg.add, arg) for agg, arg in aggs],
-                         "undo": [(agg.undo, arg) for agg, arg in aggs]}
+        self._adds = [(agg.add, arg) for agg, arg in aggs]
+        self._undos = [(agg.undo, arg) for agg, arg in aggs]
 
     def _group(self, row):
         if row is None or (self.where is not None and self.where(row) is not True):
@@ -417,17 +416,17 @@ class TableAggregate:
         out: list = []
         if old_keys is not None and new_keys is not None and old_g == new_g:
             entry = self._entry(old_g, ts)
-            entry.accs = self._change(entry.accs, old, "undo")
-            entry.accs = self._change(entry.accs, new, "add")
+            entry.accs = self._change(entry.accs, old, self._undos)
+            entry.accs = self._change(entry.accs, new, self._adds)
             self.emitter.emit(new_g, new_keys, entry.accs, entry.ts, None, out)
             return out
         if old_keys is not None:
             entry = self._entry(old_g, ts)
-            entry.accs = self._change(entry.accs, old, "undo")
+            entry.accs = self._change(entry.accs, old, self._undos)
             self.emitter.emit(old_g, old_keys, entry.accs, entry.ts, None, out)
         if new_keys is not None:
             entry = self._entry(new_g, ts)
-            entry.accs = self._change(entry.accs, new, "add")
+            entry.accs = self._change(entry.accs, new, self._adds)
             self.emitter.emit(new_g, new_keys, entry.accs, entry.ts, None, out)
         return out
 
@@ -439,8 +438,9 @@ class TableAggregate:
             entry.ts = ts
         return entry
 
-    def _change(self, accs, row, how: str) -> list:
-        return [change(acc, arg(row)) for (change, arg), acc in zip(self._changes[how], accs)]
+    @staticmethod
+    def _change(accs, row, changes: list) -> list:
+        return [change(acc, arg(row)) for (change, arg), acc in zip(changes, accs)]
 
 
 def log_entry(query_id: str, record: Record, message: str,
