@@ -9,6 +9,7 @@ the new queries count only frames that arrive from now on. The input stream over
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def read(url: str) -> list[PairRow]:
     pairs = [PairRow(row[index["IMAGE"]], row[index["PAIR_SEEN"]], int(row[index["NUMBER_SOCKS_SEEN"]]))
              for row in result.rows]
     return sorted(pairs, key=lambda p: p.image)
+
+
+def to_json(pairs: list[PairRow]) -> str:
+    """The pair table as `pairs --json` and `replay` print it."""
+    return json.dumps([p.to_dict() for p in pairs], indent=2)
 
 
 def table(pairs: list[PairRow]) -> str:

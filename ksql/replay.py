@@ -10,7 +10,6 @@ returns the pair table.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -167,7 +166,3 @@ def speed_value(text: str) -> float | None:
     if value <= 0:
         raise ValueError("expected 'max' or a positive number such as 1 or 10")
     return value
-
-
-def dump_json(pairs) -> str:
-    return json.dumps([p.to_dict() for p in pairs], indent=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -14,8 +14,7 @@ class PairRow:
     number_socks_seen: int
 
     def to_dict(self) -> dict:
-        return {"image": self.image, "pair_seen": self.pair_seen,
-                "number_socks_seen": self.number_socks_seen}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ def _bootstrap_option(parser) -> None:
                   help="Kafka bootstrap servers")
 
 
+def _mqtt_option(parser, help: str) -> None:
+    config.option(parser, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
+                  default=config.mqtt_url(DEFAULT_MQTT), help=help)
+
+
 # --- ksql-server -------------------------------------------------------------------------
 
 def _server(commands) -> None:
@@ -77,8 +82,7 @@ def _apply(commands) -> None:
     _url_option(p)
     p.add_argument("files", nargs="*", type=config.existing_file,
                    help="statement files (default: ksql/connector.ksql ksql/pipeline.ksql)")
-    config.option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
-                  default=config.mqtt_url(DEFAULT_MQTT), help="the broker the connector reads")
+    _mqtt_option(p, "the broker the connector reads")
     p.add_argument("--json", action="store_true", help="print the server's answers as JSON")
     p.set_defaults(func=_run_apply)
 
@@ -103,7 +107,7 @@ def _run_apply(args) -> int:
 
 def _describe_answer(answer: dict) -> str:
     status = answer.get("commandStatus", {})
-    first_line = answer.get("statementText", "").strip().splitlines()[0][:70]
+    first_line = (answer.get("statementText", "").strip().splitlines() or [""])[0][:70]
     if status:
         return f"{status.get('status', '')}: {status.get('message', '')}  ({first_line})"
     return f"{answer.get('@type', 'done')}  ({first_line})"
@@ -149,7 +153,7 @@ def _run_pairs(args) -> int:
         pairs.reset(args.url)
     rows = pairs.read(args.url)
     if args.json:
-        print(json.dumps([row.to_dict() for row in rows], indent=2))
+        print(pairs.to_json(rows))
     else:
         print(pairs.table(rows))
     return 0
@@ -172,8 +176,7 @@ def _replay(commands) -> None:
                   help="'max', or a multiple of the recorded pace (1 = as recorded)")
     _url_option(p)
     _bootstrap_option(p)
-    config.option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
-                  default=config.mqtt_url(DEFAULT_MQTT), help="the broker to publish to")
+    _mqtt_option(p, "the broker to publish to")
     config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
                   default=120.0, help="seconds to wait for the frames to be processed")
     p.set_defaults(func=_run_replay)
@@ -182,7 +185,8 @@ def _replay(commands) -> None:
 def _run_replay(args) -> int:
     from socksort.ksql import pairs, replay
 
-    speed = args.speed if not isinstance(args.speed, str) else replay.speed_value(args.speed)
-    replay.replay(args.file, args.via, speed, args.bootstrap, args.mqtt_url, args.timeout)
-    print(replay.dump_json(pairs.read(args.url)))
+    # argparse passes the string default "max" through speed_value too: args.speed is
+    # already None or a float.
+    replay.replay(args.file, args.via, args.speed, args.bootstrap, args.mqtt_url, args.timeout)
+    print(pairs.to_json(pairs.read(args.url)))
     return 0
