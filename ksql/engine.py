@@ -227,10 +227,10 @@ class Engine:
         return source
 
     def _logger(self, query_id: str):
-        def log(record: Record, message: str) -> None:
+        def log(record: Record, message: str, target: str | None = None) -> None:
             self.stats.bad_records += 1
             if self.processing_log is not None:
-                self.processing_log(log_entry(query_id, record, message))
+                self.processing_log(log_entry(query_id, record, message, target))
         return log
 
     def _drop(self, node: ast.Drop, text: str) -> StatementResult:

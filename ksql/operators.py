@@ -30,7 +30,7 @@ class SourceReader:
         self.window_size = window_size
         self.timestamp_index = timestamp_index
         self.null_values = [None] * n_value
-        self.log = log              # (record, message) -> None
+        self.log = log              # (record, message, target=None) -> None
         # RowLayout -> convert(keys, values) or None, for records another query just wrote.
         self.converter = converter
         self.converters: dict = {}
@@ -66,11 +66,11 @@ class SourceReader:
         if self.timestamp_index is not None and value is not None:
             ts = row[self.timestamp_index]
             if ts is None:
-                self.log(record, "timestamp column is null")
+                self.log(record, "timestamp column is null", "timestamp")
                 return None
             row[-3] = ts
         if ts < 0:
-            self.log(record, f"Skipping record due to invalid timestamp {ts}")
+            self.log(record, f"Skipping record due to invalid timestamp {ts}", "timestamp")
             return None
         return row, value is None, window
 
@@ -449,8 +449,6 @@ def log_entry(query_id: str, record: Record, message: str,
         raw = None
     elif message.startswith("key"):
         target, raw = "key", record.key
-    elif "timestamp" in message:
-        target, raw = "timestamp", None
     else:
         target, raw = "value", record.value
     return ProcessingLogEntry(query_id, record.topic, record.partition, record.offset, message,

@@ -228,6 +228,15 @@ def test_processing_log_entry_renders_as_ksqldb_deserialization_error():
     assert (error["target"], error["topic"], error["recordB64"]) == ("value", "data_mqtt", "e29vcHM=")
 
 
+def test_a_null_timestamp_column_is_logged_against_the_timestamp():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute("CREATE STREAM S (ID STRING KEY, T BIGINT) WITH (KAFKA_TOPIC='s', "
+                   "VALUE_FORMAT='JSON', TIMESTAMP='T'); CREATE STREAM O AS SELECT * FROM S;")
+    assert engine.process(Record("s", "a", b'{"T": null}', 5)) == []
+    assert [(e.target, e.raw) for e in logged] == [("timestamp", None)]
+
+
 def test_statements_before_a_syntax_error_take_effect():
     engine = Engine()
     with pytest.raises(KsqlError) as err:
