@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,3 +25,12 @@ def rgb_video(tmp_path_factory) -> Path:
     """10 red, 10 green, then 10 blue frames at 10 fps."""
     folder = tmp_path_factory.mktemp("video")
     return write_video(folder / "rgb.avi", [COLOURS[c] for c in CLASSES], frames_each=10)
+
+
+@pytest.fixture(scope="session")
+def efficientnet(tmp_path_factory) -> Path:
+    """The real ImageNet backbone as `socksort backbones export` writes it (exported once)."""
+    folder = tmp_path_factory.mktemp("backbone") / "efficientnet_lite0"
+    subprocess.run([sys.executable, "-m", "socksort", "backbones", "export", "efficientnet_lite0",
+                    "--out", str(folder)], check=True, capture_output=True, timeout=600)
+    return folder

@@ -3,21 +3,10 @@ real 1000-class EfficientNet-Lite0) loads in both of the edge's runtimes, which 
 
 import cv2
 import numpy as np
-import pytest
 
 from socksort import modelcard
 from socksort.edge_lambda import runtimes
 from socksort.edge_lambda.classify import Classifier
-
-
-@pytest.fixture(scope="module")
-def efficientnet(tmp_path_factory):
-    import subprocess
-    import sys
-    folder = tmp_path_factory.mktemp("backbone") / "efficientnet_lite0"
-    subprocess.run([sys.executable, "-m", "socksort", "backbones", "export", "efficientnet_lite0",
-                    "--out", str(folder)], check=True, capture_output=True, timeout=600)
-    return folder
 
 
 def camera_like_frame():

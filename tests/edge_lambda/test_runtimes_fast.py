@@ -17,16 +17,6 @@ from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
 PHOTOS = ("chelsea", "coffee")
 
 
-@pytest.fixture(scope="module")
-def efficientnet(tmp_path_factory):
-    import subprocess
-    import sys
-    folder = tmp_path_factory.mktemp("backbone") / "efficientnet_lite0"
-    subprocess.run([sys.executable, "-m", "socksort", "backbones", "export", "efficientnet_lite0",
-                    "--out", str(folder)], check=True, capture_output=True, timeout=600)
-    return folder
-
-
 def photo(name):
     import skimage.data
     return cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR)
