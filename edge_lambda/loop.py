@@ -199,12 +199,9 @@ class EdgeLoop:
     def run(self) -> int:
         """Classify frames until the source ends, ``max_frames`` or ``request_stop()``."""
         cfg, clf, clock = self.config, self.classifier, time.perf_counter
-        while not self._stop.is_set():
-            frame = self.prepared_slot.take(timeout=0.5)
-            if frame is None:
-                if self.prepared_slot.closed:
-                    break
-                continue
+        for frame in self.prepared_slot:
+            if self._stop.is_set():
+                break
             t1 = clock()
             result = clf.decide(clf.infer(frame.batch))
             t2 = clock()
@@ -230,12 +227,7 @@ class EdgeLoop:
         """Preprocess the newest frame while the model works on the previous one."""
         lossless = self.config.unthrottled
         try:
-            while True:
-                frame = self.frames_slot.take(timeout=0.5)
-                if frame is None:
-                    if self.frames_slot.closed:
-                        return
-                    continue
+            for frame in self.frames_slot:
                 began = time.perf_counter()
                 frame.batch = self.classifier.prepare(frame.image)
                 self.times.add("preprocess", time.perf_counter() - began)
@@ -250,12 +242,7 @@ class EdgeLoop:
 
     def _encode_loop(self) -> None:
         clock = time.perf_counter
-        while True:
-            item = self.draw_slot.take(timeout=0.5)
-            if item is None:
-                if self.draw_slot.closed:
-                    return
-                continue
+        for item in self.draw_slot:
             t0 = clock()
             image = annotate.draw(item.frame.image, item.result.label, item.result.probability,
                                   item.fps, self._camera_note())

@@ -67,6 +67,15 @@ class LatestFrame(Handoff):
             self._cond.notify_all()
             return frame
 
+    def __iter__(self):
+        """Take item after item until the slot is closed and empty (how consumers end)."""
+        while True:
+            item = self.take(timeout=0.5)
+            if item is not None:
+                yield item
+            elif self._closed:
+                return
+
 
 class Source:
     """Something that yields BGR frames. ``recording`` sources have a position and an end."""
