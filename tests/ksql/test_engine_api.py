@@ -106,13 +106,6 @@ def test_syntax_errors_name_the_position():
     assert (err.value.line, err.value.column) == (1, 8)
 
 
-def test_unsupported_syntax_is_an_error_not_a_guess():
-    engine = Engine()
-    engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
-    with pytest.raises(KsqlError, match="PARTITION BY is not supported"):
-        engine.execute("CREATE STREAM O AS SELECT ID, V FROM S PARTITION BY V;")
-
-
 def test_pull_query_reads_the_materialized_table():
     engine = Engine()
     engine.execute(SHOWS)
