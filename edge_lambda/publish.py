@@ -140,9 +140,8 @@ class Publisher:
 class CallPublisher(Publisher):
     """Delivers each message with one blocking call (the Greengrass SDK clients)."""
 
-    def __init__(self, buffer_size: int = DEFAULT_BUFFER, retry_seconds: float = 1.0):
+    def __init__(self, buffer_size: int = DEFAULT_BUFFER):
         super().__init__(buffer_size)
-        self.retry_seconds = retry_seconds
         self._busy = False
 
     def send(self, payload: bytes) -> None:
