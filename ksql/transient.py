@@ -9,6 +9,7 @@ from socksort.ksql import types as T
 from socksort.ksql.catalog import Query, Source
 from socksort.ksql.errors import unsupported
 from socksort.ksql.expressions import Scope, compile_expr
+from socksort.ksql.planner import _check_boolean
 from socksort.ksql.records import PushRow, Record
 
 
@@ -90,7 +91,8 @@ def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
         types_.append(T.display(t))
     where = None
     if select.where is not None:
-        where, _ = compile_expr(select.where, scope)
+        where, t = compile_expr(select.where, scope)
+        _check_boolean("WHERE", select.where, t)
     rows = []
     for (keys, window), (key_values, values, _ts) in table.items():
         row = list(key_values) + list(values)

@@ -115,6 +115,14 @@ def test_pull_query_reads_the_materialized_table():
     assert (result.columns, result.rows) == (["IMAGE", "N"], [["Mongo", 2]])
 
 
+def test_pull_query_where_must_be_boolean():
+    engine = Engine()
+    engine.execute(SHOWS)
+    with pytest.raises(KsqlError, match="Type error in WHERE expression: Should evaluate to "
+                                        "boolean but is \\(N \\+ 1\\) \\(BIGINT\\)"):
+        engine.pull("SELECT IMAGE, N FROM SEEN WHERE N + 1;")
+
+
 def test_push_query_sees_changes_of_its_source_table():
     engine = Engine()
     engine.execute(SHOWS)
