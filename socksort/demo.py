@@ -121,15 +121,13 @@ class Demo:
     def model(self, train: Path, val: Path) -> Path:
         folder = self.work / "model"
         data = modelcard.data_hash(train, val)
-        card = folder / "model.json"
-        if card.is_file():
-            try:
-                trained_on = json.loads(card.read_text()).get("train_data_hash")
-            except ValueError:
-                trained_on = None
-            if trained_on == data:
-                progress.step(f"reusing the model in {folder}: it was trained on this data ({data[:19]}…)")
-                return folder
+        try:
+            trained_on = modelcard.load(folder).train_data_hash
+        except UserError:  # no model yet, or a broken one: train
+            trained_on = None
+        if trained_on == data:
+            progress.step(f"reusing the model in {folder}: it was trained on this data ({data[:19]}…)")
+            return folder
         progress.step(f"training the sock model into {folder} (a few minutes on a laptop)")
         extra = ["--epochs", self.config.epochs] if self.config.epochs is not None else []
         socksort("train", "--train", train, "--val", val, "--out", folder, *extra, what="training")

@@ -3,6 +3,7 @@
 import json
 
 from socksort.demo import Demo, DemoConfig
+from socksort.modelcard import ModelCard
 from socksort.modelcard import data_hash as records_hash
 
 
@@ -18,8 +19,7 @@ def test_a_model_trained_on_the_same_records_is_reused_without_training(tmp_path
     val.write_bytes(b"validation records")
     demo = Demo(DemoConfig(workdir=tmp_path / "demo", source=None))
     model = tmp_path / "demo" / "model"
-    model.mkdir(parents=True)
-    (model / "model.json").write_text(json.dumps({"train_data_hash": records_hash(train, val)}))
+    ModelCard(backbone="t", classes=("a", "b"), train_data_hash=records_hash(train, val)).save(model)
     assert demo.model(train, val) == model
     assert "reusing the model" in capsys.readouterr().err
 
