@@ -7,6 +7,7 @@ from socksort.ksql import types as T
 from socksort.ksql.catalog import PSEUDO_COLUMNS, Column, Source
 from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.expressions import Scope, compile_expr
+from socksort.ksql.parser import DURATION_UNITS
 from socksort.ksql.records import Record
 
 SOURCE_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
@@ -158,11 +159,8 @@ def _timestamp_column(props: dict, columns: list, pos) -> str | None:
 
 def _duration(text: str, pos) -> int:
     parts = text.strip().split()
-    units = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
-    if len(parts) == 2 and parts[0].isdigit():
-        unit = parts[1].upper().rstrip("S")
-        if unit in units:
-            return int(parts[0]) * units[unit]
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].upper() in DURATION_UNITS:
+        return int(parts[0]) * DURATION_UNITS[parts[1].upper()]
     raise KsqlError(f"Invalid duration: '{text}'", *pos)
 
 

@@ -21,7 +21,7 @@ _RESERVED = {
     "BETWEEN", "IN", "CREATE", "INSERT", "INTO", "VALUES", "ORDER", "UNION",
 }
 
-_UNITS = {
+DURATION_UNITS = {
     "MILLISECOND": 1, "MILLISECONDS": 1, "SECOND": 1000, "SECONDS": 1000,
     "MINUTE": 60_000, "MINUTES": 60_000, "HOUR": 3_600_000, "HOURS": 3_600_000,
     "DAY": 86_400_000, "DAYS": 86_400_000,
@@ -455,10 +455,10 @@ class _Parser:
     def duration(self) -> int:
         amount = self.integer()
         unit = self.tok
-        if unit.kind != IDENT or unit.text not in _UNITS:
+        if unit.kind != IDENT or unit.text not in DURATION_UNITS:
             raise self.error("expecting a time unit")
         self.advance()
-        return amount * _UNITS[unit.text]
+        return amount * DURATION_UNITS[unit.text]
 
     # --- expressions ----------------------------------------------------------------
 
