@@ -8,6 +8,7 @@ capture their operands' closures directly.
 from __future__ import annotations
 
 import decimal
+import math
 import operator
 from typing import Callable
 
@@ -245,7 +246,6 @@ def _float_div(a, b):
 def _float_mod(a, b):
     if b == 0:
         return float("nan")
-    import math
     return math.fmod(a, b)
 
 
