@@ -88,9 +88,14 @@ def _pair(text, default: int) -> tuple[int, int]:
     return (values * 2)[:2] if len(values) == 1 else values if len(values) == 2 else (default, default)
 
 
+def _edges(graph: dict) -> list:
+    """Every (source node, output, version) read: node inputs and the graph's heads."""
+    return [edge for node in graph["nodes"] for edge in node["inputs"]] + graph["heads"]
+
+
 def _consumers(graph: dict) -> dict[int, int]:
     consumers: dict[int, int] = {}
-    for src, _, _ in [edge for node in graph["nodes"] for edge in node["inputs"]] + graph["heads"]:
+    for src, _, _ in _edges(graph):
         consumers[src] = consumers.get(src, 0) + 1
     return consumers
 
@@ -111,12 +116,9 @@ def fold_batchnorm(symbol_json: str, params: dict[str, np.ndarray]) -> tuple[str
     graph = json.loads(symbol_json)
     nodes = graph["nodes"]
     params = dict(params)
-    consumers: dict[int, int] = {}
-    side_outputs: set[int] = set()   # BatchNorms whose batch mean/var outputs are read
-    for src, out, _ in [edge for node in nodes for edge in node["inputs"]] + graph["heads"]:
-        consumers[src] = consumers.get(src, 0) + 1
-        if out != 0:
-            side_outputs.add(src)
+    consumers = _consumers(graph)
+    # BatchNorms whose batch mean/var outputs are read
+    side_outputs = {src for src, out, _ in _edges(graph) if out != 0}
 
     replace: dict[int, int] = {}   # BatchNorm node -> the convolution that now stands for it
     for index, node in enumerate(nodes):
