@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from mxnet import gluon, nd
+from mxnet import nd
 from mxnet.gluon import nn
 
 from socksort.errors import UserError

@@ -5,8 +5,6 @@ import shutil
 
 import pytest
 
-from socksort.contract import MODEL_FILES
-
 
 def train(run_cli, prefix, out):
     return run_cli("train", "--train", f"{prefix}.rec", "--val", f"{prefix}.rec",
