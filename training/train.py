@@ -203,12 +203,13 @@ class _Run:
             for x, y in _batches(self.train_set, self.pre, cfg, self._epoch_seed()):
                 features = self.net.features(x)      # not recorded: the backbone stays as it is
                 with autograd.record():
-                    loss = self.loss(self.net.output(features), y)
+                    logits = self.net.output(features)
+                    loss = self.loss(logits, y)
                 loss.backward()
                 trainer.step(len(y))
                 seen_features.append(features)
                 seen_labels.append(y)
-                tally.add(loss, self.net.output(features), y)
+                tally.add(loss, logits, y)
                 bar.update(len(y), tally.status())
             self._replay_head(trainer, nd.concat(*seen_features, dim=0), nd.concat(*seen_labels, dim=0))
             val_logits = self.net.output(val_features)
@@ -284,9 +285,9 @@ class _Run:
         labels = nd.array(self.val_set.labels)
         val_loss = float(self.loss(val_logits, labels).mean().asscalar())
         val_acc = float((val_logits.argmax(axis=1).asnumpy().astype(np.int64) == self.val_set.labels).mean())
+        seconds = bar_elapsed(bar)
         record = EpochRecord(phase, len(self.history) + 1, tally.mean_loss, tally.accuracy, val_loss, val_acc,
-                             tally.images / max(bar_elapsed(bar), 1e-9), bar_elapsed(bar),
-                             time.monotonic() - self.started)
+                             tally.images / max(seconds, 1e-9), seconds, time.monotonic() - self.started)
         self.history.append(record)
         bar.close(f"{tally.status()} | val loss {val_loss:.3f} acc {100 * val_acc:.1f}%")
         if self.best is None or (val_acc, -val_loss) > (self.best.val_acc, -self.best.val_loss):
