@@ -101,10 +101,7 @@ def _raw_records(rec: Path):
         if idx.is_file():
             reader = mx.recordio.MXIndexedRecordIO(str(idx), str(rec), "r")
             try:
-                keys = list(reader.keys)
-                if not keys:
-                    return
-                for key in keys:
+                for key in list(reader.keys):
                     raw = reader.read_idx(key)
                     if raw is None:
                         raise UserError(f"{rec}: record {key} listed in {idx.name} is missing (corrupt .rec?)")

@@ -7,7 +7,7 @@ the same top-1 for every image: the artifact's two runtimes must agree on what t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ class OnnxCheck:
     max_abs_diff: float
 
     def to_dict(self) -> dict:
-        return {"images": self.images, "top1_agree": self.top1_agree, "max_abs_diff": self.max_abs_diff}
+        return asdict(self)
 
 
 def export(prefix: Path, input_size: int, onnx_path: Path) -> None:

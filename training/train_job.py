@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 
 from socksort import modelcard, progress
@@ -27,17 +27,12 @@ def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: Tra
         "training-curves.png": plots.training_curves(history),
         "confusion-matrix.png": plots.confusion_matrix(result.val_scores.confusion, result.classes,
                                                        "validation confusion matrix"),
-        "training-history.json": (json.dumps({"config": _config_dict(cfg), "epochs": history,
+        "training-history.json": (json.dumps({"config": asdict(cfg), "epochs": history,
                                               "validation": result.val_scores.to_dict()}, indent=2) + "\n").encode(),
     }
     progress.step(f"exporting {out} (MXNet + ONNX, checking ONNX against MXNet on {len(result.val_batch)} images)")
     card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files)
     return card, result
-
-
-def _config_dict(cfg: TrainConfig) -> dict:
-    from dataclasses import asdict
-    return asdict(replace(cfg))
 
 
 def summary_table(result: TrainResult) -> str:
