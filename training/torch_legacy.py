@@ -69,31 +69,30 @@ class _TensorRef:
     stride: tuple[int, ...]
 
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
-                       backward_hooks=None, metadata=None):
+def _rebuild_tensor(storage, storage_offset, size, stride, *_grad_hooks_metadata):
+    """``torch._utils._rebuild_tensor`` and ``_rebuild_tensor_v2`` (which adds
+    requires_grad, backward_hooks and metadata: nothing a NumPy array keeps)."""
     return _TensorRef(storage, int(storage_offset), tuple(size), tuple(stride))
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride):
-    return _TensorRef(storage, int(storage_offset), tuple(size), tuple(stride))
-
-
-def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+def _rebuild_parameter(data, *_grad_hooks):
     return data
+
+
+_GLOBALS = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+}
 
 
 class _Unpickler(pickle.Unpickler):
     """Builds placeholders instead of tensors; refuses every global it does not know."""
 
     def find_class(self, module: str, name: str):
-        if (module, name) == ("collections", "OrderedDict"):
-            return collections.OrderedDict
-        if module == "torch._utils" and name == "_rebuild_tensor_v2":
-            return _rebuild_tensor_v2
-        if module == "torch._utils" and name == "_rebuild_tensor":
-            return _rebuild_tensor
-        if module == "torch._utils" and name == "_rebuild_parameter":
-            return _rebuild_parameter
+        if (module, name) in _GLOBALS:
+            return _GLOBALS[module, name]
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(np.dtype(_STORAGE_DTYPES[name]))
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not part of a state dict")
