@@ -85,7 +85,7 @@ def run() -> list[dict]:
                  f"{transfer['cpu_s']:.0f} CPU-s"},
         {"metric": "scratch: seconds to 97% validation accuracy",
          "value": round(scratch["to_target_s"], 1) if scratch["to_target_s"] else None, "unit": "s",
-         "note": "None: never reached in the same run"},
+         "note": f"epoch {scratch['epoch_reached']}" if scratch["to_target_s"] else "never reached in the same run"},
         {"metric": "scratch: best validation accuracy", "value": round(100 * scratch["val_acc"], 1), "unit": "%",
          "note": f"same data and epochs, random initial weights ({scratch['epochs']} epochs, "
                  f"{scratch['train_s']:.0f} s, {scratch['cpu_s']:.0f} CPU-s)"},
