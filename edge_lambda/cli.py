@@ -10,6 +10,7 @@ import sys
 from socksort import config
 from socksort.config import option
 from socksort.contract import MQTT_TOPIC, PORTS
+from socksort.edge_lambda.publish import DEFAULT_BUFFER
 
 HOSTNAME = socket.gethostname()
 
@@ -60,7 +61,7 @@ def register(commands) -> None:
            help="frame rate of an image folder (or of a video that does not say)")
     option(p, "--frames", env="SOCKSORT_FRAMES", type=config.positive_int,
            help="stop after classifying this many frames")
-    option(p, "--buffer", env="SOCKSORT_MQTT_BUFFER", type=config.positive_int, default=1000,
+    option(p, "--buffer", env="SOCKSORT_MQTT_BUFFER", type=config.positive_int, default=DEFAULT_BUFFER,
            help="messages kept while the broker is away (oldest dropped first)")
     option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
            help="inference threads (default: all cores)")
