@@ -28,11 +28,11 @@ import time
 import uuid
 from pathlib import Path
 
-from socksort import contract
+from socksort import contract, mqtt
 from socksort.connect import connector
 from socksort.connect.stack import Ports, Stack
 from socksort.connect.worker import ConnectWorker, put_connector, wait_running
-from socksort.connect.traffic import KafkaTail, mqtt_client, publish, seqs_of
+from socksort.connect.traffic import KafkaTail, publish, seqs_of
 from socksort.net import free_port
 from socksort.progress import step
 
@@ -67,7 +67,7 @@ def _direct(stack: Stack, count: int, rate: float | None) -> tuple[float, list[f
     """The baseline: the same publishing into a QoS 1 MQTT subscriber, no Kafka."""
     topic = f"bench/{uuid.uuid4().hex[:8]}"
     arrived: queue.Queue = queue.Queue()
-    sub = mqtt_client(stack.mqtt_url)
+    sub = mqtt.connect(stack.mqtt_url)
     sub.on_message = lambda c, u, msg: arrived.put(time.time())
     sub.subscribe(topic, qos=1)
     time.sleep(0.5)

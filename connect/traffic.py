@@ -12,8 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from socksort import contract
-from socksort.config import mqtt_url
+from socksort import contract, mqtt
 
 
 def prediction(device: str, seq: int, ts: int | None = None) -> bytes:
@@ -23,31 +22,11 @@ def prediction(device: str, seq: int, ts: int | None = None) -> bytes:
                        "top": [{"label": "Google", "probability": 97.5}]}, separators=(",", ":")).encode()
 
 
-def mqtt_client(url: str, client_id: str = ""):
-    """A connected paho-mqtt client with its network loop running."""
-    import paho.mqtt.client as mqtt
-
-    parsed = mqtt_url(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    if parsed.username:
-        client.username_pw_set(parsed.username, parsed.password)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    connected = threading.Event()
-    client.on_connect = lambda c, u, flags, reason, props: connected.set() if not reason.is_failure else None
-    client.connect(parsed.host, parsed.port)
-    client.loop_start()
-    if not connected.wait(15):
-        client.loop_stop()
-        raise ConnectionError(f"no CONNACK from {parsed}")
-    return client
-
-
 def publish(url: str, device: str, count: int, topic: str = contract.MQTT_TOPIC, rate: float | None = None,
             start_seq: int = 0, stop: threading.Event | None = None) -> dict[int, float]:
     """Publish ``count`` predictions at QoS 1 (at ``rate`` per second, or as fast as the
     broker acknowledges); wait for every PUBACK; return {seq: publish time (epoch s)}."""
-    client = mqtt_client(url)
+    client = mqtt.connect(url)
     sent: dict[int, float] = {}
     infos = []
     began = time.monotonic()

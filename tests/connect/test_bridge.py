@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from socksort import contract
+from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.traffic import KafkaTail, mqtt_client, prediction, publish, seqs_of
+from socksort.connect.traffic import KafkaTail, prediction, publish, seqs_of
 from socksort.connect.worker import connector_status, request
 
 pytestmark = pytest.mark.broker
@@ -38,7 +38,7 @@ def test_record_key_is_the_mqtt_topic_and_value_the_exact_payload(stack):
     device = _device()
     payload = prediction(device, 0, ts=1_700_000_000_000)
     with KafkaTail(stack.bootstrap_servers) as tail:
-        client = mqtt_client(stack.mqtt_url)
+        client = mqtt.connect(stack.mqtt_url)
         client.publish(contract.MQTT_TOPIC, payload, qos=1).wait_for_publish(10)
         client.disconnect()
         client.loop_stop()
@@ -59,7 +59,7 @@ def test_record_without_ts_is_stamped_with_its_arrival_time(stack):
     marker = f"no-ts-{uuid.uuid4().hex}".encode()
     with KafkaTail(stack.bootstrap_servers) as tail:
         before = int(time.time() * 1000)
-        client = mqtt_client(stack.mqtt_url)
+        client = mqtt.connect(stack.mqtt_url)
         client.publish(contract.MQTT_TOPIC, b'{"note":"' + marker + b'"}', qos=1).wait_for_publish(10)
         client.disconnect()
         client.loop_stop()
@@ -71,7 +71,7 @@ def test_malformed_payload_passes_as_bytes_and_the_task_keeps_running(stack):
     device = _device()
     garbage = b"\xff\xfe not json {" + uuid.uuid4().bytes
     with KafkaTail(stack.bootstrap_servers) as tail:
-        client = mqtt_client(stack.mqtt_url)
+        client = mqtt.connect(stack.mqtt_url)
         client.publish(contract.MQTT_TOPIC, garbage, qos=1).wait_for_publish(10)
         client.publish(contract.MQTT_TOPIC, prediction(device, 0), qos=1).wait_for_publish(10)
         client.disconnect()
