@@ -19,7 +19,6 @@ CONNECT_DIR = Path(__file__).resolve().parent
 TARGET = CONNECT_DIR / "target"
 KAFKA_LIBS = TARGET / "kafka-libs"
 PLUGIN_PATH = TARGET / "plugins"
-CONNECTOR_CLASS = "io.socksort.connect.mqtt.MqttSourceConnector"
 
 # Small heaps and the serial collector: the whole stack shares two cores with the camera.
 DEFAULT_HEAP = os.environ.get("SOCKSORT_JVM_HEAP", "512m")
