@@ -157,8 +157,8 @@ def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -
         except (OSError, RestError):
             time.sleep(0.5)
             continue
-        states = [status["connector"]["state"]] + [task["state"] for task in status.get("tasks", [])]
-        failed = [t for t in [status["connector"], *status.get("tasks", [])] if t["state"] == "FAILED"]
+        parts = [status["connector"], *status.get("tasks", [])]
+        failed = [part for part in parts if part["state"] == "FAILED"]
         if failed and restarts > 0:
             restarts -= 1
             progress.step(f"connector {name!r} has failed parts; restarting them")
@@ -168,7 +168,7 @@ def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -
         if failed:
             trace = (failed[0].get("trace") or "").strip().splitlines()
             raise UserError(f"connector {name!r} failed: {trace[0] if trace else 'no trace'}")
-        if status.get("tasks") and all(state == "RUNNING" for state in states):
+        if status.get("tasks") and all(part["state"] == "RUNNING" for part in parts):
             return status
         time.sleep(0.5)
     raise UserError(f"connector {name!r} did not reach RUNNING within {timeout:g}s (last status: {status})")
