@@ -73,6 +73,8 @@ def to_mqtt(url, frames: list[Frame], speed: float | None) -> None:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     if url.username:
         client.username_pw_set(url.username, url.password)
+    if url.tls:  # --mqtt-url accepts mqtts:// (port 8883): speak TLS there, not plain MQTT
+        client.tls_set()
     client.max_inflight_messages_set(1000)
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, reason, props: connected.set() if not reason.is_failure else None

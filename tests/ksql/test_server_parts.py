@@ -87,6 +87,18 @@ def test_replay_speed_rejects_zero():
         replay.speed_value("0")
 
 
+def test_replay_to_an_mqtts_url_speaks_tls(monkeypatch):
+    import paho.mqtt.client as mqtt
+
+    from socksort.config import mqtt_url
+
+    tls = []
+    monkeypatch.setattr(mqtt.Client, "tls_set", lambda self, *a, **k: tls.append(True))
+    with pytest.raises(UserError, match="cannot reach the MQTT broker"):
+        replay.to_mqtt(mqtt_url(f"mqtts://127.0.0.1:{free_port()}"), [replay.Frame(b"{}", 0)], None)
+    assert tls == [True]
+
+
 def test_pairs_against_no_server_is_a_one_line_error(run_cli):
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("pairs", "--url", url)
