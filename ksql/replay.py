@@ -10,7 +10,6 @@ returns the pair table.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,24 +67,13 @@ def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
 
 def to_mqtt(url, frames: list[Frame], speed: float | None) -> None:
     """Publish at QoS 1 and wait for every PUBACK."""
-    import paho.mqtt.client as mqtt
+    from socksort import mqtt
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-    if url.username:
-        client.username_pw_set(url.username, url.password)
-    if url.tls:  # --mqtt-url accepts mqtts:// (port 8883): speak TLS there, not plain MQTT
-        client.tls_set()
-    client.max_inflight_messages_set(1000)
-    connected = threading.Event()
-    client.on_connect = lambda c, u, flags, reason, props: connected.set() if not reason.is_failure else None
     try:
-        client.connect(url.host, url.port)
-    except OSError as exc:
+        client = mqtt.connect(url)
+    except OSError as exc:  # unreachable, or no successful CONNACK (a ConnectionError)
         raise UserError(f"cannot reach the MQTT broker at {url}: {exc}") from None
-    client.loop_start()
     try:
-        if not connected.wait(15):
-            raise UserError(f"the MQTT broker at {url} did not accept the connection")
         infos = [client.publish(contract.MQTT_TOPIC, frame.payload, qos=1)
                  for frame in paced(frames, speed)]
         for info in infos:
