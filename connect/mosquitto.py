@@ -88,6 +88,10 @@ class Mosquitto(processes.Launcher):
         self._wait_ready(self._accepts_us, timeout, self.log_path)
         return self
 
+    def answers(self) -> bool:
+        """Whether the broker lets our credentials in (what ``stack status`` asks)."""
+        return self._accepts_us() is True
+
     def _accepts_us(self) -> bool | str:
         try:
             code = connack(self.host, self.port, self.username, self.password)

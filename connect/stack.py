@@ -20,7 +20,7 @@ from typing import Callable
 from socksort import atomic, contract, progress
 from socksort.connect import connector, processes
 from socksort.connect.kafka import Kafka, broker_answers
-from socksort.connect.mosquitto import Mosquitto, connack
+from socksort.connect.mosquitto import Mosquitto
 from socksort.connect.worker import (ConnectWorker, RestError, connector_status, put_connector,
                                      rest_answers, wait_running)
 from socksort.errors import UserError
@@ -133,8 +133,7 @@ class Stack:
     def services(self) -> list[Service]:
         m = self.mosquitto
         services = [
-            Service("mosquitto", m, "mqtt_url", m.url, m.port,
-                    lambda: _quietly(lambda: connack(m.host, m.port, m.username, m.password) == 0)),
+            Service("mosquitto", m, "mqtt_url", m.url, m.port, m.answers),
             Service("kafka", self.kafka, "bootstrap_servers", self.bootstrap_servers, self.ports.kafka,
                     lambda: broker_answers(self.bootstrap_servers)),
             Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
@@ -267,10 +266,3 @@ def load(home: Path) -> Stack:
     except ValueError as exc:
         raise UserError(f"{Path(home) / STATE_FILE} is not valid JSON ({exc}); remove it and run stack up") from None
     return Stack(home, Ports(**state["ports"]), host=state["host"], with_ksql=state["ksql"])
-
-
-def _quietly(probe: Callable[[], bool]) -> bool:
-    try:
-        return probe()
-    except OSError:
-        return False
