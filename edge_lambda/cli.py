@@ -23,16 +23,6 @@ def optional(convert):
     return value
 
 
-def flag(text: str) -> bool:
-    """A yes/no setting from the environment or a config file."""
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("not a yes/no value (true/false, 1/0)")
-
-
 def register(commands) -> None:
     p = commands.add_parser("edge", help="classify a camera's frames, stream them annotated, publish to MQTT",
                             description="Classify every frame from a camera, video file, network camera "
@@ -75,11 +65,11 @@ def register(commands) -> None:
            help="client certificate for mqtts://")
     option(p, "--tls-key", env="SOCKSORT_MQTT_KEY", type=config.existing_file,
            help="client key for mqtts://")
-    option(p, "--tls-insecure", env="SOCKSORT_MQTT_TLS_INSECURE", type=flag, default=False, nargs="?", metavar="yes|no",
+    option(p, "--tls-insecure", env="SOCKSORT_MQTT_TLS_INSECURE", type=config.yes_no, default=False, nargs="?", metavar="yes|no",
            const=True, help="do not check the broker's host name")
-    option(p, "--loop", env="SOCKSORT_LOOP", type=flag, default=False, nargs="?", const=True, metavar="yes|no",
+    option(p, "--loop", env="SOCKSORT_LOOP", type=config.yes_no, default=False, nargs="?", const=True, metavar="yes|no",
            help="replay a video file or folder forever")
-    option(p, "--unthrottled", env="SOCKSORT_UNTHROTTLED", type=flag, default=False, nargs="?", const=True, metavar="yes|no",
+    option(p, "--unthrottled", env="SOCKSORT_UNTHROTTLED", type=config.yes_no, default=False, nargs="?", const=True, metavar="yes|no",
            help="read a recording as fast as the model takes frames, every frame")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=edge_command)

@@ -212,6 +212,16 @@ def existing_dir(text: str) -> Path:
     return path
 
 
+def yes_no(text: str) -> bool:
+    """A yes/no setting, as people write it in an environment variable or a config file."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("not a yes/no value (true/false, 1/0)")
+
+
 def one_of(*choices: str) -> Validator:
     def choice(text: str) -> str:
         if text not in choices:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from socksort import atomic, contract, modelcard, paths, progress
-from socksort.config import HostPort
+from socksort.config import HostPort, yes_no
 from socksort.errors import UserError
 
 SETTLE_QUIET_S = 5.0     # SOCK_PAIRS unchanged this long after the show: the count is final
@@ -336,17 +336,9 @@ def register(commands) -> None:
            default=HostPort("127.0.0.1", contract.PORTS["dashboard"]), help="the dashboard's address")
     option(parser, "--edge-http", env="SOCKSORT_EDGE_HTTP", type=host_port,
            default=HostPort("127.0.0.1", contract.PORTS["edge"]), help="the edge function's page")
-    option(parser, "--exit", env="DEMO_EXIT", type=_flag, default=False, nargs="?", const=True,
+    option(parser, "--exit", env="DEMO_EXIT", type=yes_no, default=False, nargs="?", const=True,
            help="exit after the pairs line (status 0 only when all designs match) instead of serving")
     parser.set_defaults(func=run)
-
-
-def _flag(text: str) -> bool:
-    if text.lower() in ("1", "yes", "true", "on"):
-        return True
-    if text.lower() in ("0", "no", "false", "off", ""):
-        return False
-    raise ValueError("expected 1 or 0")
 
 
 def run(args) -> int:

@@ -62,3 +62,13 @@ def test_host_port_requires_both_parts():
     assert str(config.host_port("127.0.0.1:8081")) == "127.0.0.1:8081"
     with pytest.raises(ValueError, match="HOST:PORT"):
         config.host_port("8081")
+
+
+@pytest.mark.parametrize("text, value", [("1", True), ("Yes", True), (" on ", True), ("0", False), ("false", False), ("", False)])
+def test_yes_no_reads_the_usual_spellings(text, value):
+    assert config.yes_no(text) is value
+
+
+def test_yes_no_rejects_anything_else():
+    with pytest.raises(ValueError, match="yes/no"):
+        config.yes_no("maybe")
