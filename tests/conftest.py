@@ -132,9 +132,15 @@ LANES = {"raw": (14, 70), "showings": (110, 30)}  # the timeline canvas's lanes:
 
 @pytest.fixture(scope="session")
 def painted_pixels():
-    """``painted_pixels(page, lane)``: how many pixels of a timeline lane ("raw" frames or
-    "showings") are painted in something other than the lane's background grey."""
-    def count(page, lane: str) -> int:
+    """``painted_pixels(page, lane, more_than=N)``: how many pixels of a timeline lane ("raw"
+    frames or "showings") are painted in something other than the lane's background grey.
+
+    The page redraws its canvas on a timer, so data that has just arrived may not be drawn
+    yet: the count is polled until it exceeds ``more_than`` or ``timeout`` seconds pass, and
+    the last count is returned either way."""
+    import time
+
+    def count_once(page, lane: str) -> int:
         top, height = LANES[lane]
         return page.evaluate("""([top, height]) => {
             const c = document.getElementById('timeline'), r = window.devicePixelRatio || 1;
@@ -143,6 +149,14 @@ def painted_pixels():
             for (let i = 0; i < d.length; i += 4) if (!(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
             return n;
         }""", [top, height])
+
+    def count(page, lane: str, more_than: int = 0, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            painted = count_once(page, lane)
+            if painted > more_than or time.monotonic() > deadline:
+                return painted
+            time.sleep(0.2)
     return count
 
 

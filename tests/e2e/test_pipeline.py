@@ -130,7 +130,7 @@ def test_the_timeline_shows_the_smoothed_showings(show_run, painted_pixels):
     assert set(counts) <= {s["image"] for s in showings}
     assert len(showings) >= sum(counts.values())
     # ... and the showings lane of the canvas is painted in more than its background grey.
-    assert painted_pixels(page, "showings") > 200
+    assert painted_pixels(page, "showings", more_than=200) > 200
 
 
 def test_a_reset_from_the_command_line_empties_the_page_table(show_run, pipeline):
