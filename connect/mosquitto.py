@@ -9,6 +9,11 @@ Everything lives in ``workdir``: ``mosquitto.conf``, ``passwd``, ``password`` (t
 generated secret, reused by later starts), ``data/`` and ``mosquitto.log``.
 :meth:`Mosquitto.start` returns only once the broker answered a CONNECT with these
 credentials with a successful CONNACK.
+
+Given :class:`TlsFiles` and a ``tls_port``, the broker also listens for MQTT over TLS
+(as ``mqtts://``, port 8883 on real brokers) next to the plain listener, with the same
+password rule; :func:`make_test_certificates` makes a throwaway CA and server
+certificate for tests and local trials.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import secrets
 import shutil
 import socket
 import struct
+import ssl
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,6 +42,16 @@ MAX_QUEUED_MESSAGES = 1_000_000
 # Unacknowledged QoS 1 messages in flight to one client; the connector acknowledges only
 # after Kafka did, so the default 20 would cap throughput at 20 per Kafka round trip.
 MAX_INFLIGHT_MESSAGES = 1000
+OPENSSL = "openssl"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a TLS listener: the CA clients trust, the server's certificate and key."""
+
+    cafile: Path
+    certfile: Path
+    keyfile: Path
 
 
 class Mosquitto(processes.Launcher):
@@ -44,12 +61,17 @@ class Mosquitto(processes.Launcher):
     stop_timeout = 15.0
 
     def __init__(self, workdir: Path, port: int = 1883, host: str = "127.0.0.1",
-                 username: str = "socksort", password: str | None = None):
+                 username: str = "socksort", password: str | None = None,
+                 tls: TlsFiles | None = None, tls_port: int | None = None):
+        if (tls is None) != (tls_port is None):
+            raise ValueError("a TLS listener needs both its files (tls) and its port (tls_port)")
         self.workdir = Path(workdir)
         self.port = port
         self.host = host
         self.username = username
         self._password = password
+        self.tls = tls
+        self.tls_port = tls_port
 
     # --- what clients need ------------------------------------------------------------
 
@@ -63,6 +85,14 @@ class Mosquitto(processes.Launcher):
     def url(self) -> str:
         return (f"mqtt://{quote(self.username, safe='')}:{quote(self.password, safe='')}"
                 f"@{self.host}:{self.port}")
+
+    @property
+    def tls_url(self) -> str | None:
+        """``mqtts://`` with the credentials, for the TLS listener (None without one)."""
+        if self.tls_port is None:
+            return None
+        return (f"mqtts://{quote(self.username, safe='')}:{quote(self.password, safe='')}"
+                f"@{self.host}:{self.tls_port}")
 
     @property
     def log_path(self) -> Path:
@@ -81,10 +111,16 @@ class Mosquitto(processes.Launcher):
             if not Path(tool).exists():
                 raise UserError(f"{tool} not found; install the Debian package: apt-get install mosquitto")
         processes.ensure_port_free(self.port, "MQTT (Mosquitto)", " or choose another port with --mqtt-port")
+        if self.tls is not None:
+            for role, path in (("CA", self.tls.cafile), ("certificate", self.tls.certfile), ("key", self.tls.keyfile)):
+                if not Path(path).is_file():
+                    raise UserError(f"the TLS listener's {role} file {path} does not exist")
+            processes.ensure_port_free(self.tls_port, "MQTT over TLS (Mosquitto)", "")
         self._write_config()
-        progress.step(f"starting Mosquitto on {self.host}:{self.port} (logs: {self.log_path})")
+        listening = f"{self.host}:{self.port}" + (f" and TLS :{self.tls_port}" if self.tls else "")
+        progress.step(f"starting Mosquitto on {listening} (logs: {self.log_path})")
         self._spawn([MOSQUITTO, "-c", str(self.config_path)], self.log_path)
-        progress.step(f"waiting for an MQTT CONNACK from {self.host}:{self.port} as {self.username!r}")
+        progress.step(f"waiting for an MQTT CONNACK from {listening} as {self.username!r}")
         self._wait_ready(self._accepts_us, timeout, self.log_path)
         return self
 
@@ -93,11 +129,20 @@ class Mosquitto(processes.Launcher):
         return self._accepts_us() is True
 
     def _accepts_us(self) -> bool | str:
-        try:
-            code = connack(self.host, self.port, self.username, self.password)
-        except OSError as exc:
-            return str(exc)
-        return True if code == 0 else f"CONNACK return code {code}"
+        """True once every listener let us in; else why not (the readiness wait shows it)."""
+        listeners = [(self.port, None)]
+        if self.tls is not None:
+            # The TLS listener is checked the way a client would: verifying the server's
+            # certificate against the CA, for the host name clients use.
+            listeners.append((self.tls_port, ssl.create_default_context(cafile=str(self.tls.cafile))))
+        for port, context in listeners:
+            try:
+                code = connack(self.host, port, self.username, self.password, tls=context)
+            except OSError as exc:
+                return f"{'TLS ' if context else ''}port {port}: {exc}"
+            if code != 0:
+                return f"{'TLS ' if context else ''}port {port}: CONNACK return code {code}"
+        return True
 
     # --- internals ----------------------------------------------------------------------
 
@@ -152,15 +197,28 @@ class Mosquitto(processes.Launcher):
             "log_type notice",
             "log_type information",
             "connection_messages true",
+        ] + self._tls_listener_lines()
+
+    def _tls_listener_lines(self) -> list[str]:
+        # A second listener; allow_anonymous and password_file above are global (Mosquitto's
+        # per_listener_settings is off), so TLS clients face the same password rule.
+        if self.tls is None:
+            return []
+        return [
+            f"listener {self.tls_port} {self.host}",
+            f"cafile {Path(self.tls.cafile).resolve()}",
+            f"certfile {Path(self.tls.certfile).resolve()}",
+            f"keyfile {Path(self.tls.keyfile).resolve()}",
         ]
 
 
 def connack(host: str, port: int, username: str | None, password: str | None,
-            timeout: float = 2.0) -> int:
+            timeout: float = 2.0, tls: ssl.SSLContext | None = None) -> int:
     """Send an MQTT 3.1.1 CONNECT and return the CONNACK's return code (0 = accepted).
 
     A dependency-free probe: the readiness check and ``stack status`` want exactly one
-    answer — would the broker let these credentials in — and nothing else.
+    answer — would the broker let these credentials in — and nothing else. With ``tls``
+    the CONNECT goes over TLS, verified by that context for ``host``.
     """
     def text(value: str) -> bytes:
         raw = value.encode()
@@ -176,7 +234,10 @@ def connack(host: str, port: int, username: str | None, password: str | None,
             payload += text(password)
     body = text("MQTT") + bytes([4, flags]) + struct.pack("!H", 10) + payload
     packet = bytes([0x10]) + _remaining_length(len(body)) + body
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    sock = socket.create_connection((host, port), timeout=timeout)
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname=host)  # closes the socket if the handshake fails
+    with sock:
         sock.sendall(packet)
         answer = b""
         while len(answer) < 4:
@@ -198,6 +259,52 @@ def _remaining_length(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
+
+
+def make_test_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
+                           days: int = 30) -> TlsFiles:
+    """A throwaway CA and a server certificate it signed for ``hosts``, made with the
+    ``openssl`` command (Debian's openssl package), as PEM files in ``folder``:
+    ``ca.pem``/``ca.key`` and ``server.pem``/``server.key``. For tests and local trials only:
+    the CA's key lies next to it, unprotected.
+    """
+    if shutil.which(OPENSSL) is None:
+        raise UserError("openssl not found; install the Debian package: apt-get install openssl")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    names = ",".join(f"IP:{h}" if _is_ip(h) else f"DNS:{h}" for h in hosts)
+    extensions = folder / "server.ext"
+    # serverAuth and the key identifiers keep strict verifiers (Java's PKIX, OpenSSL's
+    # X509_STRICT) as content as Python's default one.
+    extensions.write_text(f"subjectAltName={names}\nbasicConstraints=critical,CA:FALSE\n"
+                          "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                          "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\n"
+                          "authorityKeyIdentifier=keyid\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for argv in (
+        [OPENSSL, "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", days,
+         "-subj", "/CN=socksort test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [OPENSSL, "req", *ec, "-keyout", key, "-out", csr, "-subj", f"/CN={hosts[0]}"],
+        [OPENSSL, "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+         "-out", cert, "-days", days, "-sha256", "-extfile", extensions],
+    ):
+        done = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"openssl {argv[1]} failed: {(done.stderr or done.stdout).strip().splitlines()[-1]}")
+    for private in (ca_key, key):
+        private.chmod(0o600)
+    return TlsFiles(ca, cert, key)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    except OSError:
+        return False
+    return True
 
 
 def available() -> bool:
