@@ -21,9 +21,10 @@ from socksort import atomic, contract, progress
 from socksort.connect import connector, processes
 from socksort.connect.kafka import Kafka, broker_answers
 from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.worker import (ConnectWorker, RestError, connector_status, put_connector,
+from socksort.connect.worker import (ConnectWorker, connector_status, put_connector,
                                      rest_answers, wait_running)
 from socksort.errors import UserError
+from socksort.net import HttpError
 
 STATE_FILE = "stack.json"
 
@@ -225,7 +226,7 @@ class Stack:
         """Our MQTT source's state and its tasks' (``missing`` if it is not registered)."""
         try:
             status = connector_status(self.connect_url, connector.NAME)
-        except RestError as exc:
+        except HttpError as exc:
             return {"name": connector.NAME, "state": "missing" if exc.status == 404 else f"error: {exc}"}
         except OSError as exc:
             return {"name": connector.NAME, "state": f"error: {exc}"}

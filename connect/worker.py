@@ -11,15 +11,13 @@ joined its group and read its config topic).
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from socksort import progress
 from socksort.connect import jvm, processes
 from socksort.errors import UserError
+from socksort.net import HttpError, json_request as request
 
 GROUP_ID = "socksort-connect"
 
@@ -92,34 +90,10 @@ class ConnectWorker(processes.Launcher):
 
 # --- the REST API ------------------------------------------------------------------
 
-class RestError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.message = message
-
-
-def request(url: str, method: str = "GET", body: object | None = None, timeout: float = 30) -> object:
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            message = json.loads(raw).get("message", raw.decode(errors="replace"))
-        except ValueError:
-            message = raw.decode(errors="replace")
-        raise RestError(exc.code, message) from None
-    return json.loads(raw) if raw else None
-
-
 def rest_answers(url: str) -> bool:
     try:
         return isinstance(request(f"{url}/connectors", timeout=2), list)
-    except (OSError, RestError, ValueError):
+    except (OSError, HttpError, ValueError):
         return False
 
 
@@ -154,7 +128,7 @@ def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -
     while time.monotonic() < deadline:
         try:
             status = connector_status(url, name)
-        except (OSError, RestError):
+        except (OSError, HttpError):
             time.sleep(0.5)
             continue
         parts = [status["connector"], *status.get("tasks", [])]

@@ -29,3 +29,39 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+class HttpError(Exception):
+    """An HTTP error answer, carrying the server's own message (its JSON ``message`` when it
+    sends one, as Kafka Connect and ksqlDB do) so callers can show it in one line."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def json_request(url: str, method: str = "GET", body: object | None = None, timeout: float = 30) -> object:
+    """Send ``body`` as JSON and return the parsed JSON answer (None for an empty one).
+
+    Raises :class:`HttpError` for an error status, ``OSError`` when nothing answers and
+    ``ValueError`` when the answer is not JSON.
+    """
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            message = json.loads(raw).get("message", raw.decode(errors="replace"))
+        except (ValueError, AttributeError):
+            message = raw.decode(errors="replace")
+        raise HttpError(exc.code, message) from None
+    return json.loads(raw) if raw else None

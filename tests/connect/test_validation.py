@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from socksort.connect import connector
-from socksort.connect.worker import RestError, put_connector, validate
+from socksort.connect.worker import put_connector, validate
+from socksort.net import HttpError
 from socksort.net import free_port
 
 pytestmark = pytest.mark.broker
@@ -53,7 +54,7 @@ def test_qos_out_of_range_is_named(stack):
 
 
 def test_creating_a_connector_with_a_bad_config_is_refused(stack):
-    with pytest.raises(RestError, match="kafka.topic") as refused:
+    with pytest.raises(HttpError, match="kafka.topic") as refused:
         put_connector(stack.connect_url, "refused-by-validation", _config(stack, **{"kafka.topic": None}))
     assert refused.value.status == 400
 
