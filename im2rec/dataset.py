@@ -13,8 +13,6 @@ renamed at the end.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,17 +112,9 @@ def generate(spec: DatasetSpec, reuse: bool = False) -> Outcome:
                             "or pass --reuse")
         if _existing_manifest(out) == wanted:
             return Outcome(wanted, reused=True)
-    staging = _draw(spec, chosen, wanted)
-    try:
-        if occupied:
-            _replace(out, staging)
-        else:
-            if out.exists():
-                out.rmdir()  # an empty folder
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # Refusals are settled above: what is at ``out`` now may be replaced.
+    with atomic.replace_folder(out) as staging:
+        _draw(spec, chosen, wanted, staging)
     return Outcome(wanted, reused=False)
 
 
@@ -137,40 +127,25 @@ def _existing_manifest(out: Path) -> dict:
                         "not replacing it") from None
 
 
-def _replace(out: Path, staging: Path) -> None:
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-    old.rmdir()
-    out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+def _draw(spec: DatasetSpec, chosen: list[Design], info: dict, folder: Path) -> None:
+    """Every photo and the manifest, into ``folder``."""
+    classes: list[tuple[str, str, Design | None, int]] = [
+        (d.name, d.name, d, d.index) for d in chosen]
+    classes.append((BLANK_LABEL, "blank", None, BLANK_STREAM))
+    for name, *_ in classes:
+        (folder / name).mkdir()
+    jobs = [(name, stem, design, stream, number)
+            for name, stem, design, stream in classes for number in range(spec.per_class)]
 
+    def draw(job) -> bytes:
+        _, _, design, stream, number = job
+        return photo(design, photo_rng(spec.seed, stream, number), spec.width, spec.height)
 
-def _draw(spec: DatasetSpec, chosen: list[Design], info: dict) -> Path:
-    """Every photo and the manifest, in a hidden folder beside spec.out; returns it."""
-    spec.out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.out.name}.", suffix=".part", dir=spec.out.parent))
-    try:
-        classes: list[tuple[str, str, Design | None, int]] = [
-            (d.name, d.name, d, d.index) for d in chosen]
-        classes.append((BLANK_LABEL, "blank", None, BLANK_STREAM))
-        for folder, *_ in classes:
-            (staging / folder).mkdir()
-        jobs = [(folder, stem, design, stream, number)
-                for folder, stem, design, stream in classes for number in range(spec.per_class)]
-
-        def draw(job) -> bytes:
-            _, _, design, stream, number = job
-            return photo(design, photo_rng(spec.seed, stream, number), spec.width, spec.height)
-
-        with Bar(len(jobs), "synth dataset") as bar:
-            for (folder, stem, _, _, number), data in ordered_map(draw, jobs, spec.threads):
-                (staging / folder / f"{stem}-{number:04d}.jpg").write_bytes(data)
-                bar.update(status=folder)
-        atomic.write_json(staging / MANIFEST, info)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return staging
+    with Bar(len(jobs), "synth dataset") as bar:
+        for (name, stem, _, _, number), data in ordered_map(draw, jobs, spec.threads):
+            (folder / name / f"{stem}-{number:04d}.jpg").write_bytes(data)
+            bar.update(status=name)
+    atomic.write_json(folder / MANIFEST, info)
 
 
 def load_manifest(folder: Path) -> dict:

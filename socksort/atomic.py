@@ -52,3 +52,33 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> None:
     write_text(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+
+
+@contextlib.contextmanager
+def replace_folder(out: str | os.PathLike) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to fill; it takes ``out``'s place (replacing any old
+    folder there) only if the block succeeds, so a reader sees the old folder or the whole
+    new one. An exception or Ctrl-C removes it and leaves the old folder as it was."""
+    import shutil
+
+    from socksort.errors import UserError
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a folder")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    # mkdtemp makes the folder private (0700); the finished folder should get the usual mode.
+    os.chmod(staging, 0o777 & ~_umask())
+    try:
+        yield staging
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, old / out.name)
+        os.replace(staging, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

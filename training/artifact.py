@@ -7,19 +7,14 @@ its real name, so a reader never finds a model folder with some of its files mis
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from socksort import atomic
 from socksort.contract import MODEL_FILES
-from socksort.errors import UserError
 from socksort.modelcard import ModelCard
 
 PREFIX = "model"
@@ -41,28 +36,6 @@ def softmax_head(net):
     return WithSoftmax(net, prefix="")
 
 
-@contextlib.contextmanager
-def staging_folder(out: Path) -> Iterator[Path]:
-    """A temporary folder beside ``out`` that replaces ``out`` if the block succeeds."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a folder")
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        yield staging
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.replace(out, old / out.name)
-        os.replace(staging, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
                        extra_files: dict[str, bytes] | None = None) -> ModelCard:
     """Export ``net`` (logits out) with a softmax on top, convert and check ONNX, save the card.
@@ -77,7 +50,7 @@ def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
     model = softmax_head(net)
     model.hybridize()
     model(nd.zeros((1, 3, size, size)))
-    with staging_folder(out) as folder:
+    with atomic.replace_folder(out) as folder:
         model.export(str(folder / PREFIX), epoch=0)
         return _complete(folder, card, check_batch, extra_files)
 
@@ -87,7 +60,7 @@ def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out:
     """The same folder from a symbol (ending in a softmax) and its parameters."""
     import mxnet as mx
 
-    with staging_folder(out) as folder:
+    with atomic.replace_folder(out) as folder:
         mx.model.save_checkpoint(str(folder / PREFIX), 0, symbol, args, aux, remove_amp_cast=False)
         return _complete(folder, card, check_batch, None)
 

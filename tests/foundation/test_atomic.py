@@ -32,3 +32,42 @@ def test_written_files_follow_the_umask_not_mkstemps_private_mode(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_finished_folder_replaces_the_old_one(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "old.txt").write_text("old")
+    with atomic.replace_folder(tmp_path / "model") as folder:
+        (folder / "new.txt").write_text("new")
+    assert [p.name for p in (tmp_path / "model").iterdir()] == ["new.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_failure_keeps_the_old_folder_and_leaves_no_staging_behind(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.replace_folder(tmp_path / "model") as folder:
+            (folder / "half.txt").write_text("half")
+            raise RuntimeError("export failed")
+    assert [p.name for p in (tmp_path / "model").iterdir()] == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_replaced_folder_follows_the_umask_not_mkdtemps_private_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic.replace_folder(tmp_path / "model") as folder:
+            (folder / "labels.txt").write_text("a\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_file_where_the_folder_should_go_is_refused(tmp_path):
+    from socksort.errors import UserError
+
+    (tmp_path / "model").write_text("not a folder")
+    with pytest.raises(UserError, match="is not a folder"):
+        with atomic.replace_folder(tmp_path / "model"):
+            pass
