@@ -65,12 +65,12 @@ def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
     producer.flush()
 
 
-def to_mqtt(url, frames: list[Frame], speed: float | None) -> None:
-    """Publish at QoS 1 and wait for every PUBACK."""
+def to_mqtt(url, frames: list[Frame], speed: float | None, ca_file: Path | None = None) -> None:
+    """Publish at QoS 1 and wait for every PUBACK (over TLS, trusting ``ca_file``, for mqtts://)."""
     from socksort import mqtt
 
     try:
-        client = mqtt.connect(url)
+        client = mqtt.connect(url, ca_file=ca_file)
     except OSError as exc:  # unreachable, or no successful CONNACK (a ConnectionError)
         raise UserError(f"cannot reach the MQTT broker at {url}: {exc}") from None
     try:
@@ -132,14 +132,15 @@ def wait_processed(bootstrap: str, ends: dict[int, int], timeout: float) -> None
         time.sleep(0.2)
 
 
-def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, timeout: float) -> None:
+def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, timeout: float,
+           ca_file: Path | None = None) -> None:
     frames = read_frames(path)
     before = kafka_io.end_offsets(bootstrap, contract.KAFKA_TOPIC)
     progress.step(f"replaying {len(frames)} frames from {path} via {via}")
     if via == "kafka":
         to_kafka(bootstrap, frames, speed)
     else:
-        to_mqtt(mqtt_url, frames, speed)
+        to_mqtt(mqtt_url, frames, speed, ca_file)
     progress.step(f"waiting for the queries to process {contract.KAFKA_TOPIC}")
     ends = wait_delivered(bootstrap, before, len(frames), timeout)
     wait_processed(bootstrap, ends, timeout)

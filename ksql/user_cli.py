@@ -177,6 +177,7 @@ def _replay(commands) -> None:
     _url_option(p)
     _bootstrap_option(p)
     _mqtt_option(p, "the broker to publish to")
+    config.mqtt_ca_option(p)
     config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
                   default=120.0, help="seconds to wait for the frames to be processed")
     p.set_defaults(func=_run_replay)
@@ -187,6 +188,7 @@ def _run_replay(args) -> int:
 
     # argparse passes the string default "max" through speed_value too: args.speed is
     # already None or a float.
-    replay.replay(args.file, args.via, args.speed, args.bootstrap, args.mqtt_url, args.timeout)
+    replay.replay(args.file, args.via, args.speed, args.bootstrap, args.mqtt_url, args.timeout,
+                  ca_file=args.tls_ca)
     print(pairs.to_json(pairs.read(args.url)))
     return 0

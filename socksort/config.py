@@ -205,6 +205,33 @@ def existing_file(text: str) -> Path:
     return path
 
 
+def ca_certificate(text: str) -> Path:
+    """A readable PEM file of CA certificates, as TLS clients load it (e.g. for mqtts://)."""
+    import ssl
+
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError("no such file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot read it: {exc.strerror}") from None
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, ValueError):
+        raise ValueError("not a PEM CA certificate") from None
+    return path
+
+
+def mqtt_ca_option(parser: argparse.ArgumentParser) -> argparse.Action:
+    """``--tls-ca`` [env SOCKSORT_MQTT_CA]: the CA an ``mqtts://`` broker's certificate must
+    chain to (the same flag and variable as ``socksort edge``'s)."""
+    return option(parser, "--tls-ca", env="SOCKSORT_MQTT_CA", type=ca_certificate,
+                  help="CA certificate (PEM) an mqtts:// broker's certificate must chain to "
+                       "(default: the system's CAs)")
+
+
 def existing_dir(text: str) -> Path:
     path = Path(text)
     if not path.is_dir():

@@ -43,6 +43,12 @@ def connect(url: str | MqttUrl, client_id: str = "", timeout: float = 15.0,
     except ssl.SSLError as exc:
         raise ConnectionError(f"the TLS handshake failed (is {parsed.host}:{parsed.port} a TLS "
                               f"listener?): {exc.reason or exc}") from None
+    except ConnectionResetError:
+        if not parsed.tls:
+            raise
+        # A plain MQTT listener drops a TLS ClientHello as a malformed packet.
+        raise ConnectionError(f"the broker closed the connection during the TLS handshake (is "
+                              f"{parsed.host}:{parsed.port} a TLS listener?)") from None
     client.loop_start()
     if not connected.wait(timeout):
         client.loop_stop()

@@ -127,3 +127,15 @@ def test_missing_tls_files_are_a_one_line_error_naming_the_file(tmp_path):
     with pytest.raises(UserError, match=f"key file {files.keyfile} does not exist"):
         broker.start()
     assert broker.pid is None
+
+
+def test_mqtts_to_the_plain_listener_is_an_error_asking_whether_it_is_a_tls_listener(tls_mosquitto):
+    plain_as_tls = tls_mosquitto.url.replace("mqtt://", "mqtts://")
+    with pytest.raises(ConnectionError, match=f"is 127.0.0.1:{tls_mosquitto.port} a TLS listener"):
+        mqtt.connect(plain_as_tls, ca_file=tls_mosquitto.tls.cafile)
+
+
+def test_mqtts_with_another_ca_names_the_ca_that_does_not_trust_the_broker(tls_mosquitto, tmp_path):
+    stranger = make_test_certificates(tmp_path / "other-ca")
+    with pytest.raises(ConnectionError, match=f"not trusted by {stranger.cafile}: "):
+        mqtt.connect(tls_mosquitto.tls_url, ca_file=stranger.cafile)

@@ -1,0 +1,121 @@
+"""MQTT over TLS (mqtts://, as real Mosquitto and AWS IoT serve it on port 8883) end to end:
+the real edge publishes predictions a TLS subscriber receives, `socksort replay` publishes
+through the TLS broker into Kafka, and a broker whose certificate the given CA did not sign
+is refused with one line naming why."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+
+import pytest
+
+from socksort import contract, mqtt
+from socksort.connect.mosquitto import Mosquitto, make_test_certificates
+from socksort.connect.traffic import prediction
+from socksort.net import free_port
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory):
+    """Our Mosquitto with a TLS listener, its certificate signed by a throwaway test CA."""
+    folder = tmp_path_factory.mktemp("mqtts")
+    port = free_port()
+    tls_port = free_port()
+    while tls_port == port:
+        tls_port = free_port()
+    broker = Mosquitto(folder / "mosquitto", port=port, tls=make_test_certificates(folder / "tls"),
+                       tls_port=tls_port)
+    broker.die_with_parent = True
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+class TlsSubscriber:
+    """Collects the payloads of one device from ``sockfound``, subscribed over TLS."""
+
+    def __init__(self, broker, device: str):
+        self.device = device
+        self.received: queue.Queue = queue.Queue()
+        subscribed = threading.Event()
+        self.client = mqtt.connect(broker.tls_url, ca_file=broker.tls.cafile)
+        self.client.on_message = lambda c, u, msg: self._keep(msg.payload)
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.subscribe(contract.MQTT_TOPIC, qos=1)
+        # Only after the SUBACK can no message pass by unseen.
+        assert subscribed.wait(10), "no SUBACK over TLS"
+
+    def _keep(self, payload: bytes) -> None:
+        message = json.loads(payload)
+        if message.get("device") == self.device:
+            self.received.put(message)
+
+    def take(self, count: int, timeout: float = 30) -> list[dict]:
+        return [self.received.get(timeout=timeout) for _ in range(count)]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _last_line(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_edge_publishes_every_prediction_over_mqtts_to_a_tls_subscriber(run_cli, tls_broker, sock_model, sock_show):
+    video, _ = sock_show
+    device = f"mqtts-edge-{uuid.uuid4().hex[:6]}"
+    subscriber = TlsSubscriber(tls_broker, device)
+    try:
+        result = run_cli("edge", "--model", sock_model, "--source", video, "--mqtt-url", tls_broker.tls_url,
+                         "--tls-ca", tls_broker.tls.cafile, "--device", device, "--http", "none",
+                         "--unthrottled", "--frames", 20, "--threads", 1, "--json", timeout=300)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert [(o["name"], o["published"], o["dropped"]) for o in report["outputs"]] == [("mqtt", 20, 0)]
+        messages = subscriber.take(20)
+    finally:
+        subscriber.close()
+    assert sorted(m["seq"] for m in messages) == list(range(20))
+
+
+def test_replay_to_a_broker_whose_certificate_the_ca_did_not_sign_is_a_one_line_error(
+        run_cli, tls_broker, stack, tmp_path):
+    stranger = make_test_certificates(tmp_path / "other-ca")
+    frames = tmp_path / "frames.jsonl"
+    frames.write_bytes(prediction("mqtts-untrusted", 0) + b"\n")
+    result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_broker.tls_url,
+                     "--tls-ca", stranger.cafile, "--bootstrap", stack.bootstrap_servers,
+                     "--url", stack.ksql_url or "http://127.0.0.1:1", "--timeout", 30)
+    assert result.returncode == 2
+    line = _last_line(result)
+    assert line.startswith(f"socksort: error: cannot reach the MQTT broker at mqtts://socksort@127.0.0.1:"
+                           f"{tls_broker.tls_port}: the broker's TLS certificate is not trusted by {stranger.cafile}")
+    assert tls_broker.password not in result.stderr
+
+
+def test_a_tls_ca_that_is_not_a_certificate_is_a_one_line_error_naming_the_flag(run_cli, tmp_path):
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    frames = tmp_path / "frames.jsonl"
+    frames.write_bytes(prediction("mqtts-bogus", 0) + b"\n")
+    result = run_cli("replay", frames, "--mqtt-url", "mqtts://u:p@127.0.0.1:8883", "--tls-ca", bogus)
+    assert result.returncode == 2
+    assert "--tls-ca" in _last_line(result) and "not a PEM CA certificate" in _last_line(result)
+
+
+def test_a_missing_ca_file_in_the_environment_names_the_variable(run_cli, tmp_path):
+    frames = tmp_path / "frames.jsonl"
+    frames.write_bytes(prediction("mqtts-missing", 0) + b"\n")
+    missing = tmp_path / "nowhere.pem"
+    result = run_cli("replay", frames, "--mqtt-url", "mqtts://u:p@127.0.0.1:8883",
+                     env={"SOCKSORT_MQTT_CA": str(missing)})
+    assert result.returncode == 2
+    assert _last_line(result) == f"socksort: error: SOCKSORT_MQTT_CA={str(missing)!r}: no such file"
