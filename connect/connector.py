@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from socksort import atomic, contract
+from socksort.connect import jvm
 
 NAME = "socksort-mqtt"
 CLASS = "io.socksort.connect.mqtt.MqttSourceConnector"
@@ -23,9 +24,7 @@ def write_secrets(path: Path, password: str) -> str:
     """Write the MQTT password to an owner-only properties file; return its config reference."""
     with atomic.atomic_write(path, "w", encoding="utf-8") as handle:
         os.fchmod(handle.fileno(), 0o600)
-        # Properties-file escaping: backslashes first, then the characters that end a key.
-        escaped = password.replace("\\", "\\\\").replace("\n", "\\n")
-        handle.write(f"{PASSWORD_KEY}={escaped}\n")
+        handle.write(jvm.properties_text({PASSWORD_KEY: password}))
     return f"${{file:{Path(path).resolve()}:{PASSWORD_KEY}}}"
 
 
