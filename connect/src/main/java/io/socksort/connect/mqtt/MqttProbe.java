@@ -1,6 +1,10 @@
 package io.socksort.connect.mqtt;
 
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
 import java.util.Optional;
+
+import javax.net.ssl.SSLHandshakeException;
 
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -30,11 +34,16 @@ final class MqttProbe {
             client.disconnect(1_000);
             return Optional.empty();
         } catch (MqttException e) {
-            return Optional.of(classify(e));
+            return Optional.of(classify(e, config.trustStoreKey()));
         }
     }
 
-    static Problem classify(MqttException e) {
+    /** {@code trustStoreKey}: the key naming the configured trust store, null for the JVM's default one. */
+    static Problem classify(MqttException e, String trustStoreKey) {
+        Problem tls = classifyTls(e, trustStoreKey);
+        if (tls != null) {
+            return tls;
+        }
         return switch (e.getReasonCode()) {
             case MqttException.REASON_CODE_FAILED_AUTHENTICATION, MqttException.REASON_CODE_NOT_AUTHORIZED ->
                 new Problem(MqttSourceConnectorConfig.PASSWORD,
@@ -45,6 +54,46 @@ final class MqttProbe {
             default -> new Problem(MqttSourceConnectorConfig.SERVER_URI,
                                    "cannot reach an MQTT broker at this URI: " + describe(e));
         };
+    }
+
+    /**
+     * A failed TLS handshake, blamed on the trust store when the broker's certificate does
+     * not chain to a trusted CA, on the URI when it does not name the URI's host; else null.
+     */
+    static Problem classifyTls(MqttException e, String trustStoreKey) {
+        SSLHandshakeException handshake = null;
+        for (Throwable t = e.getCause(); t != null && handshake == null; t = t.getCause()) {
+            if (t instanceof SSLHandshakeException h) {
+                handshake = h;
+            }
+        }
+        if (handshake == null) {
+            return null;
+        }
+        String reason = rootMessage(handshake);
+        boolean untrusted = false;
+        for (Throwable t = handshake; t != null; t = t.getCause()) {
+            untrusted |= t instanceof CertPathBuilderException || t instanceof CertPathValidatorException;
+        }
+        if (untrusted) {
+            String where = trustStoreKey != null ? "the trust store (" + trustStoreKey + ")"
+                : "the JVM's default trust store (set " + MqttSourceConnectorConfig.SSL_TRUST_STORE_PATH + ")";
+            return new Problem(trustStoreKey != null ? trustStoreKey : MqttSourceConnectorConfig.SSL_TRUST_STORE_PATH,
+                               "the MQTT broker's TLS certificate is not signed by a CA in " + where + ": " + reason);
+        }
+        if (reason != null && reason.contains("subject alternative")) {
+            return new Problem(MqttSourceConnectorConfig.SERVER_URI,
+                               "the MQTT broker's TLS certificate is not for this URI's host: " + reason);
+        }
+        return new Problem(MqttSourceConnectorConfig.SERVER_URI, "the TLS handshake with the MQTT broker failed: " + reason);
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getMessage() != null ? root.getMessage() : t.getMessage();
     }
 
     static String describe(MqttException e) {

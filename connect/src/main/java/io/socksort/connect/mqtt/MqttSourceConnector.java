@@ -81,11 +81,23 @@ public class MqttSourceConnector extends SourceConnector {
         }
         boolean wellFormed = List.of(MqttSourceConnectorConfig.SERVER_URI, MqttSourceConnectorConfig.USERNAME,
                                      MqttSourceConnectorConfig.PASSWORD, MqttSourceConnectorConfig.QOS,
-                                     MqttSourceConnectorConfig.TOPICS, MqttSourceConnectorConfig.KAFKA_TOPIC)
+                                     MqttSourceConnectorConfig.TOPICS, MqttSourceConnectorConfig.KAFKA_TOPIC,
+                                     MqttSourceConnectorConfig.SSL_TRUST_STORE_PATH,
+                                     MqttSourceConnectorConfig.SSL_TRUST_STORE_FILE,
+                                     MqttSourceConnectorConfig.SSL_KEY_STORE_PATH,
+                                     MqttSourceConnectorConfig.SSL_KEY_STORE_FILE)
             .stream().allMatch(key -> byName.containsKey(key) && byName.get(key).errorMessages().isEmpty());
         if (wellFormed) {
-            Optional<MqttProbe.Problem> problem =
-                MqttProbe.check(new MqttSourceConnectorConfig(connectorConfigs), VALIDATION_TIMEOUT_SECONDS);
+            MqttSourceConnectorConfig config = new MqttSourceConnectorConfig(connectorConfigs);
+            try {
+                // The stores with their passwords first: a wrong password is its key's fault,
+                // not an unreachable broker's.
+                MqttTls.socketFactory(config);
+            } catch (MqttTls.StoreProblem problem) {
+                byName.get(problem.key).addErrorMessage(problem.getMessage());
+                return result;
+            }
+            Optional<MqttProbe.Problem> problem = MqttProbe.check(config, VALIDATION_TIMEOUT_SECONDS);
             problem.ifPresent(p -> byName.get(p.key()).addErrorMessage(p.message()));
         }
         return result;

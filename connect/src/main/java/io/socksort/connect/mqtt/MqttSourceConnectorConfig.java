@@ -31,6 +31,15 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
     public static final String RECORD_KEY = "record.key";
     public static final String BUFFER_MAX = "buffer.max.messages";
     public static final String BATCH_MAX = "poll.max.batch.size";
+    // TLS, as Confluent's connector names it: stores by path (Confluent Platform) or by
+    // content as a data: URI (Confluent Cloud's *.file keys).
+    public static final String SSL_TRUST_STORE_PATH = "mqtt.ssl.trust.store.path";
+    public static final String SSL_TRUST_STORE_FILE = "mqtt.ssl.trust.store.file";
+    public static final String SSL_TRUST_STORE_PASSWORD = "mqtt.ssl.trust.store.password";
+    public static final String SSL_KEY_STORE_PATH = "mqtt.ssl.key.store.path";
+    public static final String SSL_KEY_STORE_FILE = "mqtt.ssl.key.store.file";
+    public static final String SSL_KEY_STORE_PASSWORD = "mqtt.ssl.key.store.password";
+    public static final String SSL_KEY_PASSWORD = "mqtt.ssl.key.password";
 
     public static final String KEY_TOPIC = "topic";
     public static final String KEY_DEVICE = "device";
@@ -66,7 +75,25 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
                 "Messages held between MQTT and Kafka; when full, reading from the broker pauses "
                 + "(nothing is dropped, the broker queues).")
         .define(BATCH_MAX, Type.INT, 1_000, ConfigDef.Range.atLeast(1), Importance.LOW,
-                "Most records returned by one poll.");
+                "Most records returned by one poll.")
+        .define(SSL_TRUST_STORE_PATH, Type.STRING, "", new StoreLocation(), Importance.HIGH,
+                "JKS or PKCS12 trust store holding the CA certificates the broker's certificate must "
+                + "chain to (ssl:// URIs); empty means the JVM's default trust store.")
+        .define(SSL_TRUST_STORE_FILE, Type.STRING, "", new StoreLocation(), Importance.HIGH,
+                "The trust store as Confluent Cloud takes it: data:text/plain;base64,<bytes> (or a path). "
+                + "Set this or " + SSL_TRUST_STORE_PATH + ", not both.")
+        .define(SSL_TRUST_STORE_PASSWORD, Type.PASSWORD, null, Importance.HIGH,
+                "Password of the trust store.")
+        .define(SSL_KEY_STORE_PATH, Type.STRING, "", new StoreLocation(), Importance.HIGH,
+                "JKS or PKCS12 key store with the client certificate and key, for brokers that "
+                + "authenticate clients by certificate (e.g. AWS IoT); empty means none.")
+        .define(SSL_KEY_STORE_FILE, Type.STRING, "", new StoreLocation(), Importance.HIGH,
+                "The key store as Confluent Cloud takes it: data:text/plain;base64,<bytes> (or a path). "
+                + "Set this or " + SSL_KEY_STORE_PATH + ", not both.")
+        .define(SSL_KEY_STORE_PASSWORD, Type.PASSWORD, null, Importance.HIGH,
+                "Password of the key store.")
+        .define(SSL_KEY_PASSWORD, Type.PASSWORD, null, Importance.HIGH,
+                "Password of the private key in the key store; empty means the key store's password.");
 
     public MqttSourceConnectorConfig(Map<String, String> props) {
         super(CONFIG_DEF, props);
@@ -126,6 +153,44 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
         return getInt(BATCH_MAX);
     }
 
+    /** The key naming the trust store (path or data: URI), or null when none is set. */
+    public String trustStoreKey() {
+        return storeKey(SSL_TRUST_STORE_PATH, SSL_TRUST_STORE_FILE);
+    }
+
+    /** The key naming the key store (path or data: URI), or null when none is set. */
+    public String keyStoreKey() {
+        return storeKey(SSL_KEY_STORE_PATH, SSL_KEY_STORE_FILE);
+    }
+
+    private String storeKey(String pathKey, String fileKey) {
+        boolean byPath = !getString(pathKey).isBlank();
+        boolean byFile = !getString(fileKey).isBlank();
+        if (byPath && byFile) {
+            throw new MqttTls.StoreProblem(fileKey, "set either " + pathKey + " or " + fileKey + ", not both");
+        }
+        return byPath ? pathKey : byFile ? fileKey : null;
+    }
+
+    public char[] trustStorePassword() {
+        return chars(SSL_TRUST_STORE_PASSWORD);
+    }
+
+    public char[] keyStorePassword() {
+        return chars(SSL_KEY_STORE_PASSWORD);
+    }
+
+    /** The private key's own password, or null to use the key store's. */
+    public char[] keyPassword() {
+        char[] password = chars(SSL_KEY_PASSWORD);
+        return password == null || password.length == 0 ? null : password;
+    }
+
+    private char[] chars(String key) {
+        Password password = getPassword(key);
+        return password == null ? null : password.value().toCharArray();
+    }
+
     /** Paho's URI schemes, with a host and an explicit port, so a typo fails here rather than at connect. */
     static final class ServerUris implements ConfigDef.Validator {
         @Override
@@ -159,6 +224,22 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
         @Override
         public String toString() {
             return "tcp://HOST:PORT or ssl://HOST:PORT, comma-separated";
+        }
+    }
+
+    /** Empty, a readable file, or a base64 data: URI; the store itself is loaded later, with its password. */
+    static final class StoreLocation implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String text = (String) value;
+            if (text != null && !text.isBlank()) {
+                MqttTls.contents(name, text.trim());
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "a JKS/PKCS12 file path or data:text/plain;base64,<bytes>; empty for none";
         }
     }
 

@@ -115,6 +115,9 @@ public class MqttSourceTask extends SourceTask {
         if (config.password() != null) {
             options.setPassword(config.password());
         }
+        // Null without configured stores: Paho then uses the JVM's defaults for ssl:// URIs.
+        // A store that does not load throws a ConfigException naming its key.
+        options.setSocketFactory(MqttTls.socketFactory(config));
         return options;
     }
 
