@@ -97,9 +97,21 @@ def rest_answers(url: str) -> bool:
         return False
 
 
-def put_connector(url: str, name: str, config: dict[str, str]) -> dict:
-    """Create or update a connector (idempotent); Connect validates the config first."""
-    return request(f"{url}/connectors/{name}/config", "PUT", config)
+def put_connector(url: str, name: str, config: dict[str, str]) -> bool:
+    """Create or update a connector; Connect validates the config first. True if it did.
+
+    An unchanged config is left alone: Connect restarts a connector and its tasks on every
+    PUT, and ``stack up`` on a running stack should not interrupt the bridge."""
+    try:
+        current = request(f"{url}/connectors/{name}/config")
+    except HttpError as exc:
+        if exc.status != 404:
+            raise
+        current = None
+    if current == {**config, "name": name}:
+        return False
+    request(f"{url}/connectors/{name}/config", "PUT", config)
+    return True
 
 
 def validate(url: str, connector_class: str, config: dict[str, str]) -> dict[str, list[str]]:

@@ -57,3 +57,26 @@ def test_a_task_that_keeps_failing_is_reported_with_its_cause(stack, mosquitto, 
     _fail_task(stack, registered)
     with pytest.raises(UserError, match="cannot connect to MQTT"):
         wait_running(stack.connect_url, registered, timeout=60, restarts=1)
+
+
+def _config_updates(stack, name: str) -> int:
+    """How often the worker took a new config for ``name`` (each one restarts the connector)."""
+    return stack.connect.log_path.read_text().count(f"Connector {name} config updated")
+
+
+def test_registering_an_unchanged_config_leaves_the_running_connector_alone(stack, mosquitto, registered):
+    m = mosquitto
+    config = connector.mqtt_source_config(m.host, m.port, m.username, m.password,
+                                          mqtt_topic=f"{registered}/in", kafka_topic=registered)
+    before = _config_updates(stack, registered)
+    assert put_connector(stack.connect_url, registered, config) is False
+    assert _config_updates(stack, registered) == before
+
+
+def test_registering_a_changed_config_updates_the_connector(stack, mosquitto, registered):
+    m = mosquitto
+    config = connector.mqtt_source_config(m.host, m.port, m.username, m.password,
+                                          mqtt_topic=f"{registered}/other", kafka_topic=registered)
+    assert put_connector(stack.connect_url, registered, config) is True
+    assert request(f"{stack.connect_url}/connectors/{registered}/config")["mqtt.topics"] == f"{registered}/other"
+    wait_running(stack.connect_url, registered)
