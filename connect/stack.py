@@ -49,6 +49,7 @@ class Service:
     port: int
     answers: Callable[[], bool]
     after_start: Callable[[], None] | None = None
+    details: Callable[[], dict] | None = None   # more status fields while it runs and answers
 
 
 def ksql_engine_available() -> bool:
@@ -138,7 +139,8 @@ class Stack:
             Service("kafka", self.kafka, "bootstrap_servers", self.bootstrap_servers, self.ports.kafka,
                     lambda: broker_answers(self.bootstrap_servers)),
             Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
-                    lambda: rest_answers(self.connect_url), after_start=self.register_connector),
+                    lambda: rest_answers(self.connect_url), after_start=self.register_connector,
+                    details=lambda: {"connector": self._connector_state()}),
         ]
         if self.ksql is not None:
             services.append(Service("ksql", self.ksql, "ksql_url", self.ksql.url, self.ports.ksql,
@@ -213,8 +215,8 @@ class Stack:
             if ours:
                 entry["pid"] = recorded.pid
                 entry["state"] = "running" if service.answers() else "unresponsive"
-                if service.name == "connect" and entry["state"] == "running":
-                    entry["connector"] = self._connector_state()
+                if service.details is not None and entry["state"] == "running":
+                    entry.update(service.details())
             else:
                 holder = processes.port_holder(service.port)
                 if holder is not None:
