@@ -68,3 +68,6 @@ class Query:
     statement_text: str
     operator: object                   # operators.* instance with process(record)
     state: str = "RUNNING"
+    # Messages of expression errors raised while processing the current record; the
+    # engine writes them to the processing log after each record and empties the list.
+    failures: list = field(default_factory=list, repr=False, compare=False)

@@ -16,7 +16,7 @@ from socksort.ksql import ast, ddl, formats, planner
 from socksort.ksql import types as T
 from socksort.ksql.catalog import Query, Source
 from socksort.ksql.errors import KsqlError, unsupported
-from socksort.ksql.operators import CallbackSink, TopicSink, log_entry
+from socksort.ksql.operators import CallbackSink, TopicSink, log_entry, sql_record_text
 from socksort.ksql.parser import iter_parse, parse
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record, Window
 from socksort.ksql.transient import PullResult, PushQuery, run_pull
@@ -47,6 +47,7 @@ class Stats:
     records_out: int = 0
     bad_records: int = 0
     errors: int = 0             # records a query failed on (an engine bug or a UDF raising)
+    expression_errors: int = 0  # expressions that failed on a record and yielded null
 
 
 def _locked(method):
@@ -189,8 +190,9 @@ class Engine:
                              layout=formats.RowLayout(key_format, key_names, value_format,
                                                       value_names))
 
+        failures: list = []
         plan = planner.Planner(node.select, source, node.name, props, node.kind,
-                               self._logger(query_id)).plan(sink_factory)
+                               self._logger(query_id), failures.append).plan(sink_factory)
         if node.kind == "TABLE" and plan.kind == "STREAM":
             raise KsqlError("Invalid result type. Your SELECT query produces a STREAM. Please use "
                             "CREATE STREAM AS SELECT statement instead.", *node.pos)
@@ -200,7 +202,7 @@ class Engine:
                              int(props["PARTITIONS"]) if "PARTITIONS" in props else source.partitions,
                              text, written_by=query_id, properties=props)
         query = Query(query_id, node.name, topic, [source.name], [source.topic], text,
-                      plan.operator)
+                      plan.operator, failures=failures)
         self._sources[node.name] = sink_source
         self._wire.clear()
         self._queries[query_id] = query
@@ -313,12 +315,16 @@ class Engine:
         consumers = self._by_topic.get(record.topic)
         if not consumers:
             return
-        for query, process in consumers:
+        for query, process, failures in consumers:
             try:
                 produced_records = process(record)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the queries
+                if failures:
+                    self._report_failures(query, record)
                 self._failed(query, record, exc)
                 continue
+            if failures:
+                self._report_failures(query, record)
             for produced in produced_records:
                 out.append(produced)
                 if produced.topic in self._by_topic:
@@ -330,8 +336,20 @@ class Engine:
             self.processing_log(log_entry(query.id, record, f"Error processing record: {exc!r}",
                                           "processing"))
 
+    def _report_failures(self, query: Query, record: Record) -> None:
+        """Log the expressions that failed (and yielded null) while ``query`` processed
+        ``record``: ksqlDB's recordProcessingError entries; the record itself went on."""
+        for message in query.failures:
+            self.stats.expression_errors += 1
+            if self.processing_log is not None:
+                self.processing_log(ProcessingLogEntry(
+                    query.id, record.topic, record.partition, record.offset, message,
+                    sql_record_text(record), "expression"))
+        query.failures.clear()
+
     def _subscribe(self, topic: str, query: Query) -> None:
-        self._by_topic[topic] = self._by_topic.get(topic, ()) + ((query, query.operator.process),)
+        self._by_topic[topic] = self._by_topic.get(topic, ()) + (
+            (query, query.operator.process, query.failures),)
 
     def _unsubscribe(self, topic: str, query: Query) -> None:
         remaining = tuple(c for c in self._by_topic.get(topic, ()) if c[0] is not query)
@@ -454,11 +472,13 @@ class Engine:
             return CallbackSink(lambda row: holder["push"].deliver(row), key_positions,
                                 len(columns))
 
-        plan = planner.Planner(select, source, None, {}, None, self._logger(query_id)).plan(
-            sink_factory)
-        query = Query(query_id, None, None, [source.name], [source.topic], text, plan.operator)
+        failures: list = []
+        plan = planner.Planner(select, source, None, {}, None, self._logger(query_id),
+                               failures.append).plan(sink_factory)
+        query = Query(query_id, None, None, [source.name], [source.topic], text, plan.operator,
+                      failures=failures)
         push = PushQuery(query, holder["columns"], select.limit, on_row, self._remove_transient,
-                         self.lock)
+                         self.lock, self._report_failures)
         holder["push"] = push
         self._transient.append(query)
         self._subscribe(source.topic, query)

@@ -36,13 +36,21 @@ class Scope:
     def __init__(self, columns: dict, slots: dict | None = None, qualifiers: set | None = None,
                  unknown: Callable[[ast.ColumnRef], KsqlError] | None = None,
                  on_column: Callable[[ast.ColumnRef], None] | None = None,
-                 allow_aggregates: bool = False):
+                 allow_aggregates: bool = False,
+                 on_error: Callable[[str], None] | None = None):
         self.columns = columns
         self.slots = slots or {}
         self.qualifiers = qualifiers or set()
         self.unknown = unknown or (lambda ref: KsqlError(f"Unknown column {ref.name}.", *(ref.pos or (None, None))))
         self.on_column = on_column
         self.allow_aggregates = allow_aggregates
+        # Run-time errors (a function raising, integer division by zero) make the failing
+        # expression null, as in ksqlDB, and are reported to ``on_error(message)`` so the
+        # query can write them to the processing log. ``context`` names what is being
+        # compiled ("Error computing expression X for column Y with index 0"); the
+        # planner sets it before compiling each clause.
+        self.on_error = on_error
+        self.context: str | None = None
 
     def resolve(self, ref: ast.ColumnRef):
         if ref.qualifier is not None and ref.qualifier not in self.qualifiers:
@@ -122,6 +130,20 @@ def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
 
 def _pos(e) -> tuple:
     return getattr(e, "pos", None) or (None, None)
+
+
+def _failure(e: ast.Expr, scope: Scope):
+    """``failed(exc) -> None``: what a compiled closure returns when evaluating ``e`` raises.
+    Built at compile time so the error path costs nothing while nothing fails."""
+    report = scope.on_error
+    if report is None:
+        return lambda exc: None
+    context = scope.context or f"Error computing expression {format_expr(e)}"
+
+    def failed(exc):
+        report(f"{context}: {exc}")
+        return None
+    return failed
 
 
 def _logical(e: ast.BinaryOp, scope: Scope):
@@ -223,14 +245,14 @@ def _overflowing(op, bits: int):
 
 def _int_div(a, b):
     if b == 0:
-        return None                      # Java throws; ksqlDB logs it and yields null
+        raise ZeroDivisionError("/ by zero")     # Java's message; the caller logs it
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
 
 
 def _int_mod(a, b):
     if b == 0:
-        return None
+        raise ZeroDivisionError("/ by zero")
     r = abs(a) % abs(b)
     return r if a >= 0 else -r
 
@@ -255,6 +277,16 @@ def _exact(op):
     def exact(a, b):
         return float(op(decimal.Decimal(repr(a)), decimal.Decimal(repr(b))))
     return exact
+
+
+def _guarded(op, failed):
+    """Integer / and % throw on a zero divisor in Java; ksqlDB logs that and yields null."""
+    def guarded(a, b):
+        try:
+            return op(a, b)
+        except ZeroDivisionError as exc:
+            return failed(exc)
+    return guarded
 
 
 def _arithmetic(e: ast.BinaryOp, scope: Scope):
@@ -291,6 +323,8 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
         op = _exact(op)
     if integral:
         op = _overflowing(op, 32 if result == T.INTEGER else 64)
+        if e.op in "/%":
+            op = _guarded(op, _failure(e, scope))
     is_constant, constant = _constant(e.right, scope)
     if is_constant:
         def f(row):
@@ -384,8 +418,10 @@ def _call(e: ast.FunctionCall, scope: Scope):
         raise KsqlError(result[6:], *_pos(e))
     args = [f for f, _ in compiled]
     impl = fn.impl
-    # ksqlDB turns an exception inside a function into a null result.
+    # ksqlDB turns an exception inside a function into a null result and a processing-log
+    # entry.
     errors = (ValueError, TypeError, ArithmeticError, LookupError)
+    failed = _failure(e, scope)
     if len(args) == 1:
         a0 = args[0]
         if fn.null_on_null:
@@ -395,14 +431,14 @@ def _call(e: ast.FunctionCall, scope: Scope):
                     return None
                 try:
                     return impl(v)
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
         else:
             def f(row):
                 try:
                     return impl(a0(row))
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
     elif fn.null_on_null and len(args) in (2, 3) and all(
             _constant(a, scope)[0] for a in e.args[1:]):
         # FUNC(expr, literal, ...): only the first argument changes from row to row.
@@ -415,8 +451,8 @@ def _call(e: ast.FunctionCall, scope: Scope):
                     return None
                 try:
                     return impl(v, c1)
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
         else:
             def f(row):
                 v = a0(row)
@@ -424,8 +460,8 @@ def _call(e: ast.FunctionCall, scope: Scope):
                     return None
                 try:
                     return impl(v, c1, c2)
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
     elif len(args) == 2:
         a0, a1 = args
         if fn.null_on_null:
@@ -436,16 +472,16 @@ def _call(e: ast.FunctionCall, scope: Scope):
                     return None
                 try:
                     return impl(v0, v1)
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
         else:
             def f(row):
                 v0 = a0(row)
                 v1 = a1(row)
                 try:
                     return impl(v0, v1)
-                except errors:
-                    return None
+                except errors as exc:
+                    return failed(exc)
     elif len(args) == 3 and fn.null_on_null:
         a0, a1, a2 = args
 
@@ -457,8 +493,8 @@ def _call(e: ast.FunctionCall, scope: Scope):
                 return None
             try:
                 return impl(v0, v1, v2)
-            except errors:
-                return None
+            except errors as exc:
+                return failed(exc)
     else:
         null_on_null = fn.null_on_null
 
@@ -468,6 +504,6 @@ def _call(e: ast.FunctionCall, scope: Scope):
                 return None
             try:
                 return impl(*vals)
-            except errors:
-                return None
+            except errors as exc:
+                return failed(exc)
     return f, result

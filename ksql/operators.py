@@ -7,6 +7,8 @@ are closures compiled by the planner; rows are lists laid out as the planner dec
 
 from __future__ import annotations
 
+import json
+
 from socksort.ksql import windows as W
 from socksort.ksql.formats import JSON, DecodeError, Window, window_from_key_bytes
 from socksort.ksql.functions import Aggregate
@@ -454,6 +456,16 @@ def log_entry(query_id: str, record: Record, message: str,
     return ProcessingLogEntry(query_id, record.topic, record.partition, record.offset, message,
                               _record_text(record), target,
                               bytes(raw) if isinstance(raw, (bytes, bytearray)) else None)
+
+
+def sql_record_text(record: Record) -> str:
+    """The record a query was processing, as JSON text (a recordProcessingError's record)."""
+    value = record.value
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return "null" if value is None else str(value)
 
 
 def _record_text(record: Record) -> str:

@@ -91,7 +91,7 @@ def _contains_agg(e) -> bool:
 
 
 def _source_scope(source: Source, qualifiers: set, unknown=None, window_bounds: bool = None,
-                  on_column=None) -> Scope:
+                  on_column=None, on_error=None) -> Scope:
     cols = {}
     for i, c in enumerate(source.columns):
         cols[c.name] = (i, c.type)
@@ -100,7 +100,22 @@ def _source_scope(source: Source, qualifiers: set, unknown=None, window_bounds: 
     if source.windowed if window_bounds is None else window_bounds:
         cols["WINDOWSTART"] = (n + 1, T.BIGINT)
         cols["WINDOWEND"] = (n + 2, T.BIGINT)
-    return Scope(cols, qualifiers=qualifiers, unknown=unknown, on_column=on_column)
+    return Scope(cols, qualifiers=qualifiers, unknown=unknown, on_column=on_column,
+                 on_error=on_error)
+
+
+def _compile_in(expr, scope: Scope, context: str):
+    """compile_expr with ``context`` naming the clause in run-time error messages."""
+    scope.context = context
+    try:
+        return compile_expr(expr, scope)
+    finally:
+        scope.context = None
+
+
+def _column_context(expr, name: str, index: int) -> str:
+    # ksqlDB's SelectValueMapper message for a projection that fails on a record.
+    return f"Error computing expression {format_expr(expr)} for column {name} with index {index}"
 
 
 def _clause_error(clause: str, exc: KsqlError) -> KsqlError:
@@ -117,13 +132,14 @@ class Planner:
     """Builds one query. ``sink_name`` is None for transient (push) queries."""
 
     def __init__(self, select: ast.Select, source: Source, sink_name: str | None,
-                 sink_props: dict, result_kind: str | None, log):
+                 sink_props: dict, result_kind: str | None, log, on_error=None):
         self.select = select
         self.source = source
         self.sink_name = sink_name
         self.sink_props = sink_props
         self.result_kind = result_kind
         self.log = log
+        self.on_error = on_error        # (message) -> None, for expression errors at run time
         self.qualifiers = {source.name}
         if select.source_alias:
             self.qualifiers.add(select.source_alias)
@@ -196,7 +212,7 @@ class Planner:
             return None
         expr = _strip_qualifiers(where, self.qualifiers)
         try:
-            fn, t = compile_expr(expr, scope)
+            fn, t = _compile_in(expr, scope, f"Error evaluating predicate {format_expr(expr)}")
         except KsqlError as exc:
             raise _clause_error("WHERE", exc) from None
         _check_boolean("WHERE", expr, t)
@@ -212,14 +228,15 @@ class Planner:
         if self.result_kind == "STREAM" and source.kind == "TABLE":
             raise KsqlError("Invalid result type. Your SELECT query produces a TABLE. Please use "
                             "CREATE TABLE AS SELECT statement instead.", *_pos(self.select))
-        where_scope = _source_scope(source, self.qualifiers)
-        select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown)
+        where_scope = _source_scope(source, self.qualifiers, on_error=self.on_error)
+        select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown,
+                                     on_error=self.on_error)
         outputs = []
         key_names = {c.name for c in source.key_columns}
         claimed = set()
         transient = self.sink_name is None
-        for (expr, alias), name in zip(items, names):
-            fn, t = compile_expr(expr, select_scope)
+        for index, ((expr, alias), name) in enumerate(zip(items, names)):
+            fn, t = _compile_in(expr, select_scope, _column_context(expr, name, index))
             is_key = (not transient and isinstance(expr, ast.ColumnRef) and expr.name in key_names
                       and expr.name not in claimed)
             if is_key:
@@ -292,9 +309,13 @@ class Planner:
                 raise KsqlError(f"Window bounds column {ref.name} can only be used in the SELECT "
                                 "clause of windowed aggregations", *_pos(ref))
 
-        input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place)
-        group_compiled = [compile_expr(g, input_scope) for g in group_by]
-        where = self._compile_where(_source_scope(source, self.qualifiers))
+        input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place,
+                                    on_error=self.on_error)
+        group_compiled = [_compile_in(g, input_scope,
+                                      f"Error computing GROUP BY expression {format_expr(g)}")
+                          for g in group_by]
+        where = self._compile_where(_source_scope(source, self.qualifiers,
+                                                  on_error=self.on_error))
         aggs, agg_slots = self._compile_aggregates(agg_calls, input_scope, len(group_by))
 
         bad = self._non_aggregate_items(items, group_by, windowed)
@@ -311,13 +332,13 @@ class Planner:
         def not_grouped(ref):
             return KsqlError(f"Non-aggregate SELECT expression(s) not part of GROUP BY: {ref.name}",
                              *_pos(ref))
-        agg_scope = Scope(agg_columns, slots, unknown=not_grouped)
+        agg_scope = Scope(agg_columns, slots, unknown=not_grouped, on_error=self.on_error)
 
         # Key columns: the first projection item showing each GROUP BY expression.
         persistent = self.sink_name is not None
         outputs, key_of_group = [], {}
-        for (expr, alias), name in zip(items, names):
-            fn, t = compile_expr(expr, agg_scope)
+        for index, ((expr, alias), name) in enumerate(zip(items, names)):
+            fn, t = _compile_in(expr, agg_scope, _column_context(expr, name, index))
             is_key = persistent and expr in group_by and expr not in key_of_group
             if is_key:
                 key_of_group[expr] = name
@@ -328,7 +349,8 @@ class Planner:
         having_fn = None
         if having is not None:
             try:
-                having_fn, t = compile_expr(having, agg_scope)
+                having_fn, t = _compile_in(having, agg_scope,
+                                           f"Error evaluating predicate {format_expr(having)}")
             except KsqlError as exc:
                 raise _clause_error("HAVING", exc) from None
             _check_boolean("HAVING", having, t)
@@ -483,7 +505,8 @@ class Planner:
                 raise KsqlError(f"Function '{call.name}' requires an argument", *_pos(call))
             agg = cls([], [])
             return agg, (lambda row: 1)
-        arg_fn, arg_type = compile_expr(call.args[0], scope)
+        arg_fn, arg_type = _compile_in(call.args[0], scope,
+                                       f"Error computing aggregate argument of {format_expr(call)}")
         params = []
         for extra in call.args[1:]:
             if not isinstance(extra, ast.Literal):

@@ -33,12 +33,14 @@ class ProcessingLogEntry:
     offset: int | None
     message: str
     record_text: str
-    target: str = "value"           # "key"/"value" (not readable), "timestamp", "processing"
+    # "key"/"value" (not readable), "timestamp", "processing" (the query failed on it),
+    # "expression" (an expression failed and yielded null; the record went on)
+    target: str = "value"
     raw: bytes | None = None        # the undecodable bytes, when the record arrived as bytes
 
     def to_ksql(self, time_ms: int) -> dict:
         """The record ksqlDB writes to its processing-log topic for this entry."""
-        if self.target in ("timestamp", "processing"):
+        if self.target in ("timestamp", "processing", "expression"):
             message = {"type": 1, "recordProcessingError": {
                 "errorMessage": self.message, "record": self.record_text, "cause": []}}
         else:

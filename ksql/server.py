@@ -41,7 +41,8 @@ STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate,
 class Stats:
     records_in: int = 0
     records_out: int = 0
-    bad_records: int = 0
+    bad_records: int = 0           # input records a query skipped (undecodable, bad timestamp)
+    expression_errors: int = 0     # expressions that failed on a record and yielded null
     replayed: int = 0
 
 
@@ -66,7 +67,7 @@ class KsqlService:
         self.group_id = group_id or f"{command_topic}.queries"
         self.commands = CommandLog(bootstrap, command_topic)
         self.lock = threading.RLock()
-        self.engine = Engine(processing_log=self._log_bad_record)
+        self.engine = Engine(processing_log=self._log_processing_error)
         self.stats = Stats()
         self.ready = threading.Event()
         self.error: str | None = None
@@ -397,11 +398,16 @@ class KsqlService:
 
     # --- the processing log ------------------------------------------------------------
 
-    def _log_bad_record(self, entry) -> None:
-        self.stats.bad_records += 1
-        if self.stats.bad_records == 1 or self.stats.bad_records % 100 == 0:
-            log.warning("skipped %d bad input records so far (details in %s); last: %s",
-                        self.stats.bad_records, PROCESSING_LOG_TOPIC, entry.message)
+    def _log_processing_error(self, entry) -> None:
+        if entry.target == "expression":
+            self.stats.expression_errors += 1
+            count, what = self.stats.expression_errors, "expression errors (null results)"
+        else:
+            self.stats.bad_records += 1
+            count, what = self.stats.bad_records, "skipped bad input records"
+        if count == 1 or count % 100 == 0:
+            log.warning("%d %s so far (details in %s); last: %s", count, what,
+                        PROCESSING_LOG_TOPIC, entry.message)
         body = json.dumps(entry.to_ksql(int(time.time() * 1000))).encode()
         self._producer.produce(PROCESSING_LOG_TOPIC, None, body, None)
 

@@ -23,7 +23,8 @@ class PullResult:
 class PushQuery:
     """A running transient ``SELECT ... EMIT CHANGES``; rows go to ``on_row``."""
 
-    def __init__(self, query: Query, columns: list, limit: int | None, on_row, on_close, lock):
+    def __init__(self, query: Query, columns: list, limit: int | None, on_row, on_close, lock,
+                 report_failures=None):
         self.query = query
         self.id = query.id
         self.columns = [c.name for c in columns]
@@ -34,6 +35,7 @@ class PushQuery:
         self._on_row = on_row
         self._on_close = on_close
         self._lock = lock
+        self._report_failures = report_failures     # (query, record): log expression errors
 
     def deliver(self, row: PushRow) -> None:
         if self.done:
@@ -48,6 +50,8 @@ class PushQuery:
         with self._lock:
             if not self.done:
                 self.query.operator.process(record)
+                if self.query.failures and self._report_failures is not None:
+                    self._report_failures(self.query, record)
 
     def close(self) -> None:
         with self._lock:

@@ -340,3 +340,97 @@ def test_show_streams_extended_describes_each_stream():
     result = engine.execute("SHOW STREAMS EXTENDED;")[0]
     assert result.kind == "source_descriptions"
     assert [(d["name"], d["extended"]) for d in result.rows] == [("FRAMES", True)]
+
+
+# --- expression errors at run time: null for the expression, a processing-log entry ---------
+
+ZONES = """
+CREATE STREAM S (ID STRING KEY, TS BIGINT, ZONE STRING, A INT, B INT)
+    WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+"""
+
+
+def test_a_function_failing_on_a_record_yields_null_and_the_record_goes_on():
+    engine = Engine()
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, TIMESTAMPTOSTRING(TS, 'yyyy', ZONE) AS Y, "
+                           "A FROM S;")
+    out = engine.process(Record("s", "a", {"TS": 0, "ZONE": "Mars/Olympus", "A": 1}, 5))
+    assert [r.value for r in out] == [{"Y": None, "A": 1}]
+
+
+def test_a_function_failing_on_a_record_is_logged_as_a_record_processing_error():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, TIMESTAMPTOSTRING(TS, 'yyyy', ZONE) AS Y "
+                           "FROM S;")
+    engine.process(Record("s", "a", {"TS": 0, "ZONE": "Mars/Olympus"}, 5, partition=0, offset=9))
+    entry = logged[0].to_ksql(time_ms=1234)
+    error = entry["message"]["recordProcessingError"]
+    assert (entry["logger"], entry["level"], entry["message"]["type"]) == (
+        "processing.CSAS_O_0", "ERROR", 1)
+    assert error["errorMessage"] == (
+        "Error computing expression TIMESTAMPTOSTRING(TS, 'yyyy', ZONE) for column Y with index 1: "
+        "Unknown time-zone ID: Mars/Olympus")
+    assert json.loads(error["record"]) == {"TS": 0, "ZONE": "Mars/Olympus"}
+    assert (logged[0].topic, logged[0].offset) == ("s", 9)
+
+
+def test_a_record_whose_expressions_all_succeed_logs_nothing():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, TIMESTAMPTOSTRING(TS, 'yyyy', ZONE) AS Y "
+                           "FROM S;")
+    assert engine.process(Record("s", "a", {"TS": 0, "ZONE": "UTC"}, 5))[0].value == {"Y": "1970"}
+    assert logged == [] and engine.stats.expression_errors == 0
+
+
+def test_integer_division_by_zero_yields_null_and_is_counted_and_logged():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, A / B AS Q, A % B AS R FROM S;")
+    out = engine.process(Record("s", "a", {"A": 7, "B": 0}, 5))
+    assert [r.value for r in out] == [{"Q": None, "R": None}]
+    assert engine.stats.expression_errors == 2
+    assert [e.message for e in logged] == [
+        "Error computing expression (A / B) for column Q with index 1: / by zero",
+        "Error computing expression (A % B) for column R with index 2: / by zero"]
+
+
+def test_a_failing_where_predicate_drops_the_record_and_is_logged_as_a_predicate():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, A FROM S WHERE A / B > 1;")
+    assert engine.process(Record("s", "a", {"A": 7, "B": 0}, 5)) == []
+    assert [e.message for e in logged] == [
+        "Error evaluating predicate ((A / B) > 1): / by zero"]
+
+
+def test_a_failing_aggregate_argument_is_logged_and_the_aggregate_skips_its_null():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE TABLE T AS SELECT ID, SUM(A / B) AS TOTAL FROM S GROUP BY ID;")
+    engine.process(Record("s", "a", {"A": 6, "B": 2}, 5))
+    out = engine.process(Record("s", "a", {"A": 6, "B": 0}, 6))
+    assert [r.value for r in out] == [{"TOTAL": 3}]
+    assert [e.message for e in logged] == [
+        "Error computing aggregate argument of SUM((A / B)): / by zero"]
+
+
+def test_a_push_query_logs_its_expression_errors_under_its_own_id():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES)
+    rows = []
+    push = engine.push("SELECT ID, A / B AS Q FROM S EMIT CHANGES;", rows.append)
+    engine.process(Record("s", "a", {"A": 7, "B": 0}, 5))
+    assert [r.columns for r in rows] == [["a", None]]
+    assert [e.query_id for e in logged] == [push.id]
+
+
+def test_replayed_history_fed_to_a_push_query_logs_its_expression_errors():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES)
+    push = engine.push("SELECT ID, A / B AS Q FROM S EMIT CHANGES;", lambda row: None)
+    push.feed(Record("s", "a", {"A": 7, "B": 0}, 5, partition=0, offset=3))
+    assert [(e.query_id, e.offset) for e in logged] == [(push.id, 3)]

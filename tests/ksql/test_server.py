@@ -200,6 +200,37 @@ def test_bad_records_are_skipped_counted_and_logged(server, pipeline, stack):
                for e in entries)
 
 
+def processing_log_entries(bootstrap: str, logger: str) -> list[dict]:
+    """The processing-log records a given query's logger wrote (the topic is shared)."""
+    from socksort.contract import PROCESSING_LOG_TOPIC
+    from socksort.ksql.kafka_io import read_topic
+
+    entries = [json.loads(m.value) for m in read_topic(bootstrap, PROCESSING_LOG_TOPIC)]
+    return [e for e in entries if e["logger"] == logger]
+
+
+def test_an_expression_failing_on_a_record_yields_null_and_is_logged(server, stack):
+    from socksort.ksql.kafka_io import read_topic
+
+    suffix = uuid.uuid4().hex[:8].upper()
+    topic = f"divide_{suffix}"
+    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC='{topic}', "
+                                "VALUE_FORMAT='JSON', PARTITIONS=1);"
+                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    produce(stack.bootstrap_servers, topic, [b'{"A": 7, "B": 0}', b'{"A": 8, "B": 2}'], key=None)
+    def written():
+        return [json.loads(m.value) for m in read_topic(stack.bootstrap_servers, f"Q_{suffix}")]
+    wait_for(lambda: len(written()) >= 2, 30)
+    assert written() == [{"A": 7, "Q": None}, {"A": 8, "Q": 4}]
+    logger = f"processing.CSAS_Q_{suffix}_0"
+    entries = wait_for(lambda: processing_log_entries(stack.bootstrap_servers, logger), 30)
+    assert [e["message"]["type"] for e in entries] == [1]
+    error = entries[0]["message"]["recordProcessingError"]
+    assert error["errorMessage"] == ("Error computing expression (A / B) for column Q with "
+                                     "index 1: / by zero")
+    assert json.loads(error["record"]) == {"A": 7, "B": 0}
+
+
 def test_a_bad_statement_gets_ksqldb_statement_error(server):
     response = httpx.post(f"{server.url}/ksql", json={"ksql": "CREATE STREAM oops (;"})
     body = response.json()
