@@ -85,6 +85,10 @@ class KsqlService:
 
     def start(self) -> None:
         """Check Kafka, load the command topic and start consuming (rebuilding first)."""
+        if self._thread is not None:
+            # A second consumer would process every input twice and write duplicates.
+            raise RuntimeError("this ksql service was already started; start it only once "
+                               "(a stopped service cannot start again: make a new one)")
         kafka_io.topic_partitions(self._admin)
         self.commands.ensure()
         kafka_io.create_topics(self._admin, {PROCESSING_LOG_TOPIC: 1})

@@ -482,3 +482,19 @@ def test_inserts_stream_adds_rows_and_acknowledges_each(server, stack):
     assert acks[1]["status"] == "error" and acks[1]["seq"] == 1 and "NOPE" in acks[1]["message"]
     [record] = read_topic(stack.bootstrap_servers, topic)
     assert json.loads(record.value) == {"NAME": "it's"}
+
+
+def test_starting_a_started_service_again_is_an_error_not_a_second_consumer(stack):
+    from socksort.ksql.server import KsqlService
+
+    service = KsqlService(stack.bootstrap_servers,
+                          command_topic=f"_test_ksql_commands_{uuid.uuid4().hex[:8]}")
+    service.start()
+    try:
+        consumer = service._thread
+        with pytest.raises(RuntimeError, match="already started"):
+            service.start()
+        assert service._thread is consumer and [
+            t for t in threading.enumerate() if t.name == "ksql-consumer"] == [consumer]
+    finally:
+        service.stop()
