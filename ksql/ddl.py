@@ -43,6 +43,8 @@ def source_from_statement(node: ast.CreateSource, text: str) -> Source:
             raise KsqlError(f"Duplicate column names: {c.name}", *c.pos)
         if c.name in PSEUDO_COLUMNS:
             raise KsqlError(f"'{c.name}' is a reserved column name.", *c.pos)
+        if T.is_complex(t) and (c.key or value_format != formats.JSON):
+            raise unsupported(f"a {t.split('<')[0]} column outside a JSON value", c.pos)
         seen.add(c.name)
         columns.append(Column(c.name, t, c.key))
     keys = [c for c in columns if c.key]

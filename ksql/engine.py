@@ -426,8 +426,7 @@ class Engine:
     def describe(self, name: str, extended: bool = False) -> dict:
         """The source in the shape of ksqlDB's REST `sourceDescription`."""
         source = self.source(name)
-        fields = [{"name": c.name, "schema": {"type": T.display(c.type), "fields": None,
-                                               "memberSchema": None},
+        fields = [{"name": c.name, "schema": T.rest_schema(c.type),
                    **({"type": "KEY"} if c.key else {})} for c in source.columns]
         return {
             "name": source.name, "type": source.kind, "topic": source.topic,
@@ -449,6 +448,13 @@ class Engine:
         written = {q.sink_topic for q in self._queries.values()}
         read = {t for q in self._queries.values() for t in q.source_topics}
         return read - written
+
+    @_locked
+    def push_topics(self) -> set[str]:
+        """Topics read by running push queries that no persistent query writes: a server
+        must consume them too while those queries run (they are not in external_topics)."""
+        written = {q.sink_topic for q in self._queries.values()}
+        return {t for q in self._transient for t in q.source_topics} - written
 
     # --- transient queries ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socksort.ksql import ast
+from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT, STRING,
                                  Token, tokenize)
@@ -275,9 +276,35 @@ class _Parser:
         if tok.kind != IDENT:
             raise self.error("expecting a type")
         self.advance()
+        if tok.text in ("STRUCT", "ARRAY") and self.accept_op("<"):
+            return self._complex_type(tok.text)
         if self.at_op("(", "<"):
             raise unsupported(f"type {tok.text}", tok.pos)
         return tok.text
+
+    def _complex_type(self, kind: str) -> str:
+        """STRUCT<name type, ...> / ARRAY<type> after the '<', as its canonical type."""
+        if kind == "ARRAY":
+            element = self._member_type()
+            self.expect_op(">")
+            return T.array_type(element)
+        fields = []
+        while True:
+            ftok = self.tok
+            if ftok.kind not in (IDENT, QIDENT):
+                raise self.error("expecting a struct field name")
+            self.advance()
+            fields.append((ftok.text, self._member_type()))
+            if self.accept_op(">"):
+                return T.struct_type(fields)
+            self.expect_op(",")
+
+    def _member_type(self) -> str:
+        tok = self.tok
+        t = T.from_name(self.type_name())
+        if t is None:
+            raise unsupported(f"type {tok.text}", tok.pos)
+        return t
 
     def with_properties(self, required: bool = False) -> dict:
         self.expect_word("WITH")

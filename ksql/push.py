@@ -59,7 +59,7 @@ class PushRegistry:
     def start(self, service, select_sql: str, earliest: bool) -> PushSession:
         session = PushSession(id="", columns=[], types=[])
         with service.lock:
-            handle = service.engine.push(select_sql, session.offer)
+            handle = service.start_push(select_sql, session.offer)
             session.handle = handle
             session.id = handle.id
             session.columns, session.types = handle.columns, handle.types

@@ -25,6 +25,27 @@ class Record:
     columns: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
+# The processing-log record's `message` struct as ksqlDB writes it (JSON field names), and
+# the stream ksqlDB declares over the log topic (ksql.logging.processing.stream.auto.create).
+MESSAGE_FIELDS = ("type", "deserializationError", "recordProcessingError", "productionError",
+                  "serializationError", "kafkaStreamsThreadError")
+
+
+def processing_log_stream_sql(name: str, topic: str) -> str:
+    return (f"CREATE STREAM IF NOT EXISTS {name} (LOGGER STRING, LEVEL STRING, `TIME` BIGINT, "
+            "MESSAGE STRUCT<type INTEGER, "
+            "deserializationError STRUCT<target STRING, errorMessage STRING, recordB64 STRING, "
+            "cause ARRAY<STRING>, `topic` STRING>, "
+            "recordProcessingError STRUCT<errorMessage STRING, record STRING, "
+            "cause ARRAY<STRING>>, "
+            "productionError STRUCT<errorMessage STRING>, "
+            "serializationError STRUCT<target STRING, errorMessage STRING, record STRING, "
+            "cause ARRAY<STRING>, `topic` STRING>, "
+            "kafkaStreamsThreadError STRUCT<errorMessage STRING, threadName STRING, "
+            "cause ARRAY<STRING>>>) "
+            f"WITH (KAFKA_TOPIC='{topic}', VALUE_FORMAT='JSON');")
+
+
 @dataclass(frozen=True)
 class ProcessingLogEntry:
     query_id: str
@@ -40,14 +61,16 @@ class ProcessingLogEntry:
 
     def to_ksql(self, time_ms: int) -> dict:
         """The record ksqlDB writes to its processing-log topic for this entry."""
+        # ksqlDB serialises the whole message struct: the error kinds not filled are null.
+        message = dict.fromkeys(MESSAGE_FIELDS)
         if self.target in ("timestamp", "processing", "expression"):
-            message = {"type": 1, "recordProcessingError": {
-                "errorMessage": self.message, "record": self.record_text, "cause": []}}
+            message.update(type=1, recordProcessingError={
+                "errorMessage": self.message, "record": self.record_text, "cause": []})
         else:
-            message = {"type": 0, "deserializationError": {
+            message.update(type=0, deserializationError={
                 "target": self.target, "errorMessage": self.message,
                 "recordB64": None if self.raw is None else base64.b64encode(self.raw).decode(),
-                "cause": [], "topic": self.topic}}
+                "cause": [], "topic": self.topic})
         return {"level": "ERROR", "logger": f"processing.{self.query_id}", "time": time_ms,
                 "message": message}
 

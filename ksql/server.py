@@ -29,11 +29,14 @@ from socksort.ksql.variables import UndefinedVariable
 from socksort.ksql.command_topic import COMMAND_TOPIC, Command, CommandLog, position_key
 from socksort.ksql.engine import Engine, KsqlError, Record
 from socksort.ksql.parser import parse, split_statements
+from socksort.ksql.records import processing_log_stream_sql
 
 log = logging.getLogger("socksort.ksql.server")
 
 METADATA_REFRESH_S = 5.0
 COMMIT_EVERY_S = 1.0
+# ksqlDB's default name for the stream over the processing-log topic.
+PROCESSING_LOG_STREAM = "KSQL_PROCESSING_LOG"
 STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate, ast.InsertValues)
 
 
@@ -59,8 +62,13 @@ class StatementOutcome:
 
 class KsqlService:
     def __init__(self, bootstrap: str, connect_url: str | None = None,
-                 command_topic: str = COMMAND_TOPIC, group_id: str | None = None):
+                 command_topic: str = COMMAND_TOPIC, group_id: str | None = None,
+                 processing_log_stream: str | None = PROCESSING_LOG_STREAM):
         self.bootstrap = bootstrap
+        # As ksqlDB with ksql.logging.processing.stream.auto.create=true: a stream over the
+        # log topic, so `SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES` shows the errors.
+        # None leaves it out.
+        self.processing_log_stream = processing_log_stream
         self.connect_url = connect_url
         # One consumer group per server (per command topic): its commits mark which input
         # records already have their outputs in Kafka.
@@ -92,6 +100,11 @@ class KsqlService:
         kafka_io.topic_partitions(self._admin)
         self.commands.ensure()
         kafka_io.create_topics(self._admin, {PROCESSING_LOG_TOPIC: 1})
+        if self.processing_log_stream:
+            # Declared at every start, not kept in the command topic (ksqlDB does the same
+            # at startup); IF NOT EXISTS leaves a stream of that name a command made alone.
+            self.engine.execute(processing_log_stream_sql(self.processing_log_stream,
+                                                          PROCESSING_LOG_TOPIC))
         self._pending = self.commands.load()
         self._sequence = len(self._pending)
         log.info("replaying %d commands", len(self._pending))
@@ -155,7 +168,7 @@ class KsqlService:
         from confluent_kafka import TopicPartition
 
         with self.lock:
-            topics = self.engine.external_topics()
+            topics = self._input_topics()
         known = {t for t, _ in assigned}
         # Ask Kafka for partitions only when the inputs changed, or now and then for
         # partitions added to an input topic: a metadata request per batch halves throughput.
@@ -387,9 +400,26 @@ class KsqlService:
     def processed_offset(self, topic: str, partition: int) -> int | None:
         """How far an input topic has been processed; None for topics the queries write."""
         with self.lock:
-            if topic in self.engine.external_topics():
+            if topic in self._input_topics():
                 return self._positions.get((topic, partition), 0)
         return None
+
+    def _input_topics(self) -> set[str]:
+        """What the consumer reads: the persistent queries' inputs, and the topics of push
+        queries over sources no persistent query reads (e.g. the processing log)."""
+        return self.engine.external_topics() | self.engine.push_topics()
+
+    def start_push(self, select_sql: str, on_row):
+        """Start a push query; a topic the server did not read yet is read from its end
+        (its history, if wanted, is the caller's to replay: see push.history)."""
+        with self.lock:
+            before = self._input_topics()
+            handle = self.engine.push(select_sql, on_row)
+            for topic in self._input_topics() - before:
+                for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items():
+                    self._positions[(topic, partition)] = end
+                    self._written[(topic, partition)] = end
+            return handle
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         if not self.ready.wait(timeout):

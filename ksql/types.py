@@ -26,6 +26,8 @@ LONG_MIN, LONG_MAX = -2**63, 2**63 - 1
 
 def from_name(name: str) -> str | None:
     """The type a column declaration names, or None when the subset lacks it."""
+    if is_complex(name):
+        return name             # the parser already spelled it canonically
     return _ALIASES.get(name.upper())
 
 
@@ -41,6 +43,8 @@ def wider(a: str, b: str) -> str:
 def comparable(a: str, b: str) -> bool:
     if a == NULL or b == NULL:
         return True
+    if is_complex(a) or is_complex(b):
+        return False
     if is_numeric(a) and is_numeric(b):
         return True
     return a == b
@@ -59,7 +63,10 @@ class CoercionError(ValueError):
 
 def coercer(t: str):
     """A function turning a JSON-decoded field value into a value of type ``t``."""
-    return _COERCERS[t]
+    found = _COERCERS.get(t)
+    if found is None:
+        found = _COERCERS[t] = _complex_coercer(t)
+    return found
 
 
 def _to_int(v, lo, hi, name):
@@ -153,3 +160,78 @@ def java_double_str(v: float) -> str:
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     mantissa = digits[0] + "." + (digits[1:] or "0")
     return ("-" if sign else "") + f"{mantissa}E{power}"
+
+
+# --- STRUCT and ARRAY (column declarations only, e.g. the processing-log stream) -------
+# A complex type is its canonical text, as ksqlDB prints it in query headers:
+# "STRUCT<`TYPE` INTEGER, `CAUSE` ARRAY<STRING>>". Values are dicts keyed by the field
+# names and lists; expressions cannot look inside them (no -> or [] in the subset).
+
+def is_complex(t: str) -> bool:
+    return t.startswith(("STRUCT<", "ARRAY<"))
+
+
+def struct_type(fields: list) -> str:
+    """The canonical STRUCT type of [(field name, type)]."""
+    return "STRUCT<" + ", ".join(f"`{name}` {t}" for name, t in fields) + ">"
+
+
+def array_type(element: str) -> str:
+    return f"ARRAY<{element}>"
+
+
+def _split_complex(t: str):
+    """("STRUCT", [(name, type)]) or ("ARRAY", element type) of a canonical complex type."""
+    if t.startswith("ARRAY<"):
+        return "ARRAY", t[6:-1]
+    fields, i, body = [], 0, t[7:-1]
+    while i < len(body):
+        end = body.index("`", i + 1)
+        name = body[i + 1:end]
+        i = j = end + 2
+        depth = 0
+        while j < len(body) and not (depth == 0 and body.startswith(", ", j)):
+            depth += {"<": 1, ">": -1}.get(body[j], 0)
+            j += 1
+        fields.append((name, body[i:j]))
+        i = j + 2
+    return "STRUCT", fields
+
+
+def rest_schema(t: str) -> dict:
+    """A column type as ksqlDB's REST API describes it: {type, fields, memberSchema}."""
+    if not is_complex(t):
+        return {"type": display(t), "fields": None, "memberSchema": None}
+    kind, inner = _split_complex(t)
+    if kind == "ARRAY":
+        return {"type": "ARRAY", "fields": None, "memberSchema": rest_schema(inner)}
+    return {"type": "STRUCT", "memberSchema": None,
+            "fields": [{"name": n, "schema": rest_schema(ft)} for n, ft in inner]}
+
+
+def _complex_coercer(t: str):
+    kind, inner = _split_complex(t)
+    if kind == "ARRAY":
+        element = coercer(inner)
+
+        def to_array(v):
+            if v is None:
+                return None
+            if not isinstance(v, list):
+                raise CoercionError(f"Can't convert type. sourceType: {type(v).__name__}, "
+                                    f"requiredType: {t}")
+            return [element(x) for x in v]
+        return to_array
+    fields = [(name, name.upper(), coercer(ft)) for name, ft in inner]
+
+    def to_struct(v):
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise CoercionError(f"Can't convert type. sourceType: {type(v).__name__}, "
+                                f"requiredType: STRUCT")
+        upper = {k.upper(): x for k, x in v.items()}
+        # JSON field names match struct fields case-insensitively, as columns do.
+        return {name: convert(v[name] if name in v else upper.get(key))
+                for name, key, convert in fields}
+    return to_struct

@@ -434,3 +434,50 @@ def test_replayed_history_fed_to_a_push_query_logs_its_expression_errors():
     push = engine.push("SELECT ID, A / B AS Q FROM S EMIT CHANGES;", lambda row: None)
     push.feed(Record("s", "a", {"A": 7, "B": 0}, 5, partition=0, offset=3))
     assert [(e.query_id, e.offset) for e in logged] == [(push.id, 3)]
+
+
+def test_processing_log_entries_read_back_through_the_processing_log_stream():
+    from socksort.ksql.records import processing_log_stream_sql
+
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute(ZONES + "CREATE STREAM O AS SELECT ID, A / B AS Q FROM S;"
+                   + processing_log_stream_sql("KSQL_PROCESSING_LOG", "log"))
+    rows = []
+    engine.push("SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES;", rows.append)
+    engine.process(Record("s", "a", {"A": 7, "B": 0}, 5))
+    engine.process(Record("log", None, json.dumps(logged[0].to_ksql(time_ms=1234)).encode(), 1234))
+    [row] = [r.columns for r in rows]
+    assert row[:3] == ["processing.CSAS_O_0", "ERROR", 1234]
+    assert row[3]["TYPE"] == 1 and row[3]["DESERIALIZATIONERROR"] is None
+    assert row[3]["RECORDPROCESSINGERROR"] == {
+        "ERRORMESSAGE": "Error computing expression (A / B) for column Q with index 1: / by zero",
+        "RECORD": '{"A": 7, "B": 0}', "CAUSE": []}
+
+
+def test_a_struct_column_is_described_with_its_fields_as_ksqldb_does():
+    engine = Engine()
+    engine.execute("CREATE STREAM P (M STRUCT<kind INTEGER, `why` ARRAY<VARCHAR>>) "
+                   "WITH (KAFKA_TOPIC='p', VALUE_FORMAT='JSON');")
+    assert engine.describe("P")["fields"][0]["schema"] == {
+        "type": "STRUCT", "memberSchema": None, "fields": [
+            {"name": "KIND", "schema": {"type": "INTEGER", "fields": None, "memberSchema": None}},
+            {"name": "why", "schema": {"type": "ARRAY", "fields": None, "memberSchema": {
+                "type": "STRING", "fields": None, "memberSchema": None}}}]}
+
+
+def test_a_struct_value_that_is_not_an_object_is_a_bad_record():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute("CREATE STREAM P (M STRUCT<kind INTEGER>) WITH (KAFKA_TOPIC='p', VALUE_FORMAT='JSON');"
+                   "CREATE STREAM O AS SELECT * FROM P;")
+    assert engine.process(Record("p", None, b'{"M": 3}', 1)) == []
+    assert engine.process(Record("p", None, b'{"M": {"KIND": "4"}}', 1))[0].value == {"M": {"KIND": 4}}
+    assert engine.stats.bad_records == 1
+
+
+def test_struct_columns_cannot_be_compared():
+    engine = Engine()
+    engine.execute("CREATE STREAM P (M STRUCT<kind INTEGER>) WITH (KAFKA_TOPIC='p', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError, match="Cannot compare"):
+        engine.execute("CREATE STREAM O AS SELECT * FROM P WHERE M = M;")

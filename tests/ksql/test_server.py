@@ -231,6 +231,38 @@ def test_an_expression_failing_on_a_record_yields_null_and_is_logged(server, sta
     assert json.loads(error["record"]) == {"A": 7, "B": 0}
 
 
+def test_the_processing_log_stream_shows_errors_to_a_push_query(server, stack):
+    suffix = uuid.uuid4().hex[:8].upper()
+    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC="
+                                f"'divide_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);"
+                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    lines: list = []
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
+                "sql": "SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;"}) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    lines.append(json.loads(line))
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    assert wait_for(lambda: lines, 30)          # the header: the query is running
+    produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
+    reader.join(60)
+    header, *rows = lines
+    assert header["columnNames"] == ["LOGGER", "LEVEL", "TIME", "MESSAGE"]
+    [[logger, level, _time, message]] = rows
+    assert (logger, level, message["TYPE"]) == (f"processing.CSAS_Q_{suffix}_0", "ERROR", 1)
+    assert message["RECORDPROCESSINGERROR"]["ERRORMESSAGE"].endswith("/ by zero")
+
+
+def test_the_processing_log_stream_is_listed_like_any_stream(server):
+    [streams] = rest_client.run(server.url, "SHOW STREAMS;")
+    [log_stream] = [s for s in streams["streams"] if s["name"] == "KSQL_PROCESSING_LOG"]
+    assert log_stream["topic"] == "socksort_ksql_processing_log"
+
+
 def test_a_bad_statement_gets_ksqldb_statement_error(server):
     response = httpx.post(f"{server.url}/ksql", json={"ksql": "CREATE STREAM oops (;"})
     body = response.json()
