@@ -293,10 +293,30 @@ def make_test_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", 
     ):
         done = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
         if done.returncode != 0:
-            raise UserError(f"openssl {argv[1]} failed: {(done.stderr or done.stdout).strip().splitlines()[-1]}")
+            raise UserError(f"openssl {argv[1]} failed: {_last_line(done)}")
     for private in (ca_key, key):
         private.chmod(0o600)
     return TlsFiles(ca, cert, key)
+
+
+def make_trust_store(cafile: Path, path: Path, password: str) -> Path:
+    """A PKCS12 trust store holding the CA certificate ``cafile``, made with Java's
+    ``keytool``: what the MQTT source connector's ``mqtt.ssl.trust.store.path`` takes."""
+    keytool = shutil.which("keytool")
+    if keytool is None:
+        raise UserError("keytool not found; it comes with Java 17 (apt-get install openjdk-17-jdk-headless)")
+    # The password goes through the environment, never onto a command line others can read.
+    done = subprocess.run([keytool, "-importcert", "-noprompt", "-alias", "mqtt-ca", "-file", str(cafile),
+                           "-keystore", str(path), "-storetype", "PKCS12", "-storepass:env", "SOCKSORT_STORE_PASS"],
+                          capture_output=True, text=True, env={**os.environ, "SOCKSORT_STORE_PASS": password})
+    if done.returncode != 0:
+        raise UserError(f"keytool could not make a trust store from {cafile}: {_last_line(done)}")
+    return Path(path)
+
+
+def _last_line(done: subprocess.CompletedProcess) -> str:
+    lines = (done.stderr + done.stdout).strip().splitlines()
+    return lines[-1] if lines else f"exit status {done.returncode}"
 
 
 def _is_ip(host: str) -> bool:

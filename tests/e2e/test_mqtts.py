@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import queue
+import subprocess
+import sys
 import threading
 import uuid
 
 import pytest
 
 from socksort import contract, mqtt
-from socksort.connect.mosquitto import Mosquitto, make_test_certificates
-from socksort.connect.traffic import prediction
+from socksort.connect import connector
+from socksort.connect.mosquitto import Mosquitto, make_test_certificates, make_trust_store
+from socksort.connect.traffic import KafkaTail, prediction, seqs_of
+from socksort.connect.worker import request, wait_running
 from socksort.net import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -84,6 +88,48 @@ def test_edge_publishes_every_prediction_over_mqtts_to_a_tls_subscriber(run_cli,
     finally:
         subscriber.close()
     assert sorted(m["seq"] for m in messages) == list(range(20))
+
+
+@pytest.fixture(scope="module")
+def tls_into_data_mqtt(stack, tls_broker, tmp_path_factory):
+    """The shared stack's worker also reads the TLS broker (ssl:// + trust store) into
+    data_mqtt, and the pipeline runs on its ksql engine: replay's whole path over TLS."""
+    if not stack.ksql_url:
+        pytest.fail("the stack has no ksql engine")
+    store = make_trust_store(tls_broker.tls.cafile, tmp_path_factory.mktemp("mqtts-trust") / "trust.p12", "test-pass")
+    config = connector.mqtt_source_config(tls_broker.host, tls_broker.tls_port, tls_broker.username,
+                                          tls_broker.password)
+    config.update({"mqtt.server.uri": f"ssl://{tls_broker.host}:{tls_broker.tls_port}",
+                   "mqtt.ssl.trust.store.path": str(store), "mqtt.ssl.trust.store.password": "test-pass"})
+    name = f"socksort-mqtts-e2e-{uuid.uuid4().hex[:6]}"
+    request(f"{stack.connect_url}/connectors/{name}/config", "PUT", config)
+    try:
+        wait_running(stack.connect_url, name)
+        # The pipeline as test_pipeline applies it (IF NOT EXISTS: applying twice is harmless).
+        applied = subprocess.run([sys.executable, "-m", "socksort", "ksql-apply", "--url", stack.ksql_url,
+                                  "--mqtt-url", stack.mqtt_url], capture_output=True, text=True, timeout=300)
+        assert applied.returncode == 0, applied.stderr
+        yield stack
+    finally:
+        request(f"{stack.connect_url}/connectors/{name}", "DELETE")
+
+
+def test_replay_over_mqtts_delivers_every_frame_into_kafka(run_cli, tls_broker, tls_into_data_mqtt, tmp_path):
+    stack = tls_into_data_mqtt
+    device = f"mqtts-replay-{uuid.uuid4().hex[:6]}"
+    frames = tmp_path / "frames.jsonl"
+    frames.write_bytes(b"".join(prediction(device, seq, 1_700_000_000_000 + 100 * seq) + b"\n"
+                                for seq in range(50)))
+    marker = f'"device":"{device}"'.encode()
+    with KafkaTail(stack.bootstrap_servers) as tail:
+        result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_broker.tls_url,
+                         "--tls-ca", tls_broker.tls.cafile, "--bootstrap", stack.bootstrap_servers,
+                         "--url", stack.ksql_url, "--timeout", 120, timeout=300)
+        assert result.returncode == 0, result.stderr
+        # replay returned only after the queries processed the frames; they are in Kafka now.
+        records = tail.wait_for(marker, 50, timeout=30)
+    assert seqs_of(records) == list(range(50))
+    assert isinstance(json.loads(result.stdout), list)  # the pair table replay prints
 
 
 def test_replay_to_a_broker_whose_certificate_the_ca_did_not_sign_is_a_one_line_error(
