@@ -57,6 +57,33 @@ def mosquitto(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def tls_mosquitto(tmp_path_factory):
+    """A started Mosquitto with a TLS listener next to the plain one, its certificate for
+    127.0.0.1/localhost signed by a throwaway test CA; shared by the session, so publish
+    under a topic or device of your own.
+
+    Attributes as ``mosquitto``'s, plus ``tls_port``, ``tls_url``
+    (``mqtts://socksort:<password>@127.0.0.1:<tls_port>``) and ``tls`` (``cafile``,
+    ``certfile``, ``keyfile``: the CA a client must trust is ``tls.cafile``).
+    """
+    from socksort.connect.mosquitto import Mosquitto, make_test_certificates
+    from socksort.net import free_port
+
+    folder = tmp_path_factory.mktemp("tls-mosquitto")
+    port, tls_port = free_port(), free_port()
+    while tls_port == port:
+        tls_port = free_port()
+    broker = Mosquitto(folder / "mosquitto", port=port, tls=make_test_certificates(folder / "tls"),
+                       tls_port=tls_port)
+    broker.die_with_parent = True
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The whole local streaming stack, started once per test session on free ports.
 

@@ -25,19 +25,6 @@ def _two_ports() -> tuple[int, int]:
     return first, second
 
 
-@pytest.fixture
-def tls_mosquitto(tmp_path):
-    port, tls_port = _two_ports()
-    broker = Mosquitto(tmp_path / "mosquitto", port=port, tls=make_test_certificates(tmp_path / "tls"),
-                       tls_port=tls_port)
-    broker.die_with_parent = True
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
 def _context(cafile) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cafile))
 

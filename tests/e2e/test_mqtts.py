@@ -16,30 +16,11 @@ import pytest
 
 from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.mosquitto import Mosquitto, make_test_certificates, make_trust_store
+from socksort.connect.mosquitto import make_test_certificates, make_trust_store
 from socksort.connect.traffic import KafkaTail, prediction, seqs_of
 from socksort.connect.worker import request, wait_running
-from socksort.net import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def tls_broker(tmp_path_factory):
-    """Our Mosquitto with a TLS listener, its certificate signed by a throwaway test CA."""
-    folder = tmp_path_factory.mktemp("mqtts")
-    port = free_port()
-    tls_port = free_port()
-    while tls_port == port:
-        tls_port = free_port()
-    broker = Mosquitto(folder / "mosquitto", port=port, tls=make_test_certificates(folder / "tls"),
-                       tls_port=tls_port)
-    broker.die_with_parent = True
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 class TlsSubscriber:
@@ -73,13 +54,13 @@ def _last_line(result) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def test_edge_publishes_every_prediction_over_mqtts_to_a_tls_subscriber(run_cli, tls_broker, sock_model, sock_show):
+def test_edge_publishes_every_prediction_over_mqtts_to_a_tls_subscriber(run_cli, tls_mosquitto, sock_model, sock_show):
     video, _ = sock_show
     device = f"mqtts-edge-{uuid.uuid4().hex[:6]}"
-    subscriber = TlsSubscriber(tls_broker, device)
+    subscriber = TlsSubscriber(tls_mosquitto, device)
     try:
-        result = run_cli("edge", "--model", sock_model, "--source", video, "--mqtt-url", tls_broker.tls_url,
-                         "--tls-ca", tls_broker.tls.cafile, "--device", device, "--http", "none",
+        result = run_cli("edge", "--model", sock_model, "--source", video, "--mqtt-url", tls_mosquitto.tls_url,
+                         "--tls-ca", tls_mosquitto.tls.cafile, "--device", device, "--http", "none",
                          "--unthrottled", "--frames", 20, "--threads", 1, "--json", timeout=300)
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
@@ -91,15 +72,15 @@ def test_edge_publishes_every_prediction_over_mqtts_to_a_tls_subscriber(run_cli,
 
 
 @pytest.fixture(scope="module")
-def tls_into_data_mqtt(stack, tls_broker, tmp_path_factory):
+def tls_into_data_mqtt(stack, tls_mosquitto, tmp_path_factory):
     """The shared stack's worker also reads the TLS broker (ssl:// + trust store) into
     data_mqtt, and the pipeline runs on its ksql engine: replay's whole path over TLS."""
     if not stack.ksql_url:
         pytest.fail("the stack has no ksql engine")
-    store = make_trust_store(tls_broker.tls.cafile, tmp_path_factory.mktemp("mqtts-trust") / "trust.p12", "test-pass")
-    config = connector.mqtt_source_config(tls_broker.host, tls_broker.tls_port, tls_broker.username,
-                                          tls_broker.password)
-    config.update({"mqtt.server.uri": f"ssl://{tls_broker.host}:{tls_broker.tls_port}",
+    store = make_trust_store(tls_mosquitto.tls.cafile, tmp_path_factory.mktemp("mqtts-trust") / "trust.p12", "test-pass")
+    config = connector.mqtt_source_config(tls_mosquitto.host, tls_mosquitto.tls_port, tls_mosquitto.username,
+                                          tls_mosquitto.password)
+    config.update({"mqtt.server.uri": f"ssl://{tls_mosquitto.host}:{tls_mosquitto.tls_port}",
                    "mqtt.ssl.trust.store.path": str(store), "mqtt.ssl.trust.store.password": "test-pass"})
     name = f"socksort-mqtts-e2e-{uuid.uuid4().hex[:6]}"
     request(f"{stack.connect_url}/connectors/{name}/config", "PUT", config)
@@ -114,7 +95,7 @@ def tls_into_data_mqtt(stack, tls_broker, tmp_path_factory):
         request(f"{stack.connect_url}/connectors/{name}", "DELETE")
 
 
-def test_replay_over_mqtts_delivers_every_frame_into_kafka(run_cli, tls_broker, tls_into_data_mqtt, tmp_path):
+def test_replay_over_mqtts_delivers_every_frame_into_kafka(run_cli, tls_mosquitto, tls_into_data_mqtt, tmp_path):
     stack = tls_into_data_mqtt
     device = f"mqtts-replay-{uuid.uuid4().hex[:6]}"
     frames = tmp_path / "frames.jsonl"
@@ -122,8 +103,8 @@ def test_replay_over_mqtts_delivers_every_frame_into_kafka(run_cli, tls_broker, 
                                 for seq in range(50)))
     marker = f'"device":"{device}"'.encode()
     with KafkaTail(stack.bootstrap_servers) as tail:
-        result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_broker.tls_url,
-                         "--tls-ca", tls_broker.tls.cafile, "--bootstrap", stack.bootstrap_servers,
+        result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_mosquitto.tls_url,
+                         "--tls-ca", tls_mosquitto.tls.cafile, "--bootstrap", stack.bootstrap_servers,
                          "--url", stack.ksql_url, "--timeout", 120, timeout=300)
         assert result.returncode == 0, result.stderr
         # replay returned only after the queries processed the frames; they are in Kafka now.
@@ -133,18 +114,18 @@ def test_replay_over_mqtts_delivers_every_frame_into_kafka(run_cli, tls_broker, 
 
 
 def test_replay_to_a_broker_whose_certificate_the_ca_did_not_sign_is_a_one_line_error(
-        run_cli, tls_broker, stack, tmp_path):
+        run_cli, tls_mosquitto, stack, tmp_path):
     stranger = make_test_certificates(tmp_path / "other-ca")
     frames = tmp_path / "frames.jsonl"
     frames.write_bytes(prediction("mqtts-untrusted", 0) + b"\n")
-    result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_broker.tls_url,
+    result = run_cli("replay", frames, "--via", "mqtt", "--mqtt-url", tls_mosquitto.tls_url,
                      "--tls-ca", stranger.cafile, "--bootstrap", stack.bootstrap_servers,
                      "--url", stack.ksql_url or "http://127.0.0.1:1", "--timeout", 30)
     assert result.returncode == 2
     line = _last_line(result)
     assert line.startswith(f"socksort: error: cannot reach the MQTT broker at mqtts://socksort@127.0.0.1:"
-                           f"{tls_broker.tls_port}: the broker's TLS certificate is not trusted by {stranger.cafile}")
-    assert tls_broker.password not in result.stderr
+                           f"{tls_mosquitto.tls_port}: the broker's TLS certificate is not trusted by {stranger.cafile}")
+    assert tls_mosquitto.password not in result.stderr
 
 
 def test_a_tls_ca_that_is_not_a_certificate_is_a_one_line_error_naming_the_flag(run_cli, tmp_path):
