@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from socksort import contract
 from socksort.config import HostPort, MqttUrl
@@ -34,6 +35,7 @@ class Settings:
     connect_url: str
     mqtt_url: MqttUrl
     topic: str = contract.MQTT_TOPIC
+    mqtt_ca: Path | None = None   # the CA an mqtts:// broker must chain to (None: the system's)
     connector: str | None = None
     health_every: float = 1.0
     client_queue: int = 256
@@ -48,7 +50,7 @@ class Dashboard:
         self.settings = settings
         self.hub = Hub(per_client=settings.client_queue)
         self.timeline = RawTimeline(window_ms=settings.window_ms)
-        self.mqtt = MqttFeed(settings.mqtt_url, settings.topic, self.timeline)
+        self.mqtt = MqttFeed(settings.mqtt_url, settings.topic, self.timeline, ca_file=settings.mqtt_ca)
         self.pairs = PairTable()
         self.showings = Showings(keep_ms=2 * settings.window_ms)
         self.query_state = {"pairs": (False, "not started"), "showings": (False, "not started")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from socksort import contract
-from socksort.config import HostPort, host_port, http_url, mqtt_url, option, positive_float
+from socksort.config import HostPort, host_port, http_url, mqtt_ca_option, mqtt_url, option, positive_float
 from socksort.errors import UserError
 
 
@@ -37,6 +37,7 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
                 f"http://127.0.0.1:{contract.PORTS['connect']})")
     option(parser, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=mqtt_url,
            help="broker the camera publishes to, with credentials (default: the stack's)")
+    mqtt_ca_option(parser)
     option(parser, "--topic", env="SOCKSORT_TOPIC", default=contract.MQTT_TOPIC,
            help="MQTT topic of the predictions")
     option(parser, "--connector", env="SOCKSORT_CONNECTOR",
@@ -59,6 +60,7 @@ def settings_from_args(args, report: dict | None = None):
         connect_url=args.connect_url or found["connect_url"],
         mqtt_url=args.mqtt_url or mqtt_url(found["mqtt_url"]),
         topic=args.topic,
+        mqtt_ca=args.tls_ca,
         connector=args.connector,
         health_every=args.health_every,
     )

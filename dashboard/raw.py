@@ -9,9 +9,11 @@ page has not been sent yet wait in a bounded list that drops (and counts) the ol
 from __future__ import annotations
 
 import collections
+import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from socksort.config import MqttUrl
 from socksort.schema import Prediction, SchemaError
@@ -111,8 +113,10 @@ class RawTimeline:
 class MqttFeed:
     """Subscribes to the prediction topic and feeds a :class:`RawTimeline`."""
 
-    def __init__(self, url: MqttUrl, topic: str, timeline: RawTimeline, client_id: str | None = None):
+    def __init__(self, url: MqttUrl, topic: str, timeline: RawTimeline, client_id: str | None = None,
+                 ca_file: Path | None = None):
         self.url = url
+        self.ca_file = ca_file
         self.topic = topic
         self.timeline = timeline
         self.client_id = client_id or f"socksort-dashboard-{id(self):x}"
@@ -128,7 +132,7 @@ class MqttFeed:
         if self.url.username:
             client.username_pw_set(self.url.username, self.url.password)
         if self.url.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=str(self.ca_file) if self.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -158,7 +162,10 @@ class MqttFeed:
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         self.connected = False
-        self.state = f"no MQTT broker answers at {self.url}; retrying"
+        # paho does not say why; over TLS an untrusted certificate fails the same way.
+        why = "no MQTT broker answers, or its TLS certificate is not trusted" if self.url.tls else \
+            "no MQTT broker answers"
+        self.state = f"{why} at {self.url}; retrying"
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties=None) -> None:
         was_connected, self.connected = self.connected, False

@@ -76,13 +76,9 @@ def wait_until(predicate, timeout=15.0):
 
 
 def publisher(url):
-    import paho.mqtt.client as mqtt
+    from socksort import mqtt
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-camera")
-    client.username_pw_set(url.username, url.password)
-    client.connect(url.host, url.port)
-    client.loop_start()
-    return client
+    return mqtt.connect(url, client_id="test-camera")
 
 
 @pytest.mark.broker
@@ -120,6 +116,41 @@ def test_wrong_credentials_leave_mqtt_down_with_the_refusal_named(mosquitto):
     feed.start()
     try:
         assert wait_until(lambda: "refused" in feed.state), feed.state
+        assert not feed.connected
+    finally:
+        feed.stop()
+
+
+@pytest.mark.broker
+def test_frames_published_over_tls_reach_the_timeline_with_the_brokers_ca(tls_mosquitto):
+    from socksort.config import mqtt_url
+    from socksort.dashboard.raw import MqttFeed
+
+    timeline = RawTimeline()
+    feed = MqttFeed(mqtt_url(tls_mosquitto.tls_url), "dashboard-tls/sockfound", timeline,
+                    ca_file=tls_mosquitto.tls.cafile)
+    feed.start()
+    try:
+        assert wait_until(lambda: feed.connected), feed.state
+        camera = publisher(mqtt_url(tls_mosquitto.url))
+        for seq in range(3):
+            camera.publish("dashboard-tls/sockfound", payload(seq, 1000 + seq), qos=1).wait_for_publish(5)
+        assert wait_until(lambda: timeline.received == 3)
+        camera.loop_stop()
+        camera.disconnect()
+    finally:
+        feed.stop()
+
+
+@pytest.mark.broker
+def test_a_tls_broker_the_system_cas_do_not_trust_leaves_mqtt_down_and_says_tls_may_be_why(tls_mosquitto):
+    from socksort.config import mqtt_url
+    from socksort.dashboard.raw import MqttFeed
+
+    feed = MqttFeed(mqtt_url(tls_mosquitto.tls_url), "sockfound", RawTimeline())
+    feed.start()
+    try:
+        assert wait_until(lambda: "TLS certificate is not trusted" in feed.state), feed.state
         assert not feed.connected
     finally:
         feed.stop()
