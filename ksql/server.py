@@ -76,6 +76,9 @@ class KsqlService:
         self.commands = CommandLog(bootstrap, command_topic)
         self.lock = threading.RLock()
         self.engine = Engine(processing_log=self._log_processing_error)
+        # The engine takes its lock in every call; sharing ours makes those re-entrant
+        # acquisitions by the thread that already holds it for a whole batch.
+        self.engine.lock = self.lock
         self.stats = Stats()
         self.ready = threading.Event()
         self.error: str | None = None
@@ -142,10 +145,15 @@ class KsqlService:
             while not self._stop.is_set():
                 assigned = self._assign(consumer, assigned)
                 messages = consumer.consume(1000, timeout=0.05)
-                batch = [m for m in messages if m.error() is None]
-                for msg in batch:
-                    self._process(kafka_io.message_of(msg))
-                    touched.add((msg.topic(), msg.partition()))
+                batch = [kafka_io.message_of(m) for m in messages if m.error() is None]
+                if batch:
+                    # One lock per poll batch, not per record: an HTTP thread waits for at
+                    # most one batch (<= 1000 records), and a statement still runs between
+                    # two records' complete processing, never inside one.
+                    with self.lock:
+                        for msg in batch:
+                            self._process(msg)
+                    touched.update((msg.topic, msg.partition) for msg in batch)
                 # Outputs leave at once (the producer lingers 2 ms); waiting for their acks
                 # to commit the inputs happens at most once a second, or when idle.
                 if touched and (not batch or time.monotonic() - last_commit > COMMIT_EVERY_S):
@@ -190,22 +198,24 @@ class KsqlService:
         return wanted
 
     def _process(self, msg: kafka_io.Message) -> None:
+        """One input record through the engine, its outputs to Kafka. Holds self.lock."""
         tp = (msg.topic, msg.partition)
-        with self.lock:
-            if msg.offset < self._positions.get(tp, 0):
-                return  # re-delivered after a reassignment
+        if msg.offset < self._positions.get(tp, 0):
+            return  # re-delivered after a reassignment
+        if self._pending:
             self._run_due_commands()
-            outputs = self.engine.process(Record(msg.topic, msg.key, msg.value, msg.timestamp,
-                                                 partition=msg.partition, offset=msg.offset))
-            self._positions[tp] = msg.offset + 1
-            self.stats.records_in += 1
-            if msg.offset < self._written.get(tp, 0):
-                self.stats.replayed += 1
-                return
-            for out in outputs:
-                key, value = self.engine.serialize(out)
-                self._producer.produce(out.topic, key, value, out.timestamp)
-            self.stats.records_out += len(outputs)
+        outputs = self.engine.process(Record(msg.topic, msg.key, msg.value, msg.timestamp,
+                                             partition=msg.partition, offset=msg.offset))
+        self._positions[tp] = msg.offset + 1
+        self.stats.records_in += 1
+        if msg.offset < self._written.get(tp, 0):
+            self.stats.replayed += 1
+            return
+        serialize, produce = self.engine.serialize, self._producer.produce
+        for out in outputs:
+            key, value = serialize(out)
+            produce(out.topic, key, value, out.timestamp)
+        self.stats.records_out += len(outputs)
 
     def _commit(self, consumer, touched: set) -> None:
         offsets = []
