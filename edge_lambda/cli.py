@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import sys
 
@@ -96,16 +95,8 @@ def edge_config(args):
 
 
 def edge_command(args) -> int:
-    from socksort.edge_lambda.loop import EdgeLoop
-    cfg = edge_config(args)
-    edge = EdgeLoop(cfg)
-    # Installed before anything starts: a SIGTERM while loading still ends in a clean stop.
-    signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
-    edge.start()
-    try:
-        edge.run()
-    finally:
-        edge.stop()
+    from socksort.edge_lambda.loop import run_edge
+    edge = run_edge(edge_config(args), stop_on_sigterm=True)
     report = edge.status()
     if args.json:
         print(json.dumps(report, indent=2))

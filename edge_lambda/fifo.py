@@ -2,8 +2,8 @@
 which the device's own video viewer reads.
 
 Opening a FIFO for writing blocks until a reader appears, so it is opened non-blocking and
-retried: no viewer means no writes, never a stalled thread. A frame that finds the pipe
-full is skipped (counted) rather than queued.
+retried: no viewer means no frames asked for (so none drawn) and never a stalled thread.
+A frame that finds the pipe full is skipped (counted) rather than queued.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class FifoWriter:
         elif not stat.S_ISFIFO(self.path.stat().st_mode):
             from socksort.errors import UserError
             raise UserError(f"{self.path} exists and is not a FIFO")
-        self.hub.add_watcher()
         self._thread.start()
         return self
 
@@ -46,16 +45,16 @@ class FifoWriter:
         self._close()
 
     def _run(self) -> None:
-        number = 0
         while not self._stop.is_set() and not self.hub.closed:
-            fresh, jpeg = self.hub.next_after(number, timeout=0.5)
-            if fresh == number or jpeg is None:
-                continue
-            number = fresh
+            # Frames are asked for only once a viewer has the FIFO open: nobody reading
+            # means nothing drawn or encoded for it.
             if self._fd is None and not self._open():
                 self._stop.wait(self.retry_seconds)
                 continue
-            self._write(jpeg)
+            for jpeg in self.hub.follow(self._stop):
+                self._write(jpeg)
+                if self._fd is None:
+                    break
 
     def _open(self) -> bool:
         try:

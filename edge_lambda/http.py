@@ -8,7 +8,8 @@
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
 
 Each client gets its own thread and waits on the JpegHub for the next frame, so a slow
-browser only slows its own stream.
+browser only slows its own stream; and the loop draws a frame only while some viewer is
+waiting for one, so frames are encoded at the pace viewers take them, never for nobody.
 """
 
 from __future__ import annotations
@@ -19,47 +20,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from socksort.config import HostPort
-from socksort.edge_lambda.handoff import Handoff
+from socksort.edge_lambda.handoff import Broadcast
 
 BOUNDARY = "socksortframe"
 
 
-class JpegHub(Handoff):
-    """The latest encoded frame, a counter that changes with each one, and who is watching."""
-
-    def __init__(self):
-        super().__init__()
-        self._jpeg: bytes | None = None
-        self._number = 0
-        self._watchers = 0
-
-    def publish(self, jpeg: bytes) -> None:
-        with self._cond:
-            self._jpeg = jpeg
-            self._number += 1
-            self._cond.notify_all()
-
-    def latest(self) -> tuple[int, bytes | None]:
-        with self._cond:
-            return self._number, self._jpeg
-
-    def next_after(self, number: int, timeout: float) -> tuple[int, bytes | None]:
-        """Wait for a frame newer than ``number``; returns (number, jpeg) or the old number."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._number != number or self._closed, timeout)
-            return self._number, self._jpeg
-
-    def watch(self, delta: int) -> None:
-        with self._cond:
-            self._watchers += delta
-
-    def add_watcher(self) -> None:
-        """Someone besides HTTP clients (the DeepLens FIFO) wants every frame encoded."""
-        self.watch(1)
+class JpegHub(Broadcast[bytes]):
+    """The latest encoded frame for every viewer (HTTP streams, the DeepLens FIFO)."""
 
     @property
     def watched(self) -> bool:
-        return self._watchers > 0
+        """A viewer is waiting for its next frame: only then is drawing one worth its CPU."""
+        return self.waiting > 0
 
 
 class EdgeHttpServer:
@@ -140,14 +112,8 @@ def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[
             self.send_header("Connection", "close")
             self.end_headers()
             self.close_connection = True
-            hub.watch(1)
             try:
-                number = 0
-                while not hub.closed:
-                    fresh, jpeg = hub.next_after(number, timeout=1.0)
-                    if fresh == number or jpeg is None:
-                        continue
-                    number = fresh
+                for jpeg in hub.follow(poll=1.0):
                     self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                                      f"Content-Length: {len(jpeg)}\r\n\r\n".encode())
                     self.wfile.write(jpeg)
@@ -155,8 +121,6 @@ def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[
                     self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the viewer went away
-            finally:
-                hub.watch(-1)
 
     return Handler
 

@@ -6,7 +6,9 @@ with running the model on this one.
 
 Every hand-over is either a one-slot buffer that keeps the newest item (frames, frames to
 draw) or a publisher's bounded buffer, so no consumer can stall the camera. Frames are only
-annotated and encoded while somebody watches (a browser on /stream.mjpg, the FIFO).
+annotated and encoded while a viewer (a browser on /stream.mjpg, the FIFO) is waiting for
+its next one, and at most ``stream_fps`` a second: the camera loop never pays for frames
+nobody receives.
 """
 
 from __future__ import annotations
@@ -243,6 +245,8 @@ class EdgeLoop:
     def _encode_loop(self) -> None:
         clock = time.perf_counter
         for item in self.draw_slot:
+            if not self.hub.watched:
+                continue   # the viewer that asked went away, or was served meanwhile
             t0 = clock()
             image = annotate.draw(item.frame.image, item.result.label, item.result.probability,
                                   item.fps, self._camera_note())
@@ -331,14 +335,23 @@ class EdgeLoop:
         return "\n".join(lines) + "\n"
 
 
-def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout: float = 10.0,
-             log=None) -> EdgeLoop:
+def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout: float = 5.0,
+             log=None, stop_on_sigterm: bool = False) -> EdgeLoop:
     """Start, classify until done, flush and stop: the whole edge function, for callers
-    that do not need to poke at it while it runs (the CLI, the Lambda, the component)."""
-    edge = EdgeLoop(config, publishers=publishers, source=source, log=log).start()
+    that do not need to poke at it while it runs (the CLI, the Lambda, the component).
+
+    ``flush_timeout`` stays short so a stop asked for while the broker is away still ends
+    before a service manager's kill (Docker waits 10 s). ``stop_on_sigterm`` (main thread
+    only) makes SIGTERM end the loop cleanly, installed before loading so a SIGTERM while
+    the model loads also ends in a clean stop.
+    """
+    edge = EdgeLoop(config, publishers=publishers, source=source, log=log)
+    if stop_on_sigterm:
+        import signal
+        signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
+    edge.start()
     try:
         edge.run()
     finally:
         edge.stop(flush_timeout)
     return edge
-

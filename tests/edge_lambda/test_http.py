@@ -2,6 +2,7 @@
 truth about the camera, and Prometheus metrics."""
 
 import json
+import threading
 
 import cv2
 import numpy as np
@@ -76,13 +77,60 @@ def test_metrics_count_classified_frames_and_inference_time(running_edge, colour
     assert lines["socksort_edge_frames_dropped_total"] == "0"
 
 
+def follow_in_thread(hub, stop, pause=0.0, taken=None):
+    """A viewer of the hub that takes each frame it is ready for, pausing after each."""
+    def view():
+        for jpeg in hub.follow(stop, poll=0.05):
+            if taken is not None:
+                taken.append(jpeg)
+            stop.wait(pause)
+    thread = threading.Thread(target=view, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_the_stream_is_drawn_at_most_at_its_frame_rate_however_fast_the_model_runs(colour_model, rgb_video):
     edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), loop=True, unthrottled=True,
                                max_frames=200, stream_fps=2)).start()
-    edge.hub.add_watcher()
+    stop = threading.Event()
+    viewer = follow_in_thread(edge.hub, stop)
+    try:
+        assert wait_until(lambda: edge.hub.watched)
+        edge.run()
+    finally:
+        stop.set()
+        edge.stop()
+        viewer.join(5)
+    assert edge.classified == 200
+    assert 1 <= edge.times.count["encode"] < edge.classified / 4
+
+
+def test_nothing_is_drawn_while_nobody_watches(colour_model, rgb_video):
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), loop=True, unthrottled=True,
+                               max_frames=100, stream_fps=None)).start()
     try:
         edge.run()
     finally:
         edge.stop()
-    assert edge.classified == 200
-    assert 1 <= edge.times.count["encode"] < edge.classified / 4
+    assert edge.classified == 100 and edge.times.count["encode"] == 0
+
+
+def test_a_slow_viewer_has_frames_drawn_only_as_fast_as_it_takes_them(colour_model, rgb_video):
+    edge = EdgeLoop(EdgeConfig(model=colour_model, source=str(rgb_video), loop=True, unthrottled=True,
+                               max_frames=100_000, stream_fps=None)).start()
+    stop, taken = threading.Event(), []
+    viewer = follow_in_thread(edge.hub, stop, pause=0.2, taken=taken)
+    runner = start_in_thread(edge)
+    try:
+        assert wait_until(lambda: len(taken) >= 3, timeout=30)
+        stop.set()
+        viewer.join(5)
+        taken_in_all = len(taken)
+        edge.request_stop()
+        runner.join(10)
+    finally:
+        stop.set()
+        edge.stop()
+    # The viewer was ready for a frame this many times; the loop classified far more.
+    assert edge.classified > 10 * taken_in_all
+    assert taken_in_all <= edge.times.count["encode"] <= taken_in_all + 1
