@@ -72,6 +72,7 @@ class Engine:
         # process() can iterate it while a push callback starts or stops a query.
         self._by_topic: dict[str, tuple] = {}
         self._transient: list[Query] = []
+        self._pushes: dict[str, PushQuery] = {}        # transient query id → its handle
         self._sinks: dict[str, TopicSink] = {}         # source name → sink of its query
         self._wire: dict = {}                          # topic → record → (key bytes, value bytes)
         self._query_numbers = itertools.count()
@@ -251,6 +252,12 @@ class Engine:
             raise KsqlError(f"Cannot drop {node.name}.\nThe following queries read from this "
                             f"source: [{', '.join(readers)}].\nYou need to terminate them before "
                             "dropping " + node.name + ".", *node.pos)
+        # Push queries over the source end with it (the client sees its query finish)
+        # rather than stay attached to a name that may be created again over other data.
+        for query in list(self._transient):
+            if node.name in query.source_names:
+                self._pushes[query.id].close(f"Query terminated: its source {node.name} "
+                                             "was dropped.")
         if source.written_by in self._queries:
             self._stop(source.written_by)
         del self._sources[node.name]
@@ -486,6 +493,7 @@ class Engine:
         push = PushQuery(query, holder["columns"], select.limit, on_row, self._remove_transient,
                          self.lock, self._report_failures)
         holder["push"] = push
+        self._pushes[query_id] = push
         self._transient.append(query)
         self._subscribe(source.topic, query)
         return push
@@ -493,6 +501,7 @@ class Engine:
     def _remove_transient(self, query: Query) -> None:
         if query in self._transient:
             self._transient.remove(query)
+            self._pushes.pop(query.id, None)
             for topic in query.source_topics:
                 self._unsubscribe(topic, query)
 

@@ -386,7 +386,7 @@ class _QueryWriter:
                 continue
             self.row(row.columns, row.tombstone)
             quiet_since = time.monotonic()
-        self.finish("Limit Reached" if session.handle.done else None)
+        self.finish(session.handle.final_message)
         self.r.end()
 
     def print_topic(self, node, bootstrap: str) -> None:

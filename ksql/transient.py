@@ -32,6 +32,9 @@ class PushQuery:
         self.limit = limit
         self.count = 0
         self.done = False
+        # Why it ended, for the client: "Limit Reached", a dropped source, or None when
+        # the client closed it.
+        self.final_message: str | None = None
         self._on_row = on_row
         self._on_close = on_close
         self._lock = lock
@@ -43,7 +46,7 @@ class PushQuery:
         self._on_row(row)
         self.count += 1
         if self.limit is not None and self.count >= self.limit:
-            self.close()
+            self.close("Limit Reached")
 
     def feed(self, record: Record) -> None:
         """Give this query one record of its source (e.g. replayed history)."""
@@ -53,10 +56,11 @@ class PushQuery:
                 if self.query.failures and self._report_failures is not None:
                     self._report_failures(self.query, record)
 
-    def close(self) -> None:
+    def close(self, final_message: str | None = None) -> None:
         with self._lock:
             if not self.done:
                 self.done = True
+                self.final_message = final_message
                 self._on_close(self.query)
 
 

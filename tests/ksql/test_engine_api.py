@@ -481,3 +481,42 @@ def test_struct_columns_cannot_be_compared():
     engine.execute("CREATE STREAM P (M STRUCT<kind INTEGER>) WITH (KAFKA_TOPIC='p', VALUE_FORMAT='JSON');")
     with pytest.raises(KsqlError, match="Cannot compare"):
         engine.execute("CREATE STREAM O AS SELECT * FROM P WHERE M = M;")
+
+
+# --- push queries end with their source ----------------------------------------------------
+
+def test_dropping_a_source_ends_the_push_queries_reading_it():
+    engine = Engine()
+    engine.execute(SHOWS)
+    push = engine.push("SELECT * FROM SEEN EMIT CHANGES;", lambda row: None)
+    engine.execute("DROP TABLE SEEN;")
+    assert push.done
+    assert push.final_message == "Query terminated: its source SEEN was dropped."
+
+
+def test_a_push_query_on_a_dropped_source_sees_nothing_of_its_recreation():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    engine.push("SELECT * FROM SEEN EMIT CHANGES;", rows.append)
+    engine.execute("DROP TABLE SEEN;" + SHOWS.split(";")[1] + ";")
+    engine.process(frame("Mongo"))
+    assert rows == []
+
+
+def test_dropping_another_source_leaves_a_push_query_running():
+    engine = Engine()
+    engine.execute(SHOWS + "CREATE STREAM OTHER (A INT) WITH (KAFKA_TOPIC='o', VALUE_FORMAT='JSON');")
+    rows = []
+    push = engine.push("SELECT * FROM SEEN EMIT CHANGES;", rows.append)
+    engine.execute("DROP STREAM OTHER;")
+    engine.process(frame("Mongo"))
+    assert not push.done and [r.columns for r in rows] == [["Mongo", 1]]
+
+
+def test_a_push_query_reaching_its_limit_says_so():
+    engine = Engine()
+    engine.execute(SHOWS)
+    push = engine.push("SELECT * FROM SEEN EMIT CHANGES LIMIT 1;", lambda row: None)
+    engine.process(frame("Mongo"))
+    assert (push.done, push.final_message) == (True, "Limit Reached")

@@ -530,3 +530,24 @@ def test_starting_a_started_service_again_is_an_error_not_a_second_consumer(stac
             t for t in threading.enumerate() if t.name == "ksql-consumer"] == [consumer]
     finally:
         service.stop()
+
+
+def test_dropping_a_source_ends_the_push_queries_reading_it(server):
+    suffix = uuid.uuid4().hex[:8].upper()
+    rest_client.run(server.url, f"CREATE STREAM GONE_{suffix} (A INT) WITH (KAFKA_TOPIC="
+                                f"'gone_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);")
+    chunks: list = []
+    done = threading.Event()
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query", timeout=60,
+                          json={"ksql": f"SELECT * FROM GONE_{suffix} EMIT CHANGES;"}) as response:
+            chunks.extend(response.iter_text())
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    assert wait_for(lambda: chunks, 30)          # the header: the query is running
+    rest_client.run(server.url, f"DROP STREAM GONE_{suffix};")
+    assert done.wait(30)
+    items = json.loads("".join(chunks))
+    assert items[-1] == {"finalMessage": f"Query terminated: its source GONE_{suffix} was dropped."}
