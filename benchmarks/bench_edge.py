@@ -8,10 +8,13 @@ loads, and one runtime's memory does not disturb the other):
   CPU time per frame (which the other engineers' load disturbs less than FPS); for MXNet
   also the plain Gluon path on the same artifact, interleaved, as the optimised path's
   baseline;
-* end to end: ``EdgeLoop`` on a 640x480 video read unthrottled (every frame, lossless),
-  publishing QoS 1 to the project's real Mosquitto, with a browser-like client reading
-  /stream.mjpg so annotation and JPEG encoding run too; FPS over the classified frames,
-  per-stage mean milliseconds, p99 frame-to-PUBACK latency;
+* end to end, twice: ``EdgeLoop`` on a 640x480 video read unthrottled (every frame decoded,
+  preprocessed, classified and published QoS 1 to the project's real Mosquitto, lossless),
+  once with no stream viewer ("alone": the loop draws and encodes nothing, as in the field
+  when nobody looks) and once with a browser-like client reading /stream.mjpg as fast as it
+  is served ("viewed": frames drawn and JPEG-encoded at up to 15 fps); FPS over the
+  classified frames until the last PUBACK, process CPU per frame, per-stage mean
+  milliseconds, p99 frame-to-PUBACK latency;
 * live pace: the same video played at its own 30 fps, as a camera delivers frames; the
   frame-to-PUBACK latency of what a live camera would publish, and the frames dropped.
 
@@ -57,26 +60,48 @@ def run() -> list[dict]:
             broker.stop()
     rows = []
     for kind, m in measured.items():
+        rows.append(row(f"{kind} model-only FPS", m["model_fps"], "frames/s",
+                        f"{BACKBONE} 224x224, one prepared batch back to back; mean of samples taken "
+                        "before, between and after the e2e runs"))
+        for name, how in (("alone", "no stream viewer (nothing drawn or encoded)"),
+                          ("viewed", "one /stream.mjpg viewer reading as fast as served "
+                                     "(frames drawn and JPEG-encoded at <= 15 fps)")):
+            e = m[name]
+            what = (f"{e['frames']} frames of 640x480 video read unthrottled (every frame decoded, preprocessed, "
+                    f"classified, published QoS 1 to Mosquitto and PUBACKed), {how}")
+            rows += [
+                row(f"{kind} e2e FPS, {name}", e["e2e_fps"], "frames/s", what),
+                row(f"{kind} e2e / model-only, {name}", e["e2e_fps"] / e["model_fps"], "ratio",
+                    "goal >= 0.8; model-only from the samples just before and after this run"),
+                row(f"{kind} e2e CPU per frame, {name}", e["cpu_ms"], "ms/frame",
+                    f"this process, all threads (broker not included); model alone {e['model_cpu_ms']:.1f}"),
+                row(f"{kind} p99 frame-to-publish, {name}", e["p99_ms"], "ms",
+                    "capture to broker PUBACK, unthrottled (includes waiting in the lossless hand-overs)"),
+                row(f"{kind} p50 frame-to-publish, {name}", e["p50_ms"], "ms", "capture to broker PUBACK, unthrottled"),
+            ]
+            if name == "viewed":
+                rows += [
+                    row(f"{kind} stream frames received, viewed", e["viewer_fps"], "frames/s",
+                        f"by the viewer; {e['encoded']} frames drawn and encoded in all"),
+                ]
+            for stage, ms in e["stages_ms"].items():
+                if name == "alone" and stage in ("annotate", "encode"):
+                    continue
+                rows.append(row(f"{kind} stage {stage}, {name}", ms, "ms/frame", stage_note(stage)))
+            rows.append(row(f"{kind} frames dropped, {name}", e["dropped"], "frames", "lossless replay: should be 0"))
         rows += [
-            row(f"{kind} model-only FPS", m["model_fps"], "frames/s",
-                f"{BACKBONE} 224x224, one batch back to back, before and after e2e"),
-            row(f"{kind} end-to-end FPS", m["e2e_fps"], "frames/s",
-                f"{m['frames']} frames of 640x480 video, MQTT QoS 1 + a /stream.mjpg viewer (drawn at <= 15 fps)"),
-            row(f"{kind} e2e / model-only", m["e2e_fps"] / m["model_fps"], "ratio", "goal >= 0.8"),
-            row(f"{kind} e2e / seed DeepLens", m["e2e_fps"] / SEED_FPS, "ratio",
-                f"seed: {SEED_FPS} FPS (issue's figure); goal >= 8"),
-            row(f"{kind} p99 frame-to-publish", m["p99_ms"], "ms",
-                "capture to broker PUBACK, unthrottled (includes waiting in the lossless hand-overs)"),
-            row(f"{kind} p50 frame-to-publish", m["p50_ms"], "ms", "capture to broker PUBACK, unthrottled"),
-            row(f"{kind} live-pace FPS", m["live_fps"], "frames/s", "the 30 fps video played at its own rate"),
+            row(f"{kind} e2e / seed DeepLens", m["alone"]["e2e_fps"] / SEED_FPS, "ratio",
+                f"no viewer; seed: {SEED_FPS} FPS (issue's figure); goal >= 8"),
+            row(f"{kind} live-pace FPS", m["live_fps"], "frames/s",
+                "the 30 fps video played at its own rate, no viewer"),
             row(f"{kind} live-pace p99 frame-to-publish", m["live_p99_ms"], "ms",
                 "capture to broker PUBACK, newest frame only"),
             row(f"{kind} live-pace p50 frame-to-publish", m["live_p50_ms"], "ms", "capture to broker PUBACK"),
             row(f"{kind} live-pace frames dropped", m["live_dropped"], "frames",
                 f"of {LIVE_FRAMES} classified: the camera outran the model"),
+            row(f"{kind} model-only CPU", m["model_cpu_ms"], "ms/frame",
+                "process CPU time per inference, all threads; less disturbed by other load than FPS"),
         ]
-        rows.append(row(f"{kind} model-only CPU", m["model_cpu_ms"], "ms/frame",
-                        "process CPU time per inference, all threads; less disturbed by other load than FPS"))
         if "plain_fps" in m:
             rows += [
                 row(f"{kind} plain (unoptimised) model-only FPS", m["plain_fps"], "frames/s",
@@ -86,13 +111,10 @@ def run() -> list[dict]:
                 row(f"{kind} plain / optimised CPU per frame", m["plain_cpu_ms"] / m["model_cpu_ms"], "ratio",
                     f"plain {m['plain_cpu_ms']:.1f} ms CPU a frame"),
             ]
-        for stage, ms in m["stages_ms"].items():
-            rows.append(row(f"{kind} stage {stage}", ms, "ms/frame", stage_note(stage)))
-        rows.append(row(f"{kind} frames dropped", m["dropped"], "frames", "lossless replay: should be 0"))
     rows.append(row("load average during the run", max(m["load"] for m in measured.values()), "processes",
                     f"1-minute load on {os.cpu_count()} cores, from the other engineers' work"))
-    rows.append(row("onnx / mxnet end-to-end", measured["onnx"]["e2e_fps"] / measured["mxnet"]["e2e_fps"],
-                    "ratio", "same model, same loop"))
+    rows.append(row("onnx / mxnet end-to-end", measured["onnx"]["alone"]["e2e_fps"] / measured["mxnet"]["alone"]["e2e_fps"],
+                    "ratio", "same model, same loop, no viewer"))
     return rows
 
 
@@ -165,30 +187,38 @@ def measure(kind: str, model: Path, video: Path, mqtt_url: str) -> dict:
             clf.infer(batch)
         return runs / (time.perf_counter() - started), 1000 * (time.process_time() - cpu) / runs
 
-    # Half before and half after the end-to-end run: the other engineers' load on this
-    # machine comes in bursts, and the ratio should compare like with like. The plain
-    # baseline is interleaved the same way.
+    # Model-only samples before, between and after the two end-to-end runs: the other
+    # engineers' load on this machine comes in bursts, and each ratio compares an e2e run
+    # with the model-only samples on either side of it. The plain baseline is interleaved
+    # the same way.
     samples = [model_only(classifier)]
     baseline = [model_only(plain)] if plain else []
-    flat_out = run_edge(model, video, kind, mqtt_url, unthrottled=True, frames=FRAMES[kind])
-    samples.append(model_only(classifier))
-    if plain:
-        baseline.append(model_only(plain))
-    live = run_edge(model, video, kind, mqtt_url, unthrottled=False, frames=LIVE_FRAMES)
+    e2e = {}
+    for viewer in (False, True):
+        e2e[viewer] = run_edge(model, video, kind, mqtt_url, unthrottled=True, frames=FRAMES[kind], viewer=viewer)
+        samples.append(model_only(classifier))
+        if plain:
+            baseline.append(model_only(plain))
+    live = run_edge(model, video, kind, mqtt_url, unthrottled=False, frames=LIVE_FRAMES, viewer=False)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
-    result = {**flat_out, "model_fps": mean([f for f, _ in samples]), "model_cpu_ms": mean([c for _, c in samples]),
+    result = {"model_fps": mean([f for f, _ in samples]), "model_cpu_ms": mean([c for _, c in samples]),
               "load": os.getloadavg()[0],
               "live_p99_ms": live["p99_ms"], "live_p50_ms": live["p50_ms"], "live_dropped": live["dropped"],
               "live_fps": live["e2e_fps"]}
+    for viewer, name in ((False, "alone"), (True, "viewed")):
+        around = samples[int(viewer):int(viewer) + 2]
+        result[name] = {**e2e[viewer], "model_fps": mean([f for f, _ in around]),
+                        "model_cpu_ms": mean([c for _, c in around])}
     if baseline:
         result["plain_fps"] = mean([f for f, _ in baseline])
         result["plain_cpu_ms"] = mean([c for _, c in baseline])
     return result
 
 
-def run_edge(model: Path, video: Path, kind: str, mqtt_url: str, *, unthrottled: bool, frames: int) -> dict:
-    """One EdgeLoop run with a /stream.mjpg viewer attached; FPS over classified frames
-    until the last one is acknowledged by the broker."""
+def run_edge(model: Path, video: Path, kind: str, mqtt_url: str, *, unthrottled: bool, frames: int,
+             viewer: bool) -> dict:
+    """One EdgeLoop run, with or without a /stream.mjpg viewer; FPS and process CPU time
+    over the classified frames until the last one is acknowledged by the broker."""
     from socksort.config import HostPort, mqtt_url as parse_url
     from socksort.edge_lambda.loop import STAGES, EdgeConfig, EdgeLoop
     from socksort.net import free_port
@@ -197,32 +227,51 @@ def run_edge(model: Path, video: Path, kind: str, mqtt_url: str, *, unthrottled:
                         http=HostPort("127.0.0.1", free_port()), device="bench", loop=True,
                         unthrottled=unthrottled, max_frames=frames, buffer=10_000)
     edge = EdgeLoop(config, log=lambda text: None).start()
-    viewer = threading.Thread(target=watch_stream, args=(edge.http.url + "/stream.mjpg",), daemon=True)
-    viewer.start()
+    received = [0]
+    if viewer:
+        reader = threading.Thread(target=watch_stream, args=(edge.http.url + "/stream.mjpg", received), daemon=True)
+        reader.start()
+        if not wait_for(lambda: edge.hub.watched, 10):
+            raise RuntimeError("the stream viewer never connected")
     mqtt = edge.publishers[0]
     mqtt.wait_connected(10)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     edge.run()
     mqtt.flush(30)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies = sorted(mqtt.latencies)
     capture = edge.capture
     stages = {"capture": 1000 * capture.read_seconds / max(1, capture.frames)}
     stages.update({s: edge.times.mean_ms(s) for s in STAGES[1:]})
     edge.stop()
     return {"e2e_fps": edge.classified / elapsed, "frames": edge.classified,
+            "cpu_ms": 1000 * cpu / edge.classified,
             "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
             "p50_ms": 1000 * latencies[len(latencies) // 2], "stages_ms": stages,
+            "encoded": edge.times.count["encode"], "viewer_fps": received[0] / elapsed,
             "dropped": edge.dropped, "published": mqtt.published}
 
 
-def watch_stream(url: str) -> None:
-    """A viewer that reads the MJPEG stream as fast as it comes, until the server closes it."""
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def watch_stream(url: str, received: list[int]) -> None:
+    """A viewer that reads the MJPEG stream as fast as it comes, until the server closes it;
+    counts the JPEG parts it received in ``received[0]``."""
     import urllib.request
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
-            while response.read(65536):
-                pass
+            while line := response.readline():
+                if line.lower().startswith(b"content-length:"):
+                    response.readline()   # the blank line after the part headers
+                    response.read(int(line.split(b":")[1]))
+                    received[0] += 1
     except OSError:
         pass
 
