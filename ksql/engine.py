@@ -170,7 +170,8 @@ class Engine:
             raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
         made = {}
 
-        def sink_factory(columns, window_type, window_kind, window_size, key_positions):
+        def sink_factory(columns, window_type, window_kind, window_size, key_positions,
+                         window_positions):
             keys = [c for c in columns if c.key]
             values = [c for c in columns if not c.key]
             if keys:
@@ -390,10 +391,11 @@ class Engine:
         key_cols = [(c.name, c.type) for c in source.key_columns]
         value_cols = [c for c in source.value_columns]
         window = None
-        if source.windowed and key is not None:
-            window = formats.window_from_key_bytes(key, source.window_type, source.window_size)
         key_format = source.key_format if key_cols else formats.KAFKA
         try:
+            if source.windowed and key is not None:
+                window = formats.window_from_key_bytes(key, source.window_type,
+                                                       source.window_size)
             key_values = formats.key_decoder(key_format, key_cols, source.window_type)(key)
             decoded_value = None
             if value is not None:
@@ -480,10 +482,11 @@ class Engine:
         query_id = f"transient_{source.name}_{next(self._transient_numbers)}"
         holder: dict = {}
 
-        def sink_factory(columns, window_type, window_kind, window_size, key_positions):
+        def sink_factory(columns, window_type, window_kind, window_size, key_positions,
+                         window_positions):
             holder["columns"] = columns
             return CallbackSink(lambda row: holder["push"].deliver(row), key_positions,
-                                len(columns))
+                                len(columns), window_positions)
 
         failures: list = []
         plan = planner.Planner(select, source, None, {}, None, self._logger(query_id),

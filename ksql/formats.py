@@ -102,6 +102,11 @@ def _kafka_key_unpacker(ctype: str):
 
 
 def window_from_key_bytes(raw: bytes, window_kind: str, size: int | None) -> Window:
+    needed = 16 if window_kind == "session" else 8
+    if len(raw) < needed:
+        # A bad record (logged against the key), not a failure of the query reading it.
+        raise DecodeError(f"key: a {window_kind}-windowed key ends in {needed} bytes of "
+                          f"window, but the key has only {len(raw)} bytes")
     if window_kind == "session":
         end, start = struct.unpack(">qq", raw[-16:])
         return Window(start, end, "session")

@@ -138,13 +138,18 @@ class CallbackSink:
     """Delivers a transient (push) query's rows to a callback instead of a topic.
 
     Rows hold every projected column; a tombstone row has only the key columns filled
-    (at ``key_positions``), as ksqlDB's push queries show deletions.
+    (at ``key_positions``), as ksqlDB's push queries show deletions. A windowed row's key
+    includes its window, so a tombstone also shows WINDOWSTART/WINDOWEND where the query
+    projects them (``window_positions``): otherwise a client could not tell which window
+    (e.g. which superseded session) was deleted.
     """
 
-    def __init__(self, on_row, key_positions: list, width: int):
+    def __init__(self, on_row, key_positions: list, width: int,
+                 window_positions: tuple = (None, None)):
         self.on_row = on_row
         self.key_positions = key_positions
         self.width = width
+        self.window_positions = window_positions
         self.topic = None
         self.table = None
 
@@ -154,6 +159,10 @@ class CallbackSink:
             for pos, key in zip(self.key_positions, keys):
                 if pos is not None:
                     row[pos] = key
+            if window is not None:
+                for pos, bound in zip(self.window_positions, (window.start, window.end)):
+                    if pos is not None:
+                        row[pos] = bound
             self.on_row(PushRow(row, True))
         else:
             self.on_row(PushRow(list(values), False))

@@ -261,7 +261,7 @@ class Planner:
             key_positions = [p for p in key_positions if p is not None]
             value_fns = [o.fn for o in outputs]
         sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
-                            key_positions)
+                            key_positions, self._window_positions(items))
         op = operators.Select(reader, where, key_fns, value_fns, sink, source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
 
@@ -368,7 +368,8 @@ class Planner:
         sink = sink_factory(columns, None if not windowed else
                             ("session" if s.window.kind == "SESSION" else "time"),
                             s.window.kind if windowed else None, s.window.size if windowed else None,
-                            self._transient_key_positions(items, group_by))
+                            self._transient_key_positions(items, group_by),
+                            self._window_positions(items))
         op = self._aggregate_operator(input_scope, where, [f for f, _ in group_compiled], aggs,
                                       having_fn, [o.fn for o in value_outputs], sink)
         return Plan(op, columns, s.window.kind if windowed else None,
@@ -464,6 +465,15 @@ class Planner:
         """For each key expression, the first projection item showing it (or None)."""
         exprs = [e for e, _ in items]
         return [exprs.index(k) if k in exprs else None for k in key_exprs]
+
+    @staticmethod
+    def _window_positions(items) -> tuple:
+        """Where a push query shows WINDOWSTART and WINDOWEND (None where it does not): a
+        windowed row's key includes its window, so a tombstone fills them in too."""
+        exprs = [e for e, _ in items]
+        return tuple(next((i for i, e in enumerate(exprs)
+                           if isinstance(e, ast.ColumnRef) and e.name == bound), None)
+                     for bound in ("WINDOWSTART", "WINDOWEND"))
 
     def _sink_key_format(self) -> str:
         props = self.sink_props

@@ -520,3 +520,56 @@ def test_a_push_query_reaching_its_limit_says_so():
     push = engine.push("SELECT * FROM SEEN EMIT CHANGES LIMIT 1;", lambda row: None)
     engine.process(frame("Mongo"))
     assert (push.done, push.final_message) == (True, "Limit Reached")
+
+
+# --- push queries over windows: the window is part of the key --------------------------------
+
+SESSIONS = SHOWS + """
+CREATE TABLE W AS SELECT IMAGE, COUNT(*) AS N FROM FRAMES WINDOW SESSION (1 SECOND) GROUP BY IMAGE;
+"""
+
+
+def test_a_push_tombstone_on_a_windowed_table_shows_the_window_it_deletes():
+    engine = Engine()
+    engine.execute(SESSIONS)
+    rows = []
+    engine.push("SELECT * FROM W EMIT CHANGES;", rows.append)
+    engine.process(frame("Mongo", ts=1000))
+    engine.process(frame("Mongo", ts=1500))      # extends the session: [1000,1000] is superseded
+    assert [(r.columns, r.tombstone) for r in rows] == [
+        (["Mongo", 1000, 1000, 1], False), (["Mongo", 1000, 1000, None], True),
+        (["Mongo", 1000, 1500, 2], False)]
+
+
+def test_a_windowed_push_aggregation_tombstone_fills_the_projected_window_bounds():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    engine.push("SELECT WINDOWEND AS WE, IMAGE, COUNT(*) AS C FROM FRAMES "
+                "WINDOW SESSION (1 SECOND) GROUP BY IMAGE EMIT CHANGES;", rows.append)
+    engine.process(frame("Mongo", ts=1000))
+    engine.process(frame("Mongo", ts=1500))
+    assert [r.columns for r in rows if r.tombstone] == [[1000, "Mongo", None]]
+
+
+def test_a_push_tombstone_read_from_windowed_key_bytes_shows_its_window():
+    engine = Engine()
+    engine.execute(SESSIONS + "CREATE TABLE WT (IMAGE STRING PRIMARY KEY, N BIGINT) WITH "
+                   "(KAFKA_TOPIC='W', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');")
+    [written] = [r for r in engine.process(frame("Mongo", ts=1000)) if r.topic == "W"]
+    key, _ = engine.serialize(written)
+    rows = []
+    engine.push("SELECT * FROM WT EMIT CHANGES;", rows.append)
+    engine.process(Record("W", key, None, 1000))    # as the server reads it from Kafka
+    assert [(r.columns, r.tombstone) for r in rows] == [(["Mongo", 1000, 1000, None], True)]
+
+
+def test_a_key_too_short_for_its_window_is_a_bad_key_not_a_failed_query():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute("CREATE TABLE WT (IMAGE STRING PRIMARY KEY, N BIGINT) WITH "
+                   "(KAFKA_TOPIC='w', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');")
+    engine.push("SELECT * FROM WT EMIT CHANGES;", lambda row: None)
+    engine.process(Record("w", b"Mongo", b'{"N": 1}', 1000))
+    assert (engine.stats.bad_records, engine.stats.errors) == (1, 0)
+    assert logged[0].target == "key"

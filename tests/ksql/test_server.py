@@ -551,3 +551,30 @@ def test_dropping_a_source_ends_the_push_queries_reading_it(server):
     assert done.wait(30)
     items = json.loads("".join(chunks))
     assert items[-1] == {"finalMessage": f"Query terminated: its source GONE_{suffix} was dropped."}
+
+
+def test_a_push_query_on_a_windowed_table_carries_the_window_in_rows_and_tombstones(server, stack):
+    suffix = uuid.uuid4().hex[:8].upper()
+    rest_client.run(server.url, f"CREATE STREAM E_{suffix} (K STRING KEY, TS BIGINT) WITH (KAFKA_TOPIC="
+                                f"'events_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1, TIMESTAMP='TS');"
+                                f"CREATE TABLE S_{suffix} AS SELECT K, COUNT(*) AS N FROM E_{suffix} "
+                                "WINDOW SESSION (60 SECONDS) GROUP BY K;")
+    chunks: list = []
+    done = threading.Event()
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query", timeout=60, json={
+                "ksql": f"SELECT * FROM S_{suffix} EMIT CHANGES LIMIT 3;"}) as response:
+            chunks.extend(response.iter_text())
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    assert wait_for(lambda: chunks, 30)          # the header: the query is running
+    produce(stack.bootstrap_servers, f"events_{suffix}", [b'{"TS": 1000}', b'{"TS": 1500}'], key=b"k")
+    assert done.wait(60)
+    header, *rows = json.loads("".join(chunks))
+    assert header["header"]["schema"] == "`K` STRING, `WINDOWSTART` BIGINT, `WINDOWEND` BIGINT, `N` BIGINT"
+    assert [r["row"] for r in rows[:3]] == [
+        {"columns": ["k", 1000, 1000, 1]},
+        {"columns": ["k", 1000, 1000, None], "tombstone": True},
+        {"columns": ["k", 1000, 1500, 2]}]
