@@ -578,3 +578,30 @@ def test_a_push_query_on_a_windowed_table_carries_the_window_in_rows_and_tombsto
         {"columns": ["k", 1000, 1000, 1]},
         {"columns": ["k", 1000, 1000, None], "tombstone": True},
         {"columns": ["k", 1000, 1500, 2]}]
+
+
+def test_a_query_over_the_processing_log_does_not_log_its_own_errors_into_it(server, stack):
+    suffix = uuid.uuid4().hex[:8].upper()
+    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC="
+                                f"'divide_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);"
+                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    rows: list = []
+
+    def consume():
+        # TIME / 0 fails on every entry it reads: were its own errors logged, the entry
+        # after the first would be its own, written before the second division below.
+        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
+                "sql": "SELECT LOGGER, `TIME` / 0 AS X FROM KSQL_PROCESSING_LOG EMIT CHANGES "
+                       "LIMIT 2;"}) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    rows.append(json.loads(line))
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    assert wait_for(lambda: rows, 30)            # the header: the query is running
+    produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
+    assert wait_for(lambda: len(rows) >= 2, 30)
+    produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 8, "B": 0}'], key=None)
+    reader.join(60)
+    assert [r[0] for r in rows[1:]] == [f"processing.CSAS_Q_{suffix}_0"] * 2
