@@ -356,6 +356,25 @@ def _instr(s, sub, position=1, occurrence=1):
     return (index + 1 if position > 0 else index + 2)
 
 
+# ksqlDB's SQRT, EXP and LN are Java's Math functions: outside their domain they return
+# NaN or an infinity where Python raises (which would be a logged expression error).
+def _sqrt(v):
+    return math.sqrt(v) if v >= 0 else math.nan
+
+
+def _ln(v):
+    if v > 0:
+        return math.log(v)
+    return -math.inf if v == 0 else math.nan
+
+
+def _exp(v):
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
 register_scalar("UCASE", str.upper, T.STRING)
 register_scalar("LCASE", str.lower, T.STRING)
 register_scalar("TRIM", str.strip, T.STRING)
@@ -369,9 +388,9 @@ register_scalar("ROUND", _round, lambda ts: T.BIGINT if len(ts) == 1 and ts[0] i
 register_scalar("FLOOR", math.floor, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
 register_scalar("CEIL", math.ceil, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
 register_scalar("SIGN", lambda v: (v > 0) - (v < 0), T.INTEGER)
-register_scalar("SQRT", math.sqrt, T.DOUBLE)
-register_scalar("EXP", math.exp, T.DOUBLE)
-register_scalar("LN", math.log, T.DOUBLE)
+register_scalar("SQRT", _sqrt, T.DOUBLE)
+register_scalar("EXP", _exp, T.DOUBLE)
+register_scalar("LN", _ln, T.DOUBLE)
 register_scalar("GREATEST", lambda *vs: max(v for v in vs if v is not None), _widest,
                 min_args=1, max_args=64, null_on_null=False)
 register_scalar("LEAST", lambda *vs: min(v for v in vs if v is not None), _widest,

@@ -573,3 +573,15 @@ def test_a_key_too_short_for_its_window_is_a_bad_key_not_a_failed_query():
     engine.process(Record("w", b"Mongo", b'{"N": 1}', 1000))
     assert (engine.stats.bad_records, engine.stats.errors) == (1, 0)
     assert logged[0].target == "key"
+
+
+def test_math_functions_outside_their_domain_answer_as_java_and_log_nothing():
+    logged = []
+    engine = Engine(processing_log=logged.append)
+    engine.execute("CREATE STREAM N (X DOUBLE) WITH (KAFKA_TOPIC='n', VALUE_FORMAT='JSON');"
+                   "CREATE STREAM O AS SELECT SQRT(X) AS R, LN(X) AS L, LN(X + 1) AS L1, "
+                   "EXP(X * -1000) AS E FROM N;")
+    [out] = engine.process(Record("n", None, {"X": -1.0}, 1))
+    r, l, l1, e = (out.value[c] for c in ("R", "L", "L1", "E"))
+    assert r != r and l != l and l1 == float("-inf") and e == float("inf")
+    assert logged == []
