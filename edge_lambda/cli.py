@@ -55,7 +55,8 @@ def register(commands) -> None:
     option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
            help="inference threads (default: all cores)")
     option(p, "--stream-fps", env="SOCKSORT_STREAM_FPS", type=optional(config.positive_float), default=15.0,
-           help="most frames per second drawn for the live stream and FIFO, or 'none' for every frame")
+           help="most frames per second drawn for the live stream and FIFO, or 'none' for every frame "
+                "(frames are drawn only while a viewer waits for one)")
     option(p, "--fifo", env="SOCKSORT_FIFO", type=optional(str), help="also write JPEG frames to this FIFO "
            "(the DeepLens viewer reads /tmp/results.mjpeg)")
     option(p, "--tls-ca", env="SOCKSORT_MQTT_CA", type=config.existing_file,
