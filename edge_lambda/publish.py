@@ -36,13 +36,19 @@ class Outgoing:
 
 
 class BoundedBuffer:
-    """A FIFO of outgoing messages that drops its oldest entry when full, counting it."""
+    """A FIFO of outgoing messages that drops its oldest entry when full, counting it.
+
+    ``in_hand`` counts messages a sender took but has not yet settled (delivered, handed to
+    paho's in-flight window, or failed): without it a flush could see an empty buffer and an
+    empty window while the last message is between the two, and stop before it is sent.
+    """
 
     def __init__(self, size: int):
         self._items: collections.deque[Outgoing] = collections.deque()
         self._size = max(1, size)
         self._cond = threading.Condition()
         self.dropped = 0
+        self.in_hand = 0
 
     def put(self, item: Outgoing) -> None:
         with self._cond:
@@ -57,7 +63,13 @@ class BoundedBuffer:
         with self._cond:
             if not self._cond.wait_for(lambda: self._items and ready(), timeout):
                 return None
+            self.in_hand += 1
             return self._items.popleft()
+
+    def settled(self) -> None:
+        """The item from the last ``get`` is delivered, in flight elsewhere, or failed."""
+        with self._cond:
+            self.in_hand -= 1
 
     def wake(self) -> None:
         with self._cond:
@@ -112,7 +124,7 @@ class Publisher:
         return self.idle()
 
     def idle(self) -> bool:
-        return self.pending == 0
+        return self.pending == 0 and self.buffer.in_hand == 0
 
     def stop(self, flush_timeout: float = 5.0) -> None:
         self.flush(flush_timeout)
@@ -140,15 +152,8 @@ class Publisher:
 class CallPublisher(Publisher):
     """Delivers each message with one blocking call (the Greengrass SDK clients)."""
 
-    def __init__(self, buffer_size: int = DEFAULT_BUFFER):
-        super().__init__(buffer_size)
-        self._busy = False
-
     def send(self, payload: bytes) -> None:
         raise NotImplementedError
-
-    def idle(self) -> bool:
-        return self.pending == 0 and not self._busy
 
     def _send_loop(self) -> None:
         self._set_state("connected")
@@ -156,7 +161,6 @@ class CallPublisher(Publisher):
             item = self.buffer.get(lambda: True, timeout=0.2)
             if item is None:
                 continue
-            self._busy = True
             began = time.monotonic()
             try:
                 self.send(item.payload)
@@ -168,7 +172,7 @@ class CallPublisher(Publisher):
                 self._record(item)
             finally:
                 self.send_seconds += time.monotonic() - began
-                self._busy = False
+                self.buffer.settled()
 
 
 class GreengrassV1Publisher(CallPublisher):
@@ -283,7 +287,7 @@ class MqttPublisher(Publisher):
         return len(self._inflight)
 
     def idle(self) -> bool:
-        return self.pending == 0 and self.inflight == 0
+        return super().idle() and self.inflight == 0
 
     def start(self) -> "MqttPublisher":
         self.state = "connecting"
@@ -314,21 +318,27 @@ class MqttPublisher(Publisher):
             if item is None:
                 continue
             began = time.monotonic()
-            # Never call paho while holding our lock: paho runs on_publish while holding its
-            # own message lock, so the opposite order would deadlock.
-            info = self._client.publish(self.topic, item.payload, qos=1)
-            if info.rc in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_NO_CONN):
-                # Either sent or parked in paho's session: paho re-sends it on reconnect.
-                with self._lock:  # the PUBACK may have beaten us here
-                    if info.mid in self._acked_early:
-                        self._acked_early.discard(info.mid)
-                        self._record(item)
-                    else:
-                        self._inflight[info.mid] = item
-            else:
-                self.errors += 1
-                self.last_error = f"publish refused: {self._mqtt.error_string(info.rc)}"
-            self.send_seconds += time.monotonic() - began
+            try:
+                self._hand_over(item)
+            finally:
+                self.send_seconds += time.monotonic() - began
+                self.buffer.settled()
+
+    def _hand_over(self, item: Outgoing) -> None:
+        # Never call paho while holding our lock: paho runs on_publish while holding its
+        # own message lock, so the opposite order would deadlock.
+        info = self._client.publish(self.topic, item.payload, qos=1)
+        if info.rc in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_NO_CONN):
+            # Either sent or parked in paho's session: paho re-sends it on reconnect.
+            with self._lock:  # the PUBACK may have beaten us here
+                if info.mid in self._acked_early:
+                    self._acked_early.discard(info.mid)
+                    self._record(item)
+                else:
+                    self._inflight[info.mid] = item
+        else:
+            self.errors += 1
+            self.last_error = f"publish refused: {self._mqtt.error_string(info.rc)}"
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None) -> None:
         with self._lock:

@@ -163,3 +163,28 @@ def test_tls_against_a_plain_broker_is_a_reported_connection_failure(mosquitto):
         assert not publisher.connected and publisher.pending + publisher.inflight == 1
     finally:
         publisher.stop(flush_timeout=0)
+
+
+def test_flush_waits_for_a_message_the_sender_has_taken_but_not_yet_handed_to_paho(mosquitto):
+    import threading
+
+    from socksort.edge_lambda.publish import MqttPublisher
+    publisher = MqttPublisher(mqtt_url(mosquitto.url), "sockfound").start()
+    release = threading.Event()
+    hand_over = publisher._client.publish
+
+    def slow_publish(*args, **kwargs):
+        release.wait(10)
+        return hand_over(*args, **kwargs)
+
+    publisher._client.publish = slow_publish
+    try:
+        assert publisher.wait_connected(10)
+        publisher.publish(b"{}")
+        assert wait_until(lambda: publisher.pending == 0)   # out of the buffer, not in flight yet
+        assert not publisher.flush(0.2)
+        release.set()
+        assert publisher.flush(10) and publisher.published == 1
+    finally:
+        release.set()
+        publisher.stop(flush_timeout=0)
