@@ -55,6 +55,20 @@ class Broadcast(Handoff, Generic[T]):
     def waiting(self) -> int:
         return self._waiting
 
+    def next(self, timeout: float) -> T | None:
+        """The first value published after this call (None if none comes within ``timeout``
+        or the broadcast closes). The caller counts as waiting meanwhile, so a producer that
+        makes values only for waiting readers makes one for it."""
+        with self._cond:
+            seen = self._number
+            self._waiting += 1
+            try:
+                self._cond.wait_for(lambda: self._number != seen or self._closed, timeout)
+            finally:
+                if self._number == seen:   # not served: no longer waiting
+                    self._waiting -= 1
+            return self._value if self._number != seen else None
+
     def follow(self, stop: threading.Event | None = None, poll: float = 0.5) -> Iterator[T]:
         """Yield each value newer than the one yielded before, until closed or ``stop`` is set.
 

@@ -2,7 +2,7 @@
 
     /              the annotated live picture with label, probability, FPS and connection state
     /stream.mjpg   multipart JPEG (multipart/x-mixed-replace), one part per annotated frame
-    /snapshot.jpg  the latest annotated frame (frames are drawn only while someone watches)
+    /snapshot.jpg  a freshly drawn annotated frame (frames are drawn only while someone watches)
     /status.json   what the page shows, as JSON
     /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
@@ -23,6 +23,9 @@ from socksort.config import HostPort
 from socksort.edge_lambda.handoff import Broadcast
 
 BOUNDARY = "socksortframe"
+
+
+SNAPSHOT_WAIT = 3.0   # seconds /snapshot.jpg waits for a frame drawn for it
 
 
 class JpegHub(Broadcast[bytes]):
@@ -78,9 +81,11 @@ def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[
             elif path == "/stream.mjpg":
                 self._stream()
             elif path == "/snapshot.jpg":
-                _, jpeg = hub.latest()
+                # Frames are drawn only for viewers, so the latest one may be old: ask for a new one.
+                jpeg = hub.next(timeout=SNAPSHOT_WAIT)
                 if jpeg is None:
-                    self._send(503, "text/plain", b"no frame yet\n")
+                    self._send(503, "text/plain",
+                               f"no new frame within {SNAPSHOT_WAIT:g} s (is the camera running?)\n".encode())
                 else:
                     self._send(200, "image/jpeg", jpeg)
             elif path == "/status.json":

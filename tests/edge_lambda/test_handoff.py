@@ -59,3 +59,21 @@ def test_closing_ends_every_reader():
     for reader in readers:
         reader.join(2)
     assert not any(reader.is_alive() for reader in readers)
+
+
+def test_next_returns_a_value_published_after_the_call_not_the_current_one():
+    hub, got = Broadcast(), []
+    hub.publish("old")
+    reader = threading.Thread(target=lambda: got.append(hub.next(timeout=5)))
+    reader.start()
+    assert wait_until(lambda: hub.waiting == 1)
+    hub.publish("new")
+    reader.join(5)
+    assert got == ["new"] and hub.waiting == 0
+
+
+def test_next_with_nothing_published_gives_none_and_stops_waiting():
+    hub = Broadcast()
+    hub.publish("old")
+    assert hub.next(timeout=0.05) is None
+    assert hub.waiting == 0

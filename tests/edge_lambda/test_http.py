@@ -134,3 +134,24 @@ def test_a_slow_viewer_has_frames_drawn_only_as_fast_as_it_takes_them(colour_mod
     # The viewer was ready for a frame this many times; the loop classified far more.
     assert edge.classified > 10 * taken_in_all
     assert taken_in_all <= edge.times.count["encode"] <= taken_in_all + 1
+
+
+def test_a_snapshot_is_drawn_for_the_request_not_left_over_from_an_earlier_viewer(running_edge, colour_model,
+                                                                                  rgb_video):
+    edge, url = running_edge(model=colour_model, source=str(rgb_video), loop=True)
+    first_status, _ = get(url + "/snapshot.jpg")
+    drawn = edge.times.count["encode"]
+    second_status, jpeg = get(url + "/snapshot.jpg")
+    assert first_status == second_status == 200
+    assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) is not None
+    assert edge.times.count["encode"] > drawn
+
+
+def test_a_snapshot_while_the_camera_is_lost_is_a_503_not_an_old_frame(running_edge, colour_model):
+    camera = NetworkCamera(free_port()).plug_in()
+    edge, url = running_edge(model=colour_model, source=camera.url)
+    assert get(url + "/snapshot.jpg")[0] == 200
+    camera.unplug()
+    assert wait_until(lambda: edge.status()["camera"]["state"] == "lost", timeout=20)
+    status, body = get(url + "/snapshot.jpg")
+    assert status == 503 and b"no new frame within" in body
