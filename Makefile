@@ -57,7 +57,7 @@ demo: setup
 MODEL ?= models/socks
 LAMBDA_ZIP ?= build/socksort-edge-lambda.zip
 lambda-zip: setup
-	$(PY) -m socksort.edge_lambda.package --model $(MODEL) --out $(LAMBDA_ZIP)
+	$(PY) -m socksort.edge_lambda.package --model $(MODEL) --out $(LAMBDA_ZIP) $(if $(PAHO),--paho $(PAHO))
 
 clean:
 	rm -rf $(VENV) .socksort build *.egg-info bench-results.json
