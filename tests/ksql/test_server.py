@@ -209,14 +209,20 @@ def processing_log_entries(bootstrap: str, logger: str) -> list[dict]:
     return [e for e in entries if e["logger"] == logger]
 
 
+def dividing_streams(server) -> str:
+    """D_<suffix> over topic divide_<suffix> and Q_<suffix> = A / B from it; returns the suffix."""
+    suffix = uuid.uuid4().hex[:8].upper()
+    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC="
+                                f"'divide_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);"
+                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    return suffix
+
+
 def test_an_expression_failing_on_a_record_yields_null_and_is_logged(server, stack):
     from socksort.ksql.kafka_io import read_topic
 
-    suffix = uuid.uuid4().hex[:8].upper()
+    suffix = dividing_streams(server)
     topic = f"divide_{suffix}"
-    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC='{topic}', "
-                                "VALUE_FORMAT='JSON', PARTITIONS=1);"
-                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
     produce(stack.bootstrap_servers, topic, [b'{"A": 7, "B": 0}', b'{"A": 8, "B": 2}'], key=None)
     def written():
         return [json.loads(m.value) for m in read_topic(stack.bootstrap_servers, f"Q_{suffix}")]
@@ -232,10 +238,7 @@ def test_an_expression_failing_on_a_record_yields_null_and_is_logged(server, sta
 
 
 def test_the_processing_log_stream_shows_errors_to_a_push_query(server, stack):
-    suffix = uuid.uuid4().hex[:8].upper()
-    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC="
-                                f"'divide_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);"
-                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    suffix = dividing_streams(server)
     lines: list = []
 
     def consume():
@@ -581,10 +584,7 @@ def test_a_push_query_on_a_windowed_table_carries_the_window_in_rows_and_tombsto
 
 
 def test_a_query_over_the_processing_log_does_not_log_its_own_errors_into_it(server, stack):
-    suffix = uuid.uuid4().hex[:8].upper()
-    rest_client.run(server.url, f"CREATE STREAM D_{suffix} (A INT, B INT) WITH (KAFKA_TOPIC="
-                                f"'divide_{suffix}', VALUE_FORMAT='JSON', PARTITIONS=1);"
-                                f"CREATE STREAM Q_{suffix} AS SELECT A, A / B AS Q FROM D_{suffix};")
+    suffix = dividing_streams(server)
     rows: list = []
 
     def consume():

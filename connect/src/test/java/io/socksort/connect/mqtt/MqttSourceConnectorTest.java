@@ -17,6 +17,11 @@ class MqttSourceConnectorTest {
     private final MqttSourceConnector connector = new MqttSourceConnector();
 
     private Map<String, List<String>> errors(Map<String, String> config) {
+        return errors(connector, config);
+    }
+
+    /** The keys validation blames, with their messages. */
+    static Map<String, List<String>> errors(MqttSourceConnector connector, Map<String, String> config) {
         return connector.validate(config).configValues().stream()
             .filter(v -> !v.errorMessages().isEmpty())
             .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));

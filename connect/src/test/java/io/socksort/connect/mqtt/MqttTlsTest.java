@@ -17,12 +17,10 @@ import java.security.cert.CertificateException;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import javax.net.ssl.SSLHandshakeException;
 
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.config.ConfigValue;
 import org.eclipse.paho.client.mqttv3.MqttException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,9 +33,7 @@ class MqttTlsTest {
     private final MqttSourceConnector connector = new MqttSourceConnector();
 
     private Map<String, List<String>> errors(Map<String, String> config) {
-        return connector.validate(config).configValues().stream()
-            .filter(v -> !v.errorMessages().isEmpty())
-            .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
+        return MqttSourceConnectorTest.errors(connector, config);
     }
 
     private static Map<String, String> config(String... extra) {
