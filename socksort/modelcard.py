@@ -8,10 +8,14 @@ The model folder is the artifact between ``training/`` (which writes it) and
 The preprocessing is stated exactly, so any MXNet or ONNX program can reproduce it:
 
 1. decode to 8-bit pixels and reorder channels to ``channel_order`` (``RGB``);
-2. resize: ``squash`` resizes the whole image to ``input_size`` x ``input_size``
-   ignoring aspect; ``shorter_center_crop`` resizes the shorter side to
-   ``resize_shorter`` keeping aspect, then takes the centred ``input_size`` square;
-   OpenCV interpolation ``interpolation``;
+2. resize, with OpenCV interpolation ``interpolation`` (``cv2.resize``): ``squash``
+   resizes the whole image to ``input_size`` x ``input_size`` ignoring aspect;
+   ``shorter_center_crop`` first crops, in whole source pixels, the centred square of
+   side ``s = floor(min(h, w) * input_size / resize_shorter + 1/2)`` (exact integer
+   arithmetic; at least 1), at ``top = (h - s) // 2``, ``left = (w - s) // 2``, then
+   resizes that square to ``input_size`` x ``input_size``: what scaling the shorter side
+   to ``resize_shorter`` and cutting out the centred ``input_size`` square keeps, to
+   within a pixel, with only the kept pixels resized;
 3. ``x = (pixel / pixel_scale - mean) / std`` per channel, float32;
 4. layout ``NCHW``, batch of 1, input named ``input_name``.
 
