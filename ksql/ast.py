@@ -63,6 +63,15 @@ class Case(Expr):
 
 
 @dataclass(frozen=True)
+class Dereference(Expr):
+    """``base->field``: one field of a STRUCT value (field name as written: upper-cased
+    unless back-quoted)."""
+    base: Expr
+    field: str
+    pos: Pos = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class FunctionCall(Expr):
     name: str
     args: tuple

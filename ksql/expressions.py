@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import math
 import operator
+import re
 from typing import Callable
 
 from socksort.ksql import ast, functions
@@ -90,11 +91,21 @@ def format_expr(e: ast.Expr) -> str:
         parts = " ".join(f"WHEN {format_expr(c)} THEN {format_expr(r)}" for c, r in e.whens)
         default = f" ELSE {format_expr(e.default)}" if e.default is not None else ""
         return f"(CASE {parts}{default} END)"
+    if isinstance(e, ast.Dereference):
+        return f"{format_expr(e.base)}->{_field_text(e.field)}"
     if isinstance(e, ast.FunctionCall):
         if e.star:
             return f"{e.name}(*)"
         return f"{e.name}({', '.join(format_expr(a) for a in e.args)})"
     return repr(e)
+
+
+def _field_text(name: str) -> str:
+    # ksqlDB back-quotes a field name that would not read back as written unquoted.
+    return name if _PLAIN_NAME.fullmatch(name) else f"`{name}`"
+
+
+_PLAIN_NAME = re.compile(r"[A-Z_][A-Z0-9_@$]*")
 
 
 def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
@@ -125,6 +136,8 @@ def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
         return _case(e, scope)
     if isinstance(e, ast.FunctionCall):
         return _call(e, scope)
+    if isinstance(e, ast.Dereference):
+        return _dereference(e, scope)
     raise KsqlError(f"Unsupported expression: {format_expr(e)}")
 
 
@@ -144,6 +157,57 @@ def _failure(e: ast.Expr, scope: Scope):
         report(f"{context}: {exc}")
         return None
     return failed
+
+
+def _dereference(e: ast.Dereference, scope: Scope):
+    """``a->b->c``: the whole field path is resolved and type-checked here, once; the
+    closure only walks the dicts (a null struct anywhere on the path gives null)."""
+    path = []
+    node = e
+    while isinstance(node, ast.Dereference) and scope.slots.get(node) is None:
+        path.append(node)
+        node = node.base
+    path.reverse()
+    base, t = compile_expr(node, scope)
+    names = []
+    for step in path:
+        if not T.is_struct(t):
+            raise KsqlError(f"Expected STRUCT type, got: {T.display(t)}", *_pos(step))
+        field_type = T.struct_field(t, step.field)
+        if field_type is None:
+            raise KsqlError(f"Could not find field '{step.field}' in '{format_expr(step.base)}'.",
+                            *_pos(step))
+        names.append(step.field)
+        t = field_type
+    slot = _slot_of(node, scope)
+    if len(names) == 1:
+        name = names[0]
+        if slot is not None:
+            def f(row):
+                v = row[slot]
+                return None if v is None else v.get(name)
+        else:
+            def f(row):
+                v = base(row)
+                return None if v is None else v.get(name)
+    elif len(names) == 2:
+        n0, n1 = names
+
+        def f(row):
+            v = base(row)
+            if v is None:
+                return None
+            v = v.get(n0)
+            return None if v is None else v.get(n1)
+    else:
+        def f(row):
+            v = base(row)
+            for name in names:
+                if v is None:
+                    return None
+                v = v.get(name)
+            return v
+    return f, t
 
 
 def _logical(e: ast.BinaryOp, scope: Scope):

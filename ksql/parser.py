@@ -562,6 +562,19 @@ class _Parser:
         return self.primary()
 
     def primary(self):
+        start = self.tok
+        e = self.primary_base()
+        # `base->field`, left-associative: a->b->c is (a->b)->c, as in ksqlDB's grammar;
+        # like ksqlDB, the node's position is where its base starts.
+        while self.at_op("->"):
+            self.advance()
+            name, _ = self.identifier()
+            e = ast.Dereference(e, name, start.pos)
+        if self.at_op("["):
+            raise unsupported("array/map subscripts", self.tok.pos)
+        return e
+
+    def primary_base(self):
         tok = self.tok
         if tok.kind == INTEGER:
             self.advance()
@@ -601,8 +614,6 @@ class _Parser:
                 self.advance()
                 name = self.advance()
                 return ast.ColumnRef(name.text, tok.text, name.pos)
-            if self.at_op("[") or self.at_op("->"):
-                raise unsupported("array/struct access", self.tok.pos)
             return ast.ColumnRef(tok.text, None, tok.pos)
         raise self.error()
 

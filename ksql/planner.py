@@ -59,6 +59,8 @@ def _walk(e):
     elif isinstance(e, ast.FunctionCall):
         for a in e.args:
             yield from _walk(a)
+    elif isinstance(e, ast.Dereference):
+        yield from _walk(e.base)
 
 
 def _strip_qualifiers(e, qualifiers: set):
@@ -79,7 +81,17 @@ def _strip_qualifiers(e, qualifiers: set):
             default=None if e.default is None else _strip_qualifiers(e.default, qualifiers))
     if isinstance(e, ast.FunctionCall):
         return dataclasses.replace(e, args=tuple(_strip_qualifiers(a, qualifiers) for a in e.args))
+    if isinstance(e, ast.Dereference):
+        return dataclasses.replace(e, base=_strip_qualifiers(e.base, qualifiers))
     return e
+
+
+def _numbered(name: str) -> tuple[str, int]:
+    """("C", 2) for "C_2", ("C", 0) for "C": how ksqlDB's alias generator reads a name."""
+    stem, sep, number = name.rpartition("_")
+    if sep and number.isdigit() and number.isascii():
+        return stem, int(number)
+    return name, 0
 
 
 def _is_agg(e) -> bool:
@@ -184,20 +196,36 @@ class Planner:
     def _check_reserved(self, items) -> None:
         if self.sink_name is None:
             return                  # only a sink's columns may not be named like pseudo columns
-        for expr, alias in items:
-            name = alias if alias is not None else (
-                expr.name if isinstance(expr, ast.ColumnRef) else None)
+        for (expr, alias), name in zip(items, self._output_names(items)):
+            if alias is None and not isinstance(expr, (ast.ColumnRef, ast.Dereference)):
+                continue
             if name in RESERVED:
                 raise KsqlError(f"Reserved column name in select: `{name}`. Please remove or "
                                 "alias the column.", *_pos(expr))
 
     def _output_names(self, items) -> list:
         names, generated = [], 0
+        # ksqlDB names an unaliased `a->b->c` after its last field, C, numbered past the
+        # source's own columns named C or C_<n> (C_1, C_2, ...) and past the earlier
+        # unaliased fields of that name (ColumnNames.StructFieldAliasGenerator: a trailing
+        # _<n> of the field name is dropped first).
+        used: dict[str, set] = {}
+        for c in self.source.columns:
+            stem, number = _numbered(c.name)
+            used.setdefault(stem, set()).add(number)
         for expr, alias in items:
             if alias is not None:
                 names.append(alias)
             elif isinstance(expr, ast.ColumnRef):
                 names.append(expr.name)
+            elif isinstance(expr, ast.Dereference):
+                stem, _ = _numbered(expr.field)
+                taken = used.setdefault(stem, set())
+                n = 0
+                while n in taken:
+                    n += 1
+                taken.add(n)
+                names.append(stem if n == 0 else f"{stem}_{n}")
             else:
                 names.append(f"KSQL_COL_{generated}")
                 generated += 1
@@ -506,6 +534,8 @@ class Planner:
             return all(self._covered(x, group_by, windowed) for x in parts)
         if isinstance(e, ast.FunctionCall):
             return all(self._covered(a, group_by, windowed) for a in e.args)
+        if isinstance(e, ast.Dereference):
+            return self._covered(e.base, group_by, windowed)
         return False
 
     def _make_aggregate(self, call: ast.FunctionCall, scope: Scope):

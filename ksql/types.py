@@ -165,7 +165,7 @@ def java_double_str(v: float) -> str:
 # --- STRUCT and ARRAY (column declarations only, e.g. the processing-log stream) -------
 # A complex type is its canonical text, as ksqlDB prints it in query headers:
 # "STRUCT<`TYPE` INTEGER, `CAUSE` ARRAY<STRING>>". Values are dicts keyed by the field
-# names and lists; expressions cannot look inside them (no -> or [] in the subset).
+# names and lists; expressions read struct fields with `->` (no [] in the subset).
 
 def is_complex(t: str) -> bool:
     return t.startswith(("STRUCT<", "ARRAY<"))
@@ -196,6 +196,15 @@ def _split_complex(t: str):
         fields.append((name, body[i:j]))
         i = j + 2
     return "STRUCT", fields
+
+
+def is_struct(t: str) -> bool:
+    return t.startswith("STRUCT<")
+
+
+def struct_field(t: str, name: str) -> str | None:
+    """The type of field ``name`` (exact name, as declared) of STRUCT type ``t``, or None."""
+    return dict(_split_complex(t)[1]).get(name)
 
 
 def rest_schema(t: str) -> dict:

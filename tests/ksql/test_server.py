@@ -260,6 +260,29 @@ def test_the_processing_log_stream_shows_errors_to_a_push_query(server, stack):
     assert message["RECORDPROCESSINGERROR"]["ERRORMESSAGE"].endswith("/ by zero")
 
 
+def test_a_push_query_reads_processing_log_struct_fields_with_the_arrow(server, stack):
+    suffix = dividing_streams(server)
+    lines: list = []
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
+                "sql": "SELECT MESSAGE->TYPE AS T, MESSAGE->RECORDPROCESSINGERROR->ERRORMESSAGE "
+                       "AS E FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;"}) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    lines.append(json.loads(line))
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    assert wait_for(lambda: lines, 30)          # the header: the query is running
+    produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
+    reader.join(60)
+    header, *rows = lines
+    assert header["columnNames"] == ["T", "E"]
+    assert header["columnTypes"] == ["INTEGER", "STRING"]
+    assert rows == [[1, "Error computing expression (A / B) for column Q with index 1: / by zero"]]
+
+
 def test_the_processing_log_stream_is_listed_like_any_stream(server):
     [streams] = rest_client.run(server.url, "SHOW STREAMS;")
     [log_stream] = [s for s in streams["streams"] if s["name"] == "KSQL_PROCESSING_LOG"]
