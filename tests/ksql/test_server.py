@@ -209,6 +209,22 @@ def processing_log_entries(bootstrap: str, logger: str) -> list[dict]:
     return [e for e in entries if e["logger"] == logger]
 
 
+def stream_query(server, sql: str) -> tuple[threading.Thread, list]:
+    """Run a push query on /query-stream in a thread; its JSON lines (header first) arrive
+    in the returned list. Join the thread to wait for the query's end (its LIMIT)."""
+    lines: list = []
+
+    def consume():
+        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={"sql": sql}) as response:
+            for line in response.iter_lines():
+                if line.strip():
+                    lines.append(json.loads(line))
+
+    reader = threading.Thread(target=consume, daemon=True)
+    reader.start()
+    return reader, lines
+
+
 def dividing_streams(server) -> str:
     """D_<suffix> over topic divide_<suffix> and Q_<suffix> = A / B from it; returns the suffix."""
     suffix = uuid.uuid4().hex[:8].upper()
@@ -239,17 +255,7 @@ def test_an_expression_failing_on_a_record_yields_null_and_is_logged(server, sta
 
 def test_the_processing_log_stream_shows_errors_to_a_push_query(server, stack):
     suffix = dividing_streams(server)
-    lines: list = []
-
-    def consume():
-        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
-                "sql": "SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;"}) as response:
-            for line in response.iter_lines():
-                if line.strip():
-                    lines.append(json.loads(line))
-
-    reader = threading.Thread(target=consume, daemon=True)
-    reader.start()
+    reader, lines = stream_query(server, "SELECT * FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;")
     assert wait_for(lambda: lines, 30)          # the header: the query is running
     produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
     reader.join(60)
@@ -262,18 +268,8 @@ def test_the_processing_log_stream_shows_errors_to_a_push_query(server, stack):
 
 def test_a_push_query_reads_processing_log_struct_fields_with_the_arrow(server, stack):
     suffix = dividing_streams(server)
-    lines: list = []
-
-    def consume():
-        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
-                "sql": "SELECT MESSAGE->TYPE AS T, MESSAGE->RECORDPROCESSINGERROR->ERRORMESSAGE "
-                       "AS E FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;"}) as response:
-            for line in response.iter_lines():
-                if line.strip():
-                    lines.append(json.loads(line))
-
-    reader = threading.Thread(target=consume, daemon=True)
-    reader.start()
+    reader, lines = stream_query(server, "SELECT MESSAGE->TYPE AS T, MESSAGE->RECORDPROCESSINGERROR->ERRORMESSAGE "
+                                         "AS E FROM KSQL_PROCESSING_LOG EMIT CHANGES LIMIT 1;")
     assert wait_for(lambda: lines, 30)          # the header: the query is running
     produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
     reader.join(60)
@@ -323,19 +319,11 @@ def test_pull_query_on_query_endpoint_is_a_json_array_with_header_and_rows(serve
 
 def test_push_query_streams_new_rows_until_its_limit(server, pipeline, stack):
     session = simulate(17, SessionSpec(fps=4))
-    lines: list = []
-
-    def consume():
-        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60,
-                          json={"sql": "SELECT * FROM SOCK_PAIRS EMIT CHANGES LIMIT 3;"}) as response:
-            lines.extend(line for line in response.iter_lines() if line.strip())
-
-    reader = threading.Thread(target=consume)
-    reader.start()
-    time.sleep(1.0)
+    reader, lines = stream_query(server, "SELECT * FROM SOCK_PAIRS EMIT CHANGES LIMIT 3;")
+    assert wait_for(lambda: lines, 30)          # the header: the query is running
     produce(stack.bootstrap_servers, pipeline, session.frames)
     reader.join(60)
-    header, *rows = [json.loads(line) for line in lines]
+    header, *rows = lines
     assert header["columnNames"] == ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"]
     assert header["queryId"].startswith("transient_")
     assert len(rows) == 3 and all(len(r) == 3 for r in rows)
@@ -608,20 +596,10 @@ def test_a_push_query_on_a_windowed_table_carries_the_window_in_rows_and_tombsto
 
 def test_a_query_over_the_processing_log_does_not_log_its_own_errors_into_it(server, stack):
     suffix = dividing_streams(server)
-    rows: list = []
-
-    def consume():
-        # TIME / 0 fails on every entry it reads: were its own errors logged, the entry
-        # after the first would be its own, written before the second division below.
-        with httpx.stream("POST", f"{server.url}/query-stream", timeout=60, json={
-                "sql": "SELECT LOGGER, `TIME` / 0 AS X FROM KSQL_PROCESSING_LOG EMIT CHANGES "
-                       "LIMIT 2;"}) as response:
-            for line in response.iter_lines():
-                if line.strip():
-                    rows.append(json.loads(line))
-
-    reader = threading.Thread(target=consume, daemon=True)
-    reader.start()
+    # TIME / 0 fails on every entry it reads: were its own errors logged, the entry after
+    # the first would be its own, written before the second division below.
+    reader, rows = stream_query(server, "SELECT LOGGER, `TIME` / 0 AS X FROM KSQL_PROCESSING_LOG "
+                                        "EMIT CHANGES LIMIT 2;")
     assert wait_for(lambda: rows, 30)            # the header: the query is running
     produce(stack.bootstrap_servers, f"divide_{suffix}", [b'{"A": 7, "B": 0}'], key=None)
     assert wait_for(lambda: len(rows) >= 2, 30)
