@@ -443,25 +443,23 @@ def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[st
                 row += nulls
             else:
                 row += [None if p is None else values[p] for p in value_positions]
-        try:
-            for i, native, low, high, coerce in key_checks:
-                v = row[i]
-                if v is not None and not (type(v) is native and
-                                          (low is None or low <= v <= high)):
-                    row[i] = coerce(v)
-        except T.CoercionError as exc:
-            raise DecodeError(f"key: {exc}") from None
+        _coerce(row, key_checks, "key: ")
         if values is not None:
-            try:
-                for i, native, low, high, coerce in value_checks:
-                    v = row[i]
-                    if v is not None and not (type(v) is native and
-                                              (low is None or low <= v <= high)):
-                        row[i] = coerce(v)
-            except T.CoercionError as exc:
-                raise DecodeError(f"Failed to deserialize value: {exc}") from None
+            _coerce(row, value_checks, "Failed to deserialize value: ")
         return row
     return convert
+
+
+def _coerce(row: list, checks, what: str) -> None:
+    """Coerce the columns whose decoded value is not already of the column's type (or in
+    its range); a value that cannot be coerced makes the record undecodable."""
+    try:
+        for i, native, low, high, coerce in checks:
+            v = row[i]
+            if v is not None and not (type(v) is native and (low is None or low <= v <= high)):
+                row[i] = coerce(v)
+    except T.CoercionError as exc:
+        raise DecodeError(f"{what}{exc}") from None
 
 
 def _delimited_formatter(t: str):
