@@ -9,7 +9,6 @@ page has not been sent yet wait in a bounded list that drops (and counts) the ol
 from __future__ import annotations
 
 import collections
-import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -125,14 +124,9 @@ class MqttFeed:
         self._client = None
 
     def start(self) -> None:
-        import paho.mqtt.client as mqtt
+        from socksort import mqtt
 
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             clean_session=True)
-        if self.url.username:
-            client.username_pw_set(self.url.username, self.url.password)
-        if self.url.tls:
-            client.tls_set(ca_certs=str(self.ca_file) if self.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+        client = mqtt.new_client(self.url, self.client_id, self.ca_file)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect

@@ -10,6 +10,20 @@ from pathlib import Path
 from socksort.config import MqttUrl, mqtt_url
 
 
+def new_client(url: MqttUrl, client_id: str = "", ca_file: str | Path | None = None):
+    """A paho-mqtt client (v2 callbacks, clean session) set up with the URL's credentials
+    and, for ``mqtts://``, TLS that requires the broker's certificate to chain to
+    ``ca_file`` (PEM) or the system's CAs when it is None; not connected yet."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if url.username:
+        client.username_pw_set(url.username, url.password)
+    if url.tls:
+        client.tls_set(ca_certs=str(ca_file) if ca_file is not None else None, cert_reqs=ssl.CERT_REQUIRED)
+    return client
+
+
 def connect(url: str | MqttUrl, client_id: str = "", timeout: float = 15.0,
             ca_file: str | Path | None = None):
     """A paho-mqtt client connected with the URL's credentials (TLS for ``mqtts://``), its
@@ -23,14 +37,8 @@ def connect(url: str | MqttUrl, client_id: str = "", timeout: float = 15.0,
     ``OSError`` too) if the TLS handshake fails or it sends no successful CONNACK within
     ``timeout`` seconds; messages are one line.
     """
-    import paho.mqtt.client as mqtt
-
     parsed = url if isinstance(url, MqttUrl) else mqtt_url(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    if parsed.username:
-        client.username_pw_set(parsed.username, parsed.password)
-    if parsed.tls:
-        client.tls_set(ca_certs=str(ca_file) if ca_file is not None else None, cert_reqs=ssl.CERT_REQUIRED)
+    client = new_client(parsed, client_id, ca_file)
     client.max_inflight_messages_set(1000)
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, reason, props: connected.set() if not reason.is_failure else None
