@@ -234,21 +234,18 @@ class PushQuery(threading.Thread):
 def writing_queries(base_url: str, sinks: tuple[str, ...], timeout: float = 2.0) -> dict[str, str] | None:
     """The id of the persistent query writing each of ``sinks`` (``SHOW QUERIES`` on /ksql).
 
-    A new sorting session drops and re-creates the tables, and with them their queries; a
-    push query started before may then keep reading a table that no longer exists (the
-    embedded engine leaves it open). Comparing these ids over time tells the dashboard
-    when to start its push queries again. None when the server does not answer.
+    A new sorting session drops and re-creates the tables, and with them their queries. The
+    embedded engine ends push queries on a dropped source, but a server that leaves them
+    open would keep them reading a table that no longer exists; comparing these ids over
+    time tells the dashboard when to start its push queries again either way. None when
+    the server does not answer.
     """
-    import urllib.error
-    import urllib.request
+    from socksort.net import HttpError, json_request
 
-    request = urllib.request.Request(
-        f"{base_url.rstrip('/')}/ksql", data=json.dumps({"ksql": "SHOW QUERIES;", "streamsProperties": {}}).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/vnd.ksql.v1+json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
-    except (OSError, ValueError):
+        answer = json_request(f"{base_url.rstrip('/')}/ksql", "POST",
+                              {"ksql": "SHOW QUERIES;", "streamsProperties": {}}, timeout)
+    except (OSError, ValueError, HttpError):
         return None
     return writers_from_listing(answer, sinks)
 
