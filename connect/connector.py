@@ -29,7 +29,7 @@ def write_secrets(path: Path, password: str) -> str:
 
 
 def mqtt_source_config(host: str, port: int, username: str, password: str,
-                       mqtt_topic: str = contract.MQTT_TOPIC,
+                       mqtt_topic: str = contract.MQTT_SUBSCRIPTION,
                        kafka_topic: str = contract.KAFKA_TOPIC) -> dict[str, str]:
     """The config the stack PUTs to Connect; ``password`` may be a ``${file:...}`` reference."""
     return {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socksort.config import MqttUrl
+from socksort.contract import MQTT_TOPIC
 from socksort.schema import Prediction, SchemaError
 
 
@@ -24,7 +25,7 @@ class Frame:
     label: str
     probability: float
     device: str
-    seq: int
+    seq: int | None
 
     def compact(self) -> list:
         return [self.ts, self.label, round(self.probability, 1), self.device, self.seq]
@@ -46,7 +47,9 @@ class RawTimeline:
         self.dropped = 0
         self.last_error = ""
 
-    def add_payload(self, payload: bytes) -> Frame | None:
+    def add_payload(self, payload: bytes, topic: str = MQTT_TOPIC) -> Frame | None:
+        """One camera message. As in the pipeline, a message without ``ts`` is timed by its
+        arrival and one without ``device`` is named by its MQTT topic."""
         try:
             prediction = Prediction.from_json(payload)
         except SchemaError as exc:
@@ -54,8 +57,9 @@ class RawTimeline:
                 self.rejected += 1
                 self.last_error = str(exc)
             return None
-        frame = Frame(prediction.ts, prediction.image, prediction.probability,
-                      prediction.device, prediction.seq)
+        ts = prediction.ts if prediction.ts is not None else int(time.time() * 1000)
+        frame = Frame(ts, prediction.image, prediction.probability,
+                      prediction.device or topic, prediction.seq)
         self.add(frame)
         return frame
 
@@ -131,7 +135,8 @@ class MqttFeed:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
-        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload)
+        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload,
+                                                                             message.topic)
         self._client = client
         self.state = f"connecting to {self.url}"
         # connect_async + loop_start: a broker that is down at start is retried in the
@@ -151,8 +156,9 @@ class MqttFeed:
             self.state = f"broker {self.url} refused the connection: {reason_code}"
             return
         self.connected = True
-        self.state = f"subscribed to {self.topic} on {self.url}"
-        client.subscribe(self.topic, qos=0)
+        self.state = f"subscribed to {self.topic} and {self.topic}/+ on {self.url}"
+        # Cameras that name no device publish one level below, as the connector reads them.
+        client.subscribe([(self.topic, 0), (f"{self.topic}/+", 0)])
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         self.connected = False

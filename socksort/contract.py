@@ -15,6 +15,9 @@ PORTS = {
 }
 
 MQTT_TOPIC = "sockfound"
+# What the connector subscribes to: the topic, and one level under it for cameras that name
+# no device in their payload and so publish to a topic of their own (sockfound/left).
+MQTT_SUBSCRIPTION = f"{MQTT_TOPIC},{MQTT_TOPIC}/+"
 KAFKA_TOPIC = "data_mqtt"
 SHOWINGS = "SOCK_SHOWINGS"
 PAIRS = "SOCK_PAIRS"

@@ -51,7 +51,7 @@ def test_registered_connector_config_matches_the_local_stacks():
     differing = {key for key in local if docker[key] != local[key]}
     assert differing == {"mqtt.password"}
     assert docker["mqtt.password"].startswith("${file:") and docker["mqtt.password"].endswith(":mqtt.password}")
-    assert (docker["mqtt.topics"], docker["kafka.topic"]) == (contract.MQTT_TOPIC, contract.KAFKA_TOPIC)
+    assert (docker["mqtt.topics"], docker["kafka.topic"]) == (contract.MQTT_SUBSCRIPTION, contract.KAFKA_TOPIC)
 
 
 def test_connect_worker_settings_match_the_local_worker():

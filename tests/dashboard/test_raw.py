@@ -1,6 +1,7 @@
 """Raw frames from MQTT: the last minute for the timeline, the current label and the rate."""
 
 import json
+import time
 
 import pytest
 
@@ -154,3 +155,11 @@ def test_a_tls_broker_the_system_cas_do_not_trust_leaves_mqtt_down_and_says_tls_
         assert not feed.connected
     finally:
         feed.stop()
+
+
+def test_a_seed_payload_is_timed_by_its_arrival_and_named_by_its_topic():
+    timeline = RawTimeline()
+    before = int(time.time() * 1000)
+    frame = timeline.add_payload(b'{"image": "Mongo", "probability": 91.0}', "sockfound/left")
+    assert frame.device == "sockfound/left" and frame.seq is None
+    assert before <= frame.ts <= int(time.time() * 1000)
