@@ -59,6 +59,12 @@ class Record:
     timestamp_ms: int
     offset: int
     received: float  # epoch seconds when the consumer saw it
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of header ``name``, or None."""
+        found = [value for key, value in self.headers if key == name]
+        return found[-1] if found else None
 
 
 class KafkaTail:
@@ -99,7 +105,8 @@ class KafkaTail:
             msg = self._consumer.poll(0.2)
             if msg is None or msg.error():
                 continue
-            record = Record(msg.key(), msg.value(), msg.timestamp()[1], msg.offset(), time.time())
+            record = Record(msg.key(), msg.value(), msg.timestamp()[1], msg.offset(), time.time(),
+                            tuple(msg.headers() or ()))
             with self._lock:
                 self.records.append(record)
 
