@@ -79,7 +79,7 @@ class KafkaTail:
         self._consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"tail-{time.time_ns()}",
                                    "enable.auto.commit": False, "isolation.level": "read_committed",
                                    "fetch.wait.max.ms": 10})
-        _create_topic(bootstrap_servers, topic)
+        create_topic(bootstrap_servers, topic)
         self._consumer.assign([TopicPartition(topic, 0, self._end_offset(topic))])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -136,7 +136,7 @@ class KafkaTail:
         self.close()
 
 
-def _create_topic(bootstrap_servers: str, topic: str) -> None:
+def create_topic(bootstrap_servers: str, topic: str) -> None:
     """Create ``topic`` with one partition if it does not exist (so its end can be read)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
