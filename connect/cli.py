@@ -26,7 +26,8 @@ def register(commands) -> None:
     down.set_defaults(func=_down)
 
     status = actions.add_parser("status", help="state, pid and endpoint of each service "
-                                               "(exit status 3 if any is not running)")
+                                               "(exit status 3 if any is not running, or the "
+                                               "connector or a task FAILED)")
     status.add_argument("--json", action="store_true", help="one JSON object keyed by service")
     status.set_defaults(func=_status)
 
@@ -51,15 +52,21 @@ def _home():
 
 
 def _up(args) -> int:
-    from socksort.connect.stack import Ports, for_up
+    from socksort.connect.stack import Ports, for_up, problems
     from socksort.errors import UserError
 
     ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
     used = [p for p in vars(ports).values()]
     if len(set(used)) != len(used):
         raise UserError(f"the stack's ports must differ, got {vars(ports)}")
-    report = for_up(_home(), ports).up()
+    try:
+        report = for_up(_home(), ports).up()
+    except OSError as exc:  # a service's API broke off mid-answer: say so in a line, not a traceback
+        raise UserError(f"stack up failed: {exc}") from None
     _print(report, args.json)
+    wrong = problems(report)
+    if wrong:
+        raise UserError("; ".join(wrong))
     return 0
 
 
@@ -71,13 +78,15 @@ def _down(args) -> int:
 
 
 def _status(args) -> int:
-    from socksort.connect.stack import load
+    from socksort.connect.stack import load, problems
     report = load(_home()).status()
     _print(report, args.json)
-    return 0 if all(entry["state"] == "running" for entry in report.values()) else 3
+    return 3 if problems(report) else 0
 
 
 def _print(report: dict, as_json: bool) -> None:
+    from socksort.connect.worker import Failure
+
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -91,4 +100,8 @@ def _print(report: dict, as_json: bool) -> None:
         if "connector" in entry:
             c = entry["connector"]
             extra = f"connector {c['name']}: {c['state']}" + (f", tasks {'/'.join(c['tasks'])}" if c.get("tasks") else "")
+            if entry.get("worker") not in (None, "healthy"):
+                extra = f"worker {entry['worker']}: {entry.get('worker_step', '')}; {extra}"
         print(f"{name:<10} {entry['state']:<13} pid {pid!s:<8} {endpoint}" + (f"  ({extra})" if extra else ""))
+        for failure in (entry.get("connector") or {}).get("failures", []):
+            print(f"{'':<10} {Failure(**failure)}")

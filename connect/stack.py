@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -21,8 +21,8 @@ from socksort import atomic, contract, progress
 from socksort.connect import connector, processes
 from socksort.connect.kafka import Kafka, broker_answers
 from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.worker import (ConnectWorker, connector_status, put_connector,
-                                     rest_answers, wait_running)
+from socksort.connect.worker import (ConnectWorker, Failure, connector_status, failures, put_connector,
+                                     rest_answers, wait_healthy, wait_running, worker_health)
 from socksort.errors import UserError
 from socksort.net import HttpError
 
@@ -140,7 +140,7 @@ class Stack:
                     lambda: broker_answers(self.bootstrap_servers)),
             Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
                     lambda: rest_answers(self.connect_url), after_start=self.register_connector,
-                    details=lambda: {"connector": self._connector_state()}),
+                    details=self._connect_details),
         ]
         if self.ksql is not None:
             services.append(Service("ksql", self.ksql, "ksql_url", self.ksql.url, self.ports.ksql,
@@ -159,12 +159,20 @@ class Stack:
                 if recorded is not None and recorded.alive() and service.answers():
                     progress.step(f"{service.name} already running (pid {recorded.pid})")
                 else:
-                    service.launcher.start()
-                    processes.write_pid_file(self._pid_file(service.name), service.launcher.pid)
-                    started.append(service)
+                    try:
+                        service.launcher.start()
+                    finally:
+                        if service.launcher.pid is not None:
+                            processes.write_pid_file(self._pid_file(service.name), service.launcher.pid)
+                            started.append(service)
                 if service.after_start is not None:
                     service.after_start()
                 self._save_state()
+        except processes.StillStarting:
+            # Alive, answering and maybe recovering: stopping it (or what it needs) would only
+            # start the recovery over. It stays recorded, so status and down know it.
+            self._save_state()
+            raise
         except BaseException:
             for service in reversed(started):
                 progress.step(f"stopping {service.name} again")
@@ -178,9 +186,16 @@ class Stack:
         reference = connector.write_secrets(self.home / "connect" / "secrets.properties",
                                             self.mosquitto.password)
         config = connector.mqtt_source_config(self.host, self.ports.mqtt, self.mosquitto.username, reference)
+        # A worker that was already running may still be recovering from a crash; asking it
+        # about a connector before it is healthy would hang.
+        wait_healthy(self.connect_url, alive=lambda: self._alive("connect"), log_path=self.connect.log_path)
         progress.step(f"registering connector {connector.NAME!r} (MQTT {contract.MQTT_TOPIC} → "
                       f"Kafka {contract.KAFKA_TOPIC})")
-        put_connector(self.connect_url, connector.NAME, config)
+        try:
+            put_connector(self.connect_url, connector.NAME, config)
+        except (OSError, HttpError) as exc:
+            raise UserError(f"registering connector {connector.NAME!r} at {self.connect_url} failed: {exc}; "
+                            f"log: {self.connect.log_path}") from None
         wait_running(self.connect_url, connector.NAME)
 
     def down(self) -> list[str]:
@@ -203,8 +218,11 @@ class Stack:
 
     def running(self) -> list[str]:
         """Names of the services whose recorded process (ours) is alive."""
-        return [service.name for service in self.services()
-                if (recorded := processes.read_pid_file(self._pid_file(service.name))) and recorded.alive()]
+        return [service.name for service in self.services() if self._alive(service.name)]
+
+    def _alive(self, name: str) -> bool:
+        recorded = processes.read_pid_file(self._pid_file(name))
+        return recorded is not None and recorded.alive()
 
     def status(self) -> dict:
         report = {}
@@ -224,16 +242,30 @@ class Stack:
             report[service.name] = entry
         return report
 
+    def _connect_details(self) -> dict:
+        """The worker's health and, once it is healthy, our connector's state."""
+        health = worker_health(self.connect_url)
+        if health.status != "healthy":
+            return {"worker": health.status, "worker_step": health.step,
+                    "connector": {"name": connector.NAME, "state": "unknown"}}
+        return {"worker": health.status, "connector": self._connector_state()}
+
     def _connector_state(self) -> dict:
-        """Our MQTT source's state and its tasks' (``missing`` if it is not registered)."""
+        """Our MQTT source's state and its tasks' (``missing`` if it is not registered), and
+        ``failures`` — each FAILED part with its trace's first line and innermost cause — when
+        there are any."""
         try:
             status = connector_status(self.connect_url, connector.NAME)
         except HttpError as exc:
             return {"name": connector.NAME, "state": "missing" if exc.status == 404 else f"error: {exc}"}
         except OSError as exc:
             return {"name": connector.NAME, "state": f"error: {exc}"}
-        return {"name": connector.NAME, "state": status["connector"]["state"],
-                "tasks": [task["state"] for task in status.get("tasks", [])]}
+        state = {"name": connector.NAME, "state": status["connector"]["state"],
+                 "tasks": [task["state"] for task in status.get("tasks", [])]}
+        failed = failures(status)
+        if failed:
+            state["failures"] = [asdict(failure) for failure in failed]
+        return state
 
     # --- records ------------------------------------------------------------------------------
 
@@ -246,6 +278,22 @@ class Stack:
             "ports": vars(self.ports),
             "ksql": self.with_ksql,
         })
+
+
+def problems(report: dict) -> list[str]:
+    """One line per thing wrong in a status report: a service not running, a Connect worker
+    not healthy, a connector or task FAILED (with its trace's first line)."""
+    found = []
+    for name, entry in report.items():
+        if entry["state"] != "running":
+            found.append(f"{name} is {entry['state']}")
+            continue
+        if entry.get("worker") not in (None, "healthy"):
+            found.append(f"the Connect worker is {entry['worker']}: {entry.get('worker_step', '')}".rstrip(": "))
+        connector_state = entry.get("connector") or {}
+        for failure in connector_state.get("failures", []):
+            found.append(f"connector {connector_state['name']!r} {Failure(**failure)}")
+    return found
 
 
 def for_up(home: Path, ports: Ports) -> Stack:
