@@ -33,6 +33,15 @@ class RecordSet:
         return decode_image(self.images[i], f"{self.path} record {i}")
 
 
+def require_several_classes(records: RecordSet, classes: list[str]) -> None:
+    """A classifier learns to tell classes apart: refuse training records of one class,
+    which would give a model that always answers it ("100 % validation accuracy")."""
+    present = sorted(set(records.labels.tolist()))
+    if len(present) < 2:
+        raise UserError(f"{records.path} holds only the class {classes[present[0]]!r} ({len(records)} "
+                        "images): training needs photos of at least two classes (a Blank class too)")
+
+
 def decode_image(data: bytes, where: str) -> np.ndarray:
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:

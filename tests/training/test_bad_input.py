@@ -35,6 +35,14 @@ def test_a_corrupt_rec_is_named(run_cli, tmp_path, rec_writer, small_images):
     assert not (tmp_path / "model").exists()
 
 
+def test_records_of_a_single_class_are_refused_naming_the_class(run_cli, tmp_path, rec_writer, small_images):
+    rec_writer(tmp_path / "socks", [(image, 1) for image in small_images], ["Blank", "red"])
+    error = one_error_line(train(run_cli, tmp_path / "socks", tmp_path / "model"))
+    assert "holds only the class 'red' (4 images)" in error
+    assert "at least two classes" in error
+    assert not (tmp_path / "model").exists()
+
+
 def test_a_missing_class_list_is_named(run_cli, tmp_path, rec_writer, small_images):
     rec_writer(tmp_path / "socks", [(small_images[0], 0)], ["Blank"])
     (tmp_path / "socks_classes.txt").unlink()
@@ -68,7 +76,7 @@ def test_an_input_size_efficientnet_cannot_take_is_refused(run_cli, tmp_path, re
 
 
 def test_a_zoo_backbone_offline_points_at_efficientnet_lite0(run_cli, tmp_path, rec_writer, small_images):
-    rec_writer(tmp_path / "socks", [(small_images[0], 0)], ["Blank"])
+    rec_writer(tmp_path / "socks", [(small_images[0], 0), (small_images[1], 1)], ["Blank", "red"])
     result = run_cli("train", "--train", tmp_path / "socks.rec", "--val", tmp_path / "socks.rec",
                      "--labels", tmp_path / "socks_classes.txt", "--out", tmp_path / "m",
                      "--backbone", "resnet18_v1", env={"SOCKSORT_OFFLINE": "1", "MXNET_HOME": str(tmp_path)})
