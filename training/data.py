@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from socksort import images as image_files
 from socksort.errors import UserError
 
 
@@ -43,10 +43,10 @@ def require_several_classes(records: RecordSet, classes: list[str]) -> None:
 
 
 def decode_image(data: bytes, where: str) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"{where}: the image does not decode (corrupt .rec?)")
-    return image
+    try:
+        return image_files.decode(data, where)
+    except image_files.UnreadableImage as exc:
+        raise UserError(f"{where}: the image does not decode ({exc.reason}; corrupt .rec?)") from None
 
 
 def default_labels_path(rec: Path) -> Path:

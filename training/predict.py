@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from socksort import modelcard
+from socksort import images, modelcard
 from socksort.errors import UserError
 from socksort.preprocess import prepare
 from socksort.training.data import mxnet_reason
@@ -17,10 +16,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"{path} is not a readable image")
-    return image
+    """A photo to classify; an unreadable one (a truncated JPEG too) stops with its name."""
+    return images.read(path)
 
 
 class Classifier:
