@@ -34,6 +34,11 @@ def _bootstrap_option(parser) -> None:
                   help="Kafka bootstrap servers")
 
 
+def _verbose_option(parser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print the Kafka client's own log (every failed connection attempt)")
+
+
 def _mqtt_option(parser, help: str) -> None:
     config.option(parser, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
                   default=config.mqtt_url(DEFAULT_MQTT), help=help)
@@ -57,14 +62,17 @@ def _server(commands) -> None:
     config.option(p, "--command-topic", env="SOCKSORT_KSQL_COMMAND_TOPIC",
                   default=None, help="the topic holding the server's statements "
                                      "(default _socksort_ksql_command_topic)")
+    _verbose_option(p)
     p.set_defaults(func=_run_server)
 
 
 def _run_server(args) -> int:
     import logging
 
+    from socksort.ksql import kafka_io
     from socksort.ksql.rest import serve
 
+    kafka_io.set_verbose(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     serve(args.bootstrap, args.listen.host, args.listen.port, args.connect_url, args.command_topic)
     return 0
@@ -180,12 +188,14 @@ def _replay(commands) -> None:
     config.mqtt_ca_option(p)
     config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
                   default=120.0, help="seconds to wait for the frames to be processed")
+    _verbose_option(p)
     p.set_defaults(func=_run_replay)
 
 
 def _run_replay(args) -> int:
-    from socksort.ksql import pairs, replay
+    from socksort.ksql import kafka_io, pairs, replay
 
+    kafka_io.set_verbose(args.verbose)
     # argparse passes the string default "max" through speed_value too: args.speed is
     # already None or a float.
     replay.replay(args.file, args.via, args.speed, args.bootstrap, args.mqtt_url, args.timeout,
