@@ -26,7 +26,11 @@ def register(commands) -> None:
     down.set_defaults(func=_down)
 
     status = actions.add_parser("status", help="state, pid and endpoint of each service "
-                                               "(exit status 3 if any is not running)")
+                                               "(exit status 3 if any is not running)",
+                                description="Reports the stack the last `stack up` started in "
+                                            "SOCKSORT_HOME (with its ports); the port options only "
+                                            "say where to look when no stack was started there.")
+    _port_options(status)
     status.add_argument("--json", action="store_true", help="one JSON object keyed by service")
     status.set_defaults(func=_status)
 
@@ -50,15 +54,22 @@ def _home():
     return runtime_dir()
 
 
-def _up(args) -> int:
-    from socksort.connect.stack import Ports, for_up
+def _ports(args):
+    """The ports the options (or SOCKSORT_*_PORT) ask for, validated."""
+    from socksort.connect.stack import Ports
     from socksort.errors import UserError
 
     ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
     used = [p for p in vars(ports).values()]
     if len(set(used)) != len(used):
         raise UserError(f"the stack's ports must differ, got {vars(ports)}")
-    report = for_up(_home(), ports).up()
+    return ports
+
+
+def _up(args) -> int:
+    from socksort.connect.stack import for_up
+
+    report = for_up(_home(), _ports(args)).up()
     _print(report, args.json)
     return 0
 
@@ -71,8 +82,15 @@ def _down(args) -> int:
 
 
 def _status(args) -> int:
-    from socksort.connect.stack import load
-    report = load(_home()).status()
+    import sys
+
+    from socksort.connect.stack import Ports, load
+    asked = _ports(args)
+    stack = load(_home(), asked)
+    if asked not in (stack.ports, Ports()):
+        print(f"socksort: note: showing the stack started in {_home()} with ports {vars(stack.ports)}, "
+              f"not the ports asked for ({vars(asked)})", file=sys.stderr)
+    report = stack.status()
     _print(report, args.json)
     return 0 if all(entry["state"] == "running" for entry in report.values()) else 3
 
