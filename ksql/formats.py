@@ -73,8 +73,8 @@ def key_decoder(fmt: str, columns: list[tuple[str, str]], window_kind: str | Non
                 raw = raw[:-strip]
             text = raw
             try:
-                raw = json.loads(raw, parse_constant=J.reject_constant)
-            except ValueError as exc:
+                raw = J.loads(raw)
+            except ValueError as exc:           # UnicodeDecodeError included
                 raise DecodeError(f"key is not JSON: {exc}") from None
         try:
             try:
@@ -290,17 +290,14 @@ def _json_value(raw):
     if not isinstance(raw, str):
         return raw
     try:
-        obj, end = _scan_json(raw, 0)
-        if end != len(raw) and raw[end:].strip():
-            raise ValueError(f"extra data at char {end}")
-    except StopIteration:
+        return _scan_json(raw, 0)[0]    # what follows the value is ignored, as by Jackson
+    except StopIteration:               # leading whitespace, or no JSON value at all
         try:
-            obj = json.loads(raw, parse_constant=J.reject_constant)
+            return J.loads(raw)
         except ValueError as exc:
             raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
     except ValueError as exc:
         raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
-    return obj
 
 
 def value_decoder(fmt: str, columns: list[tuple[str, str]]):

@@ -45,14 +45,29 @@ class NeedsExactNumbers(Exception):
     """A float met a column whose value depends on the number's digits as written."""
 
 
-def exact_loads(text: str | bytes):
-    """JSON text with every float as the exact ``Decimal`` it spells, as Jackson reads it."""
-    return json.loads(text, parse_float=Decimal, parse_constant=reject_constant)
-
-
 def reject_constant(name: str):
     """``NaN``/``Infinity`` are not JSON; Jackson refuses them, so the record is unreadable."""
     raise ValueError(f"Non-standard token '{name}'")
+
+
+_PLAIN = json.JSONDecoder(parse_constant=reject_constant)
+_EXACT = json.JSONDecoder(parse_float=Decimal, parse_constant=reject_constant)
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def loads(text: str | bytes, exact: bool = False):
+    """The JSON value at the start of ``text`` as Jackson's ``readTree`` reads it: leading
+    whitespace skipped, anything after the value ignored (Jackson 2 leaves
+    FAIL_ON_TRAILING_TOKENS off), NaN/Infinity refused; with ``exact``, every float as the
+    ``Decimal`` it spells. ValueError when there is no JSON value."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8")
+    return (_EXACT if exact else _PLAIN).raw_decode(text, _WHITESPACE.match(text).end())[0]
+
+
+def exact_loads(text: str | bytes):
+    """:func:`loads` with floats as Decimal."""
+    return loads(text, exact=True)
 
 
 def exact_numbers(value):

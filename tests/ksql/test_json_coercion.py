@@ -116,6 +116,13 @@ def test_nan_and_infinity_tokens_are_not_json():
     assert len(logged) == 1 and "not JSON" in logged[0]
 
 
+def test_text_after_the_json_value_is_ignored_as_jackson_ignores_it():
+    logged: list = []
+    engine = _engine("DOUBLE", logged)
+    out = engine.process(Record("s", None, b'\n {"V": 1.5} trailing {"V": 2}', 1))
+    assert [r.value for r in out] == [{"V": 1.5}] and logged == []
+
+
 def test_a_value_that_is_not_an_object_names_the_row_type_it_should_be():
     logged: list = []
     engine = Engine(processing_log=logged.append)
