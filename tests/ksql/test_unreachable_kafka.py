@@ -44,3 +44,17 @@ def test_ksql_server_on_an_unreachable_kafka_says_so_in_two_lines(run_cli, nowhe
     assert result.stderr.splitlines() == [
         f"==> ksql server: connecting to Kafka at {nowhere}",
         "socksort: error: Kafka did not answer within 10s: Failed to get metadata: Local: Broker transport failure"]
+
+
+def test_kafka_client_errors_reach_the_log_once_per_kind_a_minute(caplog):
+    from confluent_kafka import KafkaError
+
+    from socksort.ksql.kafka_io import _ErrorLog
+
+    errors = _ErrorLog(every_s=60)
+    with caplog.at_level("WARNING", logger="socksort.kafka"):
+        for _ in range(200):
+            errors(KafkaError(KafkaError._TRANSPORT, "127.0.0.1:9092/bootstrap: Connect failed"))
+        errors(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Kafka: 127.0.0.1:9092/bootstrap: Connect failed", "Kafka: 1/1 brokers are down"]
