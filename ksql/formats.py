@@ -272,11 +272,10 @@ def _encode_json(obj) -> str:
     its default QUOTE_NON_NUMERIC_NUMBERS) writes them as the strings "NaN", "Infinity" and
     "-Infinity", which a DOUBLE column reads back as the same double."""
     try:
-        if _c_encode is None:
-            return _encoder.encode(obj)
-        return "".join(_c_encode(obj, 0))
+        return _encoder.encode(obj) if _c_encode is None else "".join(_c_encode(obj, 0))
     except ValueError:
-        return _encode_json(J.non_finite_as_text(obj))
+        obj = J.non_finite_as_text(obj)
+        return _encoder.encode(obj) if _c_encode is None else "".join(_c_encode(obj, 0))
 
 
 def _json_value(raw):

@@ -93,7 +93,7 @@ def non_finite_as_text(value):
         return java_double_text(value)
     if type(value) is dict:
         return {k: non_finite_as_text(v) for k, v in value.items()}
-    if type(value) is list:
+    if type(value) in (list, tuple):
         return [non_finite_as_text(v) for v in value]
     return value
 
