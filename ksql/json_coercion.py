@@ -10,7 +10,7 @@ column's type. What it converts is converted here the same way, and what it reje
 Numbers whose digits matter (a JSON float read into a STRING, INTEGER or BIGINT column:
 ``97.30`` is the text ``"97.30"``, ``2.9999999999999999999`` truncates to 2) need the number
 as written, which Python's float has lost: the coercers raise :class:`NeedsExactNumbers`,
-and the caller decodes the record again with :data:`exact_loads` (floats as ``Decimal``), or,
+and the caller decodes the record again with :func:`exact_loads` (floats as ``Decimal``), or,
 for values that never were JSON text, maps floats with :func:`exact_numbers`. Both are off
 the usual path, where every value already has its column's Python type.
 """
