@@ -476,8 +476,9 @@ def test_a_push_query_from_earliest_first_replays_the_tables_history(server, pip
 
 def test_ksql_apply_applies_the_connector_and_the_pipeline_twice_without_harm(stack, run_cli):
     args = ("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url, "--json")
-    first = json.loads(run_cli(*args, check=True).stdout)
-    again = json.loads(run_cli(*args, check=True).stdout)
+    home = {"SOCKSORT_HOME": str(stack.home)}    # its MQTT password file goes there
+    first = json.loads(run_cli(*args, env=home, check=True).stdout)
+    again = json.loads(run_cli(*args, env=home, check=True).stdout)
     assert first[0]["@type"] == "connector_info" and first[0]["info"]["name"] == "socksort-mqtt"
     assert [e["@type"] for e in again] == [e["@type"] for e in first]
     tables = rest_client.run(stack.ksql_url, "SHOW TABLES;")[0]["tables"]
