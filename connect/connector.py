@@ -12,23 +12,18 @@ tolerate it, log it and put it into a dead letter topic (see connect/README.md).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from socksort import atomic, contract
-from socksort.connect import jvm
+from socksort import connect_secrets, contract
 
 NAME = "socksort-mqtt"
 CLASS = "io.socksort.connect.mqtt.MqttSourceConnector"
-PASSWORD_KEY = "mqtt.password"
+PASSWORD_KEY = connect_secrets.PASSWORD_KEY
 
 
 def write_secrets(path: Path, password: str) -> str:
     """Write the MQTT password to an owner-only properties file; return its config reference."""
-    with atomic.atomic_write(path, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(jvm.properties_text({PASSWORD_KEY: password}))
-    return f"${{file:{Path(path).resolve()}:{PASSWORD_KEY}}}"
+    return connect_secrets.write(path, password)
 
 
 def mqtt_source_config(host: str, port: int, username: str, password: str,

@@ -308,12 +308,12 @@ def for_up(home: Path, ports: Ports) -> Stack:
     return Stack(home, ports)
 
 
-def load(home: Path) -> Stack:
-    """The stack as the last ``up`` in ``home`` configured it (defaults if there was none)."""
+def load(home: Path, ports: Ports = Ports()) -> Stack:
+    """The stack as the last ``up`` in ``home`` configured it (``ports`` if there was none)."""
     try:
         state = json.loads((Path(home) / STATE_FILE).read_text())
     except FileNotFoundError:
-        return Stack(home)
+        return Stack(home, ports)
     except ValueError as exc:
         raise UserError(f"{Path(home) / STATE_FILE} is not valid JSON ({exc}); remove it and run stack up") from None
     return Stack(home, Ports(**state["ports"]), host=state["host"], with_ksql=state["ksql"])

@@ -398,9 +398,9 @@ class Engine:
                                                        source.window_size)
             key_values = formats.key_decoder(key_format, key_cols, source.window_type)(key)
             decoded_value = None
-            if value is not None:
-                values = formats.value_decoder(source.value_format,
-                                               [(c.name, c.type) for c in value_cols])(value)
+            values = None if value is None else formats.value_decoder(
+                source.value_format, [(c.name, c.type) for c in value_cols])(value)
+            if values is not None:
                 decoded_value = formats.value_encoder(source.value_format,
                                                       [c.name for c in value_cols],
                                                       [c.type for c in value_cols])(values)

@@ -56,7 +56,14 @@ class SourceReader:
                 if window is None and self.window_type is not None and isinstance(raw_key, (bytes, bytearray)):
                     window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
                 row = self.decode_key(raw_key)          # a fresh list: extended in place below
-                row += self.null_values if value is None else self.decode_value(value)
+                if value is not None:
+                    decoded = self.decode_value(value)
+                    if decoded is None:                 # JSON null: read as a tombstone is
+                        value = None
+                    else:
+                        row += decoded
+                if value is None:
+                    row += self.null_values
         except DecodeError as exc:
             self.log(record, str(exc))
             return None

@@ -137,7 +137,7 @@ class KsqlService:
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
                              "isolation.level": "read_committed",
-                             "fetch.wait.max.ms": 20})
+                             "fetch.wait.max.ms": 20, **kafka_io.log_settings()})
         assigned: set[tuple[str, int]] = set()
         touched: set[tuple[str, int]] = set()
         last_commit = time.monotonic()

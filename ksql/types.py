@@ -180,7 +180,7 @@ def array_type(element: str) -> str:
     return f"ARRAY<{element}>"
 
 
-def _split_complex(t: str):
+def split_complex(t: str):
     """("STRUCT", [(name, type)]) or ("ARRAY", element type) of a canonical complex type."""
     if t.startswith("ARRAY<"):
         return "ARRAY", t[6:-1]
@@ -204,14 +204,14 @@ def is_struct(t: str) -> bool:
 
 def struct_field(t: str, name: str) -> str | None:
     """The type of field ``name`` (exact name, as declared) of STRUCT type ``t``, or None."""
-    return dict(_split_complex(t)[1]).get(name)
+    return dict(split_complex(t)[1]).get(name)
 
 
 def rest_schema(t: str) -> dict:
     """A column type as ksqlDB's REST API describes it: {type, fields, memberSchema}."""
     if not is_complex(t):
         return {"type": display(t), "fields": None, "memberSchema": None}
-    kind, inner = _split_complex(t)
+    kind, inner = split_complex(t)
     if kind == "ARRAY":
         return {"type": "ARRAY", "fields": None, "memberSchema": rest_schema(inner)}
     return {"type": "STRUCT", "memberSchema": None,
@@ -219,7 +219,7 @@ def rest_schema(t: str) -> dict:
 
 
 def _complex_coercer(t: str):
-    kind, inner = _split_complex(t)
+    kind, inner = split_complex(t)
     if kind == "ARRAY":
         element = coercer(inner)
 

@@ -77,6 +77,28 @@ def test_a_bad_port_in_the_environment_is_named(run_cli, tmp_path):
     assert "SOCKSORT_KAFKA_PORT='99999'" in result.stderr
 
 
+def test_status_names_a_bad_port_in_the_environment(run_cli, tmp_path):
+    result = run_cli("stack", "status", env={"SOCKSORT_HOME": str(tmp_path), "SOCKSORT_CONNECT_PORT": "8x"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "socksort: error: SOCKSORT_CONNECT_PORT='8x': not a port number (1-65535)"
+
+
+def test_status_of_a_stack_never_started_looks_at_the_ports_asked_for(run_cli, tmp_path):
+    port = free_port()
+    result = run_cli("stack", "status", "--json", env={"SOCKSORT_HOME": str(tmp_path), "SOCKSORT_CONNECT_PORT": str(port)})
+    assert json.loads(result.stdout)["connect"]["connect_url"] == f"http://127.0.0.1:{port}"
+
+
+def test_status_says_when_the_started_stack_has_other_ports_than_those_asked_for(run_cli, tmp_path):
+    from socksort.connect.stack import Ports, Stack
+    recorded = Stack(tmp_path, Ports(*(free_port() for _ in range(5))), with_ksql=False)
+    recorded._save_state()
+    result = run_cli("stack", "status", "--json", "--connect-port", free_port(), env={"SOCKSORT_HOME": str(tmp_path)})
+    assert json.loads(result.stdout)["connect"]["connect_url"] == recorded.connect_url
+    assert "socksort: note: showing the stack started in" in result.stderr
+    assert f"'connect': {recorded.ports.connect}" in result.stderr
+
+
 def test_down_leaves_a_process_that_merely_reused_a_recorded_pid_alone(run_cli, tmp_path):
     home = tmp_path / "home"
     stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
