@@ -19,3 +19,13 @@ def runtime_dir() -> Path:
 
 def cache_dir() -> Path:
     return ROOT / ".cache"
+
+
+def ksql_conformance_dir() -> Path:
+    """The shared ksqlDB conformance cases (``../shared/ksql-conformance`` next to the
+    checkout, or next to the folder of worktrees); ``SOCKSORT_KSQL_CONFORMANCE`` overrides."""
+    if os.environ.get("SOCKSORT_KSQL_CONFORMANCE"):
+        return Path(os.environ["SOCKSORT_KSQL_CONFORMANCE"])
+    candidates = [ROOT.parent / "shared" / "ksql-conformance",
+                  ROOT.parent.parent / "shared" / "ksql-conformance"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
