@@ -33,6 +33,26 @@ class KsqlError(Exception):
         return self
 
 
+class KsqlSyntaxError(KsqlError):
+    """A statement the grammar rejects. ksqlDB prints these as its ParseFailedException
+    does: ``line L:C: Syntax Error`` and the details on the next line."""
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}:{self.column}: {self.message}"
+        return self.message
+
+
+class KsqlPrepareError(KsqlError):
+    """A statement the grammar accepts but ksqlDB's AST builder rejects (an integer literal
+    out of range, a DOUBLE overflow): ``Failed to prepare statement: line L:C: ...``."""
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"Failed to prepare statement: line {self.line}:{self.column}: {self.message}"
+        return f"Failed to prepare statement: {self.message}"
+
+
 def unsupported(what: str, pos=None) -> KsqlError:
     line, col = pos if pos else (None, None)
     return KsqlError(f"{what} is not supported by the embedded engine", line, col)

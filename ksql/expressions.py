@@ -463,25 +463,29 @@ def _case(e: ast.Case, scope: Scope):
     return f, result
 
 
+def _widened(fn: Fn, arg_type: str, param_type: str) -> Fn:
+    if arg_type in (T.INTEGER, T.BIGINT) and param_type in (T.DOUBLE, T.DECIMAL):
+        def widened(row):
+            v = fn(row)
+            return None if v is None else float(v)
+        return widened
+    return fn
+
+
 def _call(e: ast.FunctionCall, scope: Scope):
     # Arguments first: an unknown column inside is the error ksqlDB reports.
     compiled = [compile_expr(a, scope) for a in e.args]
     if functions.is_aggregate(e.name):
         raise KsqlError(f"Aggregate function {e.name} is not allowed here", *_pos(e))
+    functions.check_known(e.name, e.pos)
     fn = functions.scalar(e.name)
-    if fn is None:
-        raise KsqlError(f"Can't find any functions with the name '{e.name}'", *_pos(e))
-    if e.star:
-        raise KsqlError(f"Function {e.name} does not accept '*'", *_pos(e))
-    arg_types = [t for _, t in compiled]
-    if not fn.min_args <= len(arg_types) <= fn.max_args:
-        raise KsqlError(f"Function '{e.name}' does not accept parameters "
-                        f"({', '.join(map(T.display, arg_types))}).", *_pos(e))
-    result = fn.returns(arg_types)
-    if isinstance(result, str) and result.startswith("ERROR:"):
-        raise KsqlError(result[6:], *_pos(e))
-    args = [f for f, _ in compiled]
-    impl = fn.impl
+    arg_types = [t for _, t in compiled]       # f(*) passes no arguments, as in ksqlDB
+    resolved = functions.resolve(fn, arg_types, _pos(e))
+    result = resolved.returns
+    # An integer passed where the overload takes a DOUBLE (or DECIMAL) is widened first,
+    # as ksqlDB's implicit cast does: GREATEST(1, 2.5e0) is the double 2.5, and 3.0 not 3.
+    args = [_widened(f, t, p) for (f, t), p in zip(compiled, resolved.params)]
+    impl = resolved.impl
     # ksqlDB turns an exception inside a function into a null result and a processing-log
     # entry.
     errors = (ValueError, TypeError, ArithmeticError, LookupError)
@@ -507,7 +511,9 @@ def _call(e: ast.FunctionCall, scope: Scope):
             _constant(a, scope)[0] for a in e.args[1:]):
         # FUNC(expr, literal, ...): only the first argument changes from row to row.
         a0 = args[0]
-        c1, c2 = ([_constant(a, scope)[1] for a in e.args[1:]] + [None])[:2]
+        c1, c2 = ([_widened(lambda row, c=_constant(a, scope)[1]: c, t, p)(None)
+                   for a, t, p in zip(e.args[1:], arg_types[1:], resolved.params[1:])]
+                  + [None])[:2]
         if len(args) == 2:
             def f(row):
                 v = a0(row)

@@ -1,6 +1,9 @@
 """The function registry: scalar functions and aggregates, looked up by upper-case name.
 
-Scalar: ``register_scalar(name, impl, returns, min_args, max_args, null_on_null)``.
+Scalar: ``register_scalar(name, impl, returns, min_args, max_args, null_on_null)``; a
+built-in also lists ksqlDB's overloads (``signatures``), which pick the implementation and
+result type for the argument types as ksqlDB's UdfIndex does (exact match first, then
+implicit numeric widening; a tie is ksqlDB's "ambiguous method parameters").
 Aggregate: ``register_aggregate(name, cls)`` where ``cls(arg_types, params)`` is an
 :class:`Aggregate` (one column argument plus literal parameters, as ksqlDB's UDAFs).
 """
@@ -10,15 +13,33 @@ from __future__ import annotations
 import decimal
 import functools
 import itertools
+import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from socksort.ksql import java_semantics as J
 from socksort.ksql import types as T
-from socksort.ksql.errors import KsqlError
+from socksort.ksql.errors import KsqlError, unsupported
+
+GENERIC = "T"           # a parameter type that binds to one argument type per call
+# ksqlDB's types the engine has no values of; their overloads still take part in
+# resolution (a STRING argument may widen to them), and calling one is "not supported".
+LACKING = ("BYTES", "DATE", "TIME", "TIMESTAMP")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One overload as ksqlDB declares it: parameter types (``GENERIC`` binds one type),
+    the last one repeating when ``variadic``; the result type (a type, GENERIC, or a
+    function of the argument types) and the implementation."""
+    params: tuple
+    returns: object
+    impl: Callable | None = None            # None: an overload of a type in LACKING
+    variadic: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,18 +50,31 @@ class ScalarFunction:
     min_args: int
     max_args: int
     null_on_null: bool
+    display: str = ""                       # ksqlDB's own name for it, as its messages say it
+    signatures: tuple = ()                  # empty: any argument types
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a call site runs: the implementation, the result type and, per argument, the
+    parameter type it was matched to (an INTEGER passed for a DOUBLE is converted)."""
+    impl: Callable
+    returns: str
+    params: tuple
 
 
 _SCALARS: dict[str, ScalarFunction] = {}
 _AGGREGATES: dict[str, type] = {}
 
 
-def register_scalar(name: str, impl: Callable, returns: Callable[[list], str] | str,
+def register_scalar(name: str, impl: Callable | None, returns: Callable[[list], str] | str,
                     min_args: int = 1, max_args: int | None = None,
-                    null_on_null: bool = True) -> None:
+                    null_on_null: bool = True, signatures: tuple = (),
+                    display: str | None = None) -> None:
     ret = returns if callable(returns) else (lambda _types, t=returns: t)
-    _SCALARS[name.upper()] = ScalarFunction(name.upper(), impl, ret, min_args,
-                                            min_args if max_args is None else max_args, null_on_null)
+    _SCALARS[name.upper()] = ScalarFunction(
+        name.upper(), impl, ret, min_args, min_args if max_args is None else max_args,
+        null_on_null, display or name.upper(), tuple(signatures))
 
 
 def register_aggregate(name: str, cls: type) -> None:
@@ -61,6 +95,105 @@ def is_aggregate(name: str) -> bool:
 
 def names() -> tuple[list[str], list[str]]:
     return sorted(_SCALARS), sorted(_AGGREGATES)
+
+
+@functools.lru_cache(maxsize=1)
+def _ksqldb_functions() -> frozenset:
+    from socksort.ksql.allowlist import DATA
+    data = json.loads(DATA.read_text())
+    return frozenset(data["aggregate_functions"]) | frozenset(data["scalar_functions"])
+
+
+def check_known(name: str, pos=None) -> None:
+    """Raise ksqlDB's error for a name that is no function, or "not supported" for one of
+    ksqlDB's functions the engine lacks."""
+    if name.upper() in _SCALARS or name.upper() in _AGGREGATES:
+        return
+    if name.upper() in _ksqldb_functions():
+        raise unsupported(f"function {name.upper()}", pos)
+    raise KsqlError(f"Can't find any functions with the name '{name}'", *(pos or (None, None)))
+
+
+# --- resolving a call to one overload --------------------------------------------------
+
+_WIDENING = {T.INTEGER: 0, T.BIGINT: 1, T.DECIMAL: 2, T.DOUBLE: 3}
+
+
+def _widens(arg: str, param: str) -> bool:
+    """ksqlDB's implicit casts: numbers to wider numbers, STRING to BYTES and times."""
+    if arg in _WIDENING and param in _WIDENING:
+        return _WIDENING[arg] <= _WIDENING[param]
+    return arg == T.STRING and param in LACKING
+
+
+def _bind(sig: Signature, args: list, cast: bool):
+    """The parameter type for each argument, and the generic's binding, or None."""
+    n = len(sig.params)
+    if sig.variadic:
+        if len(args) < n - 1:
+            return None
+        params = sig.params[:-1] + (sig.params[-1],) * (len(args) - n + 1)
+    elif len(args) != n:
+        return None
+    else:
+        params = sig.params
+    generic = None
+    for param, arg in zip(params, args):
+        if arg == T.NULL:
+            continue
+        if param == GENERIC:
+            if generic is not None and generic != arg:
+                return None             # generics bind exactly, with no implicit cast
+            generic = arg
+        elif arg != param and not (cast and _widens(arg, param)):
+            return None
+    return params, generic
+
+
+def _rank(sig: Signature) -> tuple:
+    # ksqlDB prefers a non-variadic overload, then more parameters, then fewer generics,
+    # then a later variadic parameter; equal ranks are ambiguous.
+    generics = sum(p == GENERIC for p in sig.params)
+    return (not sig.variadic, len(sig.params), -generics, len(sig.params) - 1 if sig.variadic else -1)
+
+
+def _args_text(arg_types: list) -> str:
+    return "(" + ", ".join("null" if t == T.NULL else T.display_plain(t) for t in arg_types) + ")"
+
+
+def resolve(fn: ScalarFunction, arg_types: list, pos=None) -> Resolved:
+    """The overload of ``fn`` a call with these argument types runs (ksqlDB's rules)."""
+    where = pos or (None, None)
+    if not fn.signatures:
+        if not fn.min_args <= len(arg_types) <= fn.max_args:
+            raise KsqlError(f"Function '{fn.display}' does not accept parameters "
+                            f"{_args_text(arg_types)}.", *where)
+        result = fn.returns(arg_types)
+        if isinstance(result, str) and result.startswith("ERROR:"):
+            raise KsqlError(result[6:], *where)
+        return Resolved(fn.impl, result, tuple(arg_types))
+    for cast in (False, True):
+        found = [(sig, bound) for sig in fn.signatures
+                 if (bound := _bind(sig, arg_types, cast)) is not None]
+        if not found:
+            continue
+        found.sort(key=lambda f: _rank(f[0]), reverse=True)
+        if len(found) > 1 and _rank(found[0][0]) == _rank(found[1][0]):
+            raise KsqlError(f"Function '{fn.display}' cannot be resolved due to ambiguous "
+                            f"method parameters {_args_text(arg_types)}.", *where)
+        sig, (params, generic) = found[0]
+        if sig.impl is None:
+            raise unsupported(f"{fn.display.upper()} over "
+                              f"{', '.join(p for p in params if p in LACKING)}", pos)
+        if callable(sig.returns):
+            returns = sig.returns(arg_types)
+        elif sig.returns == GENERIC:
+            returns = generic or T.NULL
+        else:
+            returns = sig.returns
+        return Resolved(sig.impl, returns, tuple(params))
+    raise KsqlError(f"Function '{fn.display}' does not accept parameters "
+                    f"{_args_text(arg_types)}.", *where)
 
 
 # --- aggregates ---------------------------------------------------------------------
@@ -276,131 +409,86 @@ for _cls in (Count, Sum, Avg, Min, Max, LatestByOffset, EarliestByOffset, CountD
 
 
 # --- scalar functions ---------------------------------------------------------------
+# Each built-in lists ksqlDB's overloads (its UDF classes' @Udf methods) and names itself
+# as ksqlDB's messages do ('substring', 'IFNULL', ...). The implementations are in
+# java_semantics.py.
 
-def _same_as_first(types):
-    return types[0] if types else T.NULL
-
-
-def _concat(*parts):
-    return "".join([p for p in parts if p is not None])
+_S, _I, _L, _D, _DEC, _B = T.STRING, T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.BOOLEAN
 
 
-def _substring(s, start, length=None):
-    # ksqlDB positions are 1-based; negative positions count from the end.
-    n = len(s)
-    begin = start - 1 if start > 0 else max(n + start, 0)
-    if length is None:
-        return s[begin:]
-    return s[begin:begin + max(length, 0)]
+def _lacking(*params, variadic=False) -> Signature:
+    return Signature(params, params[0], None, variadic)
 
 
-def _round(v, places=0):
-    if isinstance(v, int):
-        return v
-    if not places:
-        return math.floor(v + 0.5)          # Java's Math.round: half up
-    q = decimal.Decimal(1).scaleb(-places)
-    return float(decimal.Decimal(repr(v)).quantize(q, rounding=decimal.ROUND_HALF_UP))
+register_scalar("UCASE", None, T.STRING, display="ucase",
+                signatures=[Signature((_S,), _S, str.upper)])
+register_scalar("LCASE", None, T.STRING, display="lcase",
+                signatures=[Signature((_S,), _S, str.lower)])
+register_scalar("TRIM", None, T.STRING, display="trim",
+                signatures=[Signature((_S,), _S, J.trim)])
+register_scalar("LEN", None, T.INTEGER, display="len",
+                signatures=[Signature((_S,), _I, J.length), _lacking("BYTES")])
+register_scalar("CONCAT", None, T.STRING, null_on_null=False, display="concat",
+                signatures=[Signature((_S,), _S, J.concat, variadic=True),
+                            _lacking("BYTES", variadic=True)])
+register_scalar("SUBSTRING", None, T.STRING, display="substring",
+                signatures=[Signature((_S, _I), _S, J.substring),
+                            Signature((_S, _I, _I), _S, J.substring),
+                            _lacking("BYTES", _I), _lacking("BYTES", _I, _I)])
+register_scalar("REPLACE", None, T.STRING, display="replace",
+                signatures=[Signature((_S, _S, _S), _S, str.replace)])
+register_scalar("LPAD", None, T.STRING, display="LPad",
+                signatures=[Signature((_S, _I, _S), _S, J.lpad), _lacking("BYTES", _I, "BYTES")])
+register_scalar("RPAD", None, T.STRING, display="RPad",
+                signatures=[Signature((_S, _I, _S), _S, J.rpad), _lacking("BYTES", _I, "BYTES")])
+# INSTR's position and occurrence are Java ints: a null string or substring is 0, a null
+# position or occurrence an error (null, logged).
+register_scalar("INSTR", None, T.INTEGER, null_on_null=False, display="instr",
+                signatures=[Signature((_S, _S), _I, J.instr),
+                            Signature((_S, _S, _I), _I, J.instr),
+                            Signature((_S, _S, _I, _I), _I, J.instr)])
+register_scalar("ABS", None, T.INTEGER, display="Abs",
+                signatures=[Signature((_I,), _I, J.abs_int), Signature((_L,), _L, J.abs_long),
+                            Signature((_D,), _D, abs), Signature((_DEC,), _DEC, abs)])
+register_scalar("ROUND", None, T.BIGINT, display="Round",
+                signatures=[Signature((_L,), _L, int), Signature((_I,), _L, int),
+                            Signature((_D,), _L, J.round_half_up),
+                            Signature((_D, _I), _D, J.round_places),
+                            Signature((_DEC,), _DEC, J.round_decimal),
+                            Signature((_DEC, _I), _DEC, J.round_decimal)])
+register_scalar("FLOOR", None, T.INTEGER, display="Floor",
+                signatures=[Signature((_I,), _I, int), Signature((_L,), _L, int),
+                            Signature((_D,), _D, J.floor_double),
+                            Signature((_DEC,), _DEC, J.floor_double)])
+register_scalar("CEIL", None, T.INTEGER, display="Ceil",
+                signatures=[Signature((_I,), _I, int), Signature((_L,), _L, int),
+                            Signature((_D,), _D, J.ceil_double),
+                            Signature((_DEC,), _DEC, J.ceil_double)])
+register_scalar("SIGN", None, T.INTEGER, display="sign",
+                signatures=[Signature((t,), _I, J.sign) for t in (_I, _L, _D)])
+register_scalar("SQRT", None, T.DOUBLE, display="sqrt",
+                signatures=[Signature((t,), _D, J.sqrt) for t in (_I, _L, _D)])
+register_scalar("EXP", None, T.DOUBLE, display="exp",
+                signatures=[Signature((t,), _D, J.exp) for t in (_I, _L, _D)])
+register_scalar("LN", None, T.DOUBLE, display="ln",
+                signatures=[Signature((t,), _D, J.ln) for t in (_I, _L, _D)])
 
 
-def _ifnull(value, default):
-    return default if value is None else value
+def _extremes(pick) -> list:
+    """GREATEST / LEAST: (t, t...) -> t for each comparable type, ordered as Java does."""
+    keys = {_D: J.double_key, _S: J.string_key, _I: None, _L: None, _DEC: None}
+    return ([Signature((t, t), t, pick(key), variadic=True) for t, key in keys.items()]
+            + [_lacking(t, t, variadic=True) for t in LACKING])
 
 
-def _coalesce(*values):
-    for v in values:
-        if v is not None:
-            return v
-    return None
-
-
-def _numeric_result(types):
-    return T.DOUBLE if types and types[0] in (T.DOUBLE, T.DECIMAL) else (types[0] if types else T.NULL)
-
-
-def _widest(types):
-    known = [t for t in types if t != T.NULL]
-    if not known:
-        return T.NULL
-    if all(T.is_numeric(t) for t in known):
-        result = known[0]
-        for t in known[1:]:
-            result = T.wider(result, t)
-        return result
-    if all(t == known[0] for t in known):
-        return known[0]
-    return "ERROR:Function arguments must all be of the same type: " + ", ".join(types)
-
-
-def _pad(left: bool):
-    def pad(s, length, padding):
-        if length < 0 or (not padding and length > len(s)):
-            return None
-        if len(s) >= length:
-            return s[:length]
-        fill = (padding * length)[:length - len(s)]
-        return fill + s if left else s + fill
-    return pad
-
-
-def _instr(s, sub, position=1, occurrence=1):
-    # 1-based position of the occurrence-th match, searching from position; 0 when absent.
-    start = position - 1 if position > 0 else len(s) + position
-    index = start - 1 if position < 0 else start
-    for _ in range(occurrence):
-        index = s.find(sub, index + 1) if position > 0 else s.rfind(sub, 0, index + 1)
-        if index < 0:
-            return 0
-        if position < 0:
-            index -= 1
-    return (index + 1 if position > 0 else index + 2)
-
-
-# ksqlDB's SQRT, EXP and LN are Java's Math functions: outside their domain they return
-# NaN or an infinity where Python raises (which would be a logged expression error).
-def _sqrt(v):
-    return math.sqrt(v) if v >= 0 else math.nan
-
-
-def _ln(v):
-    if v > 0:
-        return math.log(v)
-    return -math.inf if v == 0 else math.nan
-
-
-def _exp(v):
-    try:
-        return math.exp(v)
-    except OverflowError:
-        return math.inf
-
-
-register_scalar("UCASE", str.upper, T.STRING)
-register_scalar("LCASE", str.lower, T.STRING)
-register_scalar("TRIM", str.strip, T.STRING)
-register_scalar("LEN", len, T.INTEGER)
-register_scalar("CONCAT", _concat, T.STRING, min_args=1, max_args=64, null_on_null=False)
-register_scalar("SUBSTRING", _substring, T.STRING, min_args=2, max_args=3)
-register_scalar("REPLACE", lambda s, a, b: s.replace(a, b), T.STRING, min_args=3)
-register_scalar("ABS", abs, _same_as_first)
-register_scalar("ROUND", _round, lambda ts: T.BIGINT if len(ts) == 1 and ts[0] in (T.DOUBLE, T.DECIMAL) else ts[0],
-                min_args=1, max_args=2)
-register_scalar("FLOOR", math.floor, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
-register_scalar("CEIL", math.ceil, lambda ts: ts[0] if ts[0] in (T.INTEGER, T.BIGINT) else T.DOUBLE)
-register_scalar("SIGN", lambda v: (v > 0) - (v < 0), T.INTEGER)
-register_scalar("SQRT", _sqrt, T.DOUBLE)
-register_scalar("EXP", _exp, T.DOUBLE)
-register_scalar("LN", _ln, T.DOUBLE)
-register_scalar("GREATEST", lambda *vs: max(v for v in vs if v is not None), _widest,
-                min_args=1, max_args=64, null_on_null=False)
-register_scalar("LEAST", lambda *vs: min(v for v in vs if v is not None), _widest,
-                min_args=1, max_args=64, null_on_null=False)
-register_scalar("LPAD", _pad(left=True), T.STRING, min_args=3)
-register_scalar("RPAD", _pad(left=False), T.STRING, min_args=3)
-register_scalar("INSTR", _instr, T.INTEGER, min_args=2, max_args=4)
-register_scalar("IFNULL", _ifnull, _same_as_first, min_args=2, null_on_null=False)
-register_scalar("COALESCE", _coalesce, _same_as_first, min_args=1, max_args=64,
-                null_on_null=False)
+register_scalar("GREATEST", None, T.NULL, null_on_null=False, display="greatest",
+                signatures=_extremes(J.greatest))
+register_scalar("LEAST", None, T.NULL, null_on_null=False, display="least",
+                signatures=_extremes(J.least))
+register_scalar("IFNULL", None, T.NULL, null_on_null=False, display="IFNULL",
+                signatures=[Signature((GENERIC, GENERIC), GENERIC, J.coalesce)])
+register_scalar("COALESCE", None, T.NULL, null_on_null=False, display="COALESCE",
+                signatures=[Signature((GENERIC, GENERIC), GENERIC, J.coalesce, variadic=True)])
 
 
 # --- TIMESTAMPTOSTRING: java.time.DateTimeFormatter patterns ------------------------
@@ -552,4 +640,6 @@ def _zone(name: str):
         raise ValueError(f"Unknown time-zone ID: {name}") from None
 
 
-register_scalar("TIMESTAMPTOSTRING", timestamp_to_string, T.STRING, min_args=2, max_args=3)
+register_scalar("TIMESTAMPTOSTRING", None, T.STRING, display="timestamptostring",
+                signatures=[Signature((_L, _S), _S, timestamp_to_string),
+                            Signature((_L, _S, _S), _S, timestamp_to_string)])

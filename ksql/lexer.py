@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from socksort.ksql.errors import KsqlError
+from socksort.ksql.errors import KsqlSyntaxError
 
 IDENT, QIDENT, STRING, INTEGER, DECIMAL, DOUBLE, OP, EOF = (
     "IDENT", "QIDENT", "STRING", "INTEGER", "DECIMAL", "DOUBLE", "OP", "EOF")
@@ -43,6 +43,9 @@ _TOKEN_RE = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 
+_DIGIT_IDENT_RE = re.compile(r"\d[A-Za-z0-9_@]+")
+
+
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos, line, line_start = 0, 1, 0
@@ -50,9 +53,16 @@ def tokenize(text: str) -> list[Token]:
     while pos < n:
         m = _TOKEN_RE.match(text, pos)
         if not m:
-            raise KsqlError(f"Syntax error at or near '{text[pos]}'", line, pos - line_start + 1)
+            raise KsqlSyntaxError(f"token recognition error at: '{text[pos]}'", line,
+                                  pos - line_start + 1)
         kind = m.lastgroup
         raw = m.group()
+        if kind in ("double", "decimal", "integer"):
+            # ksqlDB's DIGIT_IDENTIFIER: digits then letters (`1_ROUND`) is one identifier
+            # when it is longer than the number that starts it (so `1E5` stays a number).
+            word = _DIGIT_IDENT_RE.match(text, pos)
+            if word and word.end() > m.end():
+                m, kind, raw = word, "ident", word.group()
         col = pos - line_start + 1
         if kind not in ("ws", "comment", "block"):
             tokens.append(_make(kind, raw, pos, m.end(), line, col))

@@ -189,9 +189,20 @@ class Planner:
                     names += ["WINDOWSTART", "WINDOWEND"]   # push queries show the window
                 names += [c.name for c in self.source.value_columns]
                 out += [(ast.ColumnRef(name, None, item.pos), None) for name in names]
+            elif isinstance(item, ast.StructAll):
+                out += self._struct_fields(item)
             else:
                 out.append((_strip_qualifiers(item.expr, self.qualifiers), item.alias))
         return out
+
+    def _struct_fields(self, item: ast.StructAll) -> list:
+        """``base->*``: one item per field of the struct, named after the field."""
+        base = _strip_qualifiers(item.base, self.qualifiers)
+        scope = _source_scope(self.source, self.qualifiers, unknown=self._select_unknown)
+        _, t = compile_expr(base, scope)
+        if not T.is_struct(t):
+            raise KsqlError(f"Column {format_expr(base)} is not a STRUCT type.", *_pos(item))
+        return [(ast.Dereference(base, name, item.pos), name) for name, _ in T.struct_fields(t)]
 
     def _check_reserved(self, items) -> None:
         if self.sink_name is None:

@@ -55,6 +55,11 @@ def display(t: str) -> str:
     return "DECIMAL" if t == DECIMAL else t
 
 
+def display_plain(t: str) -> str:
+    """Type name as ksqlDB prints it in messages (struct field names unquoted)."""
+    return display(t).replace("`", "")
+
+
 # --- coercion of decoded field values ---------------------------------------------
 
 class CoercionError(ValueError):
@@ -200,6 +205,11 @@ def _split_complex(t: str):
 
 def is_struct(t: str) -> bool:
     return t.startswith("STRUCT<")
+
+
+def struct_fields(t: str) -> list:
+    """[(field name, type)] of STRUCT type ``t``, in declaration order."""
+    return list(_split_complex(t)[1])
 
 
 def struct_field(t: str, name: str) -> str | None:
