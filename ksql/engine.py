@@ -190,7 +190,8 @@ class Engine:
                                                    [c.type for c in values]),
                              window_type, ts_from, materialize=node.kind == "TABLE",
                              layout=formats.RowLayout(key_format, key_names, value_format,
-                                                      value_names))
+                                                      value_names),
+                             double_columns=[c.name for c in values if T.holds_double(c.type)])
 
         failures: list = []
         plan = planner.Planner(node.select, source, node.name, props, node.kind,

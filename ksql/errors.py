@@ -45,11 +45,14 @@ class KsqlSyntaxError(KsqlError):
 
 class KsqlPrepareError(KsqlError):
     """A statement the grammar accepts but ksqlDB's AST builder rejects (an integer literal
-    out of range, a DOUBLE overflow): ``Failed to prepare statement: line L:C: ...``."""
+    out of range, a DOUBLE overflow): ``Failed to prepare statement: line L:C: ...``.
+    ksqlDB prints the column one past the node's (its ParsingException adds 1 to a
+    column that is already 1-based); ``column`` itself is the true one."""
 
     def __str__(self) -> str:
         if self.line is not None:
-            return f"Failed to prepare statement: line {self.line}:{self.column}: {self.message}"
+            return (f"Failed to prepare statement: line {self.line}:{self.column + 1}: "
+                    f"{self.message}")
         return f"Failed to prepare statement: {self.message}"
 
 

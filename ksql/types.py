@@ -55,6 +55,23 @@ def display(t: str) -> str:
     return "DECIMAL" if t == DECIMAL else t
 
 
+def holds_double(t: str) -> bool:
+    """Whether values of ``t`` may hold a double (which JSON cannot write as NaN/Infinity)."""
+    return t in (DOUBLE, DECIMAL) or (is_complex(t) and ("DOUBLE" in t or "DECIMAL" in t))
+
+
+def json_safe(v):
+    """``v`` as ksqlDB's JSON serializer writes it: a NaN or infinite double becomes the
+    string Java prints for it ("NaN", "Infinity", "-Infinity"), at any depth."""
+    if type(v) is float:
+        return v if v - v == 0 else java_double_str(v)
+    if type(v) is dict:
+        return {k: json_safe(x) for k, x in v.items()}
+    if type(v) is list:
+        return [json_safe(x) for x in v]
+    return v
+
+
 def display_plain(t: str) -> str:
     """Type name as ksqlDB prints it in messages (struct field names unquoted)."""
     return display(t).replace("`", "")
@@ -159,8 +176,15 @@ def java_double_str(v: float) -> str:
     if 1e-3 <= abs(v) < 1e7:
         text = repr(v)
         return text if "." in text else text + ".0"
-    # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java.
-    sign, digit_tuple, exponent = decimal.Decimal(repr(v)).as_tuple()
+    # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java. Where
+    # one digit would do, Java picks the closest of the two-digit decimals instead
+    # (Double.MIN_VALUE is 4.9E-324, not 5.0E-324).
+    shortest = decimal.Decimal(repr(v))
+    if len(shortest.as_tuple().digits) == 1:
+        exact = decimal.Decimal(v)
+        shortest = exact.quantize(decimal.Decimal(1).scaleb(exact.adjusted() - 1),
+                                  rounding=decimal.ROUND_HALF_EVEN)
+    sign, digit_tuple, exponent = shortest.as_tuple()
     power = exponent + len(digit_tuple) - 1
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     mantissa = digits[0] + "." + (digits[1:] or "0")
