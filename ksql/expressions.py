@@ -10,12 +10,12 @@ from __future__ import annotations
 import decimal
 import math
 import operator
-import re
 from typing import Callable
 
 from socksort.ksql import ast, functions
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError
+from socksort.ksql.lexer import quoted
 
 Fn = Callable[[list], object]
 
@@ -76,7 +76,8 @@ def format_expr(e: ast.Expr) -> str:
             return "true" if e.value else "false"
         return str(e.value)
     if isinstance(e, ast.ColumnRef):
-        return e.name
+        name = quoted(e.name)
+        return name if e.qualifier is None else f"{quoted(e.qualifier)}.{name}"
     if isinstance(e, ast.BinaryOp):
         if e.op in ("AND", "OR"):
             return f"({format_expr(e.left)} {e.op} {format_expr(e.right)})"
@@ -102,10 +103,7 @@ def format_expr(e: ast.Expr) -> str:
 
 def _field_text(name: str) -> str:
     # ksqlDB back-quotes a field name that would not read back as written unquoted.
-    return name if _PLAIN_NAME.fullmatch(name) else f"`{name}`"
-
-
-_PLAIN_NAME = re.compile(r"[A-Z_][A-Z0-9_@$]*")
+    return quoted(name)
 
 
 def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:

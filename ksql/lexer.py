@@ -15,6 +15,30 @@ IDENT, QIDENT, STRING, INTEGER, DECIMAL, DOUBLE, OP, EOF = (
     "IDENT", "QIDENT", "STRING", "INTEGER", "DECIMAL", "DOUBLE", "OP", "EOF")
 
 
+# The words of ksqlDB's grammar that its `identifier` rule does not take unquoted (its
+# keywords minus `nonReserved`): a column, source or alias so named must be back-quoted.
+RESERVED_WORDS = frozenset("""
+    ADVANCE ALL AND AS AT BEGINNING BETWEEN BY CASE CAST CATALOG CONNECTOR CONNECTORS CREATE
+    DAYS DECIMAL DELETE DESCRIBE DISTINCT DROP ELSE END EXISTS EXPORT EXTENDED FALSE FROM FULL
+    GROUP HAVING HOPPING HOURS IN INNER INSERT INTO IS JOIN LEFT LIKE LIMIT LIST LOAD
+    MATERIALIZED MILLISECOND MILLISECONDS MINUTES MONTHS NAMESPACE NOT NULL ON OR OUTER PAUSE
+    PRINT PROPERTIES QUERIES QUERY RENAME RESUME RETENTION RIGHT RUN SAMPLE SCRIPT SECONDS
+    SELECT SIZE STREAM STREAMS TABLE TERMINATE THEN TO TOPIC TOPICS TRUE TUMBLING UNSET VALUES
+    VIEW WHEN WHERE WINDOW WITH WITHIN YEARS""".split())
+
+_PLAIN_IDENTIFIER = re.compile(r"[A-Z_][A-Z0-9_@]*|[0-9][A-Z0-9_@]*[A-Z_@][A-Z0-9_@]*")
+
+
+def needs_quotes(name: str) -> bool:
+    """Whether ksqlDB prints ``name`` back-quoted: it would not read back as written
+    unquoted (lower case, other characters, a reserved word)."""
+    return _PLAIN_IDENTIFIER.fullmatch(name) is None or name in RESERVED_WORDS
+
+
+def quoted(name: str) -> str:
+    return f"`{name}`" if needs_quotes(name) else name
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from socksort.ksql import ast
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError, KsqlPrepareError, KsqlSyntaxError, unsupported
-from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT, STRING,
-                                 Token, tokenize)
+from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT,
+                                 RESERVED_WORDS, STRING, Token, tokenize)
 
-# Words that end an expression or a select item, so they cannot be implicit aliases.
-_RESERVED = {
+# Words that end an expression or a select item, so they cannot be implicit aliases, and
+# ksqlDB's reserved words, which are no identifiers at all.
+_RESERVED = RESERVED_WORDS | {
     "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "WINDOW", "EMIT", "LIMIT", "AND", "OR",
     "NOT", "CASE", "WHEN", "THEN", "ELSE", "END", "AS", "IS", "NULL", "TRUE", "FALSE",
     "PARTITION", "JOIN", "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "ON", "WITHIN", "LIKE",

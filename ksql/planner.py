@@ -11,7 +11,7 @@ import functools
 import operator
 from dataclasses import dataclass
 
-from socksort.ksql import ast, formats, functions, operators
+from socksort.ksql import analysis, ast, formats, functions, operators
 from socksort.ksql import types as T
 from socksort.ksql import windows as W
 from socksort.ksql.catalog import Column, Source
@@ -19,6 +19,9 @@ from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.expressions import Scope, compile_expr, format_expr
 
 RESERVED = ("ROWTIME", "WINDOWSTART", "WINDOWEND", "ROWPARTITION", "ROWOFFSET")
+_KEY_ONCE_ADVICE = ("Each key column must only be in the projection once. If you intended to copy "
+                    "the key into the value, then consider using the AS_VALUE function to "
+                    "indicate which key reference should be copied.")
 
 
 @dataclass
@@ -160,8 +163,8 @@ class Planner:
 
     def plan(self, sink_factory) -> Plan:
         s = self.select
+        self._analyse()
         items = self._expand_items()
-        self._check_reserved(items)
         names = self._output_names(items)
         aggregated = bool(s.group_by) or any(_contains_agg(e) for e, _ in items) or (
             s.having is not None)
@@ -174,6 +177,25 @@ class Planner:
         if aggregated:
             return self._plan_aggregate(items, names, sink_factory)
         return self._plan_select(items, names, sink_factory)
+
+    def _analyse(self) -> None:
+        """ksqlDB's checks before planning (analysis.py), in its order."""
+        s = self.select
+        clauses = ([s.where] if s.where is not None else []) + list(s.group_by) + (
+            [s.having] if s.having is not None else [])
+        singles = [item for item in s.items if isinstance(item, ast.SelectItem)]
+        for expr in clauses + [item.expr for item in singles]:
+            _strip_qualifiers(expr, self.qualifiers)       # an unknown qualifier first
+        analysis.check_group_by_unique([_strip_qualifiers(g, self.qualifiers)
+                                        for g in s.group_by],
+                                       s.source_alias or self.source.name)
+        stripped = [(_strip_qualifiers(item.expr, self.qualifiers), item.alias)
+                    for item in singles]
+        analysis.check_reserved_aliases(stripped, self._output_names(stripped),
+                                        self.sink_name is not None)
+        analysis.check_columns_resolve(s, [(item.expr, item.alias) for item in singles],
+                                       analysis.known_columns(self.source, s.window is not None))
+        analysis.check_functions_known(clauses + [e for e, _ in stripped])
 
     # --- projection --------------------------------------------------------------------
 
@@ -203,16 +225,6 @@ class Planner:
         if not T.is_struct(t):
             raise KsqlError(f"Column {format_expr(base)} is not a STRUCT type.", *_pos(item))
         return [(ast.Dereference(base, name, item.pos), name) for name, _ in T.struct_fields(t)]
-
-    def _check_reserved(self, items) -> None:
-        if self.sink_name is None:
-            return                  # only a sink's columns may not be named like pseudo columns
-        for (expr, alias), name in zip(items, self._output_names(items)):
-            if alias is None and not isinstance(expr, (ast.ColumnRef, ast.Dereference)):
-                continue
-            if name in RESERVED:
-                raise KsqlError(f"Reserved column name in select: `{name}`. Please remove or "
-                                "alias the column.", *_pos(expr))
 
     def _output_names(self, items) -> list:
         names, generated = [], 0
@@ -267,32 +279,28 @@ class Planner:
         if self.result_kind == "STREAM" and source.kind == "TABLE":
             raise KsqlError("Invalid result type. Your SELECT query produces a TABLE. Please use "
                             "CREATE TABLE AS SELECT statement instead.", *_pos(self.select))
-        where_scope = _source_scope(source, self.qualifiers, on_error=self.on_error)
+        where = self._compile_where(_source_scope(source, self.qualifiers,
+                                                  on_error=self.on_error))
         select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown,
                                      on_error=self.on_error)
-        outputs = []
-        key_names = {c.name for c in source.key_columns}
-        claimed = set()
         transient = self.sink_name is None
+        key_order = {c.name: i for i, c in enumerate(source.key_columns)}
+        outputs = []
         for index, ((expr, alias), name) in enumerate(zip(items, names)):
             fn, t = _compile_in(expr, select_scope, _column_context(expr, name, index))
-            is_key = (not transient and isinstance(expr, ast.ColumnRef) and expr.name in key_names
-                      and expr.name not in claimed)
-            if is_key:
-                claimed.add(expr.name)
+            is_key = (not transient and isinstance(expr, ast.ColumnRef)
+                      and expr.name in key_order)
             outputs.append(Output(name, t, is_key, fn))
+        self._check_projection_schema(outputs)
         if not transient:
-            for c in source.key_columns:
-                if c.name not in claimed:
-                    raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
-                                    f"key column {c.name} in its projection (eg, SELECT {c.name}...).",
-                                    *_pos(self.select))
-        where = self._compile_where(where_scope)
-        reader = self._reader()
-        columns = self._result_columns(outputs)
-        key_fns = [o.fn for o in outputs if o.key]
+            self._check_key_columns_once(items, names, key_order)
+        # Key columns in the source's key order (ksqlDB's), values in projection order.
+        keys = sorted((o for o in outputs if o.key),
+                      key=lambda o: key_order[items[outputs.index(o)][0].name])
+        columns = self._result_columns(keys, [o for o in outputs if not o.key])
+        key_fns = [o.fn for o in keys]
         value_fns = [o.fn for o in outputs if not o.key]
-        key_positions = [i for i, o in enumerate(outputs) if o.key]
+        key_positions = [outputs.index(o) for o in keys]
         if transient:
             key_positions = self._transient_key_positions(items, [
                 ast.ColumnRef(c.name) for c in source.key_columns])
@@ -301,20 +309,62 @@ class Planner:
             value_fns = [o.fn for o in outputs]
         sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
                             key_positions, self._window_positions(items))
-        op = operators.Select(reader, where, key_fns, value_fns, sink, source.kind == "TABLE")
+        if not transient:
+            projected = {items[outputs.index(o)][0].name for o in keys}
+            if any(c.name not in projected for c in source.key_columns):
+                self._keys_missing("key column", [c.name for c in source.key_columns])
+            self._check_no_clash(columns)
+        op = operators.Select(self._reader(), where, key_fns, value_fns, sink,
+                              source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
 
-    def _result_columns(self, outputs) -> list:
-        seen = set()
-        cols = []
-        for o in sorted(outputs, key=lambda o: not o.key):
-            if o.name in seen:
-                raise KsqlError(f"Duplicate column name '{o.name}' in the result", *_pos(self.select))
-            seen.add(o.name)
-            cols.append(Column(o.name, o.type, o.key))
-        if not any(not c.key for c in cols) and self.sink_name is not None:
+    def _check_projection_schema(self, outputs) -> None:
+        """ksqlDB builds the projection's schema first: every column needs a type, and no
+        two key (or two value) columns may share a name."""
+        seen = {True: set(), False: set()}
+        for o in outputs:
+            if o.type == T.NULL and not o.key:
+                raise KsqlError("Can't infer a type of null. Please explicitly cast it to a "
+                                "required type, e.g. CAST(null AS VARCHAR).")
+            if o.name in seen[o.key]:
+                raise KsqlError(f"Duplicate {'key' if o.key else 'value'} columns found in "
+                                f"schema: `{o.name}` {T.display_plain(o.type)}",
+                                *_pos(self.select))
+            seen[o.key].add(o.name)
+
+    def _check_key_columns_once(self, items, names, key_order) -> None:
+        """A source key column may be projected once (the sink's key); a copy into the
+        value needs AS_VALUE in ksqlDB."""
+        aliases: dict = {}
+        for (expr, _), name in zip(items, names):
+            if isinstance(expr, ast.ColumnRef) and expr.name in key_order:
+                aliases.setdefault(expr.name, set()).add(name)
+        for key, seen in aliases.items():
+            if len(seen) > 1:
+                raise KsqlError(f"The projection contains a key column (`{key}`) more than once, "
+                                f"aliased as: {analysis.grammatical_and(sorted(seen))}.\n"
+                                + _KEY_ONCE_ADVICE, *_pos(self.select))
+
+    def _keys_missing(self, kind: str, keys: list) -> None:
+        plural = "s" if len(keys) > 1 else ""
+        raise KsqlError(f"Key{plural} missing from projection (ie, SELECT). \nThe query used to "
+                        f"build {analysis.source_text(self.sink_name)} must include the "
+                        f"{kind}{plural} {analysis.grammatical_and(keys)} in its projection "
+                        f"(eg, SELECT {', '.join(keys)}...).", *_pos(self.select))
+
+    def _check_no_clash(self, columns) -> None:
+        names = [c.name for c in columns]
+        clash = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        if clash:
+            raise KsqlError("Value columns clash with key columns: "
+                            + ", ".join(f"`{n}`" for n in clash), *_pos(self.select))
+
+    def _result_columns(self, keys, values) -> list:
+        """The sink's columns: keys first; a persistent query needs a value column."""
+        if not values and self.sink_name is not None:
             raise KsqlError("The projection contains no value columns.", *_pos(self.select))
-        return cols
+        return [Column(o.name, o.type, True) for o in keys] + [
+            Column(o.name, o.type, False) for o in values]
 
     def _reader(self) -> operators.SourceReader:
         source = self.source
@@ -341,26 +391,16 @@ class Planner:
         agg_calls = [n for e, _ in items for n in _walk(e) if _is_agg(n)]
         if having is not None:
             agg_calls += [n for n in _walk(having) if _is_agg(n)]
-        self._check_grouping(items, group_by, agg_calls, windowed)
+        # ksqlDB type-checks WHERE before it looks at the aggregation.
+        where = self._compile_where(_source_scope(source, self.qualifiers,
+                                                  on_error=self.on_error))
+        self._check_grouping(items, group_by, having, agg_calls, windowed)
 
-        def window_bound_in_wrong_place(ref):
-            if ref.name in ("WINDOWSTART", "WINDOWEND") and windowed and not source.windowed:
-                raise KsqlError(f"Window bounds column {ref.name} can only be used in the SELECT "
-                                "clause of windowed aggregations", *_pos(ref))
-
-        input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place,
-                                    on_error=self.on_error)
+        input_scope = _source_scope(source, self.qualifiers, on_error=self.on_error)
         group_compiled = [_compile_in(g, input_scope,
                                       f"Error computing GROUP BY expression {format_expr(g)}")
                           for g in group_by]
-        where = self._compile_where(_source_scope(source, self.qualifiers,
-                                                  on_error=self.on_error))
         aggs, agg_slots = self._compile_aggregates(agg_calls, input_scope, len(group_by))
-
-        bad = self._non_aggregate_items(items, group_by, windowed)
-        if bad:
-            raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
-                            + ", ".join(bad), *_pos(s))
 
         # The aggregate row: group keys, aggregate results, then the window bounds.
         slots = {g: (i, t) for i, (g, (_, t)) in enumerate(zip(group_by, group_compiled))}
@@ -373,17 +413,36 @@ class Planner:
                              *_pos(ref))
         agg_scope = Scope(agg_columns, slots, unknown=not_grouped, on_error=self.on_error)
 
-        # Key columns: the first projection item showing each GROUP BY expression.
         persistent = self.sink_name is not None
-        outputs, key_of_group = [], {}
+        outputs = []
         for index, ((expr, alias), name) in enumerate(zip(items, names)):
             fn, t = _compile_in(expr, agg_scope, _column_context(expr, name, index))
-            is_key = persistent and expr in group_by and expr not in key_of_group
-            if is_key:
-                key_of_group[expr] = name
+            # In ksqlDB's projection schema a source key column shown as it is is a key.
+            is_key = isinstance(expr, ast.ColumnRef) and expr.name in {
+                c.name for c in source.key_columns}
             outputs.append(Output(name, t, is_key, fn))
+        self._check_projection_schema(outputs)
+        # The sink's key: the projection item showing each GROUP BY expression.
+        key_of_group = {}
+        for g in group_by:
+            shown = [name for (expr, _), name in zip(items, names) if expr == g]
+            if len(shown) > 1:
+                raise KsqlError("The projection contains a key column more than once: "
+                                + analysis.grammatical_and([f"`{n}`" for n in shown]) + ".\n"
+                                + _KEY_ONCE_ADVICE, *_pos(s))
+            if shown:
+                key_of_group[g] = shown[0]
         if persistent:
-            self._check_sink_key(group_by, [t for _, t in group_compiled], key_of_group)
+            key_names = set(key_of_group.values())
+            value_outputs = [o for o in outputs if not o.key and o.name not in key_names]
+            by_name = {o.name: o for o in outputs}
+            key_outputs = [by_name[key_of_group[g]] for g in group_by if g in key_of_group]
+            columns = self._result_columns(
+                [dataclasses.replace(o, key=True) for o in key_outputs], value_outputs)
+        else:
+            # Push queries show every projected column; the key is not split out.
+            value_outputs = outputs
+            columns = [Column(o.name, o.type, False) for o in outputs]
 
         having_fn = None
         if having is not None:
@@ -394,35 +453,27 @@ class Planner:
                 raise _clause_error("HAVING", exc) from None
             _check_boolean("HAVING", having, t)
 
-        if persistent:
-            # Key columns in GROUP BY order; values in projection order.
-            by_name = {o.name: o for o in outputs}
-            key_outputs = [by_name[key_of_group[g]] for g in group_by]
-            value_outputs = [o for o in outputs if not o.key]
-            columns = self._result_columns(key_outputs + value_outputs)
-        else:
-            # Push queries show every projected column; the key is not split out.
-            value_outputs = outputs
-            columns = [Column(o.name, o.type, False) for o in outputs]
         sink = sink_factory(columns, None if not windowed else
                             ("session" if s.window.kind == "SESSION" else "time"),
                             s.window.kind if windowed else None, s.window.size if windowed else None,
                             self._transient_key_positions(items, group_by),
                             self._window_positions(items))
+        if persistent:
+            missing = [g for g in group_by if g not in key_of_group]
+            if missing:
+                self._keys_missing("grouping expression", [format_expr(g) for g in missing])
+            self._check_no_clash(columns)
+            self._check_sink_key(group_by, [t for _, t in group_compiled])
         op = self._aggregate_operator(input_scope, where, [f for f, _ in group_compiled], aggs,
                                       having_fn, [o.fn for o in value_outputs], sink)
         return Plan(op, columns, s.window.kind if windowed else None,
                     s.window.size if windowed else None, "TABLE")
 
-    def _check_grouping(self, items, group_by, agg_calls, windowed) -> None:
+    def _check_grouping(self, items, group_by, having, agg_calls, windowed) -> None:
         """ksqlDB's rules on GROUP BY, aggregates and their combination."""
         s = self.select
-        for g in group_by:
-            for node in _walk(g):
-                if _is_agg(node):
-                    raise KsqlError(f"GROUP BY does not support aggregate functions: {node.name} "
-                                    "is an aggregate function.", *_pos(node))
         if not group_by:
+            # ksqlDB groups aggregates without GROUP BY by a dummy key, then refuses them.
             bad = self._non_aggregate_items(items, [], windowed)
             if bad:
                 raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
@@ -433,9 +484,9 @@ class Planner:
                 shown = f"{first.name}(ROWTIME)"
             raise KsqlError(f"CREATE TABLE AS SELECT statement does not support aggregate function "
                             f"[{shown}] without a GROUP BY clause.", *_pos(s))
-        if not agg_calls:
-            raise KsqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING "
-                            "clause.", *_pos(s))
+        where = None if s.where is None else _strip_qualifiers(s.where, self.qualifiers)
+        analysis.check_aggregation(items, where, group_by, having, windowed,
+                                   lambda e: self._covered(e, group_by, windowed))
 
     def _compile_aggregates(self, agg_calls, input_scope: Scope, n_keys: int) -> tuple:
         """[(Aggregate, argument closure)] and each distinct call's slot in the aggregate row."""
@@ -462,15 +513,9 @@ class Planner:
                             "source, only to a stream source.", *_pos(s))
         return aggs, agg_slots
 
-    def _check_sink_key(self, group_by, group_types, key_of_group) -> None:
-        """Every GROUP BY expression is projected, and the key format can hold the key."""
+    def _check_sink_key(self, group_by, group_types) -> None:
+        """The key format can hold the key (ksqlDB checks this building the serdes)."""
         s = self.select
-        for g in group_by:
-            if g not in key_of_group:
-                shown = format_expr(g)
-                raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
-                                f"grouping expression {shown} in its projection (eg, SELECT "
-                                f"{shown}...).", *_pos(g))
         key_format = self._sink_key_format()
         if len(group_by) == 1 and key_format == formats.KAFKA and group_types[0] == T.BOOLEAN:
             raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
