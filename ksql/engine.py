@@ -144,13 +144,14 @@ class Engine:
     def _insert_values(self, node: ast.InsertValues) -> tuple:
         source = self._sources.get(node.target)
         if source is None:
-            raise KsqlError(f"Cannot insert values into an unknown stream/table: {node.target}",
+            raise KsqlError(f"Cannot insert values into an unknown stream/table: `{node.target}`",
                             *node.pos)
         return ddl.insert_record(node, source)
 
     def _create_as_select(self, node: ast.CreateAsSelect, text: str) -> Query:
         props = {k.upper(): v for k, v in node.properties.items()}
         ddl.check_props(props, ddl.SINK_PROPS, node.pos)
+        ddl.check_format_props(props, node.pos)
         existing = self._sources.get(node.name)
         if existing is not None and not node.or_replace:
             if node.if_not_exists:
@@ -174,10 +175,11 @@ class Engine:
                          window_positions):
             keys = [c for c in columns if c.key]
             values = [c for c in columns if not c.key]
-            if keys:
-                key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
-                              source.sink_key_format).upper()
-            else:
+            key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
+                          source.sink_key_format).upper()
+            ddl.check_key_format(key_format, keys, node.pos)
+            ddl.check_value_format(value_format, values, node.pos)
+            if not keys:
                 key_format = formats.NONE
             made["key_format"] = key_format
             ts_from = None
@@ -245,10 +247,10 @@ class Engine:
         if source is None:
             if node.if_exists:
                 return StatementResult("source_dropped", text, name=node.name)
-            raise KsqlError(f"Source {node.name} does not exist.", *node.pos)
+            raise KsqlError(f"{node.kind.capitalize()} {node.name} does not exist.", *node.pos)
         if source.kind != node.kind:
-            raise KsqlError(f"Incompatible data source type is {source.kind}, but statement was "
-                            f"DROP {node.kind}", *node.pos)
+            raise KsqlError(f"Incompatible data source type is {source.kind.lower()}, but "
+                            f"statement was DROP {node.kind.lower()}", *node.pos)
         readers = [q.id for q in self._queries.values() if node.name in q.source_names]
         if readers:
             raise KsqlError(f"Cannot drop {node.name}.\nThe following queries read from this "

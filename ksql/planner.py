@@ -11,7 +11,7 @@ import functools
 import operator
 from dataclasses import dataclass
 
-from socksort.ksql import analysis, ast, formats, functions, operators
+from socksort.ksql import analysis, ast, ddl, formats, functions, operators
 from socksort.ksql import types as T
 from socksort.ksql import windows as W
 from socksort.ksql.catalog import Column, Source
@@ -307,13 +307,14 @@ class Planner:
             key_fns = [outputs[p].fn for p in key_positions if p is not None]
             key_positions = [p for p in key_positions if p is not None]
             value_fns = [o.fn for o in outputs]
-        sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
-                            key_positions, self._window_positions(items))
         if not transient:
+            self._check_sink_timestamp(columns)
             projected = {items[outputs.index(o)][0].name for o in keys}
             if any(c.name not in projected for c in source.key_columns):
                 self._keys_missing("key column", [c.name for c in source.key_columns])
             self._check_no_clash(columns)
+        sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
+                            key_positions, self._window_positions(items))
         op = operators.Select(self._reader(), where, key_fns, value_fns, sink,
                               source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
@@ -351,6 +352,12 @@ class Planner:
                         f"build {analysis.source_text(self.sink_name)} must include the "
                         f"{kind}{plural} {analysis.grammatical_and(keys)} in its projection "
                         f"(eg, SELECT {', '.join(keys)}...).", *_pos(self.select))
+
+    def _check_sink_timestamp(self, columns) -> None:
+        """The sink's TIMESTAMP column exists and is a BIGINT (checked before the key is)."""
+        if "TIMESTAMP" in self.sink_props:
+            ddl.sink_timestamp(self.sink_props["TIMESTAMP"], [c for c in columns if c.key],
+                               [c for c in columns if not c.key], _pos(self.select))
 
     def _check_no_clash(self, columns) -> None:
         names = [c.name for c in columns]
@@ -453,17 +460,17 @@ class Planner:
                 raise _clause_error("HAVING", exc) from None
             _check_boolean("HAVING", having, t)
 
+        if persistent:
+            self._check_sink_timestamp(columns)
+            missing = [g for g in group_by if g not in key_of_group]
+            if missing:
+                self._keys_missing("grouping expression", [format_expr(g) for g in missing])
+            self._check_no_clash(columns)
         sink = sink_factory(columns, None if not windowed else
                             ("session" if s.window.kind == "SESSION" else "time"),
                             s.window.kind if windowed else None, s.window.size if windowed else None,
                             self._transient_key_positions(items, group_by),
                             self._window_positions(items))
-        if persistent:
-            missing = [g for g in group_by if g not in key_of_group]
-            if missing:
-                self._keys_missing("grouping expression", [format_expr(g) for g in missing])
-            self._check_no_clash(columns)
-            self._check_sink_key(group_by, [t for _, t in group_compiled])
         op = self._aggregate_operator(input_scope, where, [f for f, _ in group_compiled], aggs,
                                       having_fn, [o.fn for o in value_outputs], sink)
         return Plan(op, columns, s.window.kind if windowed else None,
@@ -513,19 +520,6 @@ class Planner:
                             "source, only to a stream source.", *_pos(s))
         return aggs, agg_slots
 
-    def _check_sink_key(self, group_by, group_types) -> None:
-        """The key format can hold the key (ksqlDB checks this building the serdes)."""
-        s = self.select
-        key_format = self._sink_key_format()
-        if len(group_by) == 1 and key_format == formats.KAFKA and group_types[0] == T.BOOLEAN:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
-                            "'KAFKA' format does not support type 'BOOLEAN'", *_pos(s))
-        if len(group_by) > 1 and key_format == formats.KAFKA:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
-                            "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
-                            "supports a single field. Got: "
-                            f"{[format_expr(g) for g in group_by]}", *_pos(s))
-
     def _aggregate_operator(self, input_scope, where, group_fns, aggs, having_fn, value_fns, sink):
         s, source = self.select, self.source
         reader = self._reader()
@@ -558,13 +552,6 @@ class Planner:
         return tuple(next((i for i, e in enumerate(exprs)
                            if isinstance(e, ast.ColumnRef) and e.name == bound), None)
                      for bound in ("WINDOWSTART", "WINDOWEND"))
-
-    def _sink_key_format(self) -> str:
-        props = self.sink_props
-        fmt = props.get("KEY_FORMAT") or props.get("FORMAT")
-        if fmt:
-            return fmt.upper()
-        return self.source.sink_key_format
 
     def _non_aggregate_items(self, items, group_by, windowed) -> list:
         """Projection items that use a column outside GROUP BY and aggregates."""
