@@ -232,6 +232,56 @@ def check_aggregation(items: list, where, group_by: list, having, windowed: bool
                         "WHERE clause before the GROUP BY.")
 
 
+def _numbered(name: str) -> tuple[str, int]:
+    """("C", 2) for "C_2", ("C", 0) for "C": how ksqlDB's alias generator reads a name."""
+    stem, sep, number = name.rpartition("_")
+    if sep and number.isdigit() and number.isascii():
+        return stem, int(number)
+    return name, 0
+
+
+class _AliasGenerator:
+    """Names ``stem``, ``stem_1``, ... (``KSQL_COL_0``, ``KSQL_COL_1``, ... for generated
+    ones), skipping numbers the sources' columns already use."""
+
+    def __init__(self, stem: str, used: set):
+        self.stem, self.used, self.next = stem, used, 0
+
+    def name(self) -> str:
+        while self.next in self.used:
+            self.next += 1
+        n, self.next = self.next, self.next + 1
+        return self.stem if n == 0 and self.stem != "KSQL_COL" else f"{self.stem}_{n}"
+
+
+def output_names(items: list, source_columns: list) -> list:
+    """The names of a projection's columns, as ksqlDB's sanitizer gives them: the alias, a
+    column's own name, a struct field's name (``a->b->c`` is C, then C_1, ...), else a
+    generated KSQL_COL_<n>; generated names skip the numbers of the sources' columns
+    (a source with KSQL_COL_0 makes the first generated name KSQL_COL_1)."""
+    used: dict[str, set] = {}
+    for name in source_columns:
+        stem, number = _numbered(name)
+        used.setdefault(stem, set()).add(number)
+    generators: dict[str, _AliasGenerator] = {}
+
+    def generator(stem: str) -> _AliasGenerator:
+        if stem not in generators:
+            generators[stem] = _AliasGenerator(stem, used.get(stem, set()))
+        return generators[stem]
+    names = []
+    for expr, alias in items:
+        if alias is not None:
+            names.append(alias)
+        elif isinstance(expr, ast.ColumnRef):
+            names.append(expr.name)
+        elif isinstance(expr, ast.Dereference):
+            names.append(generator(_numbered(expr.field)[0]).name())
+        else:
+            names.append(generator("KSQL_COL").name())
+    return names
+
+
 def grammatical_and(parts: list) -> str:
     """"A", "A and B", "A, B and C", as ksqlDB's messages list things."""
     parts = [str(p) for p in parts]

@@ -439,19 +439,20 @@ class _Parser:
                           start.pos, source_pos)
 
     def group_by_list(self) -> list:
-        # GROUP BY (a, b) groups by both; GROUP BY (a) is just a parenthesised expression.
+        # GROUP BY items are value expressions (no AND/OR/comparisons), as in ksqlDB's
+        # grammar. GROUP BY (a, b) groups by both; GROUP BY (a) is a parenthesised expression.
         if self.at_op("("):
             save = self.i
             self.advance()
-            exprs = [self.expr()]
+            exprs = [self.additive()]
             while self.accept_op(","):
-                exprs.append(self.expr())
-            if self.accept_op(")") and len(exprs) > 1 and not self.at_op(",") :
+                exprs.append(self.additive())
+            if self.accept_op(")") and len(exprs) > 1 and not self.at_op(","):
                 return exprs
             self.i = save
-        exprs = [self.expr()]
+        exprs = [self.additive()]
         while self.accept_op(","):
-            exprs.append(self.expr())
+            exprs.append(self.additive())
         return exprs
 
     def select_item(self):
@@ -546,27 +547,26 @@ class _Parser:
         return self.comparison()
 
     def comparison(self):
+        # ksqlDB's `predicated`: a value expression and at most one predicate after it.
         left = self.additive()
-        while True:
-            tok = self.tok
-            if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
-                self.advance()
-                op = "<>" if tok.text == "!=" else tok.text
-                left = ast.BinaryOp(op, left, self.additive(), tok.pos)
-            elif self.at_word("IS"):
-                self.advance()
-                negated = self.accept_word("NOT")
-                if self.at_word("DISTINCT"):
-                    raise unsupported("IS DISTINCT FROM", self.tok.pos)
-                self.expect_word("NULL")
-                left = ast.IsNull(left, negated, tok.pos)
-            elif self.at_word("LIKE", "BETWEEN", "IN") or (
-                    self.at_word("NOT") and self.peek().kind == IDENT
-                    and self.peek().text in ("LIKE", "BETWEEN", "IN")):
-                raise unsupported(self.tok.text if self.tok.text != "NOT" else
-                                  f"NOT {self.peek().text}", tok.pos)
-            else:
-                return left
+        tok = self.tok
+        if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
+            self.advance()
+            op = "<>" if tok.text == "!=" else tok.text
+            return ast.BinaryOp(op, left, self.additive(), tok.pos)
+        if self.at_word("IS"):
+            self.advance()
+            negated = self.accept_word("NOT")
+            if self.at_word("DISTINCT"):
+                raise unsupported("IS DISTINCT FROM", self.tok.pos)
+            self.expect_word("NULL")
+            return ast.IsNull(left, negated, tok.pos)
+        if self.at_word("LIKE", "BETWEEN", "IN") or (
+                self.at_word("NOT") and self.peek().kind == IDENT
+                and self.peek().text in ("LIKE", "BETWEEN", "IN")):
+            raise unsupported(self.tok.text if self.tok.text != "NOT" else
+                              f"NOT {self.peek().text}", tok.pos)
+        return left
 
     def additive(self):
         left = self.multiplicative()
@@ -626,8 +626,6 @@ class _Parser:
             return ast.Literal(tok.text, "STRING", tok.pos)
         if self.accept_op("("):
             inner = self.expr()
-            if self.at_op(","):
-                raise unsupported("row constructors", self.tok.pos)
             self.expect_op(")")
             return inner
         if tok.kind == IDENT:

@@ -89,14 +89,6 @@ def _strip_qualifiers(e, qualifiers: set):
     return e
 
 
-def _numbered(name: str) -> tuple[str, int]:
-    """("C", 2) for "C_2", ("C", 0) for "C": how ksqlDB's alias generator reads a name."""
-    stem, sep, number = name.rpartition("_")
-    if sep and number.isdigit() and number.isascii():
-        return stem, int(number)
-    return name, 0
-
-
 def _is_agg(e) -> bool:
     return isinstance(e, ast.FunctionCall) and functions.is_aggregate(e.name)
 
@@ -227,32 +219,7 @@ class Planner:
         return [(ast.Dereference(base, name, item.pos), name) for name, _ in T.struct_fields(t)]
 
     def _output_names(self, items) -> list:
-        names, generated = [], 0
-        # ksqlDB names an unaliased `a->b->c` after its last field, C, numbered past the
-        # source's own columns named C or C_<n> (C_1, C_2, ...) and past the earlier
-        # unaliased fields of that name (ColumnNames.StructFieldAliasGenerator: a trailing
-        # _<n> of the field name is dropped first).
-        used: dict[str, set] = {}
-        for c in self.source.columns:
-            stem, number = _numbered(c.name)
-            used.setdefault(stem, set()).add(number)
-        for expr, alias in items:
-            if alias is not None:
-                names.append(alias)
-            elif isinstance(expr, ast.ColumnRef):
-                names.append(expr.name)
-            elif isinstance(expr, ast.Dereference):
-                stem, _ = _numbered(expr.field)
-                taken = used.setdefault(stem, set())
-                n = 0
-                while n in taken:
-                    n += 1
-                taken.add(n)
-                names.append(stem if n == 0 else f"{stem}_{n}")
-            else:
-                names.append(f"KSQL_COL_{generated}")
-                generated += 1
-        return names
+        return analysis.output_names(items, [c.name for c in self.source.columns])
 
     def _select_unknown(self, ref):
         return KsqlError(f"SELECT column '{ref.name}' cannot be resolved.", *_pos(ref))
@@ -594,7 +561,8 @@ class Planner:
         for extra in call.args[1:]:
             if not isinstance(extra, ast.Literal):
                 raise KsqlError(f"Parameter {len(params) + 2} passed to function {call.name} must "
-                                "be a literal constant", *_pos(extra))
+                                f"be a literal constant, but was expression: "
+                                f"'{format_expr(extra)}'", *_pos(extra))
             params.append(extra.value)
         agg = cls([arg_type], params)
         if isinstance(call.args[0], ast.Literal) and call.name == "COUNT":
