@@ -13,6 +13,7 @@ import operator
 from typing import Callable
 
 from socksort.ksql import ast, functions
+from socksort.ksql import java_semantics as J
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError
 from socksort.ksql.lexer import quoted
@@ -240,13 +241,13 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
     lf, lt = compile_expr(e.left, scope)
     rf, rt = compile_expr(e.right, scope)
     if lt == T.NULL or rt == T.NULL:
-        raise KsqlError(f"Comparison with NULL not supported: {format_expr(e.left)} {e.op} "
-                        f"{format_expr(e.right)}", *_pos(e))
-    if not T.comparable(lt, rt) or (lt == T.BOOLEAN and e.op not in ("=", "<>")):
+        raise KsqlError(f"Comparison with NULL not supported: {T.base_type(lt)} {e.op} "
+                        f"{T.base_type(rt)}\nUse 'IS NULL' or 'IS NOT NULL' instead.", *_pos(e))
+    if not T.comparable(lt, rt, e.op):
         raise KsqlError(f"Cannot compare {format_expr(e.left)} ({T.display(lt)}) to "
                         f"{format_expr(e.right)} ({T.display(rt)}) with {_OP_NAMES[e.op]}.",
                         *_pos(e))
-    cmp = _COMPARE[e.op]
+    cmp = _comparator(e.op, lt, rt)
     slot = _slot_of(e.left, scope)
     if slot is not None and isinstance(e.right, ast.Literal):
         # The common `column <op> literal`: read the slot directly, one call instead of three.
@@ -273,6 +274,18 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
             return False
         return cmp(a, b)
     return f, T.BOOLEAN
+
+
+def _comparator(op: str, lt: str, rt: str):
+    """The comparison ksqlDB compiles for these operand types (see java_semantics)."""
+    if T.is_complex(lt):
+        equals = J.equals_for(lt, rt)
+        return equals if op == "=" else (lambda a, b: not equals(a, b))
+    if lt == T.STRING and op not in ("=", "<>"):
+        return J.string_ordering(op)
+    if op == "<>" and T.DOUBLE in (lt, rt):
+        return J.not_equal_number
+    return _COMPARE[op]
 
 
 def _constant(e: ast.Expr, scope: Scope) -> tuple[bool, object]:

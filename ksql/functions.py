@@ -203,12 +203,22 @@ class Aggregate:
     (COUNT(*) gets 1). Accumulators are immutable values; methods return the new one."""
 
     name = "?"
+    display = ""            # ksqlDB's name for it in messages, when not ``name``
     undoable = False        # may aggregate a table (needs undo)
     mergeable = True        # may aggregate session windows (needs merge)
+    # ksqlDB keeps this aggregate's state as a STRUCT or ARRAY, which a DELIMITED source's
+    # internal topics cannot hold.
+    complex_state = False
+    # The literal parameters after the column ksqlDB's factories take (UDAFs have no
+    # implicit casts: other literals are "does not accept parameters").
+    param_types: tuple = ((),)
 
     def __init__(self, arg_types: list[str], params: list):
         self.arg_types = arg_types
         self.params = params
+        if tuple(_literal_type(p) for p in params) not in self.param_types:
+            raise KsqlError(f"Function '{self.display or self.name}' does not accept parameters "
+                            f"{_args_text(list(arg_types) + [_literal_type(p) for p in params])}.")
         self.return_type = self.returns(arg_types)
 
     def returns(self, arg_types: list[str]) -> str:
@@ -230,14 +240,38 @@ class Aggregate:
         return acc
 
 
-def _one_column(cls_name: str, arg_types, allowed=None):
+def _literal_type(value) -> str:
+    if value is None:
+        return T.NULL
+    if isinstance(value, bool):
+        return T.BOOLEAN
+    if isinstance(value, int):
+        return T.INTEGER if T.INT_MIN <= value <= T.INT_MAX else T.BIGINT
+    if isinstance(value, float):
+        return T.DOUBLE
+    return T.STRING
+
+
+def _one_column(agg: Aggregate, arg_types, allowed=None):
+    display = agg.display or agg.name
     if len(arg_types) != 1:
-        raise KsqlError(f"Function '{cls_name}' does not accept parameters "
-                        f"({', '.join(map(T.display, arg_types))}).")
+        raise KsqlError(f"Function '{display}' does not accept parameters "
+                        f"{_args_text(arg_types)}.")
     if allowed and arg_types[0] not in allowed and arg_types[0] != T.NULL:
-        raise KsqlError(f"Function '{cls_name}' does not accept parameters "
-                        f"({T.display(arg_types[0])}).")
+        raise KsqlError(f"Function '{display}' does not accept parameters "
+                        f"{_args_text(arg_types)}.")
     return arg_types[0]
+
+
+def _wrapping(t: str):
+    """a + b (or - b) as Java's int/long arithmetic does it: wrapping around."""
+    if t not in (T.INTEGER, T.BIGINT):
+        return None
+    half = 2**31 if t == T.INTEGER else 2**63
+
+    def wrap(v):
+        return v if -half <= v < half else (v + half) % (2 * half) - half
+    return wrap
 
 
 class Count(Aggregate):
@@ -261,15 +295,23 @@ class Count(Aggregate):
 
 
 class Sum(Aggregate):
+    """SUM: an INTEGER or BIGINT sum wraps around as Java's does."""
     name = "SUM"
     undoable = True
 
     def returns(self, arg_types):
-        t = _one_column("SUM", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL))
-        return T.DOUBLE if t == T.DECIMAL else t
+        return _one_column(self, arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL))
+
+    def __init__(self, arg_types, params):
+        super().__init__(arg_types, params)
+        wrap = _wrapping(self.return_type)
+        if wrap is not None:
+            self.add = lambda acc, v: acc if v is None else wrap(acc + v)
+            self.undo = lambda acc, v: acc if v is None else wrap(acc - v)
+            self.merge = lambda a, b: wrap(a + b)
 
     def init(self):
-        return 0.0 if self.return_type == T.DOUBLE else 0
+        return 0.0 if self.return_type in (T.DOUBLE, T.DECIMAL) else 0
 
     def add(self, acc, value):
         return acc if value is None else acc + value
@@ -282,39 +324,60 @@ class Sum(Aggregate):
 
 
 class Avg(Aggregate):
+    """AVG: the sum (kept in the argument's type, wrapping as Java's does) over the count."""
     name = "AVG"
+    display = "avg"
     undoable = True
+    complex_state = True
 
     def returns(self, arg_types):
-        _one_column("AVG", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL))
+        _one_column(self, arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE))
         return T.DOUBLE
+
+    def __init__(self, arg_types, params):
+        super().__init__(arg_types, params)
+        self.wrap = _wrapping(arg_types[0]) or (lambda v: v)
 
     def init(self):
         return (0, 0)
 
     def add(self, acc, value):
-        return acc if value is None else (acc[0] + value, acc[1] + 1)
+        return acc if value is None else (self.wrap(acc[0] + value), acc[1] + 1)
 
     def undo(self, acc, value):
-        return acc if value is None else (acc[0] - value, acc[1] - 1)
+        return acc if value is None else (self.wrap(acc[0] - value), acc[1] - 1)
 
     def merge(self, a, b):
-        return (a[0] + b[0], a[1] + b[1])
+        return (self.wrap(a[0] + b[0]), a[1] + b[1])
 
     def result(self, acc):
         return acc[0] / acc[1] if acc[1] else 0.0
 
 
 class Min(Aggregate):
+    """MIN, ordering as Java's compareTo does (doubles: NaN above all, -0.0 below 0.0;
+    strings: by UTF-16 unit)."""
     name = "MIN"
+    comparable = (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.STRING)
 
     def returns(self, arg_types):
-        return _one_column("MIN", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.STRING))
+        return _one_column(self, arg_types, self.comparable)
+
+    def __init__(self, arg_types, params):
+        super().__init__(arg_types, params)
+        self.less = {T.DOUBLE: J.double_less, T.STRING: J.string_less}.get(self.return_type)
+        if self.less is not None:
+            self.add = self._add_ordered
 
     def add(self, acc, value):
         if value is None:
             return acc
         return value if acc is None or value < acc else acc
+
+    def _add_ordered(self, acc, value):
+        if value is None:
+            return acc
+        return value if acc is None or not self.less(acc, value) else acc
 
     def merge(self, a, b):
         return self.add(a, b)
@@ -323,13 +386,15 @@ class Min(Aggregate):
 class Max(Min):
     name = "MAX"
 
-    def returns(self, arg_types):
-        return _one_column("MAX", arg_types, (T.INTEGER, T.BIGINT, T.DOUBLE, T.DECIMAL, T.STRING))
-
     def add(self, acc, value):
         if value is None:
             return acc
         return value if acc is None or value > acc else acc
+
+    def _add_ordered(self, acc, value):
+        if value is None:
+            return acc
+        return value if acc is None or self.less(acc, value) else acc
 
 
 # Arrival order for *_BY_OFFSET: a process-wide counter gives every add a later position,
@@ -338,16 +403,24 @@ _arrival = itertools.count()
 
 
 class LatestByOffset(Aggregate):
+    """LATEST_BY_OFFSET(col[, ignoreNulls]); with a count N (…, N[, ignoreNulls]) the
+    latest N values as an ARRAY (ksqlDB's latestN)."""
     name = "LATEST_BY_OFFSET"
+    complex_state = True
+    param_types = ((), (T.BOOLEAN,), (T.INTEGER,), (T.INTEGER, T.BOOLEAN))
 
     def __init__(self, arg_types, params):
+        self.count = params[0] if params and not isinstance(params[0], bool) else None
         super().__init__(arg_types, params)
-        if params and not isinstance(params[0], bool):
-            raise KsqlError(f"{self.name} with a count parameter is not supported")
-        self.ignore_nulls = params[0] if params else True
+        self.ignore_nulls = params[-1] if params and isinstance(params[-1], bool) else True
+        if self.count is not None:
+            if self.count <= 0:
+                raise KsqlError(f"{self.name.split('_')[0].lower()}N must be 1 or greater")
+            self.init, self.add, self.merge, self.result = (
+                tuple, self._add_n, self._merge_n, self._result_n)
 
     def returns(self, arg_types):
-        return arg_types[0]
+        return arg_types[0] if self.count is None else T.array_type(arg_types[0])
 
     def init(self):
         return None                         # or (arrival, value)
@@ -367,6 +440,19 @@ class LatestByOffset(Aggregate):
     def result(self, acc):
         return None if acc is None else acc[1]
 
+    # The N variants keep ((arrival, value), ...), oldest first.
+    def _add_n(self, acc, value):
+        if value is None and self.ignore_nulls:
+            return acc
+        return (acc + ((next(_arrival), value),))[-self.count:]
+
+    def _merge_n(self, a, b):
+        # As ksqlDB's latestN and earliestN merge: all values by arrival, the first N.
+        return tuple(sorted(a + b))[:self.count]
+
+    def _result_n(self, acc):
+        return [value for _, value in acc]
+
 
 class EarliestByOffset(LatestByOffset):
     name = "EARLIEST_BY_OFFSET"
@@ -383,19 +469,40 @@ class EarliestByOffset(LatestByOffset):
             return a
         return a if a[0] < b[0] else b
 
+    def _add_n(self, acc, value):
+        if (value is None and self.ignore_nulls) or len(acc) >= self.count:
+            return acc
+        return acc + ((next(_arrival), value),)
+
+
+def _hashable(value):
+    """An ARRAY or STRUCT value as a set member."""
+    if type(value) is list:
+        return ("ARRAY",) + tuple(_hashable(v) for v in value)
+    if type(value) is dict:
+        return ("STRUCT",) + tuple((k, _hashable(v)) for k, v in value.items())
+    return value
+
 
 class CountDistinct(Aggregate):
+    """COUNT_DISTINCT, counted exactly (ksqlDB estimates it with a HyperLogLog, documented
+    as within about 1 %; both agree on small groups)."""
     name = "COUNT_DISTINCT"
+    complex_state = True
 
     def returns(self, arg_types):
-        _one_column("COUNT_DISTINCT", arg_types)
+        _one_column(self, arg_types)
         return T.BIGINT
 
     def init(self):
         return frozenset()
 
     def add(self, acc, value):
-        return acc if value is None or value in acc else acc | {value}
+        if value is None:
+            return acc
+        if type(value) in (list, dict):
+            value = _hashable(value)
+        return acc if value in acc else acc | {value}
 
     def merge(self, a, b):
         return a | b

@@ -266,6 +266,44 @@ def least(key):
     return pick
 
 
+def not_equal_number(a, b) -> bool:
+    """``<>`` on numbers as ksqlDB compiles it, (a < b) || (a > b): false for NaN."""
+    return a < b or a > b
+
+
+def string_ordering(op: str):
+    """<, <=, >, >= on strings by String.compareTo."""
+    less = string_less
+    return {"<": less, ">": lambda a, b: less(b, a),
+            "<=": lambda a, b: not less(b, a), ">=": lambda a, b: not less(a, b)}[op]
+
+
+def equals_for(left: str, right: str):
+    """``a.equals(b)`` for values of two ARRAY/STRUCT types, as Java compares them: arrays
+    element by element, a struct only to a struct of the same schema, Integer never equal
+    to Long, Double by its bits (NaN equal to NaN, -0.0 not to 0.0), null equal to null."""
+    if T.base_type(left) != T.base_type(right):
+        return lambda a, b: False
+    if T.base_type(left) == "ARRAY":
+        element = equals_for(T.array_element(left), T.array_element(right))
+        return lambda a, b: len(a) == len(b) and all(
+            (x is None and y is None) or (x is not None and y is not None and element(x, y))
+            for x, y in zip(a, b))
+    if T.base_type(left) == "STRUCT":
+        if left != right:
+            return lambda a, b: False
+        fields = [(name, equals_for(t, t)) for name, t in T.struct_fields(left)]
+        return lambda a, b: all(
+            (a.get(n) is None and b.get(n) is None)
+            or (a.get(n) is not None and b.get(n) is not None and eq(a[n], b[n]))
+            for n, eq in fields)
+    if left != right and not ({left, right} <= {T.DOUBLE, T.DECIMAL}):
+        return lambda a, b: False          # Integer.equals(Long) and the like
+    if left in (T.DOUBLE, T.DECIMAL):
+        return lambda a, b: double_key(a) == double_key(b) or (a != a and b != b)
+    return lambda a, b: a == b
+
+
 def coalesce(*values):
     for v in values:
         if v is not None:

@@ -11,7 +11,7 @@ import functools
 import operator
 from dataclasses import dataclass
 
-from socksort.ksql import analysis, ast, ddl, formats, functions, operators
+from socksort.ksql import analysis, ast, ddl, formats, functions, operators, timestamps
 from socksort.ksql import types as T
 from socksort.ksql import windows as W
 from socksort.ksql.catalog import Column, Source
@@ -228,7 +228,7 @@ class Planner:
         where = self.select.where
         if where is None:
             return None
-        expr = _strip_qualifiers(where, self.qualifiers)
+        expr = timestamps.rewrite(_strip_qualifiers(where, self.qualifiers))
         try:
             fn, t = _compile_in(expr, scope, f"Error evaluating predicate {format_expr(expr)}")
         except KsqlError as exc:
@@ -420,6 +420,7 @@ class Planner:
 
         having_fn = None
         if having is not None:
+            having = timestamps.rewrite(having)
             try:
                 having_fn, t = _compile_in(having, agg_scope,
                                            f"Error evaluating predicate {format_expr(having)}")
@@ -433,6 +434,13 @@ class Planner:
             if missing:
                 self._keys_missing("grouping expression", [format_expr(g) for g in missing])
             self._check_no_clash(columns)
+        if source.value_format == formats.DELIMITED and any(agg.complex_state for agg, _ in aggs):
+            # ksqlDB keeps the aggregation's state in the source's value format.
+            raise KsqlError("One of the functions used in the statement has an intermediate type "
+                            "that the value format can not handle. Please remove the function "
+                            "or change the format.\nConsider up-voting "
+                            "https://github.com/confluentinc/ksql/issues/3950, which will resolve "
+                            "this limitation", *_pos(s))
         sink = sink_factory(columns, None if not windowed else
                             ("session" if s.window.kind == "SESSION" else "time"),
                             s.window.kind if windowed else None, s.window.size if windowed else None,

@@ -40,14 +40,23 @@ def wider(a: str, b: str) -> str:
     return a if _WIDTH[a] >= _WIDTH[b] else b
 
 
-def comparable(a: str, b: str) -> bool:
+def base_type(t: str) -> str:
+    """ARRAY, STRUCT or the type itself, as ksqlDB's SqlBaseType names it."""
+    return t.split("<", 1)[0] if is_complex(t) else t
+
+
+def comparable(a: str, b: str, op: str = "=") -> bool:
+    """ksqlDB's ComparisonUtil: numbers with numbers, strings with strings, and booleans,
+    arrays and structs with their own kind for = and <> only (whatever their elements)."""
     if a == NULL or b == NULL:
         return True
-    if is_complex(a) or is_complex(b):
-        return False
-    if is_numeric(a) and is_numeric(b):
-        return True
-    return a == b
+    if is_numeric(a):
+        return is_numeric(b)
+    if a == STRING:
+        return b == STRING
+    if base_type(a) in (BOOLEAN, "ARRAY", "STRUCT"):
+        return base_type(b) == base_type(a) and op in ("=", "<>")
+    return False
 
 
 def display(t: str) -> str:
@@ -229,6 +238,11 @@ def _split_complex(t: str):
 
 def is_struct(t: str) -> bool:
     return t.startswith("STRUCT<")
+
+
+def array_element(t: str) -> str:
+    """The element type of ARRAY type ``t``."""
+    return _split_complex(t)[1]
 
 
 def struct_fields(t: str) -> list:
