@@ -97,6 +97,11 @@ def names() -> tuple[list[str], list[str]]:
     return sorted(_SCALARS), sorted(_AGGREGATES)
 
 
+def ksqldb_function_names() -> frozenset:
+    """The functions ksqlDB documents (aggregate and scalar, upper-case)."""
+    return _ksqldb_functions()
+
+
 @functools.lru_cache(maxsize=1)
 def _ksqldb_functions() -> frozenset:
     from socksort.ksql.allowlist import DATA
@@ -592,6 +597,10 @@ register_scalar("GREATEST", None, T.NULL, null_on_null=False, display="greatest"
                 signatures=_extremes(J.greatest))
 register_scalar("LEAST", None, T.NULL, null_on_null=False, display="least",
                 signatures=_extremes(J.least))
+# AS_VALUE(key column) copies a key column into the value (the projection shows it as a
+# value column, not as the key ksqlDB allows once).
+register_scalar("AS_VALUE", None, T.NULL, null_on_null=False, display="AS_VALUE",
+                signatures=[Signature((GENERIC,), GENERIC, lambda v: v)])
 register_scalar("IFNULL", None, T.NULL, null_on_null=False, display="IFNULL",
                 signatures=[Signature((GENERIC, GENERIC), GENERIC, J.coalesce)])
 register_scalar("COALESCE", None, T.NULL, null_on_null=False, display="COALESCE",

@@ -302,6 +302,9 @@ class _Parser:
                 if not self.at_op(","):
                     raise self.error("expecting {',', ')'}")
                 self.advance()
+        if tok.kind == IDENT and tok.text in RESERVED_WORDS:
+            self.i -= 1
+            raise self.error("expecting a type")
         if tok.kind == IDENT and T.from_name(tok.text) is None and tok.text not in _KSQLDB_TYPES:
             # Not a type of ksqlDB either (it would look it up among CREATE TYPE types).
             raise KsqlPrepareError(f"Cannot resolve unknown type: {tok.text}")
