@@ -172,6 +172,10 @@ KSQLDB_ONLY_PROPS = {"KEY_SCHEMA_ID", "VALUE_SCHEMA_ID", "KEY_SCHEMA_FULL_NAME",
                      "VALUE_PROTOBUF_NULLABLE_REPRESENTATION", "SOURCE_CONNECTOR", "CLEANUP_POLICY"}
 
 
+# WITH properties ksqlDB declares as numbers (its ConfigDef types).
+_NUMBER_PROPS = {"PARTITIONS": "INT", "REPLICAS": "SHORT", "RETENTION_MS": "LONG"}
+
+
 def check_props(props: dict, allowed: set, pos) -> None:
     for name in props:
         if name in allowed:
@@ -179,6 +183,10 @@ def check_props(props: dict, allowed: set, pos) -> None:
         if name in KSQLDB_ONLY_PROPS or name in SOURCE_PROPS:
             raise unsupported(f"WITH property {name}", pos)
         raise KsqlError(f"Invalid config variable(s) in the WITH clause: {name}", *pos)
+    for name, kind in _NUMBER_PROPS.items():
+        if name in props and not re.fullmatch(r"\s*[+-]?\d+\s*", str(props[name])):
+            raise KsqlError(f"Invalid value {props[name]} for property {name}: Not a number "
+                            f"of type {kind}", *pos)
 
 
 def _window_props(props: dict, pos):

@@ -162,7 +162,7 @@ def _rank(sig: Signature) -> tuple:
     return (not sig.variadic, len(sig.params), -generics, len(sig.params) - 1 if sig.variadic else -1)
 
 
-def _args_text(arg_types: list) -> str:
+def args_text(arg_types: list) -> str:
     return "(" + ", ".join("null" if t == T.NULL else T.display_plain(t) for t in arg_types) + ")"
 
 
@@ -172,7 +172,7 @@ def resolve(fn: ScalarFunction, arg_types: list, pos=None) -> Resolved:
     if not fn.signatures:
         if not fn.min_args <= len(arg_types) <= fn.max_args:
             raise KsqlError(f"Function '{fn.display}' does not accept parameters "
-                            f"{_args_text(arg_types)}.", *where)
+                            f"{args_text(arg_types)}.", *where)
         result = fn.returns(arg_types)
         if isinstance(result, str) and result.startswith("ERROR:"):
             raise KsqlError(result[6:], *where)
@@ -185,7 +185,7 @@ def resolve(fn: ScalarFunction, arg_types: list, pos=None) -> Resolved:
         found.sort(key=lambda f: _rank(f[0]), reverse=True)
         if len(found) > 1 and _rank(found[0][0]) == _rank(found[1][0]):
             raise KsqlError(f"Function '{fn.display}' cannot be resolved due to ambiguous "
-                            f"method parameters {_args_text(arg_types)}.", *where)
+                            f"method parameters {args_text(arg_types)}.", *where)
         sig, (params, generic) = found[0]
         if sig.impl is None:
             raise unsupported(f"{fn.display.upper()} over "
@@ -198,7 +198,7 @@ def resolve(fn: ScalarFunction, arg_types: list, pos=None) -> Resolved:
             returns = sig.returns
         return Resolved(sig.impl, returns, tuple(params))
     raise KsqlError(f"Function '{fn.display}' does not accept parameters "
-                    f"{_args_text(arg_types)}.", *where)
+                    f"{args_text(arg_types)}.", *where)
 
 
 # --- aggregates ---------------------------------------------------------------------
@@ -223,7 +223,7 @@ class Aggregate:
         self.params = params
         if tuple(_literal_type(p) for p in params) not in self.param_types:
             raise KsqlError(f"Function '{self.display or self.name}' does not accept parameters "
-                            f"{_args_text(list(arg_types) + [_literal_type(p) for p in params])}.")
+                            f"{args_text(list(arg_types) + [_literal_type(p) for p in params])}.")
         self.return_type = self.returns(arg_types)
 
     def returns(self, arg_types: list[str]) -> str:
@@ -261,10 +261,10 @@ def _one_column(agg: Aggregate, arg_types, allowed=None):
     display = agg.display or agg.name
     if len(arg_types) != 1:
         raise KsqlError(f"Function '{display}' does not accept parameters "
-                        f"{_args_text(arg_types)}.")
+                        f"{args_text(arg_types)}.")
     if allowed and arg_types[0] not in allowed and arg_types[0] != T.NULL:
         raise KsqlError(f"Function '{display}' does not accept parameters "
-                        f"{_args_text(arg_types)}.")
+                        f"{args_text(arg_types)}.")
     return arg_types[0]
 
 

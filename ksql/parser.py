@@ -239,6 +239,9 @@ class _Parser:
             if columns:
                 raise self.error("expecting WITH or ';'")
             select = self.select()
+            if select.limit is not None:
+                raise KsqlPrepareError(f"CREATE {kind} AS SELECT statements don't support LIMIT "
+                                       "clause.")
             return ast.CreateAsSelect(kind, name, properties, select, or_replace, if_not_exists,
                                       start.pos)
         return ast.CreateSource(kind, name, columns, properties, or_replace, if_not_exists,
@@ -447,15 +450,15 @@ class _Parser:
         if self.at_op("("):
             save = self.i
             self.advance()
-            exprs = [self.additive()]
+            exprs = [self.value_expr()]
             while self.accept_op(","):
-                exprs.append(self.additive())
+                exprs.append(self.value_expr())
             if self.accept_op(")") and len(exprs) > 1 and not self.at_op(","):
                 return exprs
             self.i = save
-        exprs = [self.additive()]
+        exprs = [self.value_expr()]
         while self.accept_op(","):
-            exprs.append(self.additive())
+            exprs.append(self.value_expr())
         return exprs
 
     def select_item(self):
@@ -551,12 +554,12 @@ class _Parser:
 
     def comparison(self):
         # ksqlDB's `predicated`: a value expression and at most one predicate after it.
-        left = self.additive()
+        left = self.value_expr()
         tok = self.tok
         if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
             self.advance()
             op = "<>" if tok.text == "!=" else tok.text
-            return ast.BinaryOp(op, left, self.additive(), tok.pos)
+            return ast.BinaryOp(op, left, self.value_expr(), tok.pos)
         if self.at_word("IS"):
             self.advance()
             negated = self.accept_word("NOT")
@@ -569,6 +572,14 @@ class _Parser:
                 and self.peek().text in ("LIKE", "BETWEEN", "IN")):
             raise unsupported(self.tok.text if self.tok.text != "NOT" else
                               f"NOT {self.peek().text}", tok.pos)
+        return left
+
+    def value_expr(self):
+        # `a || b` is CONCAT(a, b), binding looser than + and - (ksqlDB's grammar).
+        left = self.additive()
+        while self.at_op("||"):
+            tok = self.advance()
+            left = ast.FunctionCall("CONCAT", (left, self.additive()), False, tok.pos)
         return left
 
     def additive(self):

@@ -434,6 +434,8 @@ class Planner:
             if missing:
                 self._keys_missing("grouping expression", [format_expr(g) for g in missing])
             self._check_no_clash(columns)
+        if source.kind == "TABLE" and windowed:
+            raise KsqlError("Windowing not supported for table aggregations.", *_pos(s.window))
         if source.value_format == formats.DELIMITED and any(agg.complex_state for agg, _ in aggs):
             # ksqlDB keeps the aggregation's state in the source's value format.
             raise KsqlError("One of the functions used in the statement has an intermediate type "
@@ -558,21 +560,25 @@ class Planner:
 
     def _make_aggregate(self, call: ast.FunctionCall, scope: Scope):
         cls = functions.aggregate(call.name)
-        if call.star or not call.args:
-            if call.name != "COUNT":
-                raise KsqlError(f"Function '{call.name}' requires an argument", *_pos(call))
-            agg = cls([], [])
-            return agg, (lambda row: 1)
-        arg_fn, arg_type = _compile_in(call.args[0], scope,
+        # ksqlDB passes ROWTIME to an aggregate called without arguments (COUNT(*) too).
+        args = call.args if call.args else (ast.ColumnRef("ROWTIME", None, call.pos),)
+        arg_fn, arg_type = _compile_in(args[0], scope,
                                        f"Error computing aggregate argument of {format_expr(call)}")
+        # ksqlDB picks the aggregate by all argument types (no implicit casts) before it
+        # asks for the extra arguments to be literals.
+        extra_types = tuple(compile_expr(a, scope)[1] for a in args[1:])
+        if extra_types not in cls.param_types:
+            raise KsqlError(f"Function '{cls.display or cls.name}' does not accept parameters "
+                            f"{functions.args_text([arg_type, *extra_types])}.", *_pos(call))
         params = []
-        for extra in call.args[1:]:
+        for extra in args[1:]:
             if not isinstance(extra, ast.Literal):
                 raise KsqlError(f"Parameter {len(params) + 2} passed to function {call.name} must "
                                 f"be a literal constant, but was expression: "
                                 f"'{format_expr(extra)}'", *_pos(extra))
             params.append(extra.value)
         agg = cls([arg_type], params)
-        if isinstance(call.args[0], ast.Literal) and call.name == "COUNT":
-            return agg, (lambda row: 1)
+        if call.name == "COUNT" and (not call.args or (isinstance(call.args[0], ast.Literal)
+                                                      and call.args[0].value is not None)):
+            return agg, (lambda row: 1)         # never null: counts every row
         return agg, arg_fn
