@@ -9,7 +9,7 @@ from socksort.ksql import types as T
 from socksort.ksql.analysis import SYSTEM_COLUMNS
 from socksort.ksql.catalog import Column, Source
 from socksort.ksql.errors import KsqlError, unsupported
-from socksort.ksql.expressions import Scope, compile_expr
+from socksort.ksql.expressions import Scope, compile_expr, format_expr
 from socksort.ksql.records import Record
 
 SOURCE_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
@@ -126,32 +126,14 @@ def check_value_format(value_format: str, values: list, pos) -> None:
 
 def insert_record(node: ast.InsertValues, source: Source) -> tuple:
     """The record an INSERT INTO ... VALUES writes (decoded, and as bytes); the server
-    produces it to the topic."""
+    produces it to the topic. Checked as ksqlDB's InsertValuesExecutor checks it."""
     if source.windowed:
-        raise unsupported("INSERT VALUES into a windowed source", node.pos)
-    names = node.columns or [c.name for c in source.columns]
-    if len(names) != len(node.values):
-        raise KsqlError(f"Failed to prepare statement: Expected number columns and values to "
-                        f"match: {names}, {len(node.values)}", *node.pos)
-    by_name = {c.name: c for c in source.columns}
-    given: dict = {}
-    timestamp = None
-    empty = Scope({}, unknown=lambda ref: KsqlError(
-        f"Only literals are supported in VALUES: {ref.name}", *(ref.pos or node.pos)))
-    for name, expr in zip(names, node.values):
-        fn, _ = compile_expr(expr, empty)
-        value = fn([])
-        if name == "ROWTIME":
-            timestamp = value
-            continue
-        column = by_name.get(name)
-        if column is None:
-            raise KsqlError(f"Column name {name} does not exist.", *node.pos)
-        try:
-            given[name] = T.coercer(column.type)(value)
-        except T.CoercionError as exc:
-            raise KsqlError(f"Failed to insert values into '{source.name}'. {exc}",
-                            *node.pos) from None
+        raise KsqlError("Cannot insert values into windowed stream/table!", *node.pos)
+    try:
+        given, timestamp = _insert_values(node, source)
+    except KsqlError as exc:
+        raise KsqlError(f"Failed to insert values into '{source.name}'. {exc.message}",
+                        *node.pos) from None
     keys = source.key_columns
     key_format = source.key_format if keys else formats.KAFKA
     key = formats.key_output(key_format, [c.name for c in keys])(
@@ -163,6 +145,50 @@ def insert_record(node: ast.InsertValues, source: Source) -> tuple:
     wire = (formats.serialize_key(key_format, [c.type for c in keys], key, None),
             formats.serialize_value(source.value_format, value))
     return record, wire
+
+
+# The conversions INSERT VALUES makes (ksqlDB's strict value coercer): a number to a
+# wider number, nothing else.
+_INSERT_WIDENING = {(T.INTEGER, T.BIGINT), (T.INTEGER, T.DOUBLE), (T.BIGINT, T.DOUBLE),
+                    (T.DECIMAL, T.DOUBLE)}
+
+
+def _insert_values(node: ast.InsertValues, source: Source) -> tuple:
+    names = node.columns or [c.name for c in source.columns]
+    if len(names) != len(node.values):
+        shown = ", ".join(f"`{n}`" for n in (node.columns or []))
+        raise KsqlError(f"Expected a value for each column. Expected Columns: [{shown}]. Got "
+                        f"[{', '.join(format_expr(v) for v in node.values)}]")
+    by_name = {c.name: c for c in source.columns}
+    by_name["ROWTIME"] = Column("ROWTIME", T.BIGINT)
+    for name in names:
+        if name not in by_name and name not in ("ROWPARTITION", "ROWOFFSET"):
+            raise KsqlError(f"Column name `{name}` does not exist.")
+        if name in ("ROWPARTITION", "ROWOFFSET"):
+            raise KsqlError(f"Inserting into column `{name}` is not allowed.")
+
+    def failed(message):
+        raise KsqlError(message)
+    scope = Scope({}, unknown=lambda ref: KsqlError(
+        f"Unsupported column reference in insert value: {format_expr(ref)}"), on_error=failed)
+    given: dict = {}
+    for name, expr in zip(names, node.values):
+        fn, t = compile_expr(expr, scope)
+        value = fn([])
+        column = by_name[name]
+        if value is not None and t != column.type:
+            if (t, column.type) not in _INSERT_WIDENING:
+                shown = T.java_double_str(value) if isinstance(value, float) else (
+                    str(value).lower() if isinstance(value, bool) else value)
+                raise KsqlError(f"Expected type {T.display_plain(column.type)} for field "
+                                f"`{name}` but got {T.base_type(t)}({shown})")
+            value = float(value) if column.type == T.DOUBLE else value
+        given[name] = value
+    missing = [c.name for c in source.key_columns if c.name not in given]
+    if source.kind == "TABLE" and missing:
+        raise KsqlError(f"Value for primary key column(s) {', '.join(missing)} is required "
+                        "for tables")
+    return given, given.pop("ROWTIME", None)
 
 
 # WITH properties ksqlDB knows but the engine does not implement.
