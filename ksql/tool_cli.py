@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from socksort import config
 from socksort.errors import UserError
+from socksort.paths import cache_dir, ksql_git_mirror
 
 
 def register(commands) -> None:
@@ -35,12 +35,14 @@ def register(commands) -> None:
                     "directory of confluentinc/ksql) into --out/cases, run those inside the "
                     "subset ksql/ENGINE.md claims, and count passes, silently wrong answers, "
                     "wrongly accepted or rejected statements and wrong messages.")
-    config.option(fidelity, "--ksql-git", env="SOCKSORT_KSQL_GIT",
-                  default="/work/.mirror/confluentinc+ksql/repo",
-                  help="git directory of confluentinc/ksql (e.g. from `fetch github:confluentinc/ksql`)")
+    fidelity.add_argument("--ksql-git", default=str(ksql_git_mirror()),
+                          help="git directory of confluentinc/ksql (default: SOCKSORT_KSQL_GIT, "
+                               "else the mirror `fetch github:confluentinc/ksql` makes: "
+                               "%(default)s)")
     fidelity.add_argument("--commit", default="HEAD", help="commit of the suite (default HEAD)")
-    fidelity.add_argument("--out", type=Path, default=Path(".cache/qtt"),
-                          help="folder for the converted cases and MANIFEST.tsv (default .cache/qtt)")
+    fidelity.add_argument("--out", type=Path, default=cache_dir() / "qtt",
+                          help="folder for the converted cases and MANIFEST.tsv "
+                               "(default .cache/qtt in the checkout)")
     fidelity.add_argument("--show", metavar="CATEGORY", action="append", default=[],
                           help="also list the cases of this category with the reason (repeatable)")
     fidelity.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -29,3 +29,9 @@ def ksql_conformance_dir() -> Path:
     candidates = [ROOT.parent / "shared" / "ksql-conformance",
                   ROOT.parent.parent / "shared" / "ksql-conformance"]
     return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def ksql_git_mirror() -> Path:
+    """A git directory of confluentinc/ksql (ksqlDB's own tests): ``SOCKSORT_KSQL_GIT``, else
+    where the tool ``fetch github:confluentinc/ksql`` puts its mirror on this machine."""
+    return Path(os.environ.get("SOCKSORT_KSQL_GIT") or "/work/.mirror/confluentinc+ksql/repo")
