@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from socksort.ksql import ast
 from socksort.ksql import types as T
 from socksort.ksql.catalog import Query, Source
+from socksort.ksql import analysis, timestamps
 from socksort.ksql.analysis import output_names
 from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.expressions import Scope, compile_expr, format_expr
@@ -79,6 +80,10 @@ def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
     names, fns, types_ = [], [], []
     singles = [(item.expr, item.alias) for item in select.items
                if isinstance(item, ast.SelectItem)]
+    # ksqlDB's Analyzer checks come first here too (WHERE, then SELECT).
+    analysis.check_columns_resolve(select, singles, analysis.known_columns(source, False))
+    analysis.check_functions_known(([select.where] if select.where is not None else [])
+                                   + [e for e, _ in singles])
     single_names = iter(output_names(singles, [c.name for c in source.columns]))
     for item in select.items:
         if isinstance(item, ast.AllColumns):
@@ -106,7 +111,7 @@ def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
         types_.append(T.display(t))
     where = None
     if select.where is not None:
-        where, t = compile_expr(select.where, scope)
+        where, t = compile_expr(timestamps.rewrite(select.where), scope)
         _check_boolean("WHERE", select.where, t)
     rows = []
     for (keys, window), (key_values, values, _ts) in table.items():

@@ -267,3 +267,10 @@ def test_the_smallest_bigint_literal_is_valid():
     out = run("CREATE STREAM O AS SELECT ID, -9223372036854775808 AS M FROM S;",
               [Record("s", "a", {}, 0)])
     assert out[0].value == {"M": -9223372036854775808}
+
+
+def test_a_pull_query_names_an_unknown_column_as_ksqldb_does():
+    engine = Engine()
+    engine.execute(SOURCES + "CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;")
+    with pytest.raises(KsqlError, match=r"^Line: 1, Col: 27: WHERE column 'BOB' cannot be resolved\.$"):
+        engine.pull("SELECT ID, N FROM C WHERE BOB = 1;")
