@@ -75,6 +75,8 @@ def format_expr(e: ast.Expr) -> str:
             return "NULL"
         if e.type_name == "BOOLEAN":
             return "true" if e.value else "false"
+        if e.type_name == "DOUBLE":
+            return T.java_double_str(e.value)
         return str(e.value)
     if isinstance(e, ast.ColumnRef):
         name = quoted(e.name)
