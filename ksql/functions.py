@@ -10,13 +10,11 @@ Aggregate: ``register_aggregate(name, cls)`` where ``cls(arg_types, params)`` is
 
 from __future__ import annotations
 
-import decimal
 import functools
 import itertools
 import json
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

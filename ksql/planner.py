@@ -46,26 +46,6 @@ def _pos(node) -> tuple:
     return getattr(node, "pos", None) or (None, None)
 
 
-def _walk(e):
-    yield e
-    if isinstance(e, ast.BinaryOp):
-        yield from _walk(e.left)
-        yield from _walk(e.right)
-    elif isinstance(e, (ast.UnaryOp, ast.IsNull)):
-        yield from _walk(e.operand)
-    elif isinstance(e, ast.Case):
-        for c, r in e.whens:
-            yield from _walk(c)
-            yield from _walk(r)
-        if e.default is not None:
-            yield from _walk(e.default)
-    elif isinstance(e, ast.FunctionCall):
-        for a in e.args:
-            yield from _walk(a)
-    elif isinstance(e, ast.Dereference):
-        yield from _walk(e.base)
-
-
 def _strip_qualifiers(e, qualifiers: set):
     """Drop valid source qualifiers so `I.K` and `K` compare equal."""
     if isinstance(e, ast.ColumnRef):
@@ -89,12 +69,8 @@ def _strip_qualifiers(e, qualifiers: set):
     return e
 
 
-def _is_agg(e) -> bool:
-    return isinstance(e, ast.FunctionCall) and functions.is_aggregate(e.name)
-
-
 def _contains_agg(e) -> bool:
-    return any(_is_agg(x) for x in _walk(e))
+    return any(analysis.is_aggregate_call(x) for x in analysis.walk(e))
 
 
 def _source_scope(source: Source, qualifiers: set, unknown=None, window_bounds: bool = None,
@@ -362,9 +338,9 @@ class Planner:
         windowed = s.window is not None
         group_by = [_strip_qualifiers(g, self.qualifiers) for g in s.group_by]
         having = None if s.having is None else _strip_qualifiers(s.having, self.qualifiers)
-        agg_calls = [n for e, _ in items for n in _walk(e) if _is_agg(n)]
+        agg_calls = [n for e, _ in items for n in analysis.walk(e) if analysis.is_aggregate_call(n)]
         if having is not None:
-            agg_calls += [n for n in _walk(having) if _is_agg(n)]
+            agg_calls += [n for n in analysis.walk(having) if analysis.is_aggregate_call(n)]
         # ksqlDB type-checks WHERE before it looks at the aggregation.
         where = self._compile_where(_source_scope(source, self.qualifiers,
                                                   on_error=self.on_error))
@@ -480,7 +456,7 @@ class Planner:
             if call in agg_slots:
                 continue
             for a in call.args:
-                if any(_is_agg(node) for node in _walk(a)):
+                if any(analysis.is_aggregate_call(node) for node in analysis.walk(a)):
                     raise KsqlError(f"Aggregate functions can not be nested: {format_expr(call)}",
                                     *_pos(call))
             agg, arg_fn = self._make_aggregate(call, input_scope)
@@ -539,7 +515,7 @@ class Planner:
         return bad
 
     def _covered(self, e, group_by, windowed) -> bool:
-        if e in group_by or _is_agg(e):
+        if e in group_by or analysis.is_aggregate_call(e):
             return True
         if isinstance(e, ast.ColumnRef):
             return windowed and e.name in ("WINDOWSTART", "WINDOWEND")
