@@ -285,9 +285,11 @@ def _comparator(op: str, lt: str, rt: str):
         return equals if op == "=" else (lambda a, b: not equals(a, b))
     if lt == T.STRING and op not in ("=", "<>"):
         return J.string_ordering(op)
-    if op == "<>" and T.DOUBLE in (lt, rt):
-        return J.not_equal_number
-    return _COMPARE[op]
+    compare = J.not_equal_number if op == "<>" and T.DOUBLE in (lt, rt) else _COMPARE[op]
+    if {lt, rt} == {T.BIGINT, T.DOUBLE}:
+        # Java compares a long with a double as doubles (2^53 + 1 equals 2.0^53).
+        return lambda a, b: compare(float(a), float(b))
+    return compare
 
 
 def _constant(e: ast.Expr, scope: Scope) -> tuple[bool, object]:
@@ -432,40 +434,42 @@ def _unary(e: ast.UnaryOp, scope: Scope):
     if not T.is_numeric(t):
         raise KsqlError(f"Unary minus expects a numeric value.  Actual "
                         f"{format_expr(e.operand)} ({T.display(t)})", *_pos(e))
+    if t in (T.INTEGER, T.BIGINT):
+        # Java's int/long negation wraps: -(-2147483648) is -2147483648.
+        smallest = T.INT_MIN if t == T.INTEGER else T.LONG_MIN
+        return (lambda row: None if (v := inner(row)) is None else (v if v == smallest else -v)), t
     return (lambda row: None if (v := inner(row)) is None else -v), t
 
 
 def _case(e: ast.Case, scope: Scope):
-    conds = []
-    results = []
-    types_seen = []
+    """Searched CASE; as in ksqlDB's type checks, every THEN and the ELSE have one type
+    (nulls aside): no widening between them."""
+    conds, results = [], []
+    then_type = None
     for cond, res in e.whens:
         cf, ct = compile_expr(cond, scope)
-        if ct not in (T.BOOLEAN, T.NULL):
-            raise KsqlError(f"WHEN operand type should be boolean. Type for "
-                            f"'{format_expr(cond)}' is {T.display(ct)}", *_pos(cond))
+        if ct != T.BOOLEAN:
+            raise KsqlError(f"WHEN operand type should be boolean.\nType for "
+                            f"'{format_expr(cond)}' is {T.display_plain(ct)}", *_pos(cond))
         rf, rt = compile_expr(res, scope)
         conds.append(cf)
         results.append(rf)
-        types_seen.append((res, rt))
-    if e.default is not None:
-        df, dt = compile_expr(e.default, scope)
-        types_seen.append((e.default, dt))
-    else:
-        df = None
-    non_null = [t for _, t in types_seen if t != T.NULL]
-    if not non_null:
+        if rt == T.NULL:
+            continue
+        if then_type is not None and rt != then_type:
+            raise KsqlError(f"Invalid Case expression. Type for all 'THEN' clauses should be the "
+                            f"same.\nTHEN expression 'WHEN {format_expr(cond)} THEN "
+                            f"{format_expr(res)}' has type: {T.display_plain(rt)}.\nPrevious "
+                            f"THEN expression(s) type: {T.display_plain(then_type)}.", *_pos(res))
+        then_type = rt
+    df, default_type = (None, T.NULL) if e.default is None else compile_expr(e.default, scope)
+    if then_type is not None and default_type != T.NULL and default_type != then_type:
+        raise KsqlError(f"Invalid Case expression. Type for the default clause should be the same "
+                        f"as for 'THEN' clauses.\nTHEN type: {T.display_plain(then_type)}.\n"
+                        f"DEFAULT type: {T.display_plain(default_type)}.", *_pos(e.default))
+    result = then_type or default_type
+    if result == T.NULL:
         raise KsqlError("Invalid Case expression. All case branches have NULL type", *_pos(e))
-    result = non_null[0]
-    for res, t in types_seen:
-        if t == T.NULL or t == result:
-            continue
-        if T.is_numeric(t) and T.is_numeric(result):
-            result = T.wider(result, t)
-            continue
-        raise KsqlError(f"Invalid Case expression. Type for all 'THEN' clauses should be the "
-                        f"same. THEN expression '{format_expr(res)}' has type: {T.display(t)}. "
-                        f"Previous THEN expression(s) type: {T.display(result)}.", *_pos(res))
     pairs = tuple(zip(conds, results))
 
     def f(row):

@@ -274,3 +274,22 @@ def test_a_pull_query_names_an_unknown_column_as_ksqldb_does():
     engine.execute(SOURCES + "CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;")
     with pytest.raises(KsqlError, match=r"^Line: 1, Col: 27: WHERE column 'BOB' cannot be resolved\.$"):
         engine.pull("SELECT ID, N FROM C WHERE BOB = 1;")
+
+
+def test_case_branches_must_have_one_type():
+    assert refused("CREATE STREAM O AS SELECT ID, CASE WHEN A > 1 THEN A ELSE B END AS X FROM S;"
+                   ).message.startswith("Invalid Case expression. Type for the default clause "
+                                        "should be the same as for 'THEN' clauses.")
+
+
+def test_negating_the_smallest_int_wraps_as_java_does():
+    out = run("CREATE STREAM O AS SELECT ID, -A AS N FROM S;",
+              [Record("s", "a", {"A": -2147483648}, 0)])
+    assert out[0].value == {"N": -2147483648}
+
+
+def test_a_bigint_compares_with_a_double_as_a_double():
+    # 2^53 + 1 converts to the double 2^53, as Java's long-to-double comparison does.
+    out = run("CREATE STREAM O AS SELECT ID, B = D AS SAME FROM S;",
+              [Record("s", "a", {"B": 2**53 + 1, "D": float(2**53)}, 0)])
+    assert out[0].value == {"SAME": True}
