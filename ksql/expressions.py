@@ -379,13 +379,15 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
             b = rf(row)
             return None if b is None else a + b
         return concat, T.STRING
-    if lt == T.NULL and rt == T.NULL:
-        raise KsqlError("Arithmetic on types NULL and NULL are not supported.", *_pos(e))
-    lt2 = rt if lt == T.NULL else lt
-    rt2 = lt if rt == T.NULL else rt
+    if lt == T.NULL or rt == T.NULL:
+        # ksqlDB types a NULL literal as no type at all, which no arithmetic takes.
+        shown = ["null" if t == T.NULL else T.display_plain(t) for t in (lt, rt)]
+        raise KsqlError(f"Error processing expression: {format_expr(e)}. Arithmetic on types "
+                        f"{shown[0]} and {shown[1]} are not supported.", *_pos(e))
+    lt2, rt2 = lt, rt
     if not (T.is_numeric(lt2) and T.is_numeric(rt2)):
         raise KsqlError(f"Error processing expression: {format_expr(e)}. Unsupported arithmetic "
-                        f"types. {T.display(lt)} {T.display(rt)}", *_pos(e))
+                        f"types. {T.base_type(lt)} {T.base_type(rt)}", *_pos(e))
     result = T.wider(lt2, rt2)
     integral = result in (T.INTEGER, T.BIGINT)
     if e.op == "+":

@@ -293,3 +293,9 @@ def test_a_bigint_compares_with_a_double_as_a_double():
     out = run("CREATE STREAM O AS SELECT ID, B = D AS SAME FROM S;",
               [Record("s", "a", {"B": 2**53 + 1, "D": float(2**53)}, 0)])
     assert out[0].value == {"SAME": True}
+
+
+def test_arithmetic_with_a_null_literal_is_refused():
+    assert refused("CREATE STREAM O AS SELECT ID, A + NULL AS X FROM S;").message == (
+        "Error processing expression: (A + NULL). Arithmetic on types INTEGER and null are not "
+        "supported.")
