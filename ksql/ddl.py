@@ -8,7 +8,7 @@ from socksort.ksql import ast, formats
 from socksort.ksql import types as T
 from socksort.ksql.analysis import SYSTEM_COLUMNS
 from socksort.ksql.catalog import Column, Source
-from socksort.ksql.errors import KsqlError, unsupported
+from socksort.ksql.errors import KsqlError, KsqlPrepareError, unsupported
 from socksort.ksql.expressions import Scope, compile_expr, format_expr
 from socksort.ksql.records import Record
 
@@ -35,8 +35,7 @@ def source_from_statement(node: ast.CreateSource, text: str) -> Source:
                         "'ksql.persistence.default.format.value' config.", *node.pos)
     if value_format not in formats.VALUE_FORMATS:
         raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
-    if props.get("VALUE_DELIMITER", ",") not in (",", "COMMA"):
-        raise unsupported("VALUE_DELIMITER other than ','", node.pos)
+    check_delimiter(props, value_format, node.pos)
     if not node.columns:
         # JSON and DELIMITED values have no schema to infer (that takes the Schema Registry).
         raise KsqlError("The statement does not define any columns.", *node.pos)
@@ -79,9 +78,30 @@ def _columns(node: ast.CreateSource) -> list:
         if t is None:
             raise unsupported(f"column type {c.type_name}", c.pos)
         if T.is_complex(t) and c.key:
-            raise unsupported(f"a {t.split('<')[0]} key column", c.pos)
+            raise unsupported(f"a key column of type {t.split('<')[0]}", c.pos)
         columns.append(Column(c.name, t, c.key))
     return columns
+
+
+def check_delimiter(props: dict, value_format: str, pos) -> None:
+    """VALUE_DELIMITER is one character (or TAB/SPACE), of DELIMITED values; the engine
+    reads ',' only."""
+    text = props.get("VALUE_DELIMITER")
+    if text is None:
+        return
+    if not text.strip():
+        raise KsqlPrepareError("Configuration VALUE_DELIMITER is invalid: Delimiter cannot be "
+                               "empty, if you meant to have a tab or space for delimiter, please "
+                               "use the special values 'TAB' or 'SPACE'\nExample valid value: ';'")
+    if len(text) != 1 and text not in ("TAB", "SPACE"):
+        raise KsqlPrepareError(f"Configuration VALUE_DELIMITER is invalid: Invalid delimiter "
+                               f"value: '{text}'. Delimiter must be a single character or "
+                               "TAB,SPACE\nExample valid value: ';'")
+    if value_format != formats.DELIMITED:
+        raise KsqlError(f"{value_format} does not support the following configs: [delimiter]",
+                        *pos)
+    if text != ",":
+        raise unsupported("VALUE_DELIMITER other than ','", pos)
 
 
 def check_format_props(props: dict, pos) -> None:

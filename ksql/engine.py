@@ -169,6 +169,7 @@ class Engine:
         value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or source.value_format).upper()
         if value_format not in formats.VALUE_FORMATS:
             raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
+        ddl.check_delimiter(props, value_format, node.pos)
         made = {}
 
         def sink_factory(columns, window_type, window_kind, window_size, key_positions,

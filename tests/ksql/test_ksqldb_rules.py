@@ -79,6 +79,11 @@ REFUSED = [
      "insert-values-no-string-to-int"),
     ("INSERT INTO T (A) VALUES (1);",
      "Value for primary key column(s) ID is required for tables", "insert-table-needs-key"),
+    ("CREATE STREAM X (V INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='DELIMITED', "
+     "VALUE_DELIMITER='<~>');", "Configuration VALUE_DELIMITER is invalid: Invalid delimiter "
+     "value: '<~>'. Delimiter must be a single character or TAB,SPACE", "invalid-delimiter"),
+    ("CREATE STREAM X (V INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', VALUE_DELIMITER='|');",
+     "JSON does not support the following configs: [delimiter]", "delimiter-of-json"),
     # class 4: ksqlDB's own words
     ("CREATE STREAM O AS SELECT ID, A FROM S WHERE BOB > 1;",
      "WHERE column 'BOB' cannot be resolved.", "where-unknown-column"),
@@ -299,3 +304,10 @@ def test_arithmetic_with_a_null_literal_is_refused():
     assert refused("CREATE STREAM O AS SELECT ID, A + NULL AS X FROM S;").message == (
         "Error processing expression: (A + NULL). Arithmetic on types INTEGER and null are not "
         "supported.")
+
+
+def test_a_sink_delimiter_the_engine_cannot_write_is_not_supported():
+    # Never silently written with commas instead.
+    assert refused("CREATE STREAM O WITH (VALUE_FORMAT='DELIMITED', VALUE_DELIMITER='|') AS "
+                   "SELECT ID, A FROM S;").message == (
+        "VALUE_DELIMITER other than ',' is not supported by the embedded engine")
