@@ -21,6 +21,7 @@ from socksort.ksql.engine import KsqlError
 from socksort.ksql.parser import parse
 from socksort.ksql.push import PushRegistry, topic_messages
 from socksort.ksql.server import KsqlService, StatementOutcome
+from socksort.ksql.types import json_safe
 
 log = logging.getLogger("socksort.ksql.rest")
 
@@ -430,7 +431,7 @@ class Http1Query(_QueryWriter):
         self.r.send("[" + json.dumps({"header": header}))
 
     def row(self, columns, tombstone: bool) -> None:
-        row = {"columns": columns, **({"tombstone": True} if tombstone else {})}
+        row = {"columns": json_safe(columns), **({"tombstone": True} if tombstone else {})}
         self.r.send(",\n" + json.dumps({"row": row}))
 
     def finish(self, message) -> None:
@@ -448,7 +449,7 @@ class DelimitedQuery(_QueryWriter):
         self.r.send(json.dumps(header) + "\n")
 
     def row(self, columns, tombstone: bool) -> None:
-        self.r.send(json.dumps(columns) + "\n")
+        self.r.send(json.dumps(json_safe(columns)) + "\n")
 
     def finish(self, message) -> None:
         pass
@@ -465,7 +466,7 @@ class JsonArrayQuery(DelimitedQuery):
         self.r.send("[" + json.dumps(header))
 
     def row(self, columns, tombstone: bool) -> None:
-        self.r.send("," + json.dumps(columns))
+        self.r.send("," + json.dumps(json_safe(columns)))
 
     def finish(self, message) -> None:
         self.r.send("]")

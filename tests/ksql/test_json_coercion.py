@@ -36,9 +36,10 @@ COERCED = [
     ("DOUBLE", '"97.3"', 97.3),
     ("DOUBLE", '" 97.3 "', 97.3),
     ("DOUBLE", '"1e3"', 1000.0),
-    ("DOUBLE", '"-Infinity"', -math.inf),
+    # (an infinite DOUBLE is written back as the string ksqlDB writes)
+    ("DOUBLE", '"-Infinity"', "-Infinity"),
     ("DOUBLE", '"0x1.8p1"', 3.0),
-    ("DOUBLE", "1e400", math.inf),
+    ("DOUBLE", "1e400", "Infinity"),
     # STRING: every node's text, numbers as written
     ("STRING", '"Mongo"', "Mongo"),
     ("STRING", "5", "5"),
