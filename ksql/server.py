@@ -243,6 +243,9 @@ class KsqlService:
         position = self._positions.get(tp)
         if position is None or msg.offset < position:
             return True  # no longer read, or re-delivered after a reassignment
+        # The offsets up to this record hold none (transaction markers, compaction): the
+        # partition is as far as this record already, for the commands due before it.
+        self._positions[tp] = msg.offset
         if self._pending:
             self._run_due_commands()
             if self._moved:
