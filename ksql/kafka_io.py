@@ -95,6 +95,25 @@ def topic_partitions(bootstrap_or_admin, timeout: float = 10.0) -> dict[str, int
     return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
 
 
+def topic_ids(client, names, timeout: float = 10.0) -> dict[str, str]:
+    """topic -> its Kafka topic id, for those of ``names`` that exist. A topic deleted and
+    created again keeps its name but gets a new id (and offsets from 0 again)."""
+    from confluent_kafka import TopicCollection
+
+    names = sorted(names)
+    if not names:
+        return {}
+    ids = {}
+    for name, future in client.describe_topics(TopicCollection(names),
+                                               request_timeout=timeout).items():
+        try:
+            ids[name] = str(future.result(timeout).topic_id)
+        except Exception as exc:  # KafkaException: a missing topic has no id
+            if "UNKNOWN_TOPIC" not in str(exc):
+                raise UserError(f"cannot describe Kafka topic {name}: {exc}") from None
+    return ids
+
+
 def create_topics(client, names: dict[str, int], timeout: float = 30.0) -> None:
     """Create the missing topics (name -> partitions); an existing topic is left as it is."""
     from confluent_kafka.admin import NewTopic

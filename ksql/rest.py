@@ -124,10 +124,15 @@ class Routes:
                 "serverStatus": "RUNNING" if service.ready.is_set() else "REBUILDING"}})
         elif path.startswith("/healthcheck"):
             kafka_ok = service.healthy()
+            rebuilt = service.ready.is_set()
+            # commandRunner is ksqlDB's own detail (its command replay); waitingFor is ours:
+            # what a rebuilding server still waits for, so a launcher can say it.
             r.send_json(200 if kafka_ok else 503, {
-                "isHealthy": kafka_ok and service.ready.is_set(),
+                "isHealthy": kafka_ok and rebuilt,
                 "details": {"metastore": {"isHealthy": service.error is None},
-                            "kafka": {"isHealthy": kafka_ok}}})
+                            "kafka": {"isHealthy": kafka_ok},
+                            "commandRunner": {"isHealthy": rebuilt,
+                                              "waitingFor": "" if rebuilt else service.rebuild_status}}})
         elif path.startswith("/status/"):
             r.send_json(200, {"status": "SUCCESS", "message": "Executed"})
         else:
