@@ -355,3 +355,9 @@ def test_the_pipeline_beats_the_seeds_method_on_simulated_sessions(fps):
     new = sum(pipeline_pairs(s.deliveries) == s.pairs for s in batch)
     old = sum(seed_pairs(s.deliveries) == s.pairs for s in batch)
     assert new > old
+
+
+def test_blurred_frames_cut_from_their_hold_by_one_blank_frame_are_no_sock_of_their_own():
+    camera = Camera(30).blank(1).show("Mongo", 2).blank(1)
+    camera.frames_of("Mongo", 2, 75.0).frames_of("Blank", 1, 97.0).show("Mongo", 2).blank(1)
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=2)
