@@ -136,8 +136,10 @@ class Demo:
     def show(self, dataset: Path) -> tuple[Path, Path]:
         cfg = self.config
         video, truth = self.work / "show.mp4", self.work / "show.truth.json"
+        from socksort.im2rec.show import RENDERER
+
         wanted = {"seed": cfg.seed, "seconds": cfg.show_seconds, "fps": cfg.show_fps,
-                  "dataset": (dataset / "synth.json").read_text()}
+                  "dataset": (dataset / "synth.json").read_text(), "renderer": RENDERER}
         marker = self.work / "show.json"
         if video.is_file() and truth.is_file() and marker.is_file() and json.loads(marker.read_text()) == wanted:
             progress.step(f"reusing the synthetic sock show {video}")
