@@ -2,7 +2,7 @@
 
 Used by the pipeline tests and the accuracy benchmark: the frames go through the embedded
 engine exactly as the server would feed them from ``data_mqtt`` (value = the camera's JSON,
-record time = the frame's publish time), and the final tables are rebuilt from the records
+record time = the Kafka record's time: the frame's ``ts``, else its arrival), and the final tables are rebuilt from the records
 the queries write, upserts and tombstones applied in order, as a consumer of the topic would.
 """
 
@@ -14,8 +14,7 @@ from typing import Callable, Iterable
 
 from socksort.contract import KAFKA_TOPIC, PAIRS, SHOWINGS
 from socksort.ksql.rows import PairRow, ShowingRow
-from socksort.ksql.simulate import Session
-from socksort.schema import Prediction
+from socksort.ksql.simulate import Delivery, Session
 
 PIPELINE_SQL = Path(__file__).with_name("pipeline.ksql")
 
@@ -26,15 +25,16 @@ class PipelineResult:
     showings: tuple[ShowingRow, ...]
 
 
-def run_pipeline(frames: Iterable[Prediction], sql: str | None = None) -> PipelineResult:
-    """Feed ``frames`` (in order) to a fresh engine running the pipeline; return its final tables."""
+def run_pipeline(deliveries: Iterable[Delivery], sql: str | None = None) -> PipelineResult:
+    """Feed ``deliveries`` (in order) to a fresh engine running the pipeline; return its final tables."""
     from socksort.ksql.engine import Engine, Record
 
     engine = Engine()
     engine.execute(PIPELINE_SQL.read_text() if sql is None else sql)
     tables: dict[str, dict] = {PAIRS: {}, SHOWINGS: {}}
-    for frame in frames:
-        record = Record(topic=KAFKA_TOPIC, key=None, value=frame.to_json(), timestamp=frame.ts)
+    for delivery in deliveries:
+        record = Record(topic=KAFKA_TOPIC, key=delivery.key, value=delivery.prediction.to_json(),
+                        timestamp=delivery.timestamp)
         for out in engine.process(record):
             table = tables.get(out.topic)
             if table is None:
@@ -47,19 +47,19 @@ def run_pipeline(frames: Iterable[Prediction], sql: str | None = None) -> Pipeli
     pairs = {key: PairRow(key, value["PAIR_SEEN"], value["NUMBER_SOCKS_SEEN"])
              for key, (_, value) in sorted(tables[PAIRS].items())}
     showings = tuple(sorted(
-        (ShowingRow(device=key["DEVICE"], start=key["SHOWING_START"], end=value["SHOWING_END"],
+        (ShowingRow(device=key["DEVICE"], start=value["SHOWING_START"], end=value["SHOWING_END"],
                     image=value["IMAGE"], frames=value["FRAMES"], weight=value["WEIGHT"])
          for key, value in tables[SHOWINGS].values()),
         key=lambda row: (row.device, row.start)))
     return PipelineResult(pairs=pairs, showings=showings)
 
 
-def pipeline_pairs(frames: Iterable[Prediction]) -> dict[str, PairRow]:
-    return run_pipeline(frames).pairs
+def pipeline_pairs(deliveries: Iterable[Delivery]) -> dict[str, PairRow]:
+    return run_pipeline(deliveries).pairs
 
 
 def share_exactly_right(sessions: Iterable[Session],
-                        method: Callable[[Iterable[Prediction]], dict[str, PairRow]]) -> float:
+                        method: Callable[[Iterable[Delivery]], dict[str, PairRow]]) -> float:
     """The share of sessions whose final pair table equals the truth, row for row."""
-    results = [method(session.frames) == session.pairs for session in sessions]
+    results = [method(session.deliveries) == session.pairs for session in sessions]
     return sum(results) / len(results) if results else 0.0

@@ -1,6 +1,7 @@
 """`socksort replay FILE.jsonl`: recorded predictions through the running stack.
 
-Each line is one MQTT payload as the camera published it (with ``ts``). They go to MQTT
+Each line is one MQTT payload as the camera published it; only ``image`` and
+``probability`` are required (the seed's cameras send nothing else). They go to MQTT
 ``sockfound`` (through Kafka Connect, as live frames do) or straight to Kafka
 ``data_mqtt``, as fast as possible or at a multiple of their
 recorded pace. Then it waits until every consumer group that reads ``data_mqtt`` (the
@@ -28,7 +29,7 @@ REPORT_EVERY_S = 15.0   # a long wait says how far along it is this often
 @dataclass(frozen=True)
 class Frame:
     payload: bytes
-    ts: int
+    ts: int | None      # the payload's own time, when it has one
 
 
 def read_frames(path: Path) -> list[Frame]:
@@ -49,11 +50,12 @@ def read_frames(path: Path) -> list[Frame]:
 
 
 def paced(frames: list[Frame], speed: float | None):
-    """Yield frames, sleeping so they keep their recorded spacing divided by ``speed``."""
+    """Yield frames, sleeping so they keep their recorded spacing divided by ``speed``
+    (frames without ``ts`` have no recorded spacing and go at once)."""
     began = time.monotonic()
-    first = frames[0].ts
+    first = next((frame.ts for frame in frames if frame.ts is not None), None)
     for frame in frames:
-        if speed:
+        if speed and frame.ts is not None:
             delay = began + (frame.ts - first) / 1000 / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -63,9 +65,8 @@ def paced(frames: list[Frame], speed: float | None):
 def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
     producer = kafka_io.Producer(bootstrap)
     for frame in paced(frames, speed):
-        # As Kafka Connect does: the record time is when it was published (the pipeline
-        # reads the frame's own time from the payload's ts).
-        producer.produce(contract.KAFKA_TOPIC, contract.MQTT_TOPIC.encode(), frame.payload, None)
+        # As the connector does: the record time is the payload's ts, else the time now.
+        producer.produce(contract.KAFKA_TOPIC, contract.MQTT_TOPIC.encode(), frame.payload, frame.ts)
         producer.poll()
     producer.flush()
 

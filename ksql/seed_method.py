@@ -21,8 +21,7 @@ from collections import Counter
 from typing import Iterable
 
 from socksort.ksql.rows import PairRow
-from socksort.ksql.simulate import pair_rows
-from socksort.schema import Prediction
+from socksort.ksql.simulate import Delivery, pair_rows
 
 # The seed's persistent statements (its record time is the Kafka timestamp, i.e. publish time).
 SEED_STATEMENTS = """
@@ -49,16 +48,17 @@ EMIT CHANGES;
 SMOOTHED_TOPIC = "SOCK_STREAM_SMOOTHED"
 
 
-def seed_pairs(frames: Iterable[Prediction]) -> dict[str, PairRow]:
-    """The pair table the seed's user would have read after these frames."""
+def seed_pairs(deliveries: Iterable[Delivery]) -> dict[str, PairRow]:
+    """The pair table the seed's user would have read after these records of ``data_mqtt``."""
     from socksort.ksql.engine import Engine, Record
 
     engine = Engine()
     engine.execute(SEED_STATEMENTS)
     windows: dict[tuple, bool] = {}
-    for frame in frames:
-        for out in engine.process(Record(topic="data_mqtt", key=None, value=frame.to_json(),
-                                         timestamp=frame.ts)):
+    for delivery in deliveries:
+        for out in engine.process(Record(topic="data_mqtt", key=None,
+                                         value=delivery.prediction.to_json(),
+                                         timestamp=delivery.timestamp)):
             if out.topic != SMOOTHED_TOPIC:
                 continue
             row = (out.key, out.window.start)

@@ -22,5 +22,8 @@ PROCESSING_LOG_TOPIC = "socksort_ksql_processing_log"
 
 BLANK_LABEL = "Blank"
 
+# The camera a prediction without a ``device`` comes from (the seed's DeepLens sends none).
+DEFAULT_DEVICE = "camera"
+
 # The model artifact folder written by training/ and read by edge_lambda/ (see socksort.modelcard).
 MODEL_FILES = ("model-symbol.json", "model-0000.params", "model.onnx", "labels.txt", "model.json")

@@ -4,8 +4,11 @@
      "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...]}
 
 ``image`` and ``probability`` (percent, 0-100) are the seed project's fields, kept so its
-ksqlDB statements still read the stream; ``ts`` is the frame's time in epoch
-milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list.
+ksqlDB statements still read the stream, and the only two a message must have: the seed's
+DeepLens function publishes nothing else. ``ts`` is the frame's time in epoch
+milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list; a message
+without them is still valid (the pipeline then takes the Kafka record's time, and a
+missing ``device`` is one default camera, :data:`socksort.contract.DEFAULT_DEVICE`).
 Producers build a :class:`Prediction`; consumers parse with :meth:`Prediction.from_json`,
 which names the first field that is wrong.
 """
@@ -34,20 +37,22 @@ class Guess:
 class Prediction:
     image: str
     probability: float
-    ts: int
-    device: str
-    seq: int
+    ts: int | None = None
+    device: str | None = None
+    seq: int | None = None
     top: tuple[Guess, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
-        return {
-            "image": self.image,
-            "probability": self.probability,
-            "ts": self.ts,
-            "device": self.device,
-            "seq": self.seq,
-            "top": [guess.to_dict() for guess in self.top],
-        }
+        """The message; optional fields the frame does not have are left out, as the seed's
+        cameras leave them out."""
+        out = {"image": self.image, "probability": self.probability}
+        for name in ("ts", "device", "seq"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.top:
+            out["top"] = [guess.to_dict() for guess in self.top]
+        return out
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":")).encode()
@@ -68,9 +73,9 @@ class Prediction:
         return cls(
             image=_text(obj, "image"),
             probability=_percent(obj, "probability"),
-            ts=_whole(obj, "ts"),
-            device=_text(obj, "device"),
-            seq=_whole(obj, "seq"),
+            ts=_optional(obj, "ts", _whole),
+            device=_optional(obj, "device", _text),
+            seq=_optional(obj, "seq", _whole),
             top=tuple(guesses),
         )
 
@@ -103,6 +108,10 @@ def _percent(obj: dict, key: str, name: str | None = None) -> float:
     if not 0 <= value <= 100:
         raise SchemaError(f"field '{name or key}' must be a percentage between 0 and 100")
     return float(value)
+
+
+def _optional(obj: dict, key: str, read):
+    return None if obj.get(key) is None else read(obj, key)
 
 
 def _whole(obj: dict, key: str) -> int:

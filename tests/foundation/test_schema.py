@@ -38,3 +38,17 @@ def test_rejects_a_bad_field_by_name(payload, field):
 def test_rejects_non_json():
     with pytest.raises(SchemaError, match="not JSON"):
         Prediction.from_json(b"\xff{")
+
+
+def test_the_seeds_payload_of_image_and_probability_alone_is_a_prediction():
+    prediction = Prediction.from_json(b'{"image": "Google", "probability": 97.3}')
+    assert (prediction.ts, prediction.device, prediction.seq) == (None, None, None)
+
+
+def test_a_prediction_without_ts_device_or_seq_leaves_them_out_of_its_message():
+    assert json.loads(Prediction("Google", 97.3).to_json()) == {"image": "Google", "probability": 97.3}
+
+
+def test_an_optional_field_that_is_present_is_still_checked():
+    with pytest.raises(SchemaError, match="'device'"):
+        Prediction.from_dict({"image": "x", "probability": 1, "device": 7})

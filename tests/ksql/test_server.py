@@ -30,6 +30,10 @@ from socksort.net import free_port
 
 pytestmark = pytest.mark.broker
 
+# Sessions start an hour ago: Kafka keeps records by their time, and the 2024 default of
+# the simulator would be deleted by retention within minutes of landing.
+RECENT = int(time.time() * 1000) - 3_600_000
+
 
 def unique_pipeline(suffix: str) -> str:
     """ksql/pipeline.ksql with every Kafka topic renamed <topic>_<suffix>."""
@@ -104,16 +108,14 @@ def wait_for(check, timeout: float = 60, interval: float = 0.3):
 
 
 def produce(bootstrap: str, topic: str, frames, key: bytes | None = b"sockfound") -> None:
-    """Publish as Kafka Connect does: record time = now (the pipeline reads the frame's ts).
-
-    Simulated frames carry 2024 timestamps; as record times Kafka's retention would
-    delete them within minutes."""
+    """Publish as Kafka Connect does: record time = the frame's ts, else now."""
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": bootstrap})
     for frame in frames:
         payload = frame if isinstance(frame, bytes) else frame.to_json()
-        producer.produce(topic, value=payload, key=key)
+        ts = None if isinstance(frame, bytes) else frame.ts
+        producer.produce(topic, value=payload, key=key, **({} if ts is None else {"timestamp": ts}))
     assert producer.flush(30) == 0
 
 
@@ -151,13 +153,13 @@ def test_info_reports_a_ksqldb_version_the_client_accepts(server):
 
 
 def test_a_simulated_session_on_kafka_ends_with_the_true_pair_table(server, pipeline, stack):
-    session = simulate(11, SessionSpec(fps=4))
+    session = simulate(11, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
 
 
 def test_a_restarted_server_rebuilds_the_same_tables(server, pipeline, stack):
-    session = simulate(12, SessionSpec(fps=4))
+    session = simulate(12, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     before = read_when(server.url, expected_pairs(session))
     showings = rest_client.pull(server.url, "SELECT * FROM SOCK_SHOWINGS;").rows
@@ -167,7 +169,7 @@ def test_a_restarted_server_rebuilds_the_same_tables(server, pipeline, stack):
 
 
 def test_after_a_restart_new_frames_add_to_the_rebuilt_tables(server, pipeline, stack):
-    first, second = simulate(13, SessionSpec(fps=4)), simulate(14, SessionSpec(fps=4))
+    first, second = simulate(13, SessionSpec(fps=4, start_ms=RECENT)), simulate(14, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, first.frames)
     read_when(server.url, expected_pairs(first))
     server.restart()
@@ -186,7 +188,7 @@ def test_bad_records_are_skipped_counted_and_logged(server, pipeline, stack):
     from socksort.contract import PROCESSING_LOG_TOPIC
     from socksort.ksql.kafka_io import read_topic
 
-    session = simulate(15, SessionSpec(fps=4))
+    session = simulate(15, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, [b"not json", b'{"image": "Mongo", "probability": "high"}'])
     produce(stack.bootstrap_servers, pipeline, session.frames)
     assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
@@ -308,7 +310,7 @@ def test_list_streams_and_tables_have_ksqldb_shapes(server, pipeline):
 
 
 def test_pull_query_on_query_endpoint_is_a_json_array_with_header_and_rows(server, pipeline, stack):
-    session = simulate(16, SessionSpec(fps=4))
+    session = simulate(16, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
     items = httpx.post(f"{server.url}/query", json={"ksql": "SELECT * FROM SOCK_PAIRS;"}).json()
@@ -318,7 +320,7 @@ def test_pull_query_on_query_endpoint_is_a_json_array_with_header_and_rows(serve
 
 
 def test_push_query_streams_new_rows_until_its_limit(server, pipeline, stack):
-    session = simulate(17, SessionSpec(fps=4))
+    session = simulate(17, SessionSpec(fps=4, start_ms=RECENT))
     reader, lines = stream_query(server, "SELECT * FROM SOCK_PAIRS EMIT CHANGES LIMIT 3;")
     assert wait_for(lambda: lines, 30)          # the header: the query is running
     produce(stack.bootstrap_servers, pipeline, session.frames)
@@ -346,12 +348,12 @@ def test_reset_starts_a_new_sorting_session(server, pipeline, stack, tmp_path):
     suffix = pipeline.removeprefix("data_mqtt_")
     sql = tmp_path / "pipeline.ksql"
     sql.write_text(unique_pipeline(suffix))
-    first = simulate(18, SessionSpec(fps=4))
+    first = simulate(18, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, first.frames)
     read_when(server.url, expected_pairs(first))
     pairs.reset(server.url, sql)
     assert pairs.read(server.url) == []
-    second = simulate(19, SessionSpec(fps=4))
+    second = simulate(19, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, second.frames)
     assert read_when(server.url, expected_pairs(second)) == expected_pairs(second)
 
@@ -363,7 +365,7 @@ def write_jsonl(path: Path, frames) -> Path:
 
 @pytest.mark.parametrize("via", ["mqtt", "kafka"])
 def test_replay_through_the_stack_prints_the_sessions_pair_table(stack, run_cli, tmp_path, via):
-    session = simulate(21 if via == "mqtt" else 22, SessionSpec(fps=4))
+    session = simulate(21 if via == "mqtt" else 22, SessionSpec(fps=4, start_ms=RECENT))
     frames = write_jsonl(tmp_path / "session.jsonl", session.frames)
     run_cli("pairs", "--reset", "--url", stack.ksql_url, check=True)
     result = run_cli("replay", frames, "--via", via, "--url", stack.ksql_url,
@@ -379,7 +381,7 @@ def test_a_restart_after_a_reset_keeps_what_the_new_queries_wrote(server, pipeli
     sql = tmp_path / "pipeline.ksql"
     sql.write_text(unique_pipeline(suffix))
     pairs.reset(server.url, sql)
-    session = simulate(23, SessionSpec(fps=4))
+    session = simulate(23, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
     written = wait_for(lambda: read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}"), 30)
@@ -448,7 +450,7 @@ def test_create_source_connector_goes_to_kafka_connect(stack):
 
 
 def test_a_push_query_from_earliest_first_replays_the_tables_history(server, pipeline, stack):
-    session = simulate(24, SessionSpec(fps=4))
+    session = simulate(24, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
     final: dict = {}
@@ -481,7 +483,7 @@ def test_ksql_apply_applies_the_connector_and_the_pipeline_twice_without_harm(st
 
 
 def test_query_stream_answers_over_http2_as_ksqldb_clients_connect(server, pipeline, stack):
-    session = simulate(25, SessionSpec(fps=4))
+    session = simulate(25, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
     with httpx.Client(http1=False, http2=True, timeout=30) as client:

@@ -64,8 +64,8 @@ def test_reset_keeps_the_input_stream_and_drops_what_the_pipeline_built():
     objects = pairs.pipeline_objects(pairs.PIPELINE_SQL.read_text())
     assert objects.inputs == ["SOCK_FRAMES"]
     built = {name: owns for _, name, owns in objects.built}
-    assert built["SOCK_PAIRS"] and built["SOCK_SHOWINGS"] and built["SOCK_SEGMENTS"]
-    assert not built["SOCK_SEGMENT_FRAMES"] and not built["SOCK_VOTE_CHANGES"]
+    assert built["SOCK_PAIRS"] and built["SOCK_SHOWINGS"] and built["SOCK_DELIVERIES"]
+    assert not built["SOCK_DELIVERED"] and not built["SOCK_VOTE_CHANGES"]
 
 
 def test_replay_names_the_line_that_is_not_a_prediction(tmp_path):
