@@ -226,6 +226,7 @@ def evaluate(model: Path, dataset: Path, seeds: list[int], shape: ShowShape, cac
     from socksort.ksql.accuracy import run_pipeline
     from socksort.ksql.seed_method import seed_pairs
     from socksort.ksql.show_accuracy import load_truth, judge
+    from socksort.ksql.simulate import Delivery
 
     outcomes = []
     with lazy_broker(cache) as broker:
@@ -233,10 +234,12 @@ def evaluate(model: Path, dataset: Path, seeds: list[int], shape: ShowShape, cac
             show = render(dataset, seed, shape, cache)
             frames = predictions(model, show, cache, broker)
             truth = load_truth(show / "truth.json", name=f"seed {seed} @ {shape.fps:g} FPS")
-            verdict = judge(truth, frames, run_pipeline(frames, sql))
+            # as the connector delivers them: record time = the payload's ts
+            records = [Delivery.of(frame) for frame in frames]
+            verdict = judge(truth, frames, run_pipeline(records, sql))
             for line in verdict.lines():
                 progress.step(f"wrong: {line}")
-            outcomes.append(Outcome(seed, shape, show, verdict, seed_pairs(frames) == truth.pairs,
+            outcomes.append(Outcome(seed, shape, show, verdict, seed_pairs(records) == truth.pairs,
                                     len(truth.showings), sum(s.back_to_back for s in truth.showings),
                                     len(frames)))
     return outcomes

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from socksort.ksql.accuracy import run_pipeline
-from socksort.ksql.simulate import pair_rows
+from socksort.ksql.simulate import Delivery, pair_rows
 from socksort.schema import Prediction
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -62,7 +62,7 @@ def test_each_show_is_judged_against_its_truth_by_the_pipeline_s_final_table(run
         truth = json.loads((outcome.show / "truth.json").read_text())
         verdict = outcome.verdict
         assert verdict.expected == pair_rows(Counter(truth["counts"]))
-        assert verdict.got == run_pipeline(recorded(cache, outcome.show)).pairs
+        assert verdict.got == run_pipeline([Delivery.of(p) for p in recorded(cache, outcome.show)]).pairs
         assert verdict.right == (verdict.expected == verdict.got)
         assert {d.design for d in verdict.differences} == {
             design for design in set(verdict.expected) | set(verdict.got)

@@ -15,6 +15,7 @@ from socksort.errors import UserError
 from socksort.ksql.accuracy import run_pipeline
 from socksort.ksql.rows import PairRow
 from socksort.ksql.show_accuracy import judge, load_truth
+from socksort.ksql.simulate import Delivery
 from socksort.schema import Prediction
 
 FPS = 10
@@ -52,7 +53,7 @@ def predictions(labels) -> list[Prediction]:
 
 def verdict_for(truth, labels):
     frames = predictions(labels)
-    return judge(truth, frames, run_pipeline(frames))
+    return judge(truth, frames, run_pipeline([Delivery.of(frame) for frame in frames]))
 
 
 def test_a_perfect_reading_gives_the_truths_table_and_no_difference(truth):
