@@ -4,6 +4,10 @@ The dashboard subscribes to the camera's topic itself instead of reading Kafka: 
 timeline is there to show what smoothing removes, so it must show the frames before any
 of the pipeline touched them. Frames older than the window are forgotten; frames the
 page has not been sent yet wait in a bounded list that drops (and counts) the oldest.
+
+A camera that publishes only ``image`` and ``probability`` (the seed's DeepLens) is named
+and timed as the pipeline does it: its camera is the ``device``, else the MQTT topic the
+frame came on, else the default camera; its time is ``ts``, else the arrival time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socksort.config import MqttUrl
+from socksort.contract import DEFAULT_DEVICE
 from socksort.schema import Prediction, SchemaError
 
 
@@ -24,7 +29,7 @@ class Frame:
     label: str
     probability: float
     device: str
-    seq: int
+    seq: int | None    # None: the camera does not number its frames
 
     def compact(self) -> list:
         return [self.ts, self.label, round(self.probability, 1), self.device, self.seq]
@@ -33,10 +38,12 @@ class Frame:
 class RawTimeline:
     """The last ``window_ms`` of frames, the current label, and the classification rate."""
 
-    def __init__(self, window_ms: int = 60_000, pending_limit: int = 2000, clock=time.monotonic):
+    def __init__(self, window_ms: int = 60_000, pending_limit: int = 2000, clock=time.monotonic,
+                 wall_clock=time.time):
         self.window_ms = window_ms
         self.pending_limit = pending_limit
         self.clock = clock
+        self.wall_clock = wall_clock
         self._frames: collections.deque[Frame] = collections.deque()
         self._pending: list[Frame] = []
         self._arrivals: collections.deque[float] = collections.deque()
@@ -46,7 +53,8 @@ class RawTimeline:
         self.dropped = 0
         self.last_error = ""
 
-    def add_payload(self, payload: bytes) -> Frame | None:
+    def add_payload(self, payload: bytes, topic: str | None = None) -> Frame | None:
+        """Keep one message that arrived on MQTT ``topic``; a malformed one is counted."""
         try:
             prediction = Prediction.from_json(payload)
         except SchemaError as exc:
@@ -54,8 +62,9 @@ class RawTimeline:
                 self.rejected += 1
                 self.last_error = str(exc)
             return None
-        frame = Frame(prediction.ts, prediction.image, prediction.probability,
-                      prediction.device, prediction.seq)
+        ts = prediction.ts if prediction.ts is not None else int(self.wall_clock() * 1000)
+        frame = Frame(ts, prediction.image, prediction.probability,
+                      prediction.device or topic or DEFAULT_DEVICE, prediction.seq)
         self.add(frame)
         return frame
 
@@ -131,7 +140,7 @@ class MqttFeed:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
-        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload)
+        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload, message.topic)
         self._client = client
         self.state = f"connecting to {self.url}"
         # connect_async + loop_start: a broker that is down at start is retried in the

@@ -9,7 +9,7 @@ const PALETTE = ["#3b7dd8", "#e0742b", "#2aa876", "#c0399f", "#8c6bd6", "#d9b51f
 const state = {
   clockOffset: 0,         // server clock minus this page's clock, in ms
   frames: [],             // [ts, label, probability, device, seq], oldest first
-  seen: new Set(),        // device/seq of frames already held, so overlaps are not doubled
+  seen: new Set(),        // device/seq of numbered frames already held, so overlaps are not doubled
   showings: [],
   colours: new Map(),
   pairs: new Map(),
@@ -34,11 +34,15 @@ function syncClock(serverNow) {
 
 // --- raw frames --------------------------------------------------------------------
 
+// A frame the page already holds (same camera and seq) is not added twice; frames without a
+// seq cannot be told apart and all count.
+const frameKey = (f) => f[4] == null ? null : f[3] + "/" + f[4];
+
 function addFrames(frames) {
   for (const f of frames) {
-    const key = f[3] + "/" + f[4];
-    if (state.seen.has(key)) continue;
-    state.seen.add(key);
+    const key = frameKey(f);
+    if (key !== null && state.seen.has(key)) continue;
+    if (key !== null) state.seen.add(key);
     state.frames.push(f);
   }
   state.frames.sort((a, b) => a[0] - b[0]);
@@ -46,7 +50,7 @@ function addFrames(frames) {
   const cutoff = Math.max(newest, Date.now() + state.clockOffset) - WINDOW_MS - 5000;
   let drop = 0;
   while (drop < state.frames.length && state.frames[drop][0] < cutoff) drop++;
-  for (const f of state.frames.slice(0, drop)) state.seen.delete(f[3] + "/" + f[4]);
+  for (const f of state.frames.slice(0, drop)) state.seen.delete(frameKey(f));
   state.frames.splice(0, drop);
 }
 
@@ -299,7 +303,8 @@ function connect() {
   const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
   events.onopen = () => { $("link").textContent = "live"; $("link").className = "link"; };
   events.onerror = () => { $("link").textContent = "reconnecting"; $("link").className = "link down"; };
-  on("timeline", (d) => { syncClock(d.now); addFrames(d.frames); });
+  // the greeting holds the whole window: it replaces what the page had before a reconnect
+  on("timeline", (d) => { syncClock(d.now); state.frames = []; state.seen.clear(); addFrames(d.frames); });
   on("frames", (d) => { syncClock(d.now); addFrames(d.frames); });
   on("current", showCurrent);
   on("pairs", (d) => showPairs(d.rows));

@@ -124,3 +124,21 @@ def test_one_camera_keeps_the_single_block_and_its_height(dashboard, mosquitto, 
     client.loop_stop()
     assert painted_pixels(page, "raw", more_than=500) > 500
     assert page.evaluate("document.getElementById('timeline').clientHeight") == 190
+
+
+def test_a_camera_sending_the_seed_s_payload_gets_a_lane_and_every_frame(dashboard, mosquitto, browser_page,
+                                                                         painted_pixels):
+    from socksort import mqtt
+
+    page = browser_page
+    page.goto(dashboard.url)
+    page.wait_for_function("document.getElementById('link').textContent === 'live'", timeout=15_000)
+    client = mqtt.connect(mosquitto.url)
+    for _ in range(30):   # no ts, device nor seq: timed on arrival, named by the topic, none deduplicated
+        client.publish(MQTT_TOPIC, json.dumps({"image": "Mongo", "probability": 41.0}), qos=1).wait_for_publish(10)
+        time.sleep(0.02)
+    client.disconnect()
+    client.loop_stop()
+    page.wait_for_function("state.frames.length === 30", timeout=15_000)
+    assert page.evaluate("[...new Set(state.frames.map((f) => f[3]))]") == [MQTT_TOPIC]
+    assert painted_pixels(page, "raw", more_than=50) > 50
