@@ -4,16 +4,18 @@ Each line is one MQTT payload as the camera published it; only ``image`` and
 ``probability`` are required (the seed's cameras send nothing else). They go to MQTT
 ``sockfound`` (through Kafka Connect, as live frames do) or straight to Kafka
 ``data_mqtt``, as fast as possible or at a multiple of their
-recorded pace. Then it waits until every consumer group that reads ``data_mqtt`` (the
-queries, on socksort's server or a real ksqlDB) has committed past the last record, and
-returns the pair table. Both waits go on as long as something moves (records arriving,
-committed offsets advancing) and give up only after a stall, so a loaded machine is slow,
-not a failure.
+recorded pace. Then it waits until the frames are in ``data_mqtt`` (it reads them back, so
+the markers of Connect's transactions are not mistaken for frames) and until every
+consumer group that reads ``data_mqtt`` (the queries, on socksort's server or a real
+ksqlDB) has committed past them, and returns the pair table. Both waits go on as long as
+something moves (frames arriving, committed offsets advancing) and give up only after a
+stall, so a loaded machine is slow, not a failure.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ REPORT_EVERY_S = 15.0   # a long wait says how far along it is this often
 class Frame:
     payload: bytes
     ts: int | None      # the payload's own time, when it has one
+    device: str | None = None
+    seq: int | None = None
 
 
 def read_frames(path: Path) -> list[Frame]:
@@ -43,7 +47,7 @@ def read_frames(path: Path) -> list[Frame]:
                 prediction = Prediction.from_json(line)
             except SchemaError as exc:
                 raise UserError(f"{path}:{number}: not a prediction message: {exc}") from None
-            frames.append(Frame(line.strip(), prediction.ts))
+            frames.append(Frame(line.strip(), prediction.ts, prediction.device, prediction.seq))
     if not frames:
         raise UserError(f"{path} holds no predictions")
     return frames
@@ -134,21 +138,52 @@ def lag(committed: dict[str, dict[int, int]], ends: dict[int, int]) -> Lag:
                sum(sum(offsets.values()) for offsets in reached.values()))
 
 
-def wait_delivered(bootstrap: str, before: dict[int, int], count: int, stall: float) -> dict[int, int]:
-    """Wait until ``count`` more records are in data_mqtt (Connect copies MQTT over), for as
-    long as more keep arriving."""
-    progress.step(f"waiting for Kafka Connect to copy the {count} frames into Kafka topic "
-                  f"{contract.KAFKA_TOPIC}")
+def connector_writes(frames: list[Frame]) -> int:
+    """How many of the frames, published in this order on one MQTT topic, socksort's MQTT
+    source connector writes to Kafka.
+
+    It takes a frame whose ``seq`` and ``ts`` are both at or below the last ones it wrote
+    for that device for a QoS 1 redelivery Kafka already has, and skips it
+    (connect/src/.../RedeliveryFilter.java); a frame without device, seq or ts is always
+    written.
+    """
+    last: dict[str, tuple[int, int]] = {}
+    written = 0
+    for frame in frames:
+        if frame.device is not None and frame.seq is not None and frame.ts is not None:
+            previous = last.get(frame.device)
+            if previous is not None and frame.seq <= previous[0] and frame.ts <= previous[1]:
+                continue
+            last[frame.device] = (frame.seq, frame.ts)
+        written += 1
+    return written
+
+
+def wait_delivered(bootstrap: str, before: dict[int, int], frames: list[Frame], expected: int,
+                   stall: float) -> dict[int, int]:
+    """Wait until ``expected`` of the frames are in data_mqtt after ``before``, reading them
+    back, for as long as more keep arriving; returns the topic's end offsets then."""
+    skipped = len(frames) - expected
+    progress.step(f"waiting for {expected} frames to reach Kafka topic {contract.KAFKA_TOPIC}"
+                  + (f" (the connector skips {skipped} redelivered ones)" if skipped else ""))
+    wanted = Counter(frame.payload for frame in frames)
+    tail = kafka_io.Tail(bootstrap, contract.KAFKA_TOPIC, before)
     watch = Stall(stall, time.monotonic())
-    while True:
-        now = kafka_io.end_offsets(bootstrap, contract.KAFKA_TOPIC)
-        arrived = sum(now.values()) - sum(before.values())
-        if arrived >= count:
-            return now
-        if not watch.note(time.monotonic(), arrived):
-            raise UserError(f"only {arrived} of {count} frames reached Kafka topic {contract.KAFKA_TOPIC}, "
-                            f"none more for {stall:g}s (is the MQTT connector running? see `socksort stack status`)")
-        time.sleep(0.2)
+    arrived = 0
+    try:
+        while arrived < expected:
+            for message in tail.read():
+                if wanted[message.value] > 0:   # ours, not a live camera's
+                    wanted[message.value] -= 1
+                    arrived += 1
+            if not watch.note(time.monotonic(), arrived):
+                raise UserError(f"only {arrived} of {expected} frames reached Kafka topic {contract.KAFKA_TOPIC}, "
+                                f"none more for {stall:g}s (is the MQTT connector running? see `socksort stack "
+                                "status`; it also skips frames whose device, seq and ts Kafka already has, as "
+                                "when a file is replayed twice: use --via kafka)")
+    finally:
+        tail.close()
+    return kafka_io.end_offsets(bootstrap, contract.KAFKA_TOPIC)
 
 
 def is_query_group(group: str) -> bool:
@@ -206,7 +241,8 @@ def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, 
         to_kafka(bootstrap, frames, speed)
     else:
         to_mqtt(mqtt_url, frames, speed, ca_file)
-    ends = wait_delivered(bootstrap, before, len(frames), stall)
+    expected = len(frames) if via == "kafka" else connector_writes(frames)
+    ends = wait_delivered(bootstrap, before, frames, expected, stall)
     wait_processed(bootstrap, ends, stall)
 
 

@@ -205,3 +205,49 @@ def test_the_wait_says_what_it_waits_for(monkeypatch, capsys):
     _wait_with(monkeypatch, lambda now: {"q.queries": {0: 1000}})
     assert ("waiting for the ksql queries to consume Kafka topic data_mqtt up to offset 1000 on partition 0"
             in capsys.readouterr().err)
+
+
+def test_replay_expects_the_connector_to_skip_redelivered_frames_only():
+    def frame(device, seq, ts):
+        return replay.Frame(b"{}", ts, device, seq)
+
+    frames = [frame("a", 0, 0), frame("a", 1, 250), frame("a", 1, 250),   # a redelivery right away
+              frame("b", 0, 100), frame("a", 0, 0),                          # ... and one later
+              frame("a", 0, 900),                                            # camera a restarted: kept
+              frame(None, None, None), frame(None, None, None)]              # the seed's payload: always
+    assert replay.connector_writes(frames) == 6
+
+
+class FakeTail:
+    """data_mqtt as the replay reads it back: one record a second, a live camera's among them."""
+
+    def __init__(self, clock, values):
+        self.clock, self.values = clock, list(values)
+
+    def read(self, timeout=0.2):
+        self.clock.sleep(1.0)
+        return [Message("data_mqtt", 0, 0, None, self.values.pop(0), 0)] if self.values else []
+
+    def close(self):
+        pass
+
+
+def _deliver(monkeypatch, values, frames, expected):
+    clock = FakeClock()
+    monkeypatch.setattr(replay, "time", clock)
+    monkeypatch.setattr(replay.kafka_io, "Tail", lambda bootstrap, topic, start: FakeTail(clock, values))
+    monkeypatch.setattr(replay.kafka_io, "end_offsets", lambda bootstrap, topic: {0: 99})
+    return replay.wait_delivered("kafka:9092", {0: 0}, frames, expected, stall=60), clock.now
+
+
+def test_delivery_counts_the_replayed_frames_read_back_not_other_records(monkeypatch):
+    frames = [replay.Frame(b'{"n":1}', None), replay.Frame(b'{"n":2}', None)]
+    ends, waited = _deliver(monkeypatch, [b'{"n":1}', b'{"live":1}', b'{"live":2}', b'{"n":2}'], frames, 2)
+    assert ends == {0: 99} and waited >= 4   # it waited for the second frame past the live ones
+
+
+def test_delivery_that_stops_short_names_the_count_and_the_likely_causes(monkeypatch):
+    frames = [replay.Frame(b'{"n":1}', None), replay.Frame(b'{"n":2}', None)]
+    with pytest.raises(UserError, match=r"^only 1 of 2 frames reached Kafka topic data_mqtt, none more for 60s "
+                                        r"\(is the MQTT connector running\?.*replayed twice: use --via kafka\)$"):
+        _deliver(monkeypatch, [b'{"n":1}'], frames, 2)
