@@ -12,7 +12,7 @@ APT_PACKAGES := mosquitto chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MVN := mvn -B -q -Dmaven.repo.local=$(CURDIR)/.cache/m2
 
-.PHONY: setup apt python java test test-python test-java bench demo lambda-zip clean
+.PHONY: setup apt python java test test-python test-java bench bench-chaos demo lambda-zip clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,10 @@ test-java:
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# Every service killed once while a show plays (over 6 minutes; not part of `make bench`).
+bench-chaos: setup
+	$(PY) benchmarks/run.py chaos
 
 demo: setup
 	$(VENV)/bin/socksort demo

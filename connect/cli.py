@@ -26,7 +26,12 @@ def register(commands) -> None:
     down.set_defaults(func=_down)
 
     status = actions.add_parser("status", help="state, pid and endpoint of each service "
-                                               "(exit status 3 if any is not running)")
+                                               "(exit status 3 if any is not running, or the "
+                                               "connector or a task FAILED)",
+                                description="Reports the stack the last `stack up` started in "
+                                            "SOCKSORT_HOME (with its ports); the port options only "
+                                            "say where to look when no stack was started there.")
+    _port_options(status)
     status.add_argument("--json", action="store_true", help="one JSON object keyed by service")
     status.set_defaults(func=_status)
 
@@ -50,16 +55,30 @@ def _home():
     return runtime_dir()
 
 
-def _up(args) -> int:
-    from socksort.connect.stack import Ports, for_up
+def _ports(args):
+    """The ports the options (or SOCKSORT_*_PORT) ask for, validated."""
+    from socksort.connect.stack import Ports
     from socksort.errors import UserError
 
     ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
     used = [p for p in vars(ports).values()]
     if len(set(used)) != len(used):
         raise UserError(f"the stack's ports must differ, got {vars(ports)}")
-    report = for_up(_home(), ports).up()
+    return ports
+
+
+def _up(args) -> int:
+    from socksort.connect.stack import for_up, problems
+    from socksort.errors import UserError
+
+    try:
+        report = for_up(_home(), _ports(args)).up()
+    except OSError as exc:  # a service's API broke off mid-answer: say so in a line, not a traceback
+        raise UserError(f"stack up failed: {exc}") from None
     _print(report, args.json)
+    wrong = problems(report)
+    if wrong:
+        raise UserError("; ".join(wrong))
     return 0
 
 
@@ -71,13 +90,22 @@ def _down(args) -> int:
 
 
 def _status(args) -> int:
-    from socksort.connect.stack import load
-    report = load(_home()).status()
+    import sys
+
+    from socksort.connect.stack import Ports, load, problems
+    asked = _ports(args)
+    stack = load(_home(), asked)
+    if asked not in (stack.ports, Ports()):
+        print(f"socksort: note: showing the stack started in {_home()} with ports {vars(stack.ports)}, "
+              f"not the ports asked for ({vars(asked)})", file=sys.stderr)
+    report = stack.status()
     _print(report, args.json)
-    return 0 if all(entry["state"] == "running" for entry in report.values()) else 3
+    return 3 if problems(report) else 0
 
 
 def _print(report: dict, as_json: bool) -> None:
+    from socksort.connect.worker import Failure
+
     if as_json:
         print(json.dumps(report, indent=2))
         return
@@ -91,4 +119,8 @@ def _print(report: dict, as_json: bool) -> None:
         if "connector" in entry:
             c = entry["connector"]
             extra = f"connector {c['name']}: {c['state']}" + (f", tasks {'/'.join(c['tasks'])}" if c.get("tasks") else "")
+            if entry.get("worker") not in (None, "healthy"):
+                extra = f"worker {entry['worker']}: {entry.get('worker_step', '')}; {extra}"
         print(f"{name:<10} {entry['state']:<13} pid {pid!s:<8} {endpoint}" + (f"  ({extra})" if extra else ""))
+        for failure in (entry.get("connector") or {}).get("failures", []):
+            print(f"{'':<10} {Failure(**failure)}")

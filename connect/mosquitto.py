@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from socksort import atomic, progress
+from socksort import atomic, contract, progress
 from socksort.errors import UserError
 from socksort.connect import processes
 
@@ -62,7 +62,9 @@ class Mosquitto(processes.Launcher):
 
     def __init__(self, workdir: Path, port: int = 1883, host: str = "127.0.0.1",
                  username: str = "socksort", password: str | None = None,
-                 tls: TlsFiles | None = None, tls_port: int | None = None):
+                 tls: TlsFiles | None = None, tls_port: int | None = None,
+                 message_size_limit: int = contract.MQTT_MAX_PAYLOAD_BYTES):
+        """``message_size_limit``: the largest payload accepted, 0 for MQTT's own limit (256 MB)."""
         if (tls is None) != (tls_port is None):
             raise ValueError("a TLS listener needs both its files (tls) and its port (tls_port)")
         self.workdir = Path(workdir)
@@ -72,6 +74,7 @@ class Mosquitto(processes.Launcher):
         self._password = password
         self.tls = tls
         self.tls_port = tls_port
+        self.message_size_limit = message_size_limit
 
     # --- what clients need ------------------------------------------------------------
 
@@ -187,6 +190,10 @@ class Mosquitto(processes.Launcher):
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
             "max_queued_bytes 0",
             f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
+            # A larger payload is dropped on arrival with its QoS 1/2 flow completed (PUBACK or
+            # PUBREC), so the publisher moves on; max_packet_size would disconnect it instead,
+            # and it would resend forever. The connector's mqtt.max.payload.bytes is the same.
+            f"message_size_limit {self.message_size_limit}",
             "set_tcp_nodelay true",
             # Run as whoever started us: as root Mosquitto would otherwise switch to the
             # "mosquitto" user, who cannot read a password file in our workdir.

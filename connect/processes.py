@@ -23,6 +23,11 @@ from socksort import atomic
 from socksort.errors import UserError
 
 
+class StillStarting(UserError):
+    """A service that is alive and answering, but not ready yet after a long wait. Unlike
+    other start failures it is left running: it may still be recovering."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a pid file means: the pid, its start time in clock ticks since boot, its command."""

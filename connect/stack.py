@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -21,10 +22,10 @@ from socksort import atomic, contract, progress
 from socksort.connect import connector, processes
 from socksort.connect.kafka import Kafka, broker_answers
 from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.worker import (ConnectWorker, connector_status, put_connector,
-                                     rest_answers, wait_running)
+from socksort.connect.worker import (ConnectWorker, Failure, connector_status, failures, put_connector,
+                                     rest_answers, wait_healthy, wait_running, worker_health)
 from socksort.errors import UserError
-from socksort.net import HttpError
+from socksort.net import HttpError, json_request
 
 STATE_FILE = "stack.json"
 
@@ -60,31 +61,85 @@ def ksql_engine_available() -> bool:
 
 
 class KsqlServer(processes.Launcher):
-    """``socksort ksql-server`` as a child process of the stack."""
+    """``socksort ksql-server`` as a child process of the stack.
+
+    :meth:`start` returns once the engine has rebuilt its state (replayed its command topic
+    over its input), as ksqlDB answers only then; until that, it prints what the engine
+    still waits for."""
 
     what = "the ksql engine"
+    #: how long a rebuild may go without progress before :meth:`wait_rebuilt` gives up
+    rebuild_stall_timeout = 120.0
 
     def __init__(self, workdir: Path, bootstrap_servers: str, port: int, connect_url: str,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", command_topic: str | None = None):
         self.workdir = Path(workdir)
         self.bootstrap_servers = bootstrap_servers
         self.port = port
         self.host = host
         self.connect_url = connect_url
+        self.command_topic = command_topic   # None: the server's default
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "ksql.log"
+
     def start(self, timeout: float = 120) -> "KsqlServer":
         processes.ensure_port_free(self.port, "the ksql engine", " or choose another port with --ksql-port")
-        log = self.workdir / "ksql.log"
+        log = self.log_path
         progress.step(f"starting the ksql engine on {self.url} (logs: {log})")
-        self._spawn([sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
-                     "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url], log)
+        argv = [sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
+                "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url]
+        if self.command_topic:
+            argv += ["--command-topic", self.command_topic]
+        self._spawn(argv, log)
         progress.step(f"waiting for the ksql engine at {self.url}/info")
         self._wait_ready(lambda: http_answers(f"{self.url}/info"), timeout, log)
+        self.wait_rebuilt()
         return self
+
+    def wait_rebuilt(self) -> None:
+        """Wait until the engine has replayed its commands and caught up with its input,
+        saying what it waits for; as long as it makes progress, without a time limit."""
+        progress.step("waiting for the ksql engine to rebuild its state (replaying its commands "
+                      "over its input topics)")
+        said, since = None, time.monotonic()
+        while (waiting := rebuild_waits_for(self.url)) is not None:
+            if self._child is not None and self._child.poll() is not None:
+                code, self._child = self._child.returncode, None
+                raise UserError(f"{self.what} exited with status {code} while rebuilding its "
+                                f"state: {processes.log_tail(self.log_path)}")
+            if waiting != said:
+                progress.step(f"the ksql engine is rebuilding its state: {waiting}")
+                said, since = waiting, time.monotonic()
+            elif time.monotonic() - since > self.rebuild_stall_timeout:
+                raise UserError(f"{self.what} made no progress rebuilding its state for "
+                                f"{self.rebuild_stall_timeout:g}s ({waiting}); log: {self.log_path}")
+            time.sleep(0.5)
+        progress.step("the ksql engine has rebuilt its state")
+
+
+def rebuild_waits_for(url: str, fetch=json_request) -> str | None:
+    """None once the ksql server at ``url`` has rebuilt its state, else what it waits for.
+
+    ksqlDB reports its command replay as the ``commandRunner`` detail of /healthcheck;
+    socksort's server adds ``waitingFor``."""
+    try:
+        health = fetch(f"{url}/healthcheck", timeout=5)
+    except HttpError as exc:
+        return f"/healthcheck answered HTTP {exc.status} ({exc.message[:100]})"
+    except (OSError, ValueError) as exc:
+        return f"/healthcheck did not answer ({exc})"
+    if not isinstance(health, dict):
+        return "/healthcheck answered no JSON object"
+    runner = (health.get("details") or {}).get("commandRunner")
+    if runner is None:
+        return None if health.get("isHealthy") else "the server reports itself unhealthy"
+    return None if runner.get("isHealthy") else runner.get("waitingFor") or "its command replay"
 
 
 def http_answers(url: str) -> bool:
@@ -140,11 +195,13 @@ class Stack:
                     lambda: broker_answers(self.bootstrap_servers)),
             Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
                     lambda: rest_answers(self.connect_url), after_start=self.register_connector,
-                    details=lambda: {"connector": self._connector_state()}),
+                    details=self._connect_details),
         ]
         if self.ksql is not None:
+            # after_start: an engine already running may still be rebuilding its state.
             services.append(Service("ksql", self.ksql, "ksql_url", self.ksql.url, self.ports.ksql,
-                                    lambda: http_answers(f"{self.ksql.url}/info")))
+                                    lambda: http_answers(f"{self.ksql.url}/info"),
+                                    after_start=self.ksql.wait_rebuilt))
         return services
 
     # --- commands ---------------------------------------------------------------------------
@@ -159,12 +216,20 @@ class Stack:
                 if recorded is not None and recorded.alive() and service.answers():
                     progress.step(f"{service.name} already running (pid {recorded.pid})")
                 else:
-                    service.launcher.start()
-                    processes.write_pid_file(self._pid_file(service.name), service.launcher.pid)
-                    started.append(service)
+                    try:
+                        service.launcher.start()
+                    finally:
+                        if service.launcher.pid is not None:
+                            processes.write_pid_file(self._pid_file(service.name), service.launcher.pid)
+                            started.append(service)
                 if service.after_start is not None:
                     service.after_start()
                 self._save_state()
+        except processes.StillStarting:
+            # Alive, answering and maybe recovering: stopping it (or what it needs) would only
+            # start the recovery over. It stays recorded, so status and down know it.
+            self._save_state()
+            raise
         except BaseException:
             for service in reversed(started):
                 progress.step(f"stopping {service.name} again")
@@ -178,9 +243,16 @@ class Stack:
         reference = connector.write_secrets(self.home / "connect" / "secrets.properties",
                                             self.mosquitto.password)
         config = connector.mqtt_source_config(self.host, self.ports.mqtt, self.mosquitto.username, reference)
+        # A worker that was already running may still be recovering from a crash; asking it
+        # about a connector before it is healthy would hang.
+        wait_healthy(self.connect_url, alive=lambda: self._alive("connect"), log_path=self.connect.log_path)
         progress.step(f"registering connector {connector.NAME!r} (MQTT {contract.MQTT_TOPIC} → "
                       f"Kafka {contract.KAFKA_TOPIC})")
-        put_connector(self.connect_url, connector.NAME, config)
+        try:
+            put_connector(self.connect_url, connector.NAME, config)
+        except (OSError, HttpError) as exc:
+            raise UserError(f"registering connector {connector.NAME!r} at {self.connect_url} failed: {exc}; "
+                            f"log: {self.connect.log_path}") from None
         wait_running(self.connect_url, connector.NAME)
 
     def down(self) -> list[str]:
@@ -203,8 +275,11 @@ class Stack:
 
     def running(self) -> list[str]:
         """Names of the services whose recorded process (ours) is alive."""
-        return [service.name for service in self.services()
-                if (recorded := processes.read_pid_file(self._pid_file(service.name))) and recorded.alive()]
+        return [service.name for service in self.services() if self._alive(service.name)]
+
+    def _alive(self, name: str) -> bool:
+        recorded = processes.read_pid_file(self._pid_file(name))
+        return recorded is not None and recorded.alive()
 
     def status(self) -> dict:
         report = {}
@@ -224,16 +299,30 @@ class Stack:
             report[service.name] = entry
         return report
 
+    def _connect_details(self) -> dict:
+        """The worker's health and, once it is healthy, our connector's state."""
+        health = worker_health(self.connect_url)
+        if health.status != "healthy":
+            return {"worker": health.status, "worker_step": health.step,
+                    "connector": {"name": connector.NAME, "state": "unknown"}}
+        return {"worker": health.status, "connector": self._connector_state()}
+
     def _connector_state(self) -> dict:
-        """Our MQTT source's state and its tasks' (``missing`` if it is not registered)."""
+        """Our MQTT source's state and its tasks' (``missing`` if it is not registered), and
+        ``failures`` — each FAILED part with its trace's first line and innermost cause — when
+        there are any."""
         try:
             status = connector_status(self.connect_url, connector.NAME)
         except HttpError as exc:
             return {"name": connector.NAME, "state": "missing" if exc.status == 404 else f"error: {exc}"}
         except OSError as exc:
             return {"name": connector.NAME, "state": f"error: {exc}"}
-        return {"name": connector.NAME, "state": status["connector"]["state"],
-                "tasks": [task["state"] for task in status.get("tasks", [])]}
+        state = {"name": connector.NAME, "state": status["connector"]["state"],
+                 "tasks": [task["state"] for task in status.get("tasks", [])]}
+        failed = failures(status)
+        if failed:
+            state["failures"] = [asdict(failure) for failure in failed]
+        return state
 
     # --- records ------------------------------------------------------------------------------
 
@@ -248,6 +337,22 @@ class Stack:
         })
 
 
+def problems(report: dict) -> list[str]:
+    """One line per thing wrong in a status report: a service not running, a Connect worker
+    not healthy, a connector or task FAILED (with its trace's first line)."""
+    found = []
+    for name, entry in report.items():
+        if entry["state"] != "running":
+            found.append(f"{name} is {entry['state']}")
+            continue
+        if entry.get("worker") not in (None, "healthy"):
+            found.append(f"the Connect worker is {entry['worker']}: {entry.get('worker_step', '')}".rstrip(": "))
+        connector_state = entry.get("connector") or {}
+        for failure in connector_state.get("failures", []):
+            found.append(f"connector {connector_state['name']!r} {Failure(**failure)}")
+    return found
+
+
 def for_up(home: Path, ports: Ports) -> Stack:
     """The stack ``up`` should bring up: the requested ports, unless part of the stack is
     already running from an earlier ``up`` — then that one's ports, so nothing runs twice."""
@@ -260,12 +365,12 @@ def for_up(home: Path, ports: Ports) -> Stack:
     return Stack(home, ports)
 
 
-def load(home: Path) -> Stack:
-    """The stack as the last ``up`` in ``home`` configured it (defaults if there was none)."""
+def load(home: Path, ports: Ports = Ports()) -> Stack:
+    """The stack as the last ``up`` in ``home`` configured it (``ports`` if there was none)."""
     try:
         state = json.loads((Path(home) / STATE_FILE).read_text())
     except FileNotFoundError:
-        return Stack(home)
+        return Stack(home, ports)
     except ValueError as exc:
         raise UserError(f"{Path(home) / STATE_FILE} is not valid JSON ({exc}); remove it and run stack up") from None
     return Stack(home, Ports(**state["ports"]), host=state["host"], with_ksql=state["ksql"])

@@ -59,6 +59,12 @@ class Record:
     timestamp_ms: int
     offset: int
     received: float  # epoch seconds when the consumer saw it
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of header ``name``, or None."""
+        found = [value for key, value in self.headers if key == name]
+        return found[-1] if found else None
 
 
 class KafkaTail:
@@ -73,7 +79,7 @@ class KafkaTail:
         self._consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"tail-{time.time_ns()}",
                                    "enable.auto.commit": False, "isolation.level": "read_committed",
                                    "fetch.wait.max.ms": 10})
-        _create_topic(bootstrap_servers, topic)
+        create_topic(bootstrap_servers, topic)
         self._consumer.assign([TopicPartition(topic, 0, self._end_offset(topic))])
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -99,7 +105,8 @@ class KafkaTail:
             msg = self._consumer.poll(0.2)
             if msg is None or msg.error():
                 continue
-            record = Record(msg.key(), msg.value(), msg.timestamp()[1], msg.offset(), time.time())
+            record = Record(msg.key(), msg.value(), msg.timestamp()[1], msg.offset(), time.time(),
+                            tuple(msg.headers() or ()))
             with self._lock:
                 self.records.append(record)
 
@@ -129,7 +136,7 @@ class KafkaTail:
         self.close()
 
 
-def _create_topic(bootstrap_servers: str, topic: str) -> None:
+def create_topic(bootstrap_servers: str, topic: str) -> None:
     """Create ``topic`` with one partition if it does not exist (so its end can be read)."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic

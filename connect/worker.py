@@ -5,14 +5,23 @@ restarted worker resumes its connectors by itself. Exactly-once source support i
 a source task's records and its offsets are written in one Kafka transaction, which is
 what lets the MQTT connector drop redeliveries exactly. Secrets can stay out of connector
 configs with ``${file:/path:key}`` (Kafka's FileConfigProvider is registered as ``file``).
-:meth:`ConnectWorker.start` returns once the REST API lists connectors (the worker has
-joined its group and read its config topic).
+
+:meth:`ConnectWorker.start` returns once the worker's ``GET /health`` says it is healthy.
+Its REST API answers long before that: ``GET /connectors`` lists ``[]`` while the worker is
+still reading its internal topics, and requests about a connector hang until it is done.
+After a crash that reading can take a minute: with exactly-once source support the dead
+worker's open transaction holds back the offsets topic until Kafka aborts it
+(``transaction.timeout.ms``). :func:`wait_healthy` waits as long as the worker answers and
+its reported step keeps changing, and says which step it is at.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from socksort import progress
 from socksort.connect import jvm, processes
@@ -20,6 +29,13 @@ from socksort.errors import UserError
 from socksort.net import HttpError, json_request as request
 
 GROUP_ID = "socksort-connect"
+# How long the worker may report the same step before waiting for it counts as hopeless.
+# The longest legitimate one is reading a topic behind a transaction a crashed producer
+# left open: 60 s for Connect's producers (transaction.timeout.ms) plus the broker's 10 s
+# sweep; Kafka aborts any transaction after at most 15 min (transaction.max.timeout.ms).
+STALL_LIMIT = 300.0
+# /health waits up to 10 s for the worker's herder thread before it answers "starting".
+HEALTH_TIMEOUT = 15.0
 
 
 class ConnectWorker(processes.Launcher):
@@ -83,18 +99,102 @@ class ConnectWorker(processes.Launcher):
         progress.step(f"starting the Kafka Connect worker on {self.url} (logs: {self.log_path})")
         self._spawn(jvm.command("org.apache.kafka.connect.cli.ConnectDistributed", str(config), heap=self.heap,
                                 log_config=log_config), self.workdir / "connect.out")
-        progress.step(f"waiting for the Connect REST API at {self.url}/connectors")
+        progress.step(f"waiting for the Connect REST API at {self.url}/")
         self._wait_ready(lambda: rest_answers(self.url), timeout, self.log_path)
+        wait_healthy(self.url, alive=lambda: self.pid is not None, log_path=self.log_path)
         return self
+
+
+# --- readiness ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Health:
+    """The worker's ``GET /health`` answer: ``healthy``, ``starting`` or ``unhealthy`` with
+    Connect's message, or ``down`` when its REST API does not answer (yet)."""
+
+    status: str
+    message: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.status != "down"
+
+    @property
+    def step(self) -> str:
+        """What the worker says it is doing, e.g. "initializing and reading to the end of
+        internal topics (since 2026-01-01T10:00:00Z)"."""
+        match = re.search(r"The worker is currently (.+?), which began at (\S+?)\.?$", self.message)
+        if match:
+            return f"{match.group(1)} (since {match.group(2)})"
+        return self.message.removeprefix("Worker is still starting up.").strip() or self.status
+
+
+def worker_health(url: str, timeout: float = HEALTH_TIMEOUT) -> Health:
+    try:
+        answer = request(f"{url}/health", timeout=timeout)
+    except HttpError as exc:
+        if exc.status in (500, 503):
+            # "starting" (503) or "unhealthy" (500); the JSON body carries the message.
+            state = "starting" if exc.status == 503 else "unhealthy"
+            return Health(state, exc.message)
+        return Health("down", str(exc))  # 404 while Jetty is up but Connect's resources are not
+    except (OSError, ValueError) as exc:
+        return Health("down", str(exc))
+    return Health(answer.get("status", "healthy"), answer.get("message", "")) if isinstance(answer, dict) \
+        else Health("down", "not Connect's /health answer")
+
+
+def wait_healthy(url: str, alive: Callable[[], bool], log_path: Path, stall_limit: float | None = None,
+                 report_every: float = 15.0) -> None:
+    """Wait until the worker at ``url`` is healthy, for as long as it makes progress.
+
+    Progress is a change of the step it reports on ``/health``. Each new step is said on
+    stderr, and every ``report_every`` seconds that the wait is still on. Raises
+    :class:`UserError` if the process exits, and :class:`processes.StillStarting` once one
+    step (or no answer) has lasted ``stall_limit`` seconds: the worker is alive and may yet
+    recover, so it is not stopped. ``stall_limit`` defaults to :data:`STALL_LIMIT`.
+    """
+    stall_limit = STALL_LIMIT if stall_limit is None else stall_limit
+    began = since = reported = time.monotonic()
+    step = None
+    while True:
+        if not alive():
+            raise UserError(f"the Connect worker exited while starting: {processes.log_tail(log_path)}")
+        health = worker_health(url)
+        if health.status == "healthy":
+            return
+        now = time.monotonic()
+        current = health.step if health.answered else "not answering"
+        if current != step:
+            step, since, reported = current, now, now
+            progress.step(f"waiting for the Connect worker to finish starting: it is {current}"
+                          + _why(current))
+        elif now - reported >= report_every:
+            reported = now
+            progress.step(f"still waiting for the Connect worker ({now - began:.0f} s): it is {current}")
+        if now - since >= stall_limit:
+            raise processes.StillStarting(
+                f"the Connect worker is still {current}, with no progress for {now - since:.0f} s; it keeps "
+                f"running and may yet recover (socksort stack status shows when it is ready; log: {log_path})")
+        time.sleep(1.0)
+
+
+def _why(step: str) -> str:
+    if "reading to the end" in step:
+        return ("; after a crash a transaction the dead worker left open holds this back until "
+                "Kafka aborts it (about a minute)")
+    return ""
 
 
 # --- the REST API ------------------------------------------------------------------
 
 def rest_answers(url: str) -> bool:
+    """True once the worker's REST API answers (its root, at once); it may still be starting."""
     try:
-        return isinstance(request(f"{url}/connectors", timeout=2), list)
+        answer = request(f"{url}/", timeout=2)
     except (OSError, HttpError, ValueError):
         return False
+    return isinstance(answer, dict) and "version" in answer
 
 
 def put_connector(url: str, name: str, config: dict[str, str]) -> bool:
@@ -127,8 +227,40 @@ def connector_status(url: str, name: str) -> dict:
     return request(f"{url}/connectors/{name}/status")
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A FAILED part of a connector — ``connector`` or ``task N`` — with its trace's first
+    line and, when the trace has one, its innermost cause ("Caused by: ..."), which often
+    says more (Connect's first line for a refused record is "Failed to flush offsets")."""
+
+    part: str
+    trace: str
+    cause: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.part} FAILED: {self.trace}" + (f" (caused by {self.cause})" if self.cause else "")
+
+
+def failures(status: dict) -> list[Failure]:
+    """The FAILED parts in a ``/connectors/<name>/status`` answer."""
+    parts = [("connector", status["connector"])] + [(f"task {task.get('id', i)}", task)
+                                                   for i, task in enumerate(status.get("tasks", []))]
+    found = []
+    for part, state in parts:
+        if state["state"] == "FAILED":
+            lines = [line.strip() for line in (state.get("trace") or "").strip().splitlines()]
+            causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+            found.append(Failure(part, lines[0] if lines else "no trace", causes[-1] if causes else ""))
+    return found
+
+
+# A task that fails on the first messages it reads (say, ones its persistent session kept
+# for it) shows RUNNING for a moment first; this long it must stay RUNNING to count.
+SETTLE_SECONDS = 2.0
+
+
 def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -> dict:
-    """Wait until the connector and all its tasks are RUNNING.
+    """Wait until the connector and all its tasks are RUNNING, and stay so a moment.
 
     A FAILED connector or task is restarted up to ``restarts`` times before this gives up
     with its trace: right after a config change a worker may still show a task that ran
@@ -137,24 +269,32 @@ def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -
     progress.step(f"waiting for connector {name!r} and its tasks to run")
     deadline = time.monotonic() + timeout
     status: dict = {}
+    running_since = None
     while time.monotonic() < deadline:
         try:
             status = connector_status(url, name)
         except (OSError, HttpError):
             time.sleep(0.5)
             continue
-        parts = [status["connector"], *status.get("tasks", [])]
-        failed = [part for part in parts if part["state"] == "FAILED"]
+        failed = failures(status)
         if failed and restarts > 0:
             restarts -= 1
-            progress.step(f"connector {name!r} has failed parts; restarting them")
-            request(f"{url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true", "POST")
+            running_since = None
+            progress.step(f"connector {name!r} {failed[0]}; restarting it")
+            try:
+                request(f"{url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true", "POST")
+            except (OSError, HttpError) as exc:
+                progress.step(f"restarting connector {name!r} failed ({exc}); trying again")
             time.sleep(2)
             continue
         if failed:
-            trace = (failed[0].get("trace") or "").strip().splitlines()
-            raise UserError(f"connector {name!r} failed: {trace[0] if trace else 'no trace'}")
+            raise UserError(f"connector {name!r} {failed[0]}")
+        parts = [status["connector"], *status.get("tasks", [])]
         if status.get("tasks") and all(part["state"] == "RUNNING" for part in parts):
-            return status
+            running_since = running_since or time.monotonic()
+            if time.monotonic() - running_since >= SETTLE_SECONDS:
+                return status
+        else:
+            running_since = None
         time.sleep(0.5)
     raise UserError(f"connector {name!r} did not reach RUNNING within {timeout:g}s (last status: {status})")

@@ -4,10 +4,6 @@ The dashboard subscribes to the camera's topic itself instead of reading Kafka: 
 timeline is there to show what smoothing removes, so it must show the frames before any
 of the pipeline touched them. Frames older than the window are forgotten; frames the
 page has not been sent yet wait in a bounded list that drops (and counts) the oldest.
-
-A camera that publishes only ``image`` and ``probability`` (the seed's DeepLens) is named
-and timed as the pipeline does it: its camera is the ``device``, else the MQTT topic the
-frame came on, else the default camera; its time is ``ts``, else the arrival time.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socksort.config import MqttUrl
-from socksort.contract import DEFAULT_DEVICE
+from socksort.contract import MQTT_TOPIC
 from socksort.schema import Prediction, SchemaError
 
 
@@ -29,7 +25,7 @@ class Frame:
     label: str
     probability: float
     device: str
-    seq: int | None    # None: the camera does not number its frames
+    seq: int | None
 
     def compact(self) -> list:
         return [self.ts, self.label, round(self.probability, 1), self.device, self.seq]
@@ -38,12 +34,10 @@ class Frame:
 class RawTimeline:
     """The last ``window_ms`` of frames, the current label, and the classification rate."""
 
-    def __init__(self, window_ms: int = 60_000, pending_limit: int = 2000, clock=time.monotonic,
-                 wall_clock=time.time):
+    def __init__(self, window_ms: int = 60_000, pending_limit: int = 2000, clock=time.monotonic):
         self.window_ms = window_ms
         self.pending_limit = pending_limit
         self.clock = clock
-        self.wall_clock = wall_clock
         self._frames: collections.deque[Frame] = collections.deque()
         self._pending: list[Frame] = []
         self._arrivals: collections.deque[float] = collections.deque()
@@ -53,8 +47,9 @@ class RawTimeline:
         self.dropped = 0
         self.last_error = ""
 
-    def add_payload(self, payload: bytes, topic: str | None = None) -> Frame | None:
-        """Keep one message that arrived on MQTT ``topic``; a malformed one is counted."""
+    def add_payload(self, payload: bytes, topic: str = MQTT_TOPIC) -> Frame | None:
+        """One camera message. As in the pipeline, a message without ``ts`` is timed by its
+        arrival and one without ``device`` is named by its MQTT topic."""
         try:
             prediction = Prediction.from_json(payload)
         except SchemaError as exc:
@@ -62,9 +57,9 @@ class RawTimeline:
                 self.rejected += 1
                 self.last_error = str(exc)
             return None
-        ts = prediction.ts if prediction.ts is not None else int(self.wall_clock() * 1000)
+        ts = prediction.ts if prediction.ts is not None else int(time.time() * 1000)
         frame = Frame(ts, prediction.image, prediction.probability,
-                      prediction.device or topic or DEFAULT_DEVICE, prediction.seq)
+                      prediction.device or topic, prediction.seq)
         self.add(frame)
         return frame
 
@@ -140,7 +135,8 @@ class MqttFeed:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
-        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload, message.topic)
+        client.on_message = lambda _c, _u, message: self.timeline.add_payload(message.payload,
+                                                                             message.topic)
         self._client = client
         self.state = f"connecting to {self.url}"
         # connect_async + loop_start: a broker that is down at start is retried in the
@@ -160,8 +156,9 @@ class MqttFeed:
             self.state = f"broker {self.url} refused the connection: {reason_code}"
             return
         self.connected = True
-        self.state = f"subscribed to {self.topic} on {self.url}"
-        client.subscribe(self.topic, qos=0)
+        self.state = f"subscribed to {self.topic} and {self.topic}/+ on {self.url}"
+        # Cameras that name no device publish one level below, as the connector reads them.
+        client.subscribe([(self.topic, 0), (f"{self.topic}/+", 0)])
 
     def _on_connect_fail(self, _client, _userdata) -> None:
         self.connected = False

@@ -106,4 +106,17 @@ def edge_command(args) -> int:
                             f"{o['dropped']} dropped, {o['errors']} errors" for o in report["outputs"]) or "no outputs"
         print(f"classified {report['classified']} frames ({report['camera']['dropped']} dropped "
               f"by capture); {outputs}", file=sys.stderr)
+    short = undelivered(report)
+    if short:
+        print(f"socksort: error: {short}", file=sys.stderr)
+        return 1
     return 0
+
+
+def undelivered(report: dict) -> str:
+    """What an output failed to deliver by the end (lost: still queued, in flight or
+    dropped), as one line; empty when every output delivered every prediction."""
+    classified = report["classified"]
+    return "; ".join(f"{o['name']} delivered {o['published']} of {classified} predictions"
+                     + (f" ({o['error']})" if o["error"] else "")
+                     for o in report["outputs"] if o["published"] < classified)

@@ -16,6 +16,7 @@ import numpy as np
 
 from socksort.errors import UserError
 from socksort.modelcard import ModelCard
+from socksort.mxnet_block import import_block
 
 RUNTIMES = ("auto", "mxnet", "onnx")
 WARMUP_RUNS = 3
@@ -103,9 +104,8 @@ class PlainMxnetRuntime(Runtime):
     def __init__(self, folder: Path, input_name: str):
         import mxnet as mx
         self._mx = mx
-        symbol, params = folder / "model-symbol.json", folder / "model-0000.params"
         try:
-            block = mx.gluon.SymbolBlock.imports(str(symbol), [input_name], str(params), ctx=mx.cpu())
+            block = import_block(folder, input_name, ctx=mx.cpu())
         except Exception as exc:
             raise UserError(f"cannot load the MXNet model in {folder}: {_first_line(exc)}") from None
         block.hybridize(static_alloc=True, static_shape=True)

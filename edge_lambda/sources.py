@@ -11,6 +11,7 @@ A live camera that stops delivering is reopened with backoff; ``Capture.state`` 
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from socksort import images
 from socksort.edge_lambda.handoff import Handoff
 from socksort.errors import UserError
 
@@ -152,6 +154,7 @@ class FolderSource(Source):
         self.fps = fps or DEFAULT_FPS
         self._paths: list[Path] = []
         self._next = 0
+        self.unreadable: set[Path] = set()
 
     def __str__(self) -> str:
         return str(self.folder)
@@ -163,13 +166,17 @@ class FolderSource(Source):
         self._next = 0
 
     def read(self) -> np.ndarray | None:
-        import cv2
         while self._next < len(self._paths):
             path = self._paths[self._next]
             self._next += 1
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is not None:
-                return image
+            try:
+                return images.read(path)
+            except images.UnreadableImage as exc:
+                # Skipped, as every stage skips or refuses it, never classified; said once
+                # (a looped folder would repeat it each round).
+                if path not in self.unreadable:
+                    self.unreadable.add(path)
+                    print(f"socksort edge: skipping {exc}", file=sys.stderr, flush=True)
         return None
 
     def rewind(self) -> bool:

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
-from socksort import atomic
+from socksort import atomic, images
 from socksort.errors import UserError
-from socksort.im2rec.lists import DEFAULT_EXTS
+from socksort.im2rec.lists import DEFAULT_EXTS, SkippedFile
 from socksort.im2rec.render import encode_jpeg
 from socksort.progress import Bar
 
@@ -45,16 +45,22 @@ class CaptureSpec:
     quality: int = 95
 
 
+# A frame, None when a camera or stream gave none, or the UnreadableImage of a folder's file.
+Frame = np.ndarray | images.UnreadableImage | None
+
+
 @dataclass
 class CaptureResult:
     folder: Path
     saved: list[Path] = field(default_factory=list)
     duplicates: int = 0
     unreadable: int = 0
+    unreadable_files: list[SkippedFile] = field(default_factory=list)  # a folder source's, named
 
 
-def frames(source: str, every: float = 0.5) -> Iterator[tuple[float | None, np.ndarray | None]]:
-    """(time in seconds or None for no clock, frame or None if unreadable) from any source."""
+def frames(source: str, every: float = 0.5) -> Iterator[tuple[float | None, Frame]]:
+    """(time in seconds or None for no clock, frame) from any source; the frame is None if
+    unreadable, or for a folder's file the UnreadableImage naming it."""
     path = Path(source)
     if path.is_dir():
         yield from _folder_frames(path)
@@ -93,18 +99,24 @@ def _snapshot_frames(url: str, every: float) -> Iterator[tuple[float, np.ndarray
             failures += 1
             data = b""
         first = False
-        frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+        try:
+            frame = images.decode(data, url) if data else None
+        except images.UnreadableImage:
+            frame = None                # a snapshot cut short: the next one will do
         yield fetched - started, frame
         time.sleep(max(0.0, every - (time.monotonic() - fetched)))
 
 
-def _folder_frames(folder: Path) -> Iterator[tuple[None, np.ndarray | None]]:
+def _folder_frames(folder: Path) -> Iterator[tuple[None, Frame]]:
     """A folder's images in name order; photos have no common clock, so every one is due."""
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in DEFAULT_EXTS)
-    if not images:
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in DEFAULT_EXTS)
+    if not paths:
         raise UserError(f"--source {folder}: no .jpg/.jpeg/.png images in this folder")
-    for path in images:
-        yield None, cv2.imread(str(path))
+    for path in paths:
+        try:
+            yield None, images.read(path)
+        except images.UnreadableImage as exc:
+            yield None, exc             # named in the result, not saved
 
 
 def _video_frames(capture, source: str, wall_clock: bool) -> Iterator[tuple[float, np.ndarray | None]]:
@@ -162,8 +174,10 @@ def _take(spec: CaptureSpec, source, folder: Path) -> CaptureResult:
     due = 0.0
     with Bar(spec.count, f"capture {spec.label}") as bar:
         for stamp, frame in source:
-            if frame is None:
+            if frame is None or isinstance(frame, images.UnreadableImage):
                 result.unreadable += 1
+                if frame is not None:
+                    result.unreadable_files.append(SkippedFile(frame.name, "unreadable", frame.reason))
                 continue
             if stamp is not None and stamp < due:
                 continue

@@ -161,6 +161,7 @@ def _capture(args) -> int:
         extra.append(f"{result.unreadable} unreadable")
     note = f" ({', '.join(extra)})" if extra else ""
     print(f"saved {len(result.saved)} of {args.count} photos to {result.folder}{note}")
+    _name_skipped(result.unreadable_files)
     if len(result.saved) < args.count:
         print(f"socksort: the source ended after {len(result.saved)} photos", file=sys.stderr)
         return 1
@@ -243,6 +244,7 @@ def _make_lists(args) -> int:
     lists.write_classes(classes, found.classes)
     print(f"wrote {', '.join(written)} and {classes}: {len(found.items)} images in "
           f"{len(found.classes)} classes{_skipped(found.skipped)}")
+    _name_skipped(found.skipped_files)
     if BLANK_LABEL not in found.classes:
         print(f"socksort: note: no {BLANK_LABEL!r} class; without photos of the empty background "
               "the model names a sock even when none is there", file=sys.stderr)
@@ -258,7 +260,20 @@ def _pack(args) -> int:
     for result in pack.pack(args.prefix, args.root, opts):
         print(f"packed {result.packed} images from {result.lst} into {result.rec}"
               f"{_skipped(result.skipped)}")
+        _name_skipped(result.skipped_files)
     return 0
+
+
+NAMED_AT_MOST = 20
+
+
+def _name_skipped(files) -> None:
+    """Say which files were skipped and why (on stderr; the first NAMED_AT_MOST)."""
+    for skipped in files[:NAMED_AT_MOST]:
+        detail = f" ({skipped.detail})" if skipped.detail else ""
+        print(f"socksort: note: skipped {skipped.path}: {skipped.why}{detail}", file=sys.stderr)
+    if len(files) > NAMED_AT_MOST:
+        print(f"socksort: note: ... and {len(files) - NAMED_AT_MOST} more skipped", file=sys.stderr)
 
 
 def _skipped(counts) -> str:

@@ -32,11 +32,20 @@ class Item:
     path: str  # relative to ROOT, with forward slashes
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """An image left out, and why (``unreadable``, ``missing``), with the details if any."""
+    path: str
+    why: str
+    detail: str = ""
+
+
 @dataclass
 class Scan:
     classes: list[str]
     items: list[Item]
     skipped: Counter = field(default_factory=Counter)
+    skipped_files: list[SkippedFile] = field(default_factory=list)   # the unreadable ones, named
 
 
 def looks_like_image(path: Path) -> bool:
@@ -65,6 +74,7 @@ def scan(root: Path, exts: tuple[str, ...] = DEFAULT_EXTS) -> Scan:
     exts = tuple(e.lower() for e in exts)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     skipped: Counter = Counter()
+    unreadable: list[SkippedFile] = []
     for loose in root.iterdir():
         if loose.is_file() and loose.suffix.lower() in exts:
             skipped["outside a class folder"] += 1
@@ -76,6 +86,8 @@ def scan(root: Path, exts: tuple[str, ...] = DEFAULT_EXTS) -> Scan:
                 skipped["not an image"] += 1
             elif not looks_like_image(path):
                 skipped["unreadable"] += 1
+                unreadable.append(SkippedFile(path.relative_to(root).as_posix(), "unreadable",
+                                              "not an image file"))
             else:
                 relative = path.relative_to(root).as_posix()
                 if "\t" in relative or "\n" in relative:
@@ -95,7 +107,7 @@ def scan(root: Path, exts: tuple[str, ...] = DEFAULT_EXTS) -> Scan:
         items.extend(Item(start + i, label, rel) for i, rel in enumerate(found))
     if not items:
         raise UserError(f"ROOT {root}: no images in class folders (expected ROOT/<class>/*.jpg)")
-    return Scan(classes, items, skipped)
+    return Scan(classes, items, skipped, unreadable)
 
 
 def split(items: list[Item], train_ratio: float, test_ratio: float, seed: int,

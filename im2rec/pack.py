@@ -19,8 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from socksort import images
 from socksort.errors import UserError
-from socksort.im2rec.lists import Item, read_list
+from socksort.im2rec.lists import Item, SkippedFile, read_list
 from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
@@ -54,6 +55,7 @@ class PackResult:
     rec: Path
     packed: int = 0
     skipped: Counter = field(default_factory=Counter)
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
 
 def find_lists(prefix: str) -> list[Path]:
@@ -88,21 +90,26 @@ def shape_image(image: np.ndarray, opts: PackOptions) -> np.ndarray:
     return image
 
 
-def encode(item: Item, root: Path, opts: PackOptions) -> bytes | str:
-    """One packed record, or the reason the image was skipped."""
+def encode(item: Item, root: Path, opts: PackOptions) -> bytes | SkippedFile:
+    """One packed record, or why the image was skipped. A file every reader would refuse
+    (a truncated JPEG, say) is skipped with --pass-through too."""
     import mxnet as mx
 
     try:
         data = (root / item.path).read_bytes()
-    except OSError:
-        return "missing"
+    except OSError as exc:
+        return SkippedFile(item.path, "missing", exc.strerror or "")
     label = np.asarray(item.label, np.float32) if isinstance(item.label, tuple) else float(item.label)
     header = mx.recordio.IRHeader(0, label, item.index, 0)
-    if opts.pass_through:
-        return mx.recordio.pack(header, data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), opts.color)
-    if image is None or image.size == 0:
-        return "unreadable"
+    try:
+        if opts.pass_through:
+            reason = images.problem(data)
+            if reason is not None:
+                raise images.UnreadableImage(item.path, reason)
+            return mx.recordio.pack(header, data)
+        image = images.decode(data, item.path, opts.color)
+    except images.UnreadableImage as exc:
+        return SkippedFile(item.path, "unreadable", exc.reason)
     return mx.recordio.pack_img(header, shape_image(image, opts), quality=opts.quality,
                                 img_fmt=opts.encoding)
 
@@ -123,8 +130,9 @@ def pack_list(lst: Path, root: Path, opts: PackOptions) -> PackResult:
         with Bar(len(items), f"packing {lst.name}") as bar:
             work = ordered_map(lambda item: encode(item, root, opts), items, opts.num_thread)
             for item, record in work:
-                if isinstance(record, str):
-                    result.skipped[record] += 1
+                if isinstance(record, SkippedFile):
+                    result.skipped[record.why] += 1
+                    result.skipped_files.append(record)
                 else:
                     writer.write_idx(item.index, record)
                     result.packed += 1

@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 from socksort.contract import KAFKA_TOPIC, PAIRS, SHOWINGS
 from socksort.ksql.rows import PairRow, ShowingRow
-from socksort.ksql.simulate import Delivery, Session
+from socksort.ksql.simulate import Delivery, Session, SessionSpec, sessions
 
 PIPELINE_SQL = Path(__file__).with_name("pipeline.ksql")
 
@@ -63,3 +63,13 @@ def share_exactly_right(sessions: Iterable[Session],
     """The share of sessions whose final pair table equals the truth, row for row."""
     results = [method(session.deliveries) == session.pairs for session in sessions]
     return sum(results) / len(results) if results else 0.0
+
+
+def session_right(method: str, spec: SessionSpec, seed: int, cameras: int = 1) -> bool:
+    """Whether ``method`` ("new pipeline" or "seed's method") gets session ``seed`` exactly
+    right; takes only picklable arguments, so benchmarks can spread sessions over processes."""
+    from socksort.ksql.seed_method import seed_pairs
+
+    methods = {"new pipeline": pipeline_pairs, "seed's method": seed_pairs}
+    [session] = sessions(1, spec, first_seed=seed, cameras=cameras)
+    return methods[method](session.deliveries) == session.pairs

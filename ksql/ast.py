@@ -109,6 +109,13 @@ class AllColumns:
 
 
 @dataclass
+class StructAll:
+    """``base->*`` in a SELECT list: every field of a STRUCT, each named after its field."""
+    base: Expr
+    pos: Pos = None
+
+
+@dataclass
 class Select:
     items: list
     source: str

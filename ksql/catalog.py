@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PSEUDO_COLUMNS = ("ROWTIME", "WINDOWSTART", "WINDOWEND")
 
 
 @dataclass(frozen=True)

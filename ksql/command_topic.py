@@ -1,10 +1,15 @@
 """The command topic: every statement that changed the server's state, in order.
 
 As in ksqlDB, the server keeps its statements in a Kafka topic and replays them at start.
-Each command also records *where in the input data* it ran (the next offset of every
-input partition at that moment), so a restart can interleave commands and data exactly as
-they happened: a query created after 1 000 frames sees frame 1 001 onwards again, not the
-first 1 000 (ksqlDB's default ``auto.offset.reset=latest``).
+Each command also records *where in the input data* it ran, so a restart can interleave
+commands and data exactly as they happened: a query created after 1 000 frames sees frame
+1 001 onwards again, not the first 1 000 (ksqlDB's default ``auto.offset.reset=latest``).
+
+Three things say where: ``position``, the next offset of every partition the persistent
+queries read just before the command ran (the replay runs it once it has read that far);
+``starts``, the offset from which each input the command added is read; and ``topic_ids``,
+the Kafka topic id of each topic named, because a topic deleted and created again under
+the same name starts its offsets from 0 with other records in them.
 """
 
 from __future__ import annotations
@@ -21,24 +26,36 @@ COMMAND_TOPIC = "_socksort_ksql_command_topic"
 class Command:
     statement: str
     properties: dict = field(default_factory=dict)
-    # "topic/partition" -> the next input offset when the command ran
+    # "topic/partition" -> the next offset to process of the inputs read before it ran
     position: dict = field(default_factory=dict)
-    # source topics it read from the beginning when it ran (auto.offset.reset=earliest)
-    caught_up: dict = field(default_factory=dict)
+    # "topic/partition" -> where the inputs it added are read from
+    starts: dict = field(default_factory=dict)
+    # topic -> Kafka topic id, for every topic in position and starts
+    topic_ids: dict = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps({"statement": self.statement, "properties": self.properties,
-                           "position": self.position, "caught_up": self.caught_up}).encode()
+                           "position": self.position, "starts": self.starts,
+                           "topic_ids": self.topic_ids}).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> "Command":
         obj = json.loads(data)
-        return cls(obj["statement"], obj.get("properties", {}), obj.get("position", {}),
-                   obj.get("caught_up", {}))
+        position = obj.get("position", {})
+        # Commands written before "starts" existed kept one map, taken after the statement
+        # ran: the added inputs' starts are in it (with stale entries the replay skips).
+        return cls(obj["statement"], obj.get("properties", {}), position,
+                   obj.get("starts", position), obj.get("topic_ids", {}))
 
 
 def position_key(topic: str, partition: int) -> str:
     return f"{topic}/{partition}"
+
+
+def partition_of(key: str) -> tuple[str, int]:
+    """The (topic, partition) a position key names (topic names may contain '/')."""
+    topic, _, partition = key.rpartition("/")
+    return topic, int(partition)
 
 
 class CommandLog:

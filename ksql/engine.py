@@ -144,13 +144,14 @@ class Engine:
     def _insert_values(self, node: ast.InsertValues) -> tuple:
         source = self._sources.get(node.target)
         if source is None:
-            raise KsqlError(f"Cannot insert values into an unknown stream/table: {node.target}",
+            raise KsqlError(f"Cannot insert values into an unknown stream/table: `{node.target}`",
                             *node.pos)
         return ddl.insert_record(node, source)
 
     def _create_as_select(self, node: ast.CreateAsSelect, text: str) -> Query:
         props = {k.upper(): v for k, v in node.properties.items()}
         ddl.check_props(props, ddl.SINK_PROPS, node.pos)
+        ddl.check_format_props(props, node.pos)
         existing = self._sources.get(node.name)
         if existing is not None and not node.or_replace:
             if node.if_not_exists:
@@ -168,16 +169,18 @@ class Engine:
         value_format = (props.get("VALUE_FORMAT") or props.get("FORMAT") or source.value_format).upper()
         if value_format not in formats.VALUE_FORMATS:
             raise unsupported(f"VALUE_FORMAT '{value_format}'", node.pos)
+        ddl.check_delimiter(props, value_format, node.pos)
         made = {}
 
         def sink_factory(columns, window_type, window_kind, window_size, key_positions,
                          window_positions):
             keys = [c for c in columns if c.key]
             values = [c for c in columns if not c.key]
-            if keys:
-                key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
-                              source.sink_key_format).upper()
-            else:
+            key_format = (props.get("KEY_FORMAT") or props.get("FORMAT") or
+                          source.sink_key_format).upper()
+            ddl.check_key_format(key_format, keys, node.pos)
+            ddl.check_value_format(value_format, values, node.pos)
+            if not keys:
                 key_format = formats.NONE
             made["key_format"] = key_format
             ts_from = None
@@ -190,7 +193,8 @@ class Engine:
                                                    [c.type for c in values]),
                              window_type, ts_from, materialize=node.kind == "TABLE",
                              layout=formats.RowLayout(key_format, key_names, value_format,
-                                                      value_names))
+                                                      value_names),
+                             double_columns=[c.name for c in values if T.holds_double(c.type)])
 
         failures: list = []
         plan = planner.Planner(node.select, source, node.name, props, node.kind,
@@ -244,10 +248,10 @@ class Engine:
         if source is None:
             if node.if_exists:
                 return StatementResult("source_dropped", text, name=node.name)
-            raise KsqlError(f"Source {node.name} does not exist.", *node.pos)
+            raise KsqlError(f"{node.kind.capitalize()} {node.name} does not exist.", *node.pos)
         if source.kind != node.kind:
-            raise KsqlError(f"Incompatible data source type is {source.kind}, but statement was "
-                            f"DROP {node.kind}", *node.pos)
+            raise KsqlError(f"Incompatible data source type is {source.kind.lower()}, but "
+                            f"statement was DROP {node.kind.lower()}", *node.pos)
         readers = [q.id for q in self._queries.values() if node.name in q.source_names]
         if readers:
             raise KsqlError(f"Cannot drop {node.name}.\nThe following queries read from this "
@@ -398,9 +402,9 @@ class Engine:
                                                        source.window_size)
             key_values = formats.key_decoder(key_format, key_cols, source.window_type)(key)
             decoded_value = None
-            if value is not None:
-                values = formats.value_decoder(source.value_format,
-                                               [(c.name, c.type) for c in value_cols])(value)
+            values = None if value is None else formats.value_decoder(
+                source.value_format, [(c.name, c.type) for c in value_cols])(value)
+            if values is not None:
                 decoded_value = formats.value_encoder(source.value_format,
                                                       [c.name for c in value_cols],
                                                       [c.type for c in value_cols])(values)

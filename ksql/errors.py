@@ -33,6 +33,29 @@ class KsqlError(Exception):
         return self
 
 
+class KsqlSyntaxError(KsqlError):
+    """A statement the grammar rejects. ksqlDB prints these as its ParseFailedException
+    does: ``line L:C: Syntax Error`` and the details on the next line."""
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"line {self.line}:{self.column}: {self.message}"
+        return self.message
+
+
+class KsqlPrepareError(KsqlError):
+    """A statement the grammar accepts but ksqlDB's AST builder rejects (an integer literal
+    out of range, a DOUBLE overflow): ``Failed to prepare statement: line L:C: ...``.
+    ksqlDB prints the column one past the node's (its ParsingException adds 1 to a
+    column that is already 1-based); ``column`` itself is the true one."""
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return (f"Failed to prepare statement: line {self.line}:{self.column + 1}: "
+                    f"{self.message}")
+        return f"Failed to prepare statement: {self.message}"
+
+
 def unsupported(what: str, pos=None) -> KsqlError:
     line, col = pos if pos else (None, None)
     return KsqlError(f"{what} is not supported by the embedded engine", line, col)

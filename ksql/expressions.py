@@ -10,12 +10,13 @@ from __future__ import annotations
 import decimal
 import math
 import operator
-import re
 from typing import Callable
 
 from socksort.ksql import ast, functions
+from socksort.ksql import java_semantics as J
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError
+from socksort.ksql.lexer import quoted
 
 Fn = Callable[[list], object]
 
@@ -74,9 +75,12 @@ def format_expr(e: ast.Expr) -> str:
             return "NULL"
         if e.type_name == "BOOLEAN":
             return "true" if e.value else "false"
+        if e.type_name == "DOUBLE":
+            return T.java_double_str(e.value)
         return str(e.value)
     if isinstance(e, ast.ColumnRef):
-        return e.name
+        name = quoted(e.name)
+        return name if e.qualifier is None else f"{quoted(e.qualifier)}.{name}"
     if isinstance(e, ast.BinaryOp):
         if e.op in ("AND", "OR"):
             return f"({format_expr(e.left)} {e.op} {format_expr(e.right)})"
@@ -102,10 +106,7 @@ def format_expr(e: ast.Expr) -> str:
 
 def _field_text(name: str) -> str:
     # ksqlDB back-quotes a field name that would not read back as written unquoted.
-    return name if _PLAIN_NAME.fullmatch(name) else f"`{name}`"
-
-
-_PLAIN_NAME = re.compile(r"[A-Z_][A-Z0-9_@$]*")
+    return quoted(name)
 
 
 def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
@@ -242,13 +243,13 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
     lf, lt = compile_expr(e.left, scope)
     rf, rt = compile_expr(e.right, scope)
     if lt == T.NULL or rt == T.NULL:
-        raise KsqlError(f"Comparison with NULL not supported: {format_expr(e.left)} {e.op} "
-                        f"{format_expr(e.right)}", *_pos(e))
-    if not T.comparable(lt, rt) or (lt == T.BOOLEAN and e.op not in ("=", "<>")):
+        raise KsqlError(f"Comparison with NULL not supported: {T.base_type(lt)} {e.op} "
+                        f"{T.base_type(rt)}\nUse 'IS NULL' or 'IS NOT NULL' instead.", *_pos(e))
+    if not T.comparable(lt, rt, e.op):
         raise KsqlError(f"Cannot compare {format_expr(e.left)} ({T.display(lt)}) to "
                         f"{format_expr(e.right)} ({T.display(rt)}) with {_OP_NAMES[e.op]}.",
                         *_pos(e))
-    cmp = _COMPARE[e.op]
+    cmp = _comparator(e.op, lt, rt)
     slot = _slot_of(e.left, scope)
     if slot is not None and isinstance(e.right, ast.Literal):
         # The common `column <op> literal`: read the slot directly, one call instead of three.
@@ -275,6 +276,20 @@ def _comparison(e: ast.BinaryOp, scope: Scope):
             return False
         return cmp(a, b)
     return f, T.BOOLEAN
+
+
+def _comparator(op: str, lt: str, rt: str):
+    """The comparison ksqlDB compiles for these operand types (see java_semantics)."""
+    if T.is_complex(lt):
+        equals = J.equals_for(lt, rt)
+        return equals if op == "=" else (lambda a, b: not equals(a, b))
+    if lt == T.STRING and op not in ("=", "<>"):
+        return J.string_ordering(op)
+    compare = J.not_equal_number if op == "<>" and T.DOUBLE in (lt, rt) else _COMPARE[op]
+    if {lt, rt} == {T.BIGINT, T.DOUBLE}:
+        # Java compares a long with a double as doubles (2^53 + 1 equals 2.0^53).
+        return lambda a, b: compare(float(a), float(b))
+    return compare
 
 
 def _constant(e: ast.Expr, scope: Scope) -> tuple[bool, object]:
@@ -364,13 +379,15 @@ def _arithmetic(e: ast.BinaryOp, scope: Scope):
             b = rf(row)
             return None if b is None else a + b
         return concat, T.STRING
-    if lt == T.NULL and rt == T.NULL:
-        raise KsqlError("Arithmetic on types NULL and NULL are not supported.", *_pos(e))
-    lt2 = rt if lt == T.NULL else lt
-    rt2 = lt if rt == T.NULL else rt
+    if lt == T.NULL or rt == T.NULL:
+        # ksqlDB types a NULL literal as no type at all, which no arithmetic takes.
+        shown = ["null" if t == T.NULL else T.display_plain(t) for t in (lt, rt)]
+        raise KsqlError(f"Error processing expression: {format_expr(e)}. Arithmetic on types "
+                        f"{shown[0]} and {shown[1]} are not supported.", *_pos(e))
+    lt2, rt2 = lt, rt
     if not (T.is_numeric(lt2) and T.is_numeric(rt2)):
         raise KsqlError(f"Error processing expression: {format_expr(e)}. Unsupported arithmetic "
-                        f"types. {T.display(lt)} {T.display(rt)}", *_pos(e))
+                        f"types. {T.base_type(lt)} {T.base_type(rt)}", *_pos(e))
     result = T.wider(lt2, rt2)
     integral = result in (T.INTEGER, T.BIGINT)
     if e.op == "+":
@@ -419,40 +436,42 @@ def _unary(e: ast.UnaryOp, scope: Scope):
     if not T.is_numeric(t):
         raise KsqlError(f"Unary minus expects a numeric value.  Actual "
                         f"{format_expr(e.operand)} ({T.display(t)})", *_pos(e))
+    if t in (T.INTEGER, T.BIGINT):
+        # Java's int/long negation wraps: -(-2147483648) is -2147483648.
+        smallest = T.INT_MIN if t == T.INTEGER else T.LONG_MIN
+        return (lambda row: None if (v := inner(row)) is None else (v if v == smallest else -v)), t
     return (lambda row: None if (v := inner(row)) is None else -v), t
 
 
 def _case(e: ast.Case, scope: Scope):
-    conds = []
-    results = []
-    types_seen = []
+    """Searched CASE; as in ksqlDB's type checks, every THEN and the ELSE have one type
+    (nulls aside): no widening between them."""
+    conds, results = [], []
+    then_type = None
     for cond, res in e.whens:
         cf, ct = compile_expr(cond, scope)
-        if ct not in (T.BOOLEAN, T.NULL):
-            raise KsqlError(f"WHEN operand type should be boolean. Type for "
-                            f"'{format_expr(cond)}' is {T.display(ct)}", *_pos(cond))
+        if ct != T.BOOLEAN:
+            raise KsqlError(f"WHEN operand type should be boolean.\nType for "
+                            f"'{format_expr(cond)}' is {T.display_plain(ct)}", *_pos(cond))
         rf, rt = compile_expr(res, scope)
         conds.append(cf)
         results.append(rf)
-        types_seen.append((res, rt))
-    if e.default is not None:
-        df, dt = compile_expr(e.default, scope)
-        types_seen.append((e.default, dt))
-    else:
-        df = None
-    non_null = [t for _, t in types_seen if t != T.NULL]
-    if not non_null:
+        if rt == T.NULL:
+            continue
+        if then_type is not None and rt != then_type:
+            raise KsqlError(f"Invalid Case expression. Type for all 'THEN' clauses should be the "
+                            f"same.\nTHEN expression 'WHEN {format_expr(cond)} THEN "
+                            f"{format_expr(res)}' has type: {T.display_plain(rt)}.\nPrevious "
+                            f"THEN expression(s) type: {T.display_plain(then_type)}.", *_pos(res))
+        then_type = rt
+    df, default_type = (None, T.NULL) if e.default is None else compile_expr(e.default, scope)
+    if then_type is not None and default_type != T.NULL and default_type != then_type:
+        raise KsqlError(f"Invalid Case expression. Type for the default clause should be the same "
+                        f"as for 'THEN' clauses.\nTHEN type: {T.display_plain(then_type)}.\n"
+                        f"DEFAULT type: {T.display_plain(default_type)}.", *_pos(e.default))
+    result = then_type or default_type
+    if result == T.NULL:
         raise KsqlError("Invalid Case expression. All case branches have NULL type", *_pos(e))
-    result = non_null[0]
-    for res, t in types_seen:
-        if t == T.NULL or t == result:
-            continue
-        if T.is_numeric(t) and T.is_numeric(result):
-            result = T.wider(result, t)
-            continue
-        raise KsqlError(f"Invalid Case expression. Type for all 'THEN' clauses should be the "
-                        f"same. THEN expression '{format_expr(res)}' has type: {T.display(t)}. "
-                        f"Previous THEN expression(s) type: {T.display(result)}.", *_pos(res))
     pairs = tuple(zip(conds, results))
 
     def f(row):
@@ -463,25 +482,29 @@ def _case(e: ast.Case, scope: Scope):
     return f, result
 
 
+def _widened(fn: Fn, arg_type: str, param_type: str) -> Fn:
+    if arg_type in (T.INTEGER, T.BIGINT) and param_type in (T.DOUBLE, T.DECIMAL):
+        def widened(row):
+            v = fn(row)
+            return None if v is None else float(v)
+        return widened
+    return fn
+
+
 def _call(e: ast.FunctionCall, scope: Scope):
     # Arguments first: an unknown column inside is the error ksqlDB reports.
     compiled = [compile_expr(a, scope) for a in e.args]
     if functions.is_aggregate(e.name):
         raise KsqlError(f"Aggregate function {e.name} is not allowed here", *_pos(e))
+    functions.check_known(e.name, e.pos)
     fn = functions.scalar(e.name)
-    if fn is None:
-        raise KsqlError(f"Can't find any functions with the name '{e.name}'", *_pos(e))
-    if e.star:
-        raise KsqlError(f"Function {e.name} does not accept '*'", *_pos(e))
-    arg_types = [t for _, t in compiled]
-    if not fn.min_args <= len(arg_types) <= fn.max_args:
-        raise KsqlError(f"Function '{e.name}' does not accept parameters "
-                        f"({', '.join(map(T.display, arg_types))}).", *_pos(e))
-    result = fn.returns(arg_types)
-    if isinstance(result, str) and result.startswith("ERROR:"):
-        raise KsqlError(result[6:], *_pos(e))
-    args = [f for f, _ in compiled]
-    impl = fn.impl
+    arg_types = [t for _, t in compiled]       # f(*) passes no arguments, as in ksqlDB
+    resolved = functions.resolve(fn, arg_types, _pos(e))
+    result = resolved.returns
+    # An integer passed where the overload takes a DOUBLE (or DECIMAL) is widened first,
+    # as ksqlDB's implicit cast does: GREATEST(1, 2.5e0) is the double 2.5, and 3.0 not 3.
+    args = [_widened(f, t, p) for (f, t), p in zip(compiled, resolved.params)]
+    impl = resolved.impl
     # ksqlDB turns an exception inside a function into a null result and a processing-log
     # entry.
     errors = (ValueError, TypeError, ArithmeticError, LookupError)
@@ -507,7 +530,9 @@ def _call(e: ast.FunctionCall, scope: Scope):
             _constant(a, scope)[0] for a in e.args[1:]):
         # FUNC(expr, literal, ...): only the first argument changes from row to row.
         a0 = args[0]
-        c1, c2 = ([_constant(a, scope)[1] for a in e.args[1:]] + [None])[:2]
+        c1, c2 = ([_widened(lambda row, c=_constant(a, scope)[1]: c, t, p)(None)
+                   for a, t, p in zip(e.args[1:], arg_types[1:], resolved.params[1:])]
+                  + [None])[:2]
         if len(args) == 2:
             def f(row):
                 v = a0(row)

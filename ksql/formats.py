@@ -11,6 +11,7 @@ import json
 import struct
 from typing import NamedTuple
 
+from socksort.ksql import json_coercion as J
 from socksort.ksql import types as T
 from socksort.ksql.errors import KsqlError
 
@@ -61,26 +62,42 @@ def key_decoder(fmt: str, columns: list[tuple[str, str]], window_kind: str | Non
                 raise DecodeError(f"key: {exc}") from None
         return decode
 
+    json_coercers = [J.coercer(t) for _, t in columns]
+
     def decode_json(raw):
         if raw is None:
             return [None] * len(columns)
+        text = None
         if isinstance(raw, (bytes, bytearray)):
             if strip:
                 raw = raw[:-strip]
+            text = raw
             try:
-                raw = json.loads(raw)
-            except ValueError as exc:
+                raw = J.loads(raw)
+            except ValueError as exc:           # UnicodeDecodeError included
                 raise DecodeError(f"key is not JSON: {exc}") from None
         try:
-            if len(columns) == 1:
-                if isinstance(raw, dict):
-                    raw = _field(raw, names[0])
-                return [coercers[0](raw)]
-            if not isinstance(raw, dict):
-                raise DecodeError("key is not a JSON object")
-            return [c(_field(raw, n)) for c, n in zip(coercers, names)]
+            try:
+                return key_columns(raw)
+            except J.NeedsExactNumbers:
+                return key_columns(J.exact_loads(text) if text is not None else J.exact_numbers(raw))
         except T.CoercionError as exc:
             raise DecodeError(f"key: {exc}") from None
+
+    def key_columns(raw):
+        if len(columns) == 1:
+            if isinstance(raw, dict):
+                raw = J.field_value(raw, names[0])
+            return [json_coercers[0](raw)]
+        if not isinstance(raw, dict):
+            raise DecodeError("key is not a JSON object")
+        out = []
+        for coerce, name in zip(json_coercers, names):
+            try:
+                out.append(coerce(J.field_value(raw, name)))
+            except J.JsonCoercionError as exc:
+                raise exc.at(f".{name}") from None
+        return out
     return decode_json
 
 
@@ -213,16 +230,22 @@ def record_serializer(key_format: str, key_types: list[str], value_format: str):
                 kb = key.encode("utf-8")
             else:
                 kb = key_bytes(key, record.window)
-            return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+            try:
+                return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+            except ValueError:          # a NaN or infinite double: see _encode_json
+                return kb, _encode_json(value).encode("utf-8")
         return serialize
 
     def serialize_json_key(record):
         key, value = record.key, record.value
-        if record.window is None and key is not None:
-            kb = "".join(encode(key, 0)).encode("utf-8")
-        else:
-            kb = key_bytes(key, record.window)
-        return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+        try:
+            if record.window is None and key is not None:
+                kb = "".join(encode(key, 0)).encode("utf-8")
+            else:
+                kb = key_bytes(key, record.window)
+            return kb, None if value is None else "".join(encode(value, 0)).encode("utf-8")
+        except ValueError:              # a NaN or infinite double: see _encode_json
+            return key_bytes(key, record.window), value_bytes(value)
     return serialize_json_key
 
 
@@ -231,73 +254,54 @@ def record_serializer(key_format: str, key_types: list[str], value_format: str):
 _MISSING = object()
 
 
-def _field(obj: dict, name: str):
-    """Look a column up in a JSON object: exact name first, then case-insensitively."""
-    v = obj.get(name, _MISSING)
-    if v is not _MISSING:
-        return v
-    upper = name.upper()
-    for k, v in obj.items():
-        if k.upper() == upper:
-            return v
-    return None
-
-
 # Values of these Python types are already of the column's SQL type (ints need range checks).
 _NATIVE = {T.STRING: str, T.DOUBLE: float, T.DECIMAL: float, T.BOOLEAN: bool}
 _INT_RANGE = {T.INTEGER: (T.INT_MIN, T.INT_MAX), T.BIGINT: (T.LONG_MIN, T.LONG_MAX)}
-_scan_json = json.JSONDecoder().scan_once
-_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_scan_json = json.JSONDecoder(parse_constant=J.reject_constant).scan_once
+_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False)
 # JSONEncoder.encode builds a fresh C encoder for every call, which costs more than the
 # encoding of a small row; one built here gives the same text (no circular check: rows
 # hold scalars only).
 _c_encode = None if json.encoder.c_make_encoder is None else json.encoder.c_make_encoder(
     None, _encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False,
-    True)
+    False)
 
 
 def _encode_json(obj) -> str:
-    if _c_encode is None:
-        return _encoder.encode(obj)
-    return "".join(_c_encode(obj, 0))
+    """Compact JSON. NaN and infinite doubles are not JSON: ksqlDB's writer (Jackson, with
+    its default QUOTE_NON_NUMERIC_NUMBERS) writes them as the strings "NaN", "Infinity" and
+    "-Infinity", which a DOUBLE column reads back as the same double."""
+    try:
+        return _encoder.encode(obj) if _c_encode is None else "".join(_c_encode(obj, 0))
+    except ValueError:
+        obj = J.non_finite_as_text(obj)
+        return _encoder.encode(obj) if _c_encode is None else "".join(_c_encode(obj, 0))
 
 
-def _json_object(raw) -> dict:
-    """Parse a JSON object from bytes/str (skipping json.loads' Python-level layers)."""
+def _json_value(raw):
+    """Parse JSON text (bytes/str, skipping json.loads' Python-level layers); a value that
+    is not text was decoded already."""
     if isinstance(raw, (bytes, bytearray)):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"Failed to deserialize value: not UTF-8: {exc}") from None
-    if isinstance(raw, str):
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return _scan_json(raw, 0)[0]    # what follows the value is ignored, as by Jackson
+    except StopIteration:               # leading whitespace, or no JSON value at all
         try:
-            obj, end = _scan_json(raw, 0)
-            if end != len(raw) and raw[end:].strip():
-                raise ValueError(f"extra data at char {end}")
-        except StopIteration:
-            try:
-                obj = json.loads(raw)
-            except ValueError as exc:
-                raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
+            return J.loads(raw)
         except ValueError as exc:
             raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
-    else:
-        obj = raw
-    if type(obj) is not dict:
-        raise DecodeError("Failed to deserialize value: expected a JSON object, got "
-                          f"{type(obj).__name__}")
-    return obj
-
-
-def _matching_name(obj: dict, name: str) -> str:
-    if name in obj:
-        return name
-    upper = name.upper()
-    return next((k for k in obj if k.upper() == upper), name)
+    except ValueError as exc:
+        raise DecodeError(f"Failed to deserialize value: not JSON: {exc}") from None
 
 
 def value_decoder(fmt: str, columns: list[tuple[str, str]]):
-    """Build ``raw_value -> list of value column values`` (raises DecodeError)."""
+    """Build ``raw_value -> list of value column values`` (raises DecodeError); a JSON
+    ``null`` gives None, a null value as a Kafka tombstone is."""
     coercers = [(n, T.coercer(t)) for n, t in columns]
     if fmt == JSON:
         # Per column: the field name that matched last time (messages repeat their names),
@@ -305,28 +309,42 @@ def value_decoder(fmt: str, columns: list[tuple[str, str]]):
         learned = [name for name, _ in columns]
         # An int already in its column's range needs no coercion either.
         plan = [(i, name, int if t in _INT_RANGE else _NATIVE.get(t),
-                 *_INT_RANGE.get(t, (None, None)), T.coercer(t))
+                 *_INT_RANGE.get(t, (None, None)), J.coercer(t))
                 for i, (name, t) in enumerate(columns)]
+        row_type = J.row_type_text(columns)
 
-        def decode(raw):
-            if type(raw) is not dict:
-                raw = _json_object(raw)
+        def read_columns(obj):
             values = []
             append = values.append
+            name = ""
             try:
                 for i, name, native, low, high, coerce in plan:
-                    v = raw.get(learned[i], _MISSING)
+                    v = obj.get(learned[i], _MISSING)
                     if v is _MISSING:
-                        v = _field(raw, name)
+                        v = J.field_value(obj, name)
                         if v is not None:
-                            learned[i] = _matching_name(raw, name)
+                            learned[i] = J.matching_key(obj, name)
                     if v is None or (type(v) is native and (low is None or low <= v <= high)):
                         append(v)
                     else:
                         append(coerce(v))
-            except T.CoercionError as exc:
-                raise DecodeError(f"Failed to deserialize value: {exc}") from None
+            except J.JsonCoercionError as exc:
+                raise DecodeError(f"Failed to deserialize value: {exc.at('.' + name)}") from None
             return values
+
+        def decode(raw):
+            obj = raw if type(raw) is dict else _json_value(raw)
+            if type(obj) is not dict:
+                if obj is None:
+                    return None
+                raise DecodeError(f"Failed to deserialize value: Can't convert type. sourceType: "
+                                  f"{J.node_name(obj)}, requiredType: {row_type}, path: $")
+            try:
+                return read_columns(obj)
+            except J.NeedsExactNumbers:
+                # A float where its digits matter: read the record again, numbers as written.
+                text = raw if isinstance(raw, (bytes, bytearray, str)) else None
+                return read_columns(J.exact_loads(text) if text is not None else J.exact_numbers(obj))
         return decode
 
     if fmt == DELIMITED:
@@ -424,12 +442,15 @@ def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[st
     n_keys = len(key_columns)
     # A value already of its column's Python type (an int in range) is what the coercer
     # would return: only other values are coerced.
-    key_checks = [(i, int if t in _INT_RANGE else _NATIVE.get(t),
-                   *_INT_RANGE.get(t, (None, None)), T.coercer(t))
-                  for i, (_, t) in enumerate(key_columns)]
-    value_checks = [(n_keys + i, int if t in _INT_RANGE else _NATIVE.get(t),
-                     *_INT_RANGE.get(t, (None, None)), T.coercer(t))
-                    for i, (_, t) in enumerate(value_columns)]
+    # (KAFKA keys that arrive decoded are coerced as literals are; a JSON key of one
+    # column is the bare value, at the path "$".)
+    key_coercer = T.coercer if key_format == KAFKA else J.coercer
+    key_checks = [(i, "" if n_keys == 1 else f".{name}", int if t in _INT_RANGE else _NATIVE.get(t),
+                   *_INT_RANGE.get(t, (None, None)), key_coercer(t))
+                  for i, (name, t) in enumerate(key_columns)]
+    value_checks = [(n_keys + i, f".{name}", int if t in _INT_RANGE else _NATIVE.get(t),
+                     *_INT_RANGE.get(t, (None, None)), J.coercer(t))
+                    for i, (name, t) in enumerate(value_columns)]
     nulls = [None] * len(value_columns)
     identity = (key_positions == list(range(len(layout.key_names))) and
                 value_positions == list(range(len(layout.value_names))))
@@ -452,12 +473,19 @@ def row_converter(layout: RowLayout, key_format: str, key_columns: list[tuple[st
 
 def _coerce(row: list, checks, what: str) -> None:
     """Coerce the columns whose decoded value is not already of the column's type (or in
-    its range); a value that cannot be coerced makes the record undecodable."""
+    its range), as reading the writer's JSON would; a value that cannot be coerced makes
+    the record undecodable."""
+    path = ""
     try:
-        for i, native, low, high, coerce in checks:
+        for i, path, native, low, high, coerce in checks:
             v = row[i]
             if v is not None and not (type(v) is native and (low is None or low <= v <= high)):
-                row[i] = coerce(v)
+                try:
+                    row[i] = coerce(v)
+                except J.NeedsExactNumbers:
+                    row[i] = coerce(J.exact_numbers(v))
+    except J.JsonCoercionError as exc:
+        raise DecodeError(f"{what}{exc.at(path)}") from None
     except T.CoercionError as exc:
         raise DecodeError(f"{what}{exc}") from None
 

@@ -6,6 +6,7 @@ errors; nothing here knows about SQL.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -25,7 +26,56 @@ class Message:
 
 
 def _client_config(bootstrap: str) -> dict:
-    return {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000}
+    return {"bootstrap.servers": bootstrap, "socket.connection.setup.timeout.ms": 5000,
+            **log_settings()}
+
+
+# --- librdkafka's own logging -------------------------------------------------------------
+# librdkafka prints a line for every failed connection attempt, ~200 before a client gives
+# up on an unreachable broker, burying the one line that says what is wrong. By default
+# its log stays below "critical" and its errors go to the `socksort.kafka` logger, once
+# per kind a minute (the ksql server's log shows them; a command line tool has no handler
+# for them); `--verbose` gives librdkafka's own log back.
+
+log = logging.getLogger("socksort.kafka")
+log.addHandler(logging.NullHandler())
+_verbose = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """``--verbose``: librdkafka's own log lines on stderr, for clients made afterwards."""
+    global _verbose
+    _verbose = verbose
+
+
+def log_settings() -> dict:
+    """The logging settings for a Kafka client's config (merge them into every client's)."""
+    if _verbose:
+        return {}
+    return {"log_level": 2, "error_cb": _error_log}
+
+
+class _ErrorLog:
+    """Kafka client errors as one log line per kind a minute, not one per retry."""
+
+    def __init__(self, every_s: float = 60.0):
+        self.every_s = every_s
+        self._last: dict[int, float] = {}
+
+    def __call__(self, error) -> None:
+        now = time.monotonic()
+        if now - self._last.get(error.code(), -self.every_s) >= self.every_s:
+            self._last[error.code()] = now
+            log.warning("Kafka: %s", error.str())
+
+
+_error_log = _ErrorLog()
+
+
+def _reason(exc: Exception) -> str:
+    """A KafkaException's message without its KafkaError{...} wrapping."""
+    error = exc.args[0] if exc.args else None
+    return error.str() if hasattr(error, "str") else str(exc)
 
 
 def admin(bootstrap: str):
@@ -40,8 +90,28 @@ def topic_partitions(bootstrap_or_admin, timeout: float = 10.0) -> dict[str, int
     try:
         metadata = client.list_topics(timeout=timeout)
     except Exception as exc:  # KafkaException carries a KafkaError; keep one line
-        raise UserError(f"Kafka did not answer: {exc}") from None
+        where = f" at {bootstrap_or_admin}" if isinstance(bootstrap_or_admin, str) else ""
+        raise UserError(f"Kafka{where} did not answer within {timeout:g}s: {_reason(exc)}") from None
     return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+
+def topic_ids(client, names, timeout: float = 10.0) -> dict[str, str]:
+    """topic -> its Kafka topic id, for those of ``names`` that exist. A topic deleted and
+    created again keeps its name but gets a new id (and offsets from 0 again)."""
+    from confluent_kafka import TopicCollection
+
+    names = sorted(names)
+    if not names:
+        return {}
+    ids = {}
+    for name, future in client.describe_topics(TopicCollection(names),
+                                               request_timeout=timeout).items():
+        try:
+            ids[name] = str(future.result(timeout).topic_id)
+        except Exception as exc:  # KafkaException: a missing topic has no id
+            if "UNKNOWN_TOPIC" not in str(exc):
+                raise UserError(f"cannot describe Kafka topic {name}: {exc}") from None
+    return ids
 
 
 def create_topics(client, names: dict[str, int], timeout: float = 30.0) -> None:

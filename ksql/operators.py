@@ -14,6 +14,7 @@ from socksort.ksql.formats import JSON, DecodeError, Window, window_from_key_byt
 from socksort.ksql.functions import Aggregate
 from socksort.ksql.records import ProcessingLogEntry, PushRow, Record
 from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
+from socksort.ksql.types import json_safe
 
 
 _UNKNOWN = object()
@@ -56,7 +57,14 @@ class SourceReader:
                 if window is None and self.window_type is not None and isinstance(raw_key, (bytes, bytearray)):
                     window = window_from_key_bytes(raw_key, self.window_type, self.window_size)
                 row = self.decode_key(raw_key)          # a fresh list: extended in place below
-                row += self.null_values if value is None else self.decode_value(value)
+                if value is not None:
+                    decoded = self.decode_value(value)
+                    if decoded is None:                 # JSON null: read as a tombstone is
+                        value = None
+                    else:
+                        row += decoded
+                if value is None:
+                    row += self.null_values
         except DecodeError as exc:
             self.log(record, str(exc))
             return None
@@ -81,7 +89,8 @@ class TopicSink:
     """Builds the output Records of a persistent query."""
 
     def __init__(self, topic: str, key_out, value_out, window_type: str | None,
-                 timestamp_from=None, materialize: bool = False, layout=None):
+                 timestamp_from=None, materialize: bool = False, layout=None,
+                 double_columns: tuple = ()):
         self.topic = topic
         self.layout = layout                    # formats.RowLayout of key_out / value_out
         self.key_out = key_out                  # key values -> decoded key
@@ -98,6 +107,9 @@ class TopicSink:
         self._key_is_first = layout is not None and layout.key_shape == "scalar"
         self._value_names = (layout.value_names if layout is not None and
                              layout.value_format == JSON else None)
+        # JSON value columns that may hold a NaN or infinite double, which ksqlDB writes
+        # as the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+        self._doubles = tuple(double_columns) if self._value_names is not None else ()
 
     def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
         if self.timestamp_from is not None and values is not None:
@@ -116,6 +128,10 @@ class TopicSink:
             value = None
         elif self._value_names is not None:
             value = dict(zip(self._value_names, values))
+            for name in self._doubles:
+                v = value[name]
+                if v is not None and (type(v) is not float or v - v != 0):
+                    value[name] = json_safe(v)
         else:
             value = self.value_out(values)
         record = Record(self.topic, keys[0] if self._key_is_first else self.key_out(keys),

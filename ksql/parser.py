@@ -6,21 +6,27 @@ here or in the planner with a KsqlError naming it, never with a silently differe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from socksort.ksql import ast
 from socksort.ksql import types as T
-from socksort.ksql.errors import KsqlError, unsupported
-from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT, STRING,
-                                 Token, tokenize)
+from socksort.ksql.errors import KsqlError, KsqlPrepareError, KsqlSyntaxError, unsupported
+from socksort.ksql.lexer import (DECIMAL, DOUBLE, EOF, IDENT, INTEGER, OP, QIDENT,
+                                 RESERVED_WORDS, STRING, Token, tokenize)
 
-# Words that end an expression or a select item, so they cannot be implicit aliases.
-_RESERVED = {
+# Words that end an expression or a select item, so they cannot be implicit aliases, and
+# ksqlDB's reserved words, which are no identifiers at all.
+_RESERVED = RESERVED_WORDS | {
     "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "WINDOW", "EMIT", "LIMIT", "AND", "OR",
     "NOT", "CASE", "WHEN", "THEN", "ELSE", "END", "AS", "IS", "NULL", "TRUE", "FALSE",
     "PARTITION", "JOIN", "LEFT", "RIGHT", "FULL", "INNER", "OUTER", "ON", "WITHIN", "LIKE",
     "BETWEEN", "IN", "CREATE", "INSERT", "INTO", "VALUES", "ORDER", "UNION",
 }
+
+# ksqlDB's primitive types the engine lacks (a column of one is "not supported", an
+# unknown name is ksqlDB's "Cannot resolve unknown type").
+_KSQLDB_TYPES = {"BYTES", "DATE", "TIME", "TIMESTAMP", "DECIMAL", "MAP"}
 
 DURATION_UNITS = {
     "MILLISECOND": 1, "MILLISECONDS": 1, "SECOND": 1000, "SECONDS": 1000,
@@ -67,6 +73,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self._struct_all_base = None    # the expression a `->*` follows, if any
 
     # --- token helpers ----------------------------------------------------------
 
@@ -111,12 +118,13 @@ class _Parser:
         return self.advance()
 
     def error(self, expecting: str = "") -> KsqlError:
+        # ksqlDB: "line L:C: Syntax Error" and, on the next line, what it expected.
         tok = self.tok
         near = "<EOF>" if tok.kind == EOF else self.text[tok.offset:tok.end]
         message = f"Syntax Error\nmismatched input '{near}'"
         if expecting:
             message += f" {expecting}"
-        return KsqlError(message.replace("\n", ": "), tok.line, tok.col)
+        return KsqlSyntaxError(message, tok.line, tok.col)
 
     def identifier(self) -> tuple[str, tuple]:
         tok = self.tok
@@ -231,6 +239,9 @@ class _Parser:
             if columns:
                 raise self.error("expecting WITH or ';'")
             select = self.select()
+            if select.limit is not None:
+                raise KsqlPrepareError(f"CREATE {kind} AS SELECT statements don't support LIMIT "
+                                       "clause.")
             return ast.CreateAsSelect(kind, name, properties, select, or_replace, if_not_exists,
                                       start.pos)
         return ast.CreateSource(kind, name, columns, properties, or_replace, if_not_exists,
@@ -273,13 +284,33 @@ class _Parser:
 
     def type_name(self) -> str:
         tok = self.tok
-        if tok.kind != IDENT:
+        if tok.kind not in (IDENT, QIDENT):
             raise self.error("expecting a type")
         self.advance()
-        if tok.text in ("STRUCT", "ARRAY") and self.accept_op("<"):
+        if tok.kind == IDENT and tok.text in ("STRUCT", "ARRAY") and self.accept_op("<"):
             return self._complex_type(tok.text)
-        if self.at_op("(", "<"):
-            raise unsupported(f"type {tok.text}", tok.pos)
+        if tok.kind == IDENT and tok.text == "MAP" and self.at_op("<"):
+            raise unsupported("type MAP", tok.pos)
+        if tok.kind == IDENT and tok.text == "DECIMAL" and self.at_op("("):
+            raise unsupported("type DECIMAL", tok.pos)
+        if self.accept_op("("):
+            # ksqlDB's grammar takes parameters after any base type (`VARCHAR(STRING)`,
+            # `INT(5)`) and ignores them: each is an integer or the word STRING.
+            while True:
+                if not (self.tok.kind == INTEGER or self.at_word("STRING")):
+                    raise self.error("expecting {'STRING', INTEGER_VALUE}")
+                self.advance()
+                if self.accept_op(")"):
+                    break
+                if not self.at_op(","):
+                    raise self.error("expecting {',', ')'}")
+                self.advance()
+        if tok.kind == IDENT and tok.text in RESERVED_WORDS:
+            self.i -= 1
+            raise self.error("expecting a type")
+        if tok.kind == IDENT and T.from_name(tok.text) is None and tok.text not in _KSQLDB_TYPES:
+            # Not a type of ksqlDB either (it would look it up among CREATE TYPE types).
+            raise KsqlPrepareError(f"Cannot resolve unknown type: {tok.text}")
         return tok.text
 
     def _complex_type(self, kind: str) -> str:
@@ -414,19 +445,20 @@ class _Parser:
                           start.pos, source_pos)
 
     def group_by_list(self) -> list:
-        # GROUP BY (a, b) groups by both; GROUP BY (a) is just a parenthesised expression.
+        # GROUP BY items are value expressions (no AND/OR/comparisons), as in ksqlDB's
+        # grammar. GROUP BY (a, b) groups by both; GROUP BY (a) is a parenthesised expression.
         if self.at_op("("):
             save = self.i
             self.advance()
-            exprs = [self.expr()]
+            exprs = [self.value_expr()]
             while self.accept_op(","):
-                exprs.append(self.expr())
-            if self.accept_op(")") and len(exprs) > 1 and not self.at_op(",") :
+                exprs.append(self.value_expr())
+            if self.accept_op(")") and len(exprs) > 1 and not self.at_op(","):
                 return exprs
             self.i = save
-        exprs = [self.expr()]
+        exprs = [self.value_expr()]
         while self.accept_op(","):
-            exprs.append(self.expr())
+            exprs.append(self.value_expr())
         return exprs
 
     def select_item(self):
@@ -438,6 +470,11 @@ class _Parser:
             self.i += 3
             return ast.AllColumns(tok.text, tok.pos)
         expr = self.expr()
+        if self.at_op("->") and self.peek().kind == OP and self.peek().text == "*":
+            if expr is not self._struct_all_base:
+                raise self.error()
+            self.i += 2
+            return ast.StructAll(expr, tok.pos)
         alias = None
         if self.accept_word("AS"):
             alias, _ = self.identifier()
@@ -446,6 +483,9 @@ class _Parser:
         return ast.SelectItem(expr, alias, tok.pos)
 
     def window(self) -> ast.WindowSpec:
+        if (self.tok.kind == IDENT and self.tok.text not in ("TUMBLING", "HOPPING", "SESSION")
+                and self.tok.text not in _RESERVED):
+            self.advance()          # ksqlDB's optional window name: parsed and ignored
         tok = self.tok
         if not self.accept_word("TUMBLING", "HOPPING", "SESSION"):
             raise self.error("expecting TUMBLING, HOPPING or SESSION")
@@ -513,27 +553,34 @@ class _Parser:
         return self.comparison()
 
     def comparison(self):
+        # ksqlDB's `predicated`: a value expression and at most one predicate after it.
+        left = self.value_expr()
+        tok = self.tok
+        if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
+            self.advance()
+            op = "<>" if tok.text == "!=" else tok.text
+            return ast.BinaryOp(op, left, self.value_expr(), tok.pos)
+        if self.at_word("IS"):
+            self.advance()
+            negated = self.accept_word("NOT")
+            if self.at_word("DISTINCT"):
+                raise unsupported("IS DISTINCT FROM", self.tok.pos)
+            self.expect_word("NULL")
+            return ast.IsNull(left, negated, tok.pos)
+        if self.at_word("LIKE", "BETWEEN", "IN") or (
+                self.at_word("NOT") and self.peek().kind == IDENT
+                and self.peek().text in ("LIKE", "BETWEEN", "IN")):
+            raise unsupported(self.tok.text if self.tok.text != "NOT" else
+                              f"NOT {self.peek().text}", tok.pos)
+        return left
+
+    def value_expr(self):
+        # `a || b` is CONCAT(a, b), binding looser than + and - (ksqlDB's grammar).
         left = self.additive()
-        while True:
-            tok = self.tok
-            if self.at_op("=", "<>", "!=", "<", "<=", ">", ">="):
-                self.advance()
-                op = "<>" if tok.text == "!=" else tok.text
-                left = ast.BinaryOp(op, left, self.additive(), tok.pos)
-            elif self.at_word("IS"):
-                self.advance()
-                negated = self.accept_word("NOT")
-                if self.at_word("DISTINCT"):
-                    raise unsupported("IS DISTINCT FROM", self.tok.pos)
-                self.expect_word("NULL")
-                left = ast.IsNull(left, negated, tok.pos)
-            elif self.at_word("LIKE", "BETWEEN", "IN") or (
-                    self.at_word("NOT") and self.peek().kind == IDENT
-                    and self.peek().text in ("LIKE", "BETWEEN", "IN")):
-                raise unsupported(self.tok.text if self.tok.text != "NOT" else
-                                  f"NOT {self.peek().text}", tok.pos)
-            else:
-                return left
+        while self.at_op("||"):
+            tok = self.advance()
+            left = ast.FunctionCall("CONCAT", (left, self.additive()), False, tok.pos)
+        return left
 
     def additive(self):
         left = self.multiplicative()
@@ -550,6 +597,11 @@ class _Parser:
         return left
 
     def unary(self):
+        if self.at_op("-") and self.peek().kind in (INTEGER, DECIMAL, DOUBLE):
+            # ksqlDB's grammar reads `-5` as one numeric literal (`number: MINUS? ...`), so
+            # -9223372036854775808 is a BIGINT and the range check sees the sign.
+            minus = self.advance()
+            return _number(self.advance(), "-", minus.pos)
         if self.at_op("-", "+"):
             tok = self.advance()
             operand = self.unary()
@@ -567,6 +619,10 @@ class _Parser:
         # `base->field`, left-associative: a->b->c is (a->b)->c, as in ksqlDB's grammar;
         # like ksqlDB, the node's position is where its base starts.
         while self.at_op("->"):
+            if self.peek().kind == OP and self.peek().text == "*":
+                # `base->*` is a select item of its own (ksqlDB's selectStructAll).
+                self._struct_all_base = e
+                break
             self.advance()
             name, _ = self.identifier()
             e = ast.Dereference(e, name, start.pos)
@@ -576,22 +632,14 @@ class _Parser:
 
     def primary_base(self):
         tok = self.tok
-        if tok.kind == INTEGER:
+        if tok.kind in (INTEGER, DECIMAL, DOUBLE):
             self.advance()
-            return _number_literal(int(tok.text), tok.pos)
-        if tok.kind == DECIMAL:
-            self.advance()
-            return ast.Literal(float(tok.text), "DECIMAL", tok.pos)
-        if tok.kind == DOUBLE:
-            self.advance()
-            return ast.Literal(float(tok.text), "DOUBLE", tok.pos)
+            return _number(tok, "", tok.pos)
         if tok.kind == STRING:
             self.advance()
             return ast.Literal(tok.text, "STRING", tok.pos)
         if self.accept_op("("):
             inner = self.expr()
-            if self.at_op(","):
-                raise unsupported("row constructors", self.tok.pos)
             self.expect_op(")")
             return inner
         if tok.kind == IDENT:
@@ -645,6 +693,21 @@ class _Parser:
                 args.append(self.expr())
         self.expect_op(")")
         return ast.FunctionCall(name.text, tuple(args), False, name.pos)
+
+
+def _number(tok: Token, sign: str, pos) -> ast.Literal:
+    """The literal of a number token (``sign`` "-" when a minus sign precedes it), checked
+    as ksqlDB's AST builder checks it."""
+    text = sign + tok.text
+    if tok.kind == INTEGER:
+        value = int(text)
+        if not T.LONG_MIN <= value <= T.LONG_MAX:
+            raise KsqlPrepareError(f"Invalid numeric literal: {text}", *pos)
+        return _number_literal(value, pos)
+    value = float(text)
+    if tok.kind == DOUBLE and value in (math.inf, -math.inf):
+        raise KsqlPrepareError(f"Number overflows DOUBLE: {text}", *pos)
+    return ast.Literal(value, "DOUBLE" if tok.kind == DOUBLE else "DECIMAL", pos)
 
 
 def _number_literal(value: int | float, pos, kind: str | None = None) -> ast.Literal:

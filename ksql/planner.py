@@ -11,7 +11,7 @@ import functools
 import operator
 from dataclasses import dataclass
 
-from socksort.ksql import ast, formats, functions, operators
+from socksort.ksql import analysis, ast, ddl, formats, functions, operators, timestamps
 from socksort.ksql import types as T
 from socksort.ksql import windows as W
 from socksort.ksql.catalog import Column, Source
@@ -19,6 +19,9 @@ from socksort.ksql.errors import KsqlError, unsupported
 from socksort.ksql.expressions import Scope, compile_expr, format_expr
 
 RESERVED = ("ROWTIME", "WINDOWSTART", "WINDOWEND", "ROWPARTITION", "ROWOFFSET")
+_KEY_ONCE_ADVICE = ("Each key column must only be in the projection once. If you intended to copy "
+                    "the key into the value, then consider using the AS_VALUE function to "
+                    "indicate which key reference should be copied.")
 
 
 @dataclass
@@ -41,26 +44,6 @@ class Plan:
 
 def _pos(node) -> tuple:
     return getattr(node, "pos", None) or (None, None)
-
-
-def _walk(e):
-    yield e
-    if isinstance(e, ast.BinaryOp):
-        yield from _walk(e.left)
-        yield from _walk(e.right)
-    elif isinstance(e, (ast.UnaryOp, ast.IsNull)):
-        yield from _walk(e.operand)
-    elif isinstance(e, ast.Case):
-        for c, r in e.whens:
-            yield from _walk(c)
-            yield from _walk(r)
-        if e.default is not None:
-            yield from _walk(e.default)
-    elif isinstance(e, ast.FunctionCall):
-        for a in e.args:
-            yield from _walk(a)
-    elif isinstance(e, ast.Dereference):
-        yield from _walk(e.base)
 
 
 def _strip_qualifiers(e, qualifiers: set):
@@ -86,20 +69,8 @@ def _strip_qualifiers(e, qualifiers: set):
     return e
 
 
-def _numbered(name: str) -> tuple[str, int]:
-    """("C", 2) for "C_2", ("C", 0) for "C": how ksqlDB's alias generator reads a name."""
-    stem, sep, number = name.rpartition("_")
-    if sep and number.isdigit() and number.isascii():
-        return stem, int(number)
-    return name, 0
-
-
-def _is_agg(e) -> bool:
-    return isinstance(e, ast.FunctionCall) and functions.is_aggregate(e.name)
-
-
 def _contains_agg(e) -> bool:
-    return any(_is_agg(x) for x in _walk(e))
+    return any(analysis.is_aggregate_call(x) for x in analysis.walk(e))
 
 
 def _source_scope(source: Source, qualifiers: set, unknown=None, window_bounds: bool = None,
@@ -160,8 +131,8 @@ class Planner:
 
     def plan(self, sink_factory) -> Plan:
         s = self.select
+        self._analyse()
         items = self._expand_items()
-        self._check_reserved(items)
         names = self._output_names(items)
         aggregated = bool(s.group_by) or any(_contains_agg(e) for e, _ in items) or (
             s.having is not None)
@@ -174,6 +145,25 @@ class Planner:
         if aggregated:
             return self._plan_aggregate(items, names, sink_factory)
         return self._plan_select(items, names, sink_factory)
+
+    def _analyse(self) -> None:
+        """ksqlDB's checks before planning (analysis.py), in its order."""
+        s = self.select
+        clauses = ([s.where] if s.where is not None else []) + list(s.group_by) + (
+            [s.having] if s.having is not None else [])
+        singles = [item for item in s.items if isinstance(item, ast.SelectItem)]
+        for expr in clauses + [item.expr for item in singles]:
+            _strip_qualifiers(expr, self.qualifiers)       # an unknown qualifier first
+        analysis.check_group_by_unique([_strip_qualifiers(g, self.qualifiers)
+                                        for g in s.group_by],
+                                       s.source_alias or self.source.name)
+        stripped = [(_strip_qualifiers(item.expr, self.qualifiers), item.alias)
+                    for item in singles]
+        analysis.check_reserved_aliases(stripped, self._output_names(stripped),
+                                        self.sink_name is not None)
+        analysis.check_columns_resolve(s, [(item.expr, item.alias) for item in singles],
+                                       analysis.known_columns(self.source, s.window is not None))
+        analysis.check_functions_known(clauses + [e for e, _ in stripped])
 
     # --- projection --------------------------------------------------------------------
 
@@ -189,47 +179,23 @@ class Planner:
                     names += ["WINDOWSTART", "WINDOWEND"]   # push queries show the window
                 names += [c.name for c in self.source.value_columns]
                 out += [(ast.ColumnRef(name, None, item.pos), None) for name in names]
+            elif isinstance(item, ast.StructAll):
+                out += self._struct_fields(item)
             else:
                 out.append((_strip_qualifiers(item.expr, self.qualifiers), item.alias))
         return out
 
-    def _check_reserved(self, items) -> None:
-        if self.sink_name is None:
-            return                  # only a sink's columns may not be named like pseudo columns
-        for (expr, alias), name in zip(items, self._output_names(items)):
-            if alias is None and not isinstance(expr, (ast.ColumnRef, ast.Dereference)):
-                continue
-            if name in RESERVED:
-                raise KsqlError(f"Reserved column name in select: `{name}`. Please remove or "
-                                "alias the column.", *_pos(expr))
+    def _struct_fields(self, item: ast.StructAll) -> list:
+        """``base->*``: one item per field of the struct, named after the field."""
+        base = _strip_qualifiers(item.base, self.qualifiers)
+        scope = _source_scope(self.source, self.qualifiers, unknown=self._select_unknown)
+        _, t = compile_expr(base, scope)
+        if not T.is_struct(t):
+            raise KsqlError(f"Column {format_expr(base)} is not a STRUCT type.", *_pos(item))
+        return [(ast.Dereference(base, name, item.pos), name) for name, _ in T.struct_fields(t)]
 
     def _output_names(self, items) -> list:
-        names, generated = [], 0
-        # ksqlDB names an unaliased `a->b->c` after its last field, C, numbered past the
-        # source's own columns named C or C_<n> (C_1, C_2, ...) and past the earlier
-        # unaliased fields of that name (ColumnNames.StructFieldAliasGenerator: a trailing
-        # _<n> of the field name is dropped first).
-        used: dict[str, set] = {}
-        for c in self.source.columns:
-            stem, number = _numbered(c.name)
-            used.setdefault(stem, set()).add(number)
-        for expr, alias in items:
-            if alias is not None:
-                names.append(alias)
-            elif isinstance(expr, ast.ColumnRef):
-                names.append(expr.name)
-            elif isinstance(expr, ast.Dereference):
-                stem, _ = _numbered(expr.field)
-                taken = used.setdefault(stem, set())
-                n = 0
-                while n in taken:
-                    n += 1
-                taken.add(n)
-                names.append(stem if n == 0 else f"{stem}_{n}")
-            else:
-                names.append(f"KSQL_COL_{generated}")
-                generated += 1
-        return names
+        return analysis.output_names(items, [c.name for c in self.source.columns])
 
     def _select_unknown(self, ref):
         return KsqlError(f"SELECT column '{ref.name}' cannot be resolved.", *_pos(ref))
@@ -238,7 +204,7 @@ class Planner:
         where = self.select.where
         if where is None:
             return None
-        expr = _strip_qualifiers(where, self.qualifiers)
+        expr = timestamps.rewrite(_strip_qualifiers(where, self.qualifiers))
         try:
             fn, t = _compile_in(expr, scope, f"Error evaluating predicate {format_expr(expr)}")
         except KsqlError as exc:
@@ -256,54 +222,99 @@ class Planner:
         if self.result_kind == "STREAM" and source.kind == "TABLE":
             raise KsqlError("Invalid result type. Your SELECT query produces a TABLE. Please use "
                             "CREATE TABLE AS SELECT statement instead.", *_pos(self.select))
-        where_scope = _source_scope(source, self.qualifiers, on_error=self.on_error)
+        where = self._compile_where(_source_scope(source, self.qualifiers,
+                                                  on_error=self.on_error))
         select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown,
                                      on_error=self.on_error)
-        outputs = []
-        key_names = {c.name for c in source.key_columns}
-        claimed = set()
         transient = self.sink_name is None
+        key_order = {c.name: i for i, c in enumerate(source.key_columns)}
+        outputs = []
         for index, ((expr, alias), name) in enumerate(zip(items, names)):
             fn, t = _compile_in(expr, select_scope, _column_context(expr, name, index))
-            is_key = (not transient and isinstance(expr, ast.ColumnRef) and expr.name in key_names
-                      and expr.name not in claimed)
-            if is_key:
-                claimed.add(expr.name)
+            is_key = (not transient and isinstance(expr, ast.ColumnRef)
+                      and expr.name in key_order)
             outputs.append(Output(name, t, is_key, fn))
+        self._check_projection_schema(outputs)
         if not transient:
-            for c in source.key_columns:
-                if c.name not in claimed:
-                    raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
-                                    f"key column {c.name} in its projection (eg, SELECT {c.name}...).",
-                                    *_pos(self.select))
-        where = self._compile_where(where_scope)
-        reader = self._reader()
-        columns = self._result_columns(outputs)
-        key_fns = [o.fn for o in outputs if o.key]
+            self._check_key_columns_once(items, names, key_order)
+        # Key columns in the source's key order (ksqlDB's), values in projection order.
+        keys = sorted((o for o in outputs if o.key),
+                      key=lambda o: key_order[items[outputs.index(o)][0].name])
+        columns = self._result_columns(keys, [o for o in outputs if not o.key])
+        key_fns = [o.fn for o in keys]
         value_fns = [o.fn for o in outputs if not o.key]
-        key_positions = [i for i, o in enumerate(outputs) if o.key]
+        key_positions = [outputs.index(o) for o in keys]
         if transient:
             key_positions = self._transient_key_positions(items, [
                 ast.ColumnRef(c.name) for c in source.key_columns])
             key_fns = [outputs[p].fn for p in key_positions if p is not None]
             key_positions = [p for p in key_positions if p is not None]
             value_fns = [o.fn for o in outputs]
+        if not transient:
+            self._check_sink_timestamp(columns)
+            projected = {items[outputs.index(o)][0].name for o in keys}
+            if any(c.name not in projected for c in source.key_columns):
+                self._keys_missing("key column", [c.name for c in source.key_columns])
+            self._check_no_clash(columns)
         sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
                             key_positions, self._window_positions(items))
-        op = operators.Select(reader, where, key_fns, value_fns, sink, source.kind == "TABLE")
+        op = operators.Select(self._reader(), where, key_fns, value_fns, sink,
+                              source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
 
-    def _result_columns(self, outputs) -> list:
-        seen = set()
-        cols = []
-        for o in sorted(outputs, key=lambda o: not o.key):
-            if o.name in seen:
-                raise KsqlError(f"Duplicate column name '{o.name}' in the result", *_pos(self.select))
-            seen.add(o.name)
-            cols.append(Column(o.name, o.type, o.key))
-        if not any(not c.key for c in cols) and self.sink_name is not None:
+    def _check_projection_schema(self, outputs) -> None:
+        """ksqlDB builds the projection's schema first: every column needs a type, and no
+        two key (or two value) columns may share a name."""
+        seen = {True: set(), False: set()}
+        for o in outputs:
+            if o.type == T.NULL and not o.key:
+                raise KsqlError("Can't infer a type of null. Please explicitly cast it to a "
+                                "required type, e.g. CAST(null AS VARCHAR).")
+            if o.name in seen[o.key]:
+                raise KsqlError(f"Duplicate {'key' if o.key else 'value'} columns found in "
+                                f"schema: `{o.name}` {T.display_plain(o.type)}",
+                                *_pos(self.select))
+            seen[o.key].add(o.name)
+
+    def _check_key_columns_once(self, items, names, key_order) -> None:
+        """A source key column may be projected once (the sink's key); a copy into the
+        value needs AS_VALUE in ksqlDB."""
+        aliases: dict = {}
+        for (expr, _), name in zip(items, names):
+            if isinstance(expr, ast.ColumnRef) and expr.name in key_order:
+                aliases.setdefault(expr.name, set()).add(name)
+        for key, seen in aliases.items():
+            if len(seen) > 1:
+                raise KsqlError(f"The projection contains a key column (`{key}`) more than once, "
+                                f"aliased as: {analysis.grammatical_and(sorted(seen))}.\n"
+                                + _KEY_ONCE_ADVICE, *_pos(self.select))
+
+    def _keys_missing(self, kind: str, keys: list) -> None:
+        plural = "s" if len(keys) > 1 else ""
+        raise KsqlError(f"Key{plural} missing from projection (ie, SELECT). \nThe query used to "
+                        f"build {analysis.source_text(self.sink_name)} must include the "
+                        f"{kind}{plural} {analysis.grammatical_and(keys)} in its projection "
+                        f"(eg, SELECT {', '.join(keys)}...).", *_pos(self.select))
+
+    def _check_sink_timestamp(self, columns) -> None:
+        """The sink's TIMESTAMP column exists and is a BIGINT (checked before the key is)."""
+        if "TIMESTAMP" in self.sink_props:
+            ddl.sink_timestamp(self.sink_props["TIMESTAMP"], [c for c in columns if c.key],
+                               [c for c in columns if not c.key], _pos(self.select))
+
+    def _check_no_clash(self, columns) -> None:
+        names = [c.name for c in columns]
+        clash = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        if clash:
+            raise KsqlError("Value columns clash with key columns: "
+                            + ", ".join(f"`{n}`" for n in clash), *_pos(self.select))
+
+    def _result_columns(self, keys, values) -> list:
+        """The sink's columns: keys first; a persistent query needs a value column."""
+        if not values and self.sink_name is not None:
             raise KsqlError("The projection contains no value columns.", *_pos(self.select))
-        return cols
+        return [Column(o.name, o.type, True) for o in keys] + [
+            Column(o.name, o.type, False) for o in values]
 
     def _reader(self) -> operators.SourceReader:
         source = self.source
@@ -327,29 +338,19 @@ class Planner:
         windowed = s.window is not None
         group_by = [_strip_qualifiers(g, self.qualifiers) for g in s.group_by]
         having = None if s.having is None else _strip_qualifiers(s.having, self.qualifiers)
-        agg_calls = [n for e, _ in items for n in _walk(e) if _is_agg(n)]
+        agg_calls = [n for e, _ in items for n in analysis.walk(e) if analysis.is_aggregate_call(n)]
         if having is not None:
-            agg_calls += [n for n in _walk(having) if _is_agg(n)]
-        self._check_grouping(items, group_by, agg_calls, windowed)
+            agg_calls += [n for n in analysis.walk(having) if analysis.is_aggregate_call(n)]
+        # ksqlDB type-checks WHERE before it looks at the aggregation.
+        where = self._compile_where(_source_scope(source, self.qualifiers,
+                                                  on_error=self.on_error))
+        self._check_grouping(items, group_by, having, agg_calls, windowed)
 
-        def window_bound_in_wrong_place(ref):
-            if ref.name in ("WINDOWSTART", "WINDOWEND") and windowed and not source.windowed:
-                raise KsqlError(f"Window bounds column {ref.name} can only be used in the SELECT "
-                                "clause of windowed aggregations", *_pos(ref))
-
-        input_scope = _source_scope(source, self.qualifiers, on_column=window_bound_in_wrong_place,
-                                    on_error=self.on_error)
+        input_scope = _source_scope(source, self.qualifiers, on_error=self.on_error)
         group_compiled = [_compile_in(g, input_scope,
                                       f"Error computing GROUP BY expression {format_expr(g)}")
                           for g in group_by]
-        where = self._compile_where(_source_scope(source, self.qualifiers,
-                                                  on_error=self.on_error))
         aggs, agg_slots = self._compile_aggregates(agg_calls, input_scope, len(group_by))
-
-        bad = self._non_aggregate_items(items, group_by, windowed)
-        if bad:
-            raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
-                            + ", ".join(bad), *_pos(s))
 
         # The aggregate row: group keys, aggregate results, then the window bounds.
         slots = {g: (i, t) for i, (g, (_, t)) in enumerate(zip(group_by, group_compiled))}
@@ -362,20 +363,40 @@ class Planner:
                              *_pos(ref))
         agg_scope = Scope(agg_columns, slots, unknown=not_grouped, on_error=self.on_error)
 
-        # Key columns: the first projection item showing each GROUP BY expression.
         persistent = self.sink_name is not None
-        outputs, key_of_group = [], {}
+        outputs = []
         for index, ((expr, alias), name) in enumerate(zip(items, names)):
             fn, t = _compile_in(expr, agg_scope, _column_context(expr, name, index))
-            is_key = persistent and expr in group_by and expr not in key_of_group
-            if is_key:
-                key_of_group[expr] = name
+            # In ksqlDB's projection schema a source key column shown as it is is a key.
+            is_key = isinstance(expr, ast.ColumnRef) and expr.name in {
+                c.name for c in source.key_columns}
             outputs.append(Output(name, t, is_key, fn))
+        self._check_projection_schema(outputs)
+        # The sink's key: the projection item showing each GROUP BY expression.
+        key_of_group = {}
+        for g in group_by:
+            shown = [name for (expr, _), name in zip(items, names) if expr == g]
+            if len(shown) > 1:
+                raise KsqlError("The projection contains a key column more than once: "
+                                + analysis.grammatical_and([f"`{n}`" for n in shown]) + ".\n"
+                                + _KEY_ONCE_ADVICE, *_pos(s))
+            if shown:
+                key_of_group[g] = shown[0]
         if persistent:
-            self._check_sink_key(group_by, [t for _, t in group_compiled], key_of_group)
+            key_names = set(key_of_group.values())
+            value_outputs = [o for o in outputs if not o.key and o.name not in key_names]
+            by_name = {o.name: o for o in outputs}
+            key_outputs = [by_name[key_of_group[g]] for g in group_by if g in key_of_group]
+            columns = self._result_columns(
+                [dataclasses.replace(o, key=True) for o in key_outputs], value_outputs)
+        else:
+            # Push queries show every projected column; the key is not split out.
+            value_outputs = outputs
+            columns = [Column(o.name, o.type, False) for o in outputs]
 
         having_fn = None
         if having is not None:
+            having = timestamps.rewrite(having)
             try:
                 having_fn, t = _compile_in(having, agg_scope,
                                            f"Error evaluating predicate {format_expr(having)}")
@@ -384,15 +405,20 @@ class Planner:
             _check_boolean("HAVING", having, t)
 
         if persistent:
-            # Key columns in GROUP BY order; values in projection order.
-            by_name = {o.name: o for o in outputs}
-            key_outputs = [by_name[key_of_group[g]] for g in group_by]
-            value_outputs = [o for o in outputs if not o.key]
-            columns = self._result_columns(key_outputs + value_outputs)
-        else:
-            # Push queries show every projected column; the key is not split out.
-            value_outputs = outputs
-            columns = [Column(o.name, o.type, False) for o in outputs]
+            self._check_sink_timestamp(columns)
+            missing = [g for g in group_by if g not in key_of_group]
+            if missing:
+                self._keys_missing("grouping expression", [format_expr(g) for g in missing])
+            self._check_no_clash(columns)
+        if source.kind == "TABLE" and windowed:
+            raise KsqlError("Windowing not supported for table aggregations.", *_pos(s.window))
+        if source.value_format == formats.DELIMITED and any(agg.complex_state for agg, _ in aggs):
+            # ksqlDB keeps the aggregation's state in the source's value format.
+            raise KsqlError("One of the functions used in the statement has an intermediate type "
+                            "that the value format can not handle. Please remove the function "
+                            "or change the format.\nConsider up-voting "
+                            "https://github.com/confluentinc/ksql/issues/3950, which will resolve "
+                            "this limitation", *_pos(s))
         sink = sink_factory(columns, None if not windowed else
                             ("session" if s.window.kind == "SESSION" else "time"),
                             s.window.kind if windowed else None, s.window.size if windowed else None,
@@ -403,15 +429,11 @@ class Planner:
         return Plan(op, columns, s.window.kind if windowed else None,
                     s.window.size if windowed else None, "TABLE")
 
-    def _check_grouping(self, items, group_by, agg_calls, windowed) -> None:
+    def _check_grouping(self, items, group_by, having, agg_calls, windowed) -> None:
         """ksqlDB's rules on GROUP BY, aggregates and their combination."""
         s = self.select
-        for g in group_by:
-            for node in _walk(g):
-                if _is_agg(node):
-                    raise KsqlError(f"GROUP BY does not support aggregate functions: {node.name} "
-                                    "is an aggregate function.", *_pos(node))
         if not group_by:
+            # ksqlDB groups aggregates without GROUP BY by a dummy key, then refuses them.
             bad = self._non_aggregate_items(items, [], windowed)
             if bad:
                 raise KsqlError("Non-aggregate SELECT expression(s) not part of GROUP BY: "
@@ -422,9 +444,9 @@ class Planner:
                 shown = f"{first.name}(ROWTIME)"
             raise KsqlError(f"CREATE TABLE AS SELECT statement does not support aggregate function "
                             f"[{shown}] without a GROUP BY clause.", *_pos(s))
-        if not agg_calls:
-            raise KsqlError("GROUP BY requires aggregate functions in either the SELECT or HAVING "
-                            "clause.", *_pos(s))
+        where = None if s.where is None else _strip_qualifiers(s.where, self.qualifiers)
+        analysis.check_aggregation(items, where, group_by, having, windowed,
+                                   lambda e: self._covered(e, group_by, windowed))
 
     def _compile_aggregates(self, agg_calls, input_scope: Scope, n_keys: int) -> tuple:
         """[(Aggregate, argument closure)] and each distinct call's slot in the aggregate row."""
@@ -434,7 +456,7 @@ class Planner:
             if call in agg_slots:
                 continue
             for a in call.args:
-                if any(_is_agg(node) for node in _walk(a)):
+                if any(analysis.is_aggregate_call(node) for node in analysis.walk(a)):
                     raise KsqlError(f"Aggregate functions can not be nested: {format_expr(call)}",
                                     *_pos(call))
             agg, arg_fn = self._make_aggregate(call, input_scope)
@@ -450,25 +472,6 @@ class Planner:
             raise KsqlError(f"The aggregation functions {names_text} cannot be applied to a table "
                             "source, only to a stream source.", *_pos(s))
         return aggs, agg_slots
-
-    def _check_sink_key(self, group_by, group_types, key_of_group) -> None:
-        """Every GROUP BY expression is projected, and the key format can hold the key."""
-        s = self.select
-        for g in group_by:
-            if g not in key_of_group:
-                shown = format_expr(g)
-                raise KsqlError(f"The query used to build `{self.sink_name}` must include the "
-                                f"grouping expression {shown} in its projection (eg, SELECT "
-                                f"{shown}...).", *_pos(g))
-        key_format = self._sink_key_format()
-        if len(group_by) == 1 and key_format == formats.KAFKA and group_types[0] == T.BOOLEAN:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nreason: The "
-                            "'KAFKA' format does not support type 'BOOLEAN'", *_pos(s))
-        if len(group_by) > 1 and key_format == formats.KAFKA:
-            raise KsqlError("Key format does not support schema.\nformat: KAFKA\nschema: "
-                            "Persistence{columns=[...]}\nreason: The 'KAFKA' format only "
-                            "supports a single field. Got: "
-                            f"{[format_expr(g) for g in group_by]}", *_pos(s))
 
     def _aggregate_operator(self, input_scope, where, group_fns, aggs, having_fn, value_fns, sink):
         s, source = self.select, self.source
@@ -503,13 +506,6 @@ class Planner:
                            if isinstance(e, ast.ColumnRef) and e.name == bound), None)
                      for bound in ("WINDOWSTART", "WINDOWEND"))
 
-    def _sink_key_format(self) -> str:
-        props = self.sink_props
-        fmt = props.get("KEY_FORMAT") or props.get("FORMAT")
-        if fmt:
-            return fmt.upper()
-        return self.source.sink_key_format
-
     def _non_aggregate_items(self, items, group_by, windowed) -> list:
         """Projection items that use a column outside GROUP BY and aggregates."""
         bad = []
@@ -519,7 +515,7 @@ class Planner:
         return bad
 
     def _covered(self, e, group_by, windowed) -> bool:
-        if e in group_by or _is_agg(e):
+        if e in group_by or analysis.is_aggregate_call(e):
             return True
         if isinstance(e, ast.ColumnRef):
             return windowed and e.name in ("WINDOWSTART", "WINDOWEND")
@@ -540,20 +536,25 @@ class Planner:
 
     def _make_aggregate(self, call: ast.FunctionCall, scope: Scope):
         cls = functions.aggregate(call.name)
-        if call.star or not call.args:
-            if call.name != "COUNT":
-                raise KsqlError(f"Function '{call.name}' requires an argument", *_pos(call))
-            agg = cls([], [])
-            return agg, (lambda row: 1)
-        arg_fn, arg_type = _compile_in(call.args[0], scope,
+        # ksqlDB passes ROWTIME to an aggregate called without arguments (COUNT(*) too).
+        args = call.args if call.args else (ast.ColumnRef("ROWTIME", None, call.pos),)
+        arg_fn, arg_type = _compile_in(args[0], scope,
                                        f"Error computing aggregate argument of {format_expr(call)}")
+        # ksqlDB picks the aggregate by all argument types (no implicit casts) before it
+        # asks for the extra arguments to be literals.
+        extra_types = tuple(compile_expr(a, scope)[1] for a in args[1:])
+        if extra_types not in cls.param_types:
+            raise KsqlError(f"Function '{cls.display or cls.name}' does not accept parameters "
+                            f"{functions.args_text([arg_type, *extra_types])}.", *_pos(call))
         params = []
-        for extra in call.args[1:]:
+        for extra in args[1:]:
             if not isinstance(extra, ast.Literal):
                 raise KsqlError(f"Parameter {len(params) + 2} passed to function {call.name} must "
-                                "be a literal constant", *_pos(extra))
+                                f"be a literal constant, but was expression: "
+                                f"'{format_expr(extra)}'", *_pos(extra))
             params.append(extra.value)
         agg = cls([arg_type], params)
-        if isinstance(call.args[0], ast.Literal) and call.name == "COUNT":
-            return agg, (lambda row: 1)
+        if call.name == "COUNT" and (not call.args or (isinstance(call.args[0], ast.Literal)
+                                                      and call.args[0].value is not None)):
+            return agg, (lambda row: 1)         # never null: counts every row
         return agg, arg_fn

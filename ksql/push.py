@@ -108,7 +108,7 @@ def topic_messages(bootstrap: str, topic: str, from_beginning: bool,
     if partitions is None:
         raise KeyError(topic)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"_socksort_print_{next(_ids)}",
-                         "enable.auto.commit": False})
+                         "enable.auto.commit": False, **kafka_io.log_settings()})
     start = OFFSET_BEGINNING if from_beginning else OFFSET_END
     consumer.assign([TopicPartition(topic, p, start) for p in range(partitions)])
     try:

@@ -21,6 +21,7 @@ from socksort.ksql.engine import KsqlError
 from socksort.ksql.parser import parse
 from socksort.ksql.push import PushRegistry, topic_messages
 from socksort.ksql.server import KsqlService, StatementOutcome
+from socksort.ksql.types import json_safe
 
 log = logging.getLogger("socksort.ksql.rest")
 
@@ -123,10 +124,15 @@ class Routes:
                 "serverStatus": "RUNNING" if service.ready.is_set() else "REBUILDING"}})
         elif path.startswith("/healthcheck"):
             kafka_ok = service.healthy()
+            rebuilt = service.ready.is_set()
+            # commandRunner is ksqlDB's own detail (its command replay); waitingFor is ours:
+            # what a rebuilding server still waits for, so a launcher can say it.
             r.send_json(200 if kafka_ok else 503, {
-                "isHealthy": kafka_ok and service.ready.is_set(),
+                "isHealthy": kafka_ok and rebuilt,
                 "details": {"metastore": {"isHealthy": service.error is None},
-                            "kafka": {"isHealthy": kafka_ok}}})
+                            "kafka": {"isHealthy": kafka_ok},
+                            "commandRunner": {"isHealthy": rebuilt,
+                                              "waitingFor": "" if rebuilt else service.rebuild_status}}})
         elif path.startswith("/status/"):
             r.send_json(200, {"status": "SUCCESS", "message": "Executed"})
         else:
@@ -430,7 +436,7 @@ class Http1Query(_QueryWriter):
         self.r.send("[" + json.dumps({"header": header}))
 
     def row(self, columns, tombstone: bool) -> None:
-        row = {"columns": columns, **({"tombstone": True} if tombstone else {})}
+        row = {"columns": json_safe(columns), **({"tombstone": True} if tombstone else {})}
         self.r.send(",\n" + json.dumps({"row": row}))
 
     def finish(self, message) -> None:
@@ -448,7 +454,7 @@ class DelimitedQuery(_QueryWriter):
         self.r.send(json.dumps(header) + "\n")
 
     def row(self, columns, tombstone: bool) -> None:
-        self.r.send(json.dumps(columns) + "\n")
+        self.r.send(json.dumps(json_safe(columns)) + "\n")
 
     def finish(self, message) -> None:
         pass
@@ -465,7 +471,7 @@ class JsonArrayQuery(DelimitedQuery):
         self.r.send("[" + json.dumps(header))
 
     def row(self, columns, tombstone: bool) -> None:
-        self.r.send("," + json.dumps(columns))
+        self.r.send("," + json.dumps(json_safe(columns)))
 
     def finish(self, message) -> None:
         self.r.send("]")

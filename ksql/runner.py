@@ -90,9 +90,12 @@ def run(statements_text: str, inputs: list[dict], engine: Engine | None = None,
     result = CaseRun()
     statements = [s for s in split_statements(statements_text) if s.strip().rstrip(";").strip()]
     result.statement_count = len(statements)
-    for i, text in enumerate(statements):
+    for i, (text, line) in enumerate(zip(statements, _block_lines(statements))):
         try:
-            engine.execute(text)
+            # ksqlDB's test executor parses the case's statements joined by newlines, so
+            # positions in its messages count lines from the first one; the leading SETs
+            # are the case's properties, not statements.
+            engine.execute("\n" * line + text)
         except KsqlError as exc:
             result.error = exc
             result.failed_statement = i
@@ -109,6 +112,18 @@ def run(statements_text: str, inputs: list[dict], engine: Engine | None = None,
                                               timestamp=produced.timestamp)
             result.outputs.append(record_to_json(produced))
     return result
+
+
+def _block_lines(statements: list[str]) -> list[int]:
+    """For each statement, how many lines of statements come before it (SETs before the
+    first other statement count as none)."""
+    lines, seen, started = [], 0, False
+    for text in statements:
+        started = started or not text.lstrip().upper().startswith("SET ")
+        lines.append(seen if started else 0)
+        if started:
+            seen += text.strip().count("\n") + 1
+    return lines
 
 
 def load_case(statements: Path, inputs: Path) -> tuple[str, list]:

@@ -7,8 +7,11 @@ to the command topic (see ``command_topic``) with the input position they ran at
 
 At start the server rebuilds: a fresh engine, the commands replayed interleaved with the
 input data from the beginning, outputs for input offsets already committed thrown away
-(they are in Kafka already). The same input therefore gives the same tables with or
-without a restart. The HTTP side (``rest``) calls :meth:`KsqlService.run_statement`,
+(they are in Kafka already). A command runs once the replay has read every input as far as
+the server had read it when the command first ran; an input the command added is read from
+where it was read then, unless that topic has been deleted since (its records are gone,
+and the topic of that name now is another one). The same input therefore gives the same
+tables with or without a restart. The HTTP side (``rest``) calls :meth:`KsqlService.run_statement`,
 :meth:`pull`, :meth:`push` and :meth:`print_topic` from its own threads; one lock keeps a
 statement and a record from interleaving.
 """
@@ -26,7 +29,8 @@ from socksort.errors import UserError
 from socksort.ksql import ast, connectors, kafka_io
 from socksort.ksql import variables as variables_module
 from socksort.ksql.variables import UndefinedVariable
-from socksort.ksql.command_topic import COMMAND_TOPIC, Command, CommandLog, position_key
+from socksort.ksql.command_topic import (COMMAND_TOPIC, Command, CommandLog, partition_of,
+                                         position_key)
 from socksort.ksql.engine import Engine, KsqlError, Record
 from socksort.ksql.parser import parse, split_statements
 from socksort.ksql.records import processing_log_stream_sql
@@ -35,6 +39,7 @@ log = logging.getLogger("socksort.ksql.server")
 
 METADATA_REFRESH_S = 5.0
 COMMIT_EVERY_S = 1.0
+PROGRESS_EVERY_S = 2.0
 # ksqlDB's default name for the stream over the processing-log topic.
 PROCESSING_LOG_STREAM = "KSQL_PROCESSING_LOG"
 STATE_CHANGING = (ast.CreateSource, ast.CreateAsSelect, ast.Drop, ast.Terminate, ast.InsertValues)
@@ -81,13 +86,28 @@ class KsqlService:
         self.engine.lock = self.lock
         self.stats = Stats()
         self.ready = threading.Event()
+        self.rebuild_status = "loading the command topic"   # what the rebuild waits for
         self.error: str | None = None
         self._admin = kafka_io.admin(bootstrap)
         self._producer = kafka_io.Producer(bootstrap)
-        self._positions: dict[tuple[str, int], int] = {}   # next input offset to process
+        # The partitions read now (persistent queries' and push queries' inputs) and the next
+        # offset to process in each. Nothing else: a position kept for a topic no longer
+        # read would be recorded in later commands and block their replay.
+        self._positions: dict[tuple[str, int], int] = {}
+        self._topic_ids: dict[str, str] = {}                # the topic id of each input read
+        # Inputs a replayed command added whose topic was deleted since: nothing to read.
+        # topic -> partition -> how far the replay knows it was read before the deletion.
+        self._gone: dict[str, dict[int, int]] = {}
+        # Partitions the replay holds back: they reached where the next command ran, and
+        # other inputs have not yet (their next records came after it).
+        self._held: set[tuple[str, int]] = set()
+        # A statement changed what is read or from where: the consumer must seek first.
+        self._moved = False
         self._written: dict[tuple[str, int], int] = {}     # inputs whose outputs are in Kafka
         self._pending: list[Command] = []
+        self._replayed_commands = 0
         self._sequence = 0
+        self._next_progress = 0.0
         self._stop = threading.Event()
         self._next_metadata = 0.0
         self._thread: threading.Thread | None = None
@@ -111,6 +131,7 @@ class KsqlService:
         self._pending = self.commands.load()
         self._sequence = len(self._pending)
         log.info("replaying %d commands", len(self._pending))
+        self.rebuild_status = f"replaying {len(self._pending)} commands"
         with self.lock:
             self._run_due_commands()
         self._thread = threading.Thread(target=self._consume_loop, name="ksql-consumer",
@@ -137,7 +158,7 @@ class KsqlService:
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
                              "isolation.level": "read_committed",
-                             "fetch.wait.max.ms": 20})
+                             "fetch.wait.max.ms": 20, **kafka_io.log_settings()})
         assigned: set[tuple[str, int]] = set()
         touched: set[tuple[str, int]] = set()
         last_commit = time.monotonic()
@@ -152,80 +173,115 @@ class KsqlService:
                     # two records' complete processing, never inside one.
                     with self.lock:
                         for msg in batch:
-                            self._process(msg)
+                            if not self._process(msg):
+                                break  # a replayed command moved the reading: seek first
                     touched.update((msg.topic, msg.partition) for msg in batch)
                 # Outputs leave at once (the producer lingers 2 ms); waiting for their acks
                 # to commit the inputs happens at most once a second, or when idle.
                 if touched and (not batch or time.monotonic() - last_commit > COMMIT_EVERY_S):
                     self._producer.flush()
-                    self._commit(consumer, touched)
-                    touched, last_commit = set(), time.monotonic()
+                    if self._commit(consumer, touched):
+                        touched, last_commit = set(), time.monotonic()
                 if not batch:
                     self._when_idle(consumer, assigned)
+                if not self.ready.is_set():
+                    self._report_progress(consumer, assigned)
             if touched:
                 self._producer.flush()
                 self._commit(consumer, touched)
         except Exception as exc:  # the server must report why it stopped, not die silently
             self.error = f"query processing stopped: {exc}"
+            self.rebuild_status = self.error
             log.exception("consumer thread failed")
         finally:
             consumer.close()
 
     def _assign(self, consumer, assigned: set) -> set:
-        """Follow the engine's input topics as statements add and remove them."""
+        """Follow the input topics as statements add and remove them or move their start."""
         from confluent_kafka import TopicPartition
 
         with self.lock:
-            topics = self._input_topics()
+            topics = self._reading()
+            moved, self._moved = self._moved, False
         known = {t for t, _ in assigned}
         # Ask Kafka for partitions only when the inputs changed, or now and then for
         # partitions added to an input topic: a metadata request per batch halves throughput.
-        if topics == known and time.monotonic() < self._next_metadata:
+        if not moved and topics == known and time.monotonic() < self._next_metadata:
             return assigned
         self._next_metadata = time.monotonic() + METADATA_REFRESH_S
         partitions = kafka_io.topic_partitions(self._admin)
         wanted = {(t, p) for t in topics for p in range(partitions.get(t, 0))}
-        if wanted == assigned:
+        if wanted == assigned and not moved:
             return assigned
         new = wanted - assigned
         committed = consumer.committed([TopicPartition(t, p) for t, p in new], timeout=10) if new else []
         with self.lock:
+            reading = self._reading()
+            if reading != topics:
+                self._moved = True  # a statement ran meanwhile: assign again next round
             for tp in committed:
                 self._written.setdefault((tp.topic, tp.partition), max(tp.offset, 0))
-            for tp in new:
+            for tp in [tp for tp in self._positions if tp[0] not in reading]:
+                del self._positions[tp]  # e.g. the topic of a push query that ended
+            wanted = {tp for tp in wanted if tp[0] in reading and tp not in self._held}
+            for tp in wanted:
                 self._positions.setdefault(tp, 0)
+            # Assigning with explicit offsets also seeks partitions that stay assigned.
             consumer.assign([TopicPartition(t, p, self._positions[(t, p)]) for t, p in wanted])
         return wanted
 
-    def _process(self, msg: kafka_io.Message) -> None:
-        """One input record through the engine, its outputs to Kafka. Holds self.lock."""
+    def _reading(self) -> set[str]:
+        """The topics to consume: the inputs, but not those whose records are gone."""
+        return self._input_topics() - self._gone.keys()
+
+    def _process(self, msg: kafka_io.Message) -> bool:
+        """One input record through the engine, its outputs to Kafka. Holds self.lock.
+
+        False when the commands due before it changed what is read or from where: the
+        record and the rest of its batch are left for after the consumer has sought."""
         tp = (msg.topic, msg.partition)
-        if msg.offset < self._positions.get(tp, 0):
-            return  # re-delivered after a reassignment
+        position = self._positions.get(tp)
+        if position is None or msg.offset < position:
+            return True  # no longer read, or re-delivered after a reassignment
+        # The offsets up to this record hold none (transaction markers, compaction): the
+        # partition is as far as this record already, for the commands due before it.
+        self._positions[tp] = msg.offset
         if self._pending:
             self._run_due_commands()
+            if self._moved:
+                return False
+            if self._came_after(self._pending[0], tp, msg.offset):
+                self._held.add(tp)
+                self._moved = True
+                return False
         outputs = self.engine.process(Record(msg.topic, msg.key, msg.value, msg.timestamp,
                                              partition=msg.partition, offset=msg.offset))
         self._positions[tp] = msg.offset + 1
         self.stats.records_in += 1
         if msg.offset < self._written.get(tp, 0):
             self.stats.replayed += 1
-            return
+            return True
         serialize, produce = self.engine.serialize, self._producer.produce
         for out in outputs:
             key, value = serialize(out)
             produce(out.topic, key, value, out.timestamp)
         self.stats.records_out += len(outputs)
+        return True
 
-    def _commit(self, consumer, touched: set) -> None:
+    def _commit(self, consumer, touched: set) -> bool:
+        """Commit how far the inputs are processed; False (nothing committed) while the
+        consumer still has to seek: its position may be past records not processed yet."""
         offsets = []
         with self.lock:
+            if self._moved:
+                return False
             for tp in _read_positions(consumer, touched):
                 if tp.offset > self._written.get((tp.topic, tp.partition), 0):
                     self._written[(tp.topic, tp.partition)] = tp.offset
                     offsets.append(tp)
         if offsets:
             consumer.commit(offsets=offsets, asynchronous=False)
+        return True
 
     def _when_idle(self, consumer, assigned: set) -> None:
         """No new input: finish the replay once every partition reached its end."""
@@ -233,11 +289,16 @@ class KsqlService:
             return
         from confluent_kafka import TopicPartition
 
+        with self.lock:
+            if self._moved:
+                return  # seek first: the positions read below are the old ones
         read = {(tp.topic, tp.partition): tp.offset for tp in _read_positions(consumer, assigned)}
         for topic, partition in assigned:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
             with self.lock:
-                now = self._positions.get((topic, partition), 0)
+                now = self._positions.get((topic, partition))
+                if now is None:
+                    continue  # a statement stopped reading it meanwhile
                 if now < low:  # retention deleted them: the rebuild goes on without them
                     log.warning("%s/%d: offsets %d..%d are gone from Kafka", topic, partition,
                                 now, low - 1)
@@ -247,39 +308,136 @@ class KsqlService:
         with self.lock:
             self._run_due_commands()
             if self._pending:
-                # Its input is gone (a deleted or truncated topic): run it now, say so.
-                log.warning("%d commands ran past the end of their input", len(self._pending))
+                # Its input is gone (records deleted by retention, or a topic deleted outside
+                # the server): run it now, say so.
+                log.warning("%d commands ran past the end of their input; the first: %s",
+                            len(self._pending), self._unmet(self._pending[0]))
                 self._run_due_commands(force=True)
-            if self.engine.external_topics() - {t for t, _ in assigned}:
-                return  # the last commands added inputs: read those first
-        log.info("rebuilt: %d records replayed", self.stats.replayed)
+            if self._moved:
+                return  # the last commands added inputs or moved a start: read those first
+            unassigned = self._reading() - {t for t, _ in assigned | self._held}
+        if unassigned & set(kafka_io.topic_partitions(self._admin)):
+            return  # inputs the consumer has not picked up yet
+        with self.lock:
+            self.rebuild_status = "rebuilt"
+        log.info("rebuilt: %d commands and %d records replayed", self._replayed_commands,
+                 self.stats.replayed)
         self.ready.set()
 
     def _run_due_commands(self, force: bool = False) -> None:
         """Replay the commands that ran before the input now due to be processed."""
+        ran = False
         while self._pending and (force or self._due(self._pending[0])):
             self._replay(self._pending.pop(0))
+            ran = True
+        if ran and self._held:
+            self._held.clear()   # what they held back comes after those commands
+            self._moved = True
 
     def _due(self, command: Command) -> bool:
         """A command is due once every input it saw is read as far as it had been read then."""
+        return not self._unmet(command)
+
+    def _unmet(self, command: Command) -> list[str]:
+        """The inputs ``command`` waits for: read now, but not yet as far as when it ran."""
+        unmet = []
         for key, ran_at in command.position.items():
-            topic, _, partition = key.rpartition("/")
-            now = self._positions.get((topic, int(partition)))
-            if now is not None and now < ran_at:
-                return False
-        return True
+            now = self._positions.get(partition_of(key))
+            if self._conditions(command, key) and now < ran_at:
+                unmet.append(f"{key} to reach offset {ran_at} (read to {now})")
+        return unmet
+
+    def _came_after(self, command: Command, tp: tuple[str, int], offset: int) -> bool:
+        """Whether the record at ``offset`` of ``tp`` was read after ``command`` ran."""
+        key = position_key(*tp)
+        return key in command.position and self._conditions(command, key) \
+            and offset >= command.position[key]
+
+    def _conditions(self, command: Command, key: str) -> bool:
+        """Whether the position ``command`` recorded for ``key`` binds the replay.
+
+        A recorded input the replay does not read is no condition: its topic was deleted
+        since (the replay skips what was in it), or, in a command written before the
+        server recorded only what it read, it is a topic no query read then."""
+        topic, partition = partition_of(key)
+        recorded_id = command.topic_ids.get(topic)
+        return (topic, partition) in self._positions and (
+            not recorded_id or recorded_id == self._topic_ids.get(topic))
 
     def _replay(self, command: Command) -> None:
+        self._report_lost(command)
         before = self.engine.external_topics()
         try:
             self._execute(command.statement, command.properties, replaying=True)
         except KsqlError as exc:  # it succeeded once; say so loudly rather than stop
             log.error("replaying %r failed: %s", command.statement, exc)
-        for topic in self.engine.external_topics() - before:
-            for key, offset in command.position.items():
-                name, _, partition = key.rpartition("/")
-                if name == topic:
-                    self._positions[(topic, int(partition))] = offset
+        self._replayed_commands += 1
+        added = self.engine.external_topics() - before
+        current = kafka_io.topic_ids(self._admin, added)
+        gone = {t for t in added if command.topic_ids.get(t, current.get(t)) != current.get(t)}
+        for topic in sorted(gone):
+            log.info("%s, an input since %r, was deleted later: nothing of it to read",
+                     topic, command.statement[:60])
+        starts = {partition_of(key): offset for key, offset in command.starts.items()}
+        self._read_from({tp: o for tp, o in starts.items() if tp[0] in added}, current, gone)
+
+    def _report_lost(self, command: Command) -> None:
+        """Warn when ``command`` shows that records of a deleted input had been read: the
+        rebuild cannot read them again. (A reset's teardown reads none.)"""
+        for key, ran_at in command.position.items():
+            topic, partition = partition_of(key)
+            known = self._gone.get(topic, {})
+            if partition in known and ran_at > known[partition]:
+                log.warning("%s: offsets %d..%d were read before the topic was deleted; the "
+                            "rebuild goes on without them", key, known[partition], ran_at - 1)
+                known[partition] = ran_at
+
+    def _read_from(self, starts: dict, ids: dict[str, str], gone: set[str] = frozenset()) -> None:
+        """After a statement: forget the topics no longer read, and read the inputs it
+        added from ``starts`` ((topic, partition) -> offset)."""
+        inputs = self._input_topics()
+        for tp in [tp for tp in self._positions if tp[0] not in inputs]:
+            del self._positions[tp]
+            self._moved = True
+        self._topic_ids = {t: i for t, i in self._topic_ids.items() if t in inputs}
+        self._gone = {t: parts for t, parts in self._gone.items() if t in inputs}
+        for topic in gone:
+            self._gone[topic] = {}
+        self._topic_ids.update({t: i for t, i in ids.items() if t not in self._gone})
+        for (topic, partition), offset in starts.items():
+            if topic in self._gone:
+                self._gone[topic][partition] = offset
+            else:
+                self._positions[(topic, partition)] = offset
+                self._moved = True
+
+    def _report_progress(self, consumer, assigned: set) -> None:
+        """While rebuilding, say every few seconds what the rebuild waits for."""
+        if time.monotonic() < self._next_progress:
+            return
+        self._next_progress = time.monotonic() + PROGRESS_EVERY_S
+        from confluent_kafka import TopicPartition
+
+        with self.lock:
+            done, total = self._replayed_commands, self._replayed_commands + len(self._pending)
+            parts = [f"{done} of {total} commands replayed"]
+            if self._pending:
+                unmet = self._unmet(self._pending[0])
+                if unmet:
+                    parts.append(f"the next waits for {', '.join(unmet)}")
+            positions = {tp: self._positions.get(tp) for tp in assigned}
+        for (topic, partition), now in sorted(positions.items()):
+            try:
+                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                            timeout=2)
+            except Exception:  # noqa: BLE001 - a progress note is not worth stopping for
+                continue
+            if now is not None and now < high:
+                parts.append(f"{topic}/{partition} read to offset {now} of {high}")
+        status = "; ".join(parts)
+        if status != self.rebuild_status and not self.ready.is_set():
+            self.rebuild_status = status
+            log.info("rebuilding: %s", status)
 
     # --- statements ------------------------------------------------------------------
 
@@ -350,21 +508,35 @@ class KsqlService:
         """Run a statement that changes what the server does, and log it in the command topic."""
         with self.lock:
             before = self.engine.external_topics()
+            position = {position_key(*tp): offset for tp, offset in self._positions.items()
+                        if tp[0] in before}
+            ids = {t: i for t, i in self._topic_ids.items() if t in before}
             result = self._execute(st.text, request_props)
             if result.kind == "insert_values":
                 self._insert(result)
                 return StatementOutcome(result.kind, st.text, result)
-            position = {position_key(*tp): offset for tp, offset in self._positions.items()}
+            added = self.engine.external_topics() - before
             earliest = _offset_reset(request_props, self.engine.properties) == "earliest"
-            for topic in self.engine.external_topics() - before:
-                for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items():
-                    start = 0 if earliest else end
-                    position[position_key(topic, partition)] = start
-                    self._positions[(topic, partition)] = start
-                    self._written[(topic, partition)] = start
-            self.commands.append(Command(st.text, dict(request_props), position))
+            starts, added_ids = self._starts(added, earliest)
+            self._read_from(starts, added_ids)
+            for tp, start in starts.items():
+                self._written[tp] = start
+            self.commands.append(Command(st.text, dict(request_props), position,
+                                         {position_key(*tp): o for tp, o in starts.items()},
+                                         {**ids, **added_ids}))
             self._sequence += 1
             return StatementOutcome(result.kind, st.text, result, self._sequence)
+
+    def _starts(self, topics: set[str], earliest: bool) -> tuple[dict, dict[str, str]]:
+        """Where new inputs are read from (their end, or 0 with earliest), and their ids."""
+        if not topics:
+            return {}, {}
+        # A topic the queries wrote until now (its writer was just terminated) becomes an
+        # input at the end of what they wrote: those records went to its readers already.
+        self._producer.flush()
+        starts = {(topic, partition): 0 if earliest else end for topic in topics
+                  for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items()}
+        return starts, kafka_io.topic_ids(self._admin, topics)
 
     def _execute(self, text: str, properties: dict, replaying: bool = False):
         """Run one state-changing statement on the engine and make its topics exist.
@@ -429,6 +601,7 @@ class KsqlService:
                 for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items():
                     self._positions[(topic, partition)] = end
                     self._written[(topic, partition)] = end
+                    self._moved = True
             return handle
 
     def wait_ready(self, timeout: float = 120.0) -> None:

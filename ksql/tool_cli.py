@@ -1,4 +1,5 @@
-"""Engine tools: `socksort ksql-test-runner` and `socksort ksql-run` (in-process, no broker)."""
+"""Engine tools: `socksort ksql-test-runner`, `socksort ksql-run` (in-process, no broker) and
+`socksort ksql-fidelity` (the engine measured against ksqlDB's own tests)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from socksort.errors import UserError
+from socksort.paths import cache_dir, ksql_git_mirror
 
 
 def register(commands) -> None:
@@ -26,6 +28,25 @@ def register(commands) -> None:
                     "the queries write as {\"outputs\": [...]}.")
     _case_files(run, with_output=False)
     run.set_defaults(func=_run)
+
+    fidelity = commands.add_parser(
+        "ksql-fidelity", help="run ksqlDB's own query-validation tests inside the engine's subset",
+        description="Convert every case of ksqlDB's query-validation tests (from a git "
+                    "directory of confluentinc/ksql) into --out/cases, run those inside the "
+                    "subset ksql/ENGINE.md claims, and count passes, silently wrong answers, "
+                    "wrongly accepted or rejected statements and wrong messages.")
+    fidelity.add_argument("--ksql-git", default=str(ksql_git_mirror()),
+                          help="git directory of confluentinc/ksql (default: SOCKSORT_KSQL_GIT, "
+                               "else the mirror `fetch github:confluentinc/ksql` makes: "
+                               "%(default)s)")
+    fidelity.add_argument("--commit", default="HEAD", help="commit of the suite (default HEAD)")
+    fidelity.add_argument("--out", type=Path, default=cache_dir() / "qtt",
+                          help="folder for the converted cases and MANIFEST.tsv "
+                               "(default .cache/qtt in the checkout)")
+    fidelity.add_argument("--show", metavar="CATEGORY", action="append", default=[],
+                          help="also list the cases of this category with the reason (repeatable)")
+    fidelity.add_argument("--json", action="store_true", help="print the summary as JSON")
+    fidelity.set_defaults(func=_fidelity)
 
 
 def _case_files(parser: argparse.ArgumentParser, with_output: bool) -> None:
@@ -83,4 +104,48 @@ def _run(args) -> int:
     # One record per line, like the case files.
     lines = ",\n".join("    " + json.dumps(rec) for rec in result.outputs)
     print('{\n  "outputs": [\n' + lines + ("\n" if lines else "") + "  ]\n}")
+    return 0
+
+
+def _fidelity(args) -> int:
+    import subprocess
+
+    from socksort import progress
+    from socksort.ksql import fidelity
+
+    if not Path(args.ksql_git).exists():
+        raise UserError(f"--ksql-git {args.ksql_git}: no such git directory "
+                        "(fetch github:confluentinc/ksql brings one)")
+    for category in args.show:
+        if category not in fidelity.CATEGORIES:
+            raise UserError(f"--show {category}: not one of {', '.join(fidelity.CATEGORIES)}")
+    bar = None
+
+    def report(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = progress.Bar(total, "QTT cases")
+        bar.update(1)
+    try:
+        sha, outcomes = fidelity.measure(args.ksql_git, args.out, args.commit, report)
+    except subprocess.CalledProcessError as exc:
+        raise UserError(f"--ksql-git {args.ksql_git}: git failed ({exc})") from None
+    if bar is not None:
+        bar.close()
+    result = {"commit": sha, **fidelity.summary(outcomes)}
+    shown = [{"folder": o.folder, "category": o.category, "detail": o.detail}
+             for o in outcomes if o.category in args.show]
+    if args.json:
+        print(json.dumps({**result, "cases": shown}, indent=2))
+        return 0
+    print(f"ksqlDB query-validation tests at {sha}: {result['suite_cases']} cases, "
+          f"{result['outside_subset']} outside the claimed subset")
+    for group in ("inside", "beyond_shared", "beyond_shared_outputs", "beyond_shared_rejections"):
+        counts = result[group]
+        rate = "-" if counts["pass_rate"] is None else f"{counts['pass_rate']:.1%}"
+        print(f"  {group:<26} {counts['cases']:>5} cases, pass {rate:>6}  " + ", ".join(
+            f"{k} {counts[k]}" for k in fidelity.CATEGORIES if k != "pass" and counts[k]))
+    for row in shown:
+        print(f"{row['category']}\t{row['folder']}\t{row['detail']}")
+    print(f"cases and MANIFEST.tsv in {args.out}", file=sys.stderr)
     return 0

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from socksort.ksql import ast
 from socksort.ksql import types as T
 from socksort.ksql.catalog import Query, Source
-from socksort.ksql.errors import unsupported
-from socksort.ksql.expressions import Scope, compile_expr
+from socksort.ksql import analysis, timestamps
+from socksort.ksql.analysis import output_names
+from socksort.ksql.errors import KsqlError, unsupported
+from socksort.ksql.expressions import Scope, compile_expr, format_expr
 from socksort.ksql.planner import _check_boolean
 from socksort.ksql.records import PushRow, Record
 
@@ -76,7 +78,13 @@ def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
     qualifiers = {source.name} | ({select.source_alias} if select.source_alias else set())
     scope = Scope(cols, qualifiers=qualifiers)
     names, fns, types_ = [], [], []
-    generated = 0
+    singles = [(item.expr, item.alias) for item in select.items
+               if isinstance(item, ast.SelectItem)]
+    # ksqlDB's Analyzer checks come first here too (WHERE, then SELECT).
+    analysis.check_columns_resolve(select, singles, analysis.known_columns(source, False))
+    analysis.check_functions_known(([select.where] if select.where is not None else [])
+                                   + [e for e, _ in singles])
+    single_names = iter(output_names(singles, [c.name for c in source.columns]))
     for item in select.items:
         if isinstance(item, ast.AllColumns):
             extra = [("WINDOWSTART", T.BIGINT), ("WINDOWEND", T.BIGINT)] if source.windowed else []
@@ -87,19 +95,23 @@ def run_pull(select: ast.Select, source: Source, table: dict) -> PullResult:
                 types_.append(T.display(t))
                 fns.append(lambda row, i=idx: row[i])
             continue
+        if isinstance(item, ast.StructAll):
+            base, t = compile_expr(item.base, scope)
+            if not T.is_struct(t):
+                raise KsqlError(f"Column {format_expr(item.base)} is not a STRUCT type.",
+                                *(item.pos or (None, None)))
+            for field, field_type in T.struct_fields(t):
+                names.append(field)
+                types_.append(T.display(field_type))
+                fns.append(lambda row, f=field: None if (v := base(row)) is None else v.get(f))
+            continue
         fn, t = compile_expr(item.expr, scope)
-        if item.alias:
-            names.append(item.alias)
-        elif isinstance(item.expr, ast.ColumnRef):
-            names.append(item.expr.name)
-        else:
-            names.append(f"KSQL_COL_{generated}")
-            generated += 1
+        names.append(next(single_names))
         fns.append(fn)
         types_.append(T.display(t))
     where = None
     if select.where is not None:
-        where, t = compile_expr(select.where, scope)
+        where, t = compile_expr(timestamps.rewrite(select.where), scope)
         _check_boolean("WHERE", select.where, t)
     rows = []
     for (keys, window), (key_values, values, _ts) in table.items():

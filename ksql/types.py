@@ -40,19 +40,50 @@ def wider(a: str, b: str) -> str:
     return a if _WIDTH[a] >= _WIDTH[b] else b
 
 
-def comparable(a: str, b: str) -> bool:
+def base_type(t: str) -> str:
+    """ARRAY, STRUCT or the type itself, as ksqlDB's SqlBaseType names it."""
+    return t.split("<", 1)[0] if is_complex(t) else t
+
+
+def comparable(a: str, b: str, op: str = "=") -> bool:
+    """ksqlDB's ComparisonUtil: numbers with numbers, strings with strings, and booleans,
+    arrays and structs with their own kind for = and <> only (whatever their elements)."""
     if a == NULL or b == NULL:
         return True
-    if is_complex(a) or is_complex(b):
-        return False
-    if is_numeric(a) and is_numeric(b):
-        return True
-    return a == b
+    if is_numeric(a):
+        return is_numeric(b)
+    if a == STRING:
+        return b == STRING
+    if base_type(a) in (BOOLEAN, "ARRAY", "STRUCT"):
+        return base_type(b) == base_type(a) and op in ("=", "<>")
+    return False
 
 
 def display(t: str) -> str:
     """Type name as ksqlDB prints it in DESCRIBE and query headers."""
     return "DECIMAL" if t == DECIMAL else t
+
+
+def holds_double(t: str) -> bool:
+    """Whether values of ``t`` may hold a double (which JSON cannot write as NaN/Infinity)."""
+    return t in (DOUBLE, DECIMAL) or (is_complex(t) and ("DOUBLE" in t or "DECIMAL" in t))
+
+
+def json_safe(v):
+    """``v`` as ksqlDB's JSON serializer writes it: a NaN or infinite double becomes the
+    string Java prints for it ("NaN", "Infinity", "-Infinity"), at any depth."""
+    if type(v) is float:
+        return v if v - v == 0 else java_double_str(v)
+    if type(v) is dict:
+        return {k: json_safe(x) for k, x in v.items()}
+    if type(v) is list:
+        return [json_safe(x) for x in v]
+    return v
+
+
+def display_plain(t: str) -> str:
+    """Type name as ksqlDB prints it in messages (struct field names unquoted)."""
+    return display(t).replace("`", "")
 
 
 # --- coercion of decoded field values ---------------------------------------------
@@ -154,8 +185,15 @@ def java_double_str(v: float) -> str:
     if 1e-3 <= abs(v) < 1e7:
         text = repr(v)
         return text if "." in text else text + ".0"
-    # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java.
-    sign, digit_tuple, exponent = decimal.Decimal(repr(v)).as_tuple()
+    # Shortest round-trip digits (Python's repr), laid out as d.dddE±n like Java. Where
+    # one digit would do, Java picks the closest of the two-digit decimals instead
+    # (Double.MIN_VALUE is 4.9E-324, not 5.0E-324).
+    shortest = decimal.Decimal(repr(v))
+    if len(shortest.as_tuple().digits) == 1:
+        exact = decimal.Decimal(v)
+        shortest = exact.quantize(decimal.Decimal(1).scaleb(exact.adjusted() - 1),
+                                  rounding=decimal.ROUND_HALF_EVEN)
+    sign, digit_tuple, exponent = shortest.as_tuple()
     power = exponent + len(digit_tuple) - 1
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     mantissa = digits[0] + "." + (digits[1:] or "0")
@@ -180,7 +218,7 @@ def array_type(element: str) -> str:
     return f"ARRAY<{element}>"
 
 
-def _split_complex(t: str):
+def split_complex(t: str):
     """("STRUCT", [(name, type)]) or ("ARRAY", element type) of a canonical complex type."""
     if t.startswith("ARRAY<"):
         return "ARRAY", t[6:-1]
@@ -202,16 +240,26 @@ def is_struct(t: str) -> bool:
     return t.startswith("STRUCT<")
 
 
+def array_element(t: str) -> str:
+    """The element type of ARRAY type ``t``."""
+    return split_complex(t)[1]
+
+
+def struct_fields(t: str) -> list:
+    """[(field name, type)] of STRUCT type ``t``, in declaration order."""
+    return list(split_complex(t)[1])
+
+
 def struct_field(t: str, name: str) -> str | None:
     """The type of field ``name`` (exact name, as declared) of STRUCT type ``t``, or None."""
-    return dict(_split_complex(t)[1]).get(name)
+    return dict(split_complex(t)[1]).get(name)
 
 
 def rest_schema(t: str) -> dict:
     """A column type as ksqlDB's REST API describes it: {type, fields, memberSchema}."""
     if not is_complex(t):
         return {"type": display(t), "fields": None, "memberSchema": None}
-    kind, inner = _split_complex(t)
+    kind, inner = split_complex(t)
     if kind == "ARRAY":
         return {"type": "ARRAY", "fields": None, "memberSchema": rest_schema(inner)}
     return {"type": "STRUCT", "memberSchema": None,
@@ -219,7 +267,7 @@ def rest_schema(t: str) -> dict:
 
 
 def _complex_coercer(t: str):
-    kind, inner = _split_complex(t)
+    kind, inner = split_complex(t)
     if kind == "ARRAY":
         element = coercer(inner)
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from socksort import config, contract
+from socksort.errors import UserError
 
 HERE = Path(__file__).parent
 DEFAULT_FILES = (HERE / "connector.ksql", HERE / "pipeline.ksql")
@@ -34,6 +35,11 @@ def _bootstrap_option(parser) -> None:
                   help="Kafka bootstrap servers")
 
 
+def _verbose_option(parser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print the Kafka client's own log (every failed connection attempt)")
+
+
 def _mqtt_option(parser, help: str) -> None:
     config.option(parser, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=config.mqtt_url,
                   default=config.mqtt_url(DEFAULT_MQTT), help=help)
@@ -57,14 +63,17 @@ def _server(commands) -> None:
     config.option(p, "--command-topic", env="SOCKSORT_KSQL_COMMAND_TOPIC",
                   default=None, help="the topic holding the server's statements "
                                      "(default _socksort_ksql_command_topic)")
+    _verbose_option(p)
     p.set_defaults(func=_run_server)
 
 
 def _run_server(args) -> int:
     import logging
 
+    from socksort.ksql import kafka_io
     from socksort.ksql.rest import serve
 
+    kafka_io.set_verbose(args.verbose)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     serve(args.bootstrap, args.listen.host, args.listen.port, args.connect_url, args.command_topic)
     return 0
@@ -83,6 +92,12 @@ def _apply(commands) -> None:
     p.add_argument("files", nargs="*", type=config.existing_file,
                    help="statement files (default: ksql/connector.ksql ksql/pipeline.ksql)")
     _mqtt_option(p, "the broker the connector reads")
+    config.option(p, "--secrets-file", env="SOCKSORT_CONNECT_SECRETS", type=Path,
+                  help="the properties file (key mqtt.password) Kafka Connect's FileConfigProvider "
+                       "reads the MQTT password from: the password of --mqtt-url is written there "
+                       "(owner-only) and the connector gets only ${file:...}; without a password "
+                       "in --mqtt-url the file is only referred to, as Connect's machine has it "
+                       "(default: one file per broker in SOCKSORT_HOME/connect/secrets/)")
     p.add_argument("--json", action="store_true", help="print the server's answers as JSON")
     p.set_defaults(func=_run_apply)
 
@@ -91,18 +106,40 @@ def _run_apply(args) -> int:
     from socksort.ksql import rest_client
 
     url = args.mqtt_url
+    texts = [Path(path).read_text() for path in args.files or DEFAULT_FILES]
     variables = {"mqtt_server_uri": f"{'ssl' if url.tls else 'tcp'}://{url.host}:{url.port}",
-                 "mqtt_username": url.username or "", "mqtt_password": url.password or ""}
+                 "mqtt_username": url.username or ""}
+    if any("${mqtt_password}" in text.lower() for text in texts):
+        # Inside a '...' literal in ksql/connector.ksql: a quote in the path is doubled.
+        variables["mqtt_password"] = _password_reference(url, args.secrets_file).replace("'", "''")
     answers = []
-    for path in args.files or DEFAULT_FILES:
-        text = rest_client.substitute(Path(path).read_text(), variables)
-        answers += rest_client.run(args.url, text)
+    for text in texts:
+        answers += rest_client.run(args.url, rest_client.substitute(text, variables))
     if args.json:
         print(json.dumps(answers, indent=2))
     else:
         for answer in answers:
             print(_describe_answer(answer))
     return 0
+
+
+def _password_reference(url, secrets_file: Path | None) -> str:
+    """What the connector config gets for ``mqtt.password``: never the password itself
+    (Connect would keep it in its config topic and show it over REST), a ${file:...}
+    reference to it; empty for a broker without a password."""
+    from socksort import connect_secrets
+    from socksort.paths import runtime_dir
+
+    if url.password is not None:
+        path = secrets_file or connect_secrets.file_for_broker(
+            runtime_dir() / "connect" / "secrets", url.host, url.port, url.username)
+        return connect_secrets.write(path, url.password)
+    if secrets_file is not None:
+        if not secrets_file.is_absolute():
+            raise UserError(f"--secrets-file {secrets_file}: give the path as Connect's worker sees it, "
+                            "from the root (/...)")
+        return connect_secrets.reference(secrets_file)
+    return ""
 
 
 def _describe_answer(answer: dict) -> str:
@@ -181,12 +218,14 @@ def _replay(commands) -> None:
     config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
                   default=120.0, help="give up once the frames have made no progress (reaching Kafka, "
                                       "being consumed by the queries) for this many seconds")
+    _verbose_option(p)
     p.set_defaults(func=_run_replay)
 
 
 def _run_replay(args) -> int:
-    from socksort.ksql import pairs, replay
+    from socksort.ksql import kafka_io, pairs, replay
 
+    kafka_io.set_verbose(args.verbose)
     # argparse passes the string default "max" through speed_value too: args.speed is
     # already None or a float.
     replay.replay(args.file, args.via, args.speed, args.bootstrap, args.mqtt_url, args.timeout,

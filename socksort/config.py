@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from socksort.errors import UserError
 
@@ -54,7 +54,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
             try:
                 setattr(args, key, value.convert(value.raw))
             except ValueError as exc:
-                raise UserError(f"{value.name}={value.raw!r}: {exc}") from None
+                raise UserError(f"{value.name}={redacted(value.raw)!r}: {exc}") from None
     return args
 
 
@@ -64,9 +64,22 @@ def _named(convert: Validator, flag: str) -> Validator:
         try:
             return convert(text)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+            raise argparse.ArgumentTypeError(f"{redacted(text)!r}: {exc}") from None
     wrapped.__name__ = getattr(convert, "__name__", "value")
     return wrapped
+
+
+def redacted(text: str) -> str:
+    """``text`` with the password of a URL in it shown as ``***``: bad values are echoed in
+    error messages, and a URL with credentials must not put its password on screen."""
+    try:
+        parts = urlsplit(text)
+        if parts.password is None:
+            return text
+    except ValueError:
+        return text
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hostport}"))
 
 
 # --- validators -------------------------------------------------------------------

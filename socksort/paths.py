@@ -19,3 +19,19 @@ def runtime_dir() -> Path:
 
 def cache_dir() -> Path:
     return ROOT / ".cache"
+
+
+def ksql_conformance_dir() -> Path:
+    """The shared ksqlDB conformance cases (``../shared/ksql-conformance`` next to the
+    checkout, or next to the folder of worktrees); ``SOCKSORT_KSQL_CONFORMANCE`` overrides."""
+    if os.environ.get("SOCKSORT_KSQL_CONFORMANCE"):
+        return Path(os.environ["SOCKSORT_KSQL_CONFORMANCE"])
+    candidates = [ROOT.parent / "shared" / "ksql-conformance",
+                  ROOT.parent.parent / "shared" / "ksql-conformance"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def ksql_git_mirror() -> Path:
+    """A git directory of confluentinc/ksql (ksqlDB's own tests): ``SOCKSORT_KSQL_GIT``, else
+    where the tool ``fetch github:confluentinc/ksql`` puts its mirror on this machine."""
+    return Path(os.environ.get("SOCKSORT_KSQL_GIT") or "/work/.mirror/confluentinc+ksql/repo")

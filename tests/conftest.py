@@ -33,6 +33,22 @@ def run_cli(tmp_path):
     return run
 
 
+@pytest.fixture
+def truncated_jpeg(tmp_path):
+    """A real JPEG photo cut short at two thirds, as an interrupted copy leaves it: the
+    trap of issue 11, which ``cv2.imread`` still reads (the missing rows grey)."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    photo = cv2.resize(rng.integers(0, 256, (12, 16, 3), dtype=np.uint8), (160, 120))
+    data = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+    path = tmp_path / "cut-short.jpg"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    assert cv2.imread(str(path)) is not None, "OpenCV no longer reads a cut JPEG: the trap is gone"
+    return path
+
+
 # --- brokers (owned by the connect stage) --------------------------------------------
 
 @pytest.fixture

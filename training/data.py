@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from socksort import images as image_files
 from socksort.errors import UserError
 
 
@@ -33,11 +33,20 @@ class RecordSet:
         return decode_image(self.images[i], f"{self.path} record {i}")
 
 
+def require_several_classes(records: RecordSet, classes: list[str]) -> None:
+    """A classifier learns to tell classes apart: refuse training records of one class,
+    which would give a model that always answers it ("100 % validation accuracy")."""
+    present = sorted(set(records.labels.tolist()))
+    if len(present) < 2:
+        raise UserError(f"{records.path} holds only the class {classes[present[0]]!r} ({len(records)} "
+                        "images): training needs photos of at least two classes (a Blank class too)")
+
+
 def decode_image(data: bytes, where: str) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"{where}: the image does not decode (corrupt .rec?)")
-    return image
+    try:
+        return image_files.decode(data, where)
+    except image_files.UnreadableImage as exc:
+        raise UserError(f"{where}: the image does not decode ({exc.reason}; corrupt .rec?)") from None
 
 
 def default_labels_path(rec: Path) -> Path:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from socksort import modelcard
+from socksort import images, modelcard
 from socksort.errors import UserError
+from socksort.mxnet_block import import_block
 from socksort.preprocess import prepare
 from socksort.training.data import mxnet_reason
 
@@ -17,10 +17,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"{path} is not a readable image")
-    return image
+    """A photo to classify; an unreadable one (a truncated JPEG too) stops with its name."""
+    return images.read(path)
 
 
 class Classifier:
@@ -28,14 +26,12 @@ class Classifier:
 
     def __init__(self, folder: str | Path, batch_size: int = 16):
         import mxnet as mx
-        from mxnet import gluon
 
         self.folder = Path(folder)
         self.card = modelcard.load(self.folder, need=NEEDED)
         self.batch_size = batch_size
         try:
-            self.net = gluon.SymbolBlock.imports(str(self.folder / "model-symbol.json"), [self.card.input_name],
-                                                 str(self.folder / "model-0000.params"), ctx=mx.cpu())
+            self.net = import_block(self.folder, self.card.input_name, ctx=mx.cpu())
         except (mx.base.MXNetError, ValueError, AssertionError) as exc:
             raise UserError(f"model folder {self.folder}: the MXNet files do not load: {mxnet_reason(exc)}") from None
         self.net.hybridize(static_alloc=True)

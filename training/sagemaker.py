@@ -126,6 +126,7 @@ def run(s3, sagemaker, spec: JobSpec, train_rec: Path, val_rec: Path, labels: Pa
 
     classes = data.read_classes(Path(labels))
     train_set = data.read_records(Path(train_rec), len(classes))
+    data.require_several_classes(train_set, classes)
     data.read_records(Path(val_rec), len(classes))
     channels = upload_records(s3, spec, train_rec, val_rec)
     request = training_job_request(spec, channels, region, len(classes), len(train_set))

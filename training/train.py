@@ -155,6 +155,7 @@ def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = T
     np.random.seed(cfg.seed)
     pre = info(cfg.backbone).preprocess(cfg.input_size)
     train_set = data.read_records(Path(train_rec), len(classes))
+    data.require_several_classes(train_set, classes)
     val_set = data.read_records(Path(val_rec), len(classes))
     progress.step(f"{len(train_set)} training and {len(val_set)} validation images, {len(classes)} classes")
     val_batch = prepare_batch(val_set, pre)

@@ -51,7 +51,7 @@ def test_registered_connector_config_matches_the_local_stacks():
     differing = {key for key in local if docker[key] != local[key]}
     assert differing == {"mqtt.password"}
     assert docker["mqtt.password"].startswith("${file:") and docker["mqtt.password"].endswith(":mqtt.password}")
-    assert (docker["mqtt.topics"], docker["kafka.topic"]) == (contract.MQTT_TOPIC, contract.KAFKA_TOPIC)
+    assert (docker["mqtt.topics"], docker["kafka.topic"]) == (contract.MQTT_SUBSCRIPTION, contract.KAFKA_TOPIC)
 
 
 def test_connect_worker_settings_match_the_local_worker():
@@ -87,6 +87,6 @@ def test_mosquitto_follows_the_local_brokers_rules():
     docker = directives((ROOT / "connect" / "docker" / "mosquitto.conf").read_text().splitlines())
     local = directives(Mosquitto(Path("unused")).config_lines(Path("passwd"), Path("data")))
     rules = ["allow_anonymous", "persistence", "autosave_interval", "max_queued_messages",
-             "max_queued_bytes", "max_inflight_messages", "set_tcp_nodelay"]
+             "max_queued_bytes", "max_inflight_messages", "set_tcp_nodelay", "message_size_limit"]
     assert {k: docker.get(k) for k in rules} == {k: local[k] for k in rules}
     assert docker["listener"].split()[0] == str(contract.PORTS["mqtt"])

@@ -54,7 +54,7 @@ def live_dashboard(stack, edge):
     for args in (("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url),
                  ("pairs", "--reset", "--url", stack.ksql_url)):
         done = subprocess.run([sys.executable, "-m", "socksort", *args], capture_output=True, text=True,
-                              timeout=120)
+                              timeout=120, env={**os.environ, "SOCKSORT_HOME": str(stack.home)})
         assert done.returncode == 0, done.stderr
 
     settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=edge,

@@ -6,6 +6,7 @@ is refused with one line naming why."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -78,8 +79,10 @@ def tls_into_data_mqtt(stack, tls_mosquitto, tmp_path_factory):
     if not stack.ksql_url:
         pytest.fail("the stack has no ksql engine")
     store = make_trust_store(tls_mosquitto.tls.cafile, tmp_path_factory.mktemp("mqtts-trust") / "trust.p12", "test-pass")
+    password = connector.write_secrets(tmp_path_factory.mktemp("mqtts-secrets") / "secrets.properties",
+                                       tls_mosquitto.password)
     config = connector.mqtt_source_config(tls_mosquitto.host, tls_mosquitto.tls_port, tls_mosquitto.username,
-                                          tls_mosquitto.password)
+                                          password)
     config.update({"mqtt.server.uri": f"ssl://{tls_mosquitto.host}:{tls_mosquitto.tls_port}",
                    "mqtt.ssl.trust.store.path": str(store), "mqtt.ssl.trust.store.password": "test-pass"})
     name = f"socksort-mqtts-e2e-{uuid.uuid4().hex[:6]}"
@@ -88,7 +91,8 @@ def tls_into_data_mqtt(stack, tls_mosquitto, tmp_path_factory):
         wait_running(stack.connect_url, name)
         # The pipeline as test_pipeline applies it (IF NOT EXISTS: applying twice is harmless).
         applied = subprocess.run([sys.executable, "-m", "socksort", "ksql-apply", "--url", stack.ksql_url,
-                                  "--mqtt-url", stack.mqtt_url], capture_output=True, text=True, timeout=300)
+                                  "--mqtt-url", stack.mqtt_url], capture_output=True, text=True, timeout=300,
+                                 env={**os.environ, "SOCKSORT_HOME": str(stack.home)})
         assert applied.returncode == 0, applied.stderr
         yield stack
     finally:

@@ -7,6 +7,7 @@ Chromium: its pair table fills in live and ends equal to the truth.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,9 +24,9 @@ pytestmark = [pytest.mark.broker, pytest.mark.browser, pytest.mark.slow]
 DEVICE = "e2e-camera"
 
 
-def socksort(*args, timeout: float = 120) -> subprocess.CompletedProcess:
+def socksort(*args, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "socksort", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     assert done.returncode == 0, f"socksort {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     return done
 
@@ -39,7 +40,9 @@ def pipeline(stack):
     """The pipeline SQL applied to the shared stack's engine, in a new sorting session."""
     if not stack.ksql_url:
         pytest.fail("the stack has no ksql engine")
-    socksort("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url)
+    # ksql-apply keeps the MQTT password in a file under SOCKSORT_HOME: the stack's, not the checkout's.
+    socksort("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url,
+             env={"SOCKSORT_HOME": str(stack.home)})
     socksort("pairs", "--reset", "--url", stack.ksql_url)
     assert pairs(stack) == []
     return stack

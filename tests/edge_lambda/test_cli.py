@@ -56,11 +56,22 @@ def test_bad_settings_from_the_environment_name_the_variable(run_cli, colour_mod
 
 
 def test_an_unreachable_broker_is_reported_and_what_was_not_delivered_counted(run_cli, colour_model, rgb_video):
+    port = free_port()
     result = run_cli("edge", "--model", colour_model, "--source", rgb_video, "--unthrottled", "--http", "none",
-                     "--mqtt-url", f"mqtt://nobody:secret@127.0.0.1:{free_port()}", "--frames", "10", timeout=120)
-    assert result.returncode == 0, result.stderr
+                     "--mqtt-url", f"mqtt://nobody:secret@127.0.0.1:{port}", "--frames", "10", timeout=120)
     assert "mqtt disconnected: cannot reach the broker at mqtt://nobody@127.0.0.1:" in result.stderr
     assert "mqtt: 0 published, 10 undelivered, 0 dropped" in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_a_run_that_did_not_deliver_every_prediction_exits_non_zero_saying_so(run_cli, colour_model, rgb_video):
+    port = free_port()
+    result = run_cli("edge", "--model", colour_model, "--source", rgb_video, "--unthrottled", "--http", "none",
+                     "--mqtt-url", f"mqtt://127.0.0.1:{port}", "--frames", "10", "--json", timeout=120)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["outputs"][0]["published"] == 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"socksort: error: mqtt delivered 0 of 10 predictions (cannot reach the broker at mqtt://127.0.0.1:{port})")
 
 
 def test_sigterm_stops_a_looping_edge_cleanly_with_its_summary(colour_model, rgb_video, tmp_path):

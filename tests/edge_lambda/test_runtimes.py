@@ -79,3 +79,21 @@ def test_logits_models_are_turned_into_probabilities(tmp_path):
     classifier = Classifier(card, runtimes.load(folder, card, "onnx"))
     probabilities = classifier.infer(classifier.prepare(solid(COLOURS["green"])))
     assert probabilities.sum() == pytest.approx(1.0) and probabilities.argmax() == 1
+
+
+def test_the_plain_mxnet_runtime_loads_without_a_warning_and_as_gluon_imports_it(colour_model):
+    import warnings
+
+    import mxnet as mx
+
+    card = modelcard.load(colour_model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = runtimes.PlainMxnetRuntime(colour_model, card.input_name)
+    assert [str(w.message) for w in caught if issubclass(w.category, UserWarning)] == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = mx.gluon.SymbolBlock.imports(str(colour_model / "model-symbol.json"), [card.input_name],
+                                                 str(colour_model / "model-0000.params"))
+    batch = Classifier(card, plain).prepare(solid((40, 90, 200)))
+    assert np.array_equal(plain.run(batch), reference(mx.nd.array(batch)).asnumpy()[0])

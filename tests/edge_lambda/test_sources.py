@@ -83,6 +83,19 @@ def test_image_folder_plays_in_name_order_at_the_given_rate(tmp_path):
     assert [f.ts_ms for f in frames] == [1_000_000, 1_000_250, 1_000_500]
 
 
+def test_image_folder_skips_a_truncated_jpeg_and_names_it_once(tmp_path, truncated_jpeg, capsys):
+    import cv2
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((8, 8, 3), 10, np.uint8))
+    (folder / "b.jpg").write_bytes(truncated_jpeg.read_bytes())
+    cv2.imwrite(str(folder / "c.png"), np.full((8, 8, 3), 30, np.uint8))
+    _, frames = collect(open_source(str(folder)), limit=6, loop=True)
+    assert [int(f.image[0, 0, 0]) for f in frames] == [10, 30, 10, 30, 10, 30]
+    assert capsys.readouterr().err.count(f"skipping {folder / 'b.jpg'} is not a readable image "
+                                         "(a truncated JPEG") == 1
+
+
 def test_missing_source_is_a_one_line_error(tmp_path):
     with pytest.raises(UserError, match="is not a camera index, URL, video file"):
         open_source(str(tmp_path / "nope.mp4"))

@@ -46,6 +46,16 @@ def test_bad_flag_value_names_flag(monkeypatch, capsys):
     assert "--port" in err and "'70000'" in err and "not a port number" in err
 
 
+def test_a_bad_url_in_the_environment_is_named_without_its_password(monkeypatch):
+    monkeypatch.setenv("SOCKSORT_TEST_URL", "mqtt://cam:hunter2@broker:88x3")
+    parser = argparse.ArgumentParser(prog="t")
+    config.option(parser, "--mqtt-url", env="SOCKSORT_TEST_URL", type=config.mqtt_url)
+    with pytest.raises(UserError) as caught:
+        config.resolve(parser.parse_args([]))
+    assert str(caught.value) == ("SOCKSORT_TEST_URL='mqtt://cam:***@broker:88x3': "
+                                 "the URL's port is not a number (1-65535)")
+
+
 def test_mqtt_url_carries_credentials_and_tls():
     url = config.mqtt_url("mqtts://sock:s3cr%40t@broker.local")
     assert (url.host, url.port, url.username, url.password, url.tls) == ("broker.local", 8883, "sock", "s3cr@t", True)

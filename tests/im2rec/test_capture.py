@@ -51,6 +51,18 @@ def test_a_folder_source_keeps_distinct_images_and_counts_unreadable_ones(cli, s
     assert status == 1 and "skipped 1 near-duplicates, 1 unreadable" in out
 
 
+def test_a_folder_source_names_a_truncated_jpeg_and_does_not_save_it(cli, socks, tmp_path, truncated_jpeg):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "0.jpg").write_bytes(sorted((socks / "Blank").glob("*.jpg"))[0].read_bytes())
+    (source / "1.jpg").write_bytes(truncated_jpeg.read_bytes())
+    status, out, err = cli("capture", "--label", "Blank", "--count", "2", "--source", source,
+                           "--out", tmp_path / "out", check=False)
+    assert len(list((tmp_path / "out" / "Blank").glob("*.jpg"))) == 1
+    assert status == 1 and "1 unreadable" in out
+    assert f"skipped {source / '1.jpg'}: unreadable (a truncated JPEG" in err
+
+
 @pytest.fixture
 def mjpeg_stream():
     """A live MJPEG-over-HTTP camera, as IP cameras serve it: frame i is flat grey 2*i."""

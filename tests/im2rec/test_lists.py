@@ -96,6 +96,13 @@ def test_non_images_and_unreadable_files_are_skipped_and_counted(cli, socks_copy
     assert len(listed) == 20 and not any("broken" in p or "notes" in p for p in listed)
 
 
+def test_an_unreadable_file_is_named_when_the_lists_are_made(cli, socks_copy, tmp_path):
+    cls = next(p for p in socks_copy.iterdir() if p.is_dir())
+    (cls / "broken.jpg").write_bytes(b"this is no jpeg")
+    _, _, err = cli("im2rec", "--list", "--recursive", tmp_path / "s", socks_copy)
+    assert f"socksort: note: skipped {cls.name}/broken.jpg: unreadable (not an image file)" in err
+
+
 def _error(result):
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()

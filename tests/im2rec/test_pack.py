@@ -93,6 +93,17 @@ def test_an_image_that_does_not_decode_is_skipped_and_counted(cli, socks_copy, t
     assert "packed 19 images" in out and "skipped 1 unreadable" in out
 
 
+@pytest.mark.parametrize("mode", [[], ["--pass-through"]], ids=["decoded", "pass-through"])
+def test_a_truncated_jpeg_is_skipped_counted_and_named(cli, socks_copy, tmp_path, truncated_jpeg, mode):
+    cli("im2rec", "--list", "--recursive", tmp_path / "s", socks_copy)
+    victim = lists.read_list(tmp_path / "s.lst")[0].path
+    (socks_copy / victim).write_bytes(truncated_jpeg.read_bytes())
+    _, out, err = cli("im2rec", "--resize", "64", *mode, tmp_path / "s", socks_copy)
+    assert "packed 19 images" in out and "skipped 1 unreadable" in out
+    assert f"socksort: note: skipped {victim}: unreadable (a truncated JPEG: it ends before its " \
+           "end-of-image marker)" in err
+
+
 def test_an_interrupted_pack_leaves_the_previous_files_and_no_temporaries(socks, listed, monkeypatch):
     opts = pack.PackOptions(resize=64)
     lst = listed.with_name("socks_train.lst")

@@ -1,6 +1,7 @@
 """Every case converted from ksqlDB's own query-validation tests passes in-process.
 
-The cases live in ../shared/ksql-conformance/cases next to the repository (README.md there
+The cases live in ../shared/ksql-conformance/cases next to the repository, or next to the
+folder of worktrees, or where SOCKSORT_KSQL_CONFORMANCE says (README.md there
 gives the format and the comparison rules implemented by socksort.ksql.testrunner).
 """
 
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from socksort.ksql.testrunner import check_files
+from socksort.paths import ksql_conformance_dir
 
-CASES = Path(__file__).resolve().parents[2].parent / "shared" / "ksql-conformance" / "cases"
+CASES = ksql_conformance_dir() / "cases"
 
 # Cases the engine does not pass yet: folder -> the ksqlDB behaviour that is missing.
 # Strict xfail, so a fix shows up as XPASS and the entry must be removed.

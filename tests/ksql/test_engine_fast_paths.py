@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from socksort.ksql import formats, functions
+from socksort.ksql import formats, timeformat
 from socksort.ksql import types as T
 from socksort.ksql.accuracy import PIPELINE_SQL
 from socksort.ksql.engine import Engine, Record
@@ -228,10 +228,10 @@ def test_records_returned_by_process_carry_no_engine_state():
 
 
 def _timestamp_to_string_via_datetime(millis: int, pattern: str, zone: str | None) -> str:
-    tz = timezone.utc if zone is None else functions._zone(zone)
+    tz = timezone.utc if zone is None else timeformat._zone(zone)
     dt = datetime.fromtimestamp(millis / 1000, tz).replace(microsecond=(millis % 1000) * 1000)
-    return "".join(text if kind == "lit" else functions._field(dt, text)
-                   for kind, text in functions._compile_pattern(pattern))
+    return "".join(text if kind == "lit" else timeformat._field(dt, text)
+                   for kind, text in timeformat._compile_pattern(pattern))
 
 
 @pytest.mark.parametrize("pattern", ["HHmmssSSS", "HH:mm:ss.SSS", "k K h H m s S SS SSSS",
@@ -242,7 +242,7 @@ def test_time_of_day_patterns_in_utc_print_what_the_datetime_path_prints(pattern
     rng = random.Random(pattern)
     for millis in [0, 1, 999, 43_200_000, 86_399_999, 86_400_000] + [
             rng.randrange(0, 253_402_300_799_999) for _ in range(200)]:
-        assert functions.timestamp_to_string(millis, pattern, zone) == \
+        assert timeformat.timestamp_to_string(millis, pattern, zone) == \
             _timestamp_to_string_via_datetime(millis, pattern, zone)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from socksort.errors import UserError
 from socksort.ksql import pairs, print_topic, replay, variables
+from socksort.ksql.command_topic import Command
 from socksort.ksql.kafka_io import Message
 from socksort.ksql.rows import PairRow
 from socksort.net import free_port
@@ -58,6 +59,22 @@ def test_pair_table_is_drawn_like_the_ksql_cli():
         "|Streamset |Un-matched |1                 |",
         "+----------+-----------+------------------+",
     ]
+
+
+def test_a_command_keeps_where_it_ran_where_its_new_inputs_start_and_their_topic_ids():
+    command = Command("CREATE TABLE T AS SELECT K, COUNT(*) AS N FROM S GROUP BY K;",
+                      {"auto.offset.reset": "latest"}, {"a/0": 5, "a/1": 3},
+                      {"b/0": 7}, {"a": "id-of-a", "b": "id-of-b"})
+    assert Command.from_json(command.to_json()) == command
+
+
+def test_a_command_written_before_starts_were_kept_starts_its_new_inputs_at_its_position():
+    # The older format kept one map, taken after the statement ran.
+    old = json.dumps({"statement": "CREATE TABLE T AS SELECT * FROM S;", "properties": {},
+                      "position": {"data_mqtt/0": 573}, "caught_up": {}}).encode()
+    command = Command.from_json(old)
+    assert command.starts == {"data_mqtt/0": 573}
+    assert command.topic_ids == {}
 
 
 def test_reset_keeps_the_input_stream_and_drops_what_the_pipeline_built():

@@ -35,6 +35,14 @@ def test_a_corrupt_rec_is_named(run_cli, tmp_path, rec_writer, small_images):
     assert not (tmp_path / "model").exists()
 
 
+def test_records_of_a_single_class_are_refused_naming_the_class(run_cli, tmp_path, rec_writer, small_images):
+    rec_writer(tmp_path / "socks", [(image, 1) for image in small_images], ["Blank", "red"])
+    error = one_error_line(train(run_cli, tmp_path / "socks", tmp_path / "model"))
+    assert "holds only the class 'red' (4 images)" in error
+    assert "at least two classes" in error
+    assert not (tmp_path / "model").exists()
+
+
 def test_a_missing_class_list_is_named(run_cli, tmp_path, rec_writer, small_images):
     rec_writer(tmp_path / "socks", [(small_images[0], 0)], ["Blank"])
     (tmp_path / "socks_classes.txt").unlink()
@@ -60,6 +68,23 @@ def test_an_unreadable_image_is_named(run_cli, tiny_training, tmp_path):
     assert "notes.jpg is not a readable image" in error
 
 
+def test_a_truncated_jpeg_is_refused_by_predict_naming_it(run_cli, tiny_training, truncated_jpeg):
+    result = run_cli("predict", "--model", tiny_training.model, truncated_jpeg)
+    error = one_error_line(result)
+    assert error == (f"socksort: error: {truncated_jpeg} is not a readable image "
+                     "(a truncated JPEG: it ends before its end-of-image marker)")
+    assert result.stdout == ""
+
+
+def test_a_truncated_jpeg_is_refused_by_evaluate_naming_it(run_cli, tiny_training, tmp_path, truncated_jpeg):
+    photos = tmp_path / "photos"
+    shutil.copytree(tiny_training.dir / "photos", photos)
+    victim = next(photos.glob("*/*.jpg"))
+    victim.write_bytes(truncated_jpeg.read_bytes())
+    error = one_error_line(run_cli("evaluate", "--model", tiny_training.model, photos))
+    assert f"{victim} is not a readable image (a truncated JPEG" in error
+
+
 def test_an_input_size_efficientnet_cannot_take_is_refused(run_cli, tmp_path, rec_writer, small_images):
     rec_writer(tmp_path / "socks", [(small_images[0], 0)], ["Blank"])
     result = run_cli("train", "--train", tmp_path / "socks.rec", "--val", tmp_path / "socks.rec",
@@ -68,7 +93,7 @@ def test_an_input_size_efficientnet_cannot_take_is_refused(run_cli, tmp_path, re
 
 
 def test_a_zoo_backbone_offline_points_at_efficientnet_lite0(run_cli, tmp_path, rec_writer, small_images):
-    rec_writer(tmp_path / "socks", [(small_images[0], 0)], ["Blank"])
+    rec_writer(tmp_path / "socks", [(small_images[0], 0), (small_images[1], 1)], ["Blank", "red"])
     result = run_cli("train", "--train", tmp_path / "socks.rec", "--val", tmp_path / "socks.rec",
                      "--labels", tmp_path / "socks_classes.txt", "--out", tmp_path / "m",
                      "--backbone", "resnet18_v1", env={"SOCKSORT_OFFLINE": "1", "MXNET_HOME": str(tmp_path)})

@@ -22,6 +22,12 @@ def test_predict_json_prints_one_object_per_image_with_top_k_in_percent(tiny_tra
         assert abs(sum(probabilities) - 100) < 0.1
 
 
+def test_predict_prints_no_warning_the_user_cannot_act_on(tiny_training, run_cli):
+    result = run_cli("predict", "--model", tiny_training.model, photos_of(tiny_training.dir)[0], check=True)
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 1
+
+
 def test_evaluate_agrees_with_predict_photo_by_photo(tiny_training, run_cli):
     photos = photos_of(tiny_training.dir)
     predicted = run_cli("predict", "--model", tiny_training.model, "--json", "--top", 1, *photos, check=True)

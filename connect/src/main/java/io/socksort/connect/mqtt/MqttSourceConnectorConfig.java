@@ -31,6 +31,11 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
     public static final String RECORD_KEY = "record.key";
     public static final String BUFFER_MAX = "buffer.max.messages";
     public static final String BATCH_MAX = "poll.max.batch.size";
+    public static final String MAX_PAYLOAD_BYTES = "mqtt.max.payload.bytes";
+    // Connect's sink-only dead letter queue keys, given the same meaning for this source
+    // (the framework has no dead letter queue for source connectors; ErrorHandling explains).
+    public static final String DLQ_TOPIC = "errors.deadletterqueue.topic.name";
+    public static final String DLQ_CONTEXT_HEADERS = "errors.deadletterqueue.context.headers.enable";
     // TLS, as Confluent's connector names it: stores by path (Confluent Platform) or by
     // content as a data: URI (Confluent Cloud's *.file keys).
     public static final String SSL_TRUST_STORE_PATH = "mqtt.ssl.trust.store.path";
@@ -44,6 +49,8 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
     public static final String KEY_TOPIC = "topic";
     public static final String KEY_DEVICE = "device";
     public static final String KEY_NONE = "none";
+    /** 256 KiB: a prediction is a few hundred bytes, and Kafka's 1 MiB request limit leaves room for key and headers. */
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024;
 
     public static final ConfigDef CONFIG_DEF = new ConfigDef()
         .define(SERVER_URI, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, new ServerUris(), Importance.HIGH,
@@ -76,6 +83,19 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
                 + "(nothing is dropped, the broker queues).")
         .define(BATCH_MAX, Type.INT, 1_000, ConfigDef.Range.atLeast(1), Importance.LOW,
                 "Most records returned by one poll.")
+        .define(MAX_PAYLOAD_BYTES, Type.INT, DEFAULT_MAX_PAYLOAD_BYTES, ConfigDef.Range.atLeast(1), Importance.MEDIUM,
+                "Largest MQTT payload that becomes a record. A larger one is handled by errors.tolerance: "
+                + "none fails the task, all sends it to " + DLQ_TOPIC + " (cut to this size) or drops it, "
+                + "logged when errors.log.enable is true. Keep it below the producer's max.request.size "
+                + "(1 MiB by default) with room for key and headers, and equal to the broker's limit "
+                + "(Mosquitto's message_size_limit).")
+        .define(DLQ_TOPIC, Type.STRING, "", Importance.MEDIUM,
+                "Kafka topic for MQTT messages that cannot be produced (with errors.tolerance=all); "
+                + "empty means they are dropped. The record holds the payload cut to "
+                + MAX_PAYLOAD_BYTES + " and a mqtt.payload.bytes header with its full size.")
+        .define(DLQ_CONTEXT_HEADERS, Type.BOOLEAN, false, Importance.LOW,
+                "Add Connect's __connect.errors.* headers (topic, connector, task, stage, exception) to "
+                + "dead letter records, as the sink dead letter queue does.")
         .define(SSL_TRUST_STORE_PATH, Type.STRING, "", new StoreLocation(), Importance.HIGH,
                 "JKS or PKCS12 trust store holding the CA certificates the broker's certificate must "
                 + "chain to (ssl:// URIs); empty means the JVM's default trust store.")
@@ -151,6 +171,20 @@ public final class MqttSourceConnectorConfig extends AbstractConfig {
 
     public int batchMax() {
         return getInt(BATCH_MAX);
+    }
+
+    public int maxPayloadBytes() {
+        return getInt(MAX_PAYLOAD_BYTES);
+    }
+
+    /** The dead letter topic, or null when none is set. */
+    public String deadLetterTopic() {
+        String topic = getString(DLQ_TOPIC).trim();
+        return topic.isEmpty() ? null : topic;
+    }
+
+    public boolean deadLetterContextHeaders() {
+        return getBoolean(DLQ_CONTEXT_HEADERS);
     }
 
     /** The key naming the trust store (path or data: URI), or null when none is set. */

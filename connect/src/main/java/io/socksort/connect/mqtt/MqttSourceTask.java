@@ -1,6 +1,7 @@
 package io.socksort.connect.mqtt;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -34,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * drops the ones Kafka already has. Between Paho's callback thread and {@link #poll} sits
  * a bounded queue: when it is full the callback blocks, Paho stops reading the socket,
  * and the broker holds the rest — nothing is dropped on our side.
+ *
+ * A payload over {@code mqtt.max.payload.bytes} never reaches the producer: Kafka would
+ * refuse it, fail the task and, through redelivery, every restart after it.
+ * {@link ErrorHandling} decides what becomes of it.
  */
 public class MqttSourceTask extends SourceTask {
     private static final Logger log = LoggerFactory.getLogger(MqttSourceTask.class);
@@ -44,6 +49,7 @@ public class MqttSourceTask extends SourceTask {
     private MqttSourceConnectorConfig config;
     private BlockingQueue<Arrived> buffer;
     private RedeliveryFilter redeliveries;
+    private ErrorHandling errors;
     private MqttAsyncClient client;
     private long reportedRedeliveries;
     // Set from Paho's callback thread when a (re)subscription fails; poll() then fails the
@@ -74,10 +80,8 @@ public class MqttSourceTask extends SourceTask {
 
     @Override
     public void start(Map<String, String> props) {
-        configure(new MqttSourceConnectorConfig(props),
-                  new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition)));
-        String clientId = config.clientIdPrefix(props.getOrDefault(CONNECTOR_NAME, "mqtt-source"))
-            + "-" + props.getOrDefault(TASK_INDEX, "0");
+        configure(props, new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition)));
+        String clientId = config.clientIdPrefix(connectorName(props)) + "-" + taskIndex(props);
         try {
             client = new MqttAsyncClient(config.serverUris().get(0), clientId, new MemoryPersistence());
             client.setManualAcks(true);
@@ -92,10 +96,19 @@ public class MqttSourceTask extends SourceTask {
     }
 
     /** Everything but the MQTT connection (which unit tests do without). */
-    void configure(MqttSourceConnectorConfig config, RedeliveryFilter redeliveries) {
-        this.config = config;
+    void configure(Map<String, String> props, RedeliveryFilter redeliveries) {
+        this.config = new MqttSourceConnectorConfig(props);
         this.buffer = new ArrayBlockingQueue<>(config.bufferMax());
         this.redeliveries = redeliveries;
+        this.errors = new ErrorHandling(props, config, connectorName(props), taskIndex(props));
+    }
+
+    private static String connectorName(Map<String, String> props) {
+        return props.getOrDefault(CONNECTOR_NAME, "mqtt-source");
+    }
+
+    private static String taskIndex(Map<String, String> props) {
+        return props.getOrDefault(TASK_INDEX, "0");
     }
 
     static MqttConnectOptions connectOptions(MqttSourceConnectorConfig config) {
@@ -203,7 +216,11 @@ public class MqttSourceTask extends SourceTask {
         return records.isEmpty() ? null : records;
     }
 
-    /** The record for one message, or null (after acknowledging it) when Kafka already has it. */
+    /**
+     * The record for one message; null (after acknowledging it) when Kafka already has it or
+     * when it is too large and errors.tolerance=all drops it; a record for the dead letter
+     * topic when it is too large and one is set.
+     */
     SourceRecord toRecord(Arrived arrived) {
         MqttMessage message = arrived.message();
         byte[] payload = message.getPayload();
@@ -222,9 +239,30 @@ public class MqttSourceTask extends SourceTask {
         ConnectHeaders headers = new ConnectHeaders();
         headers.addString("mqtt.topic", arrived.topic());
         long timestamp = fields.ts != null ? fields.ts : arrived.arrivedAt();
-        return new MqttRecord(partition, offset, config.kafkaTopic(),
+        String topic = config.kafkaTopic();
+        int limit = config.maxPayloadBytes();
+        if (payload.length > limit) {
+            String reason = describe(arrived, fields) + " is " + payload.length + " bytes, over "
+                + MqttSourceConnectorConfig.MAX_PAYLOAD_BYTES + "=" + limit;
+            topic = errors.reject(reason, payload);
+            if (topic == null) {
+                acknowledge(message.getId(), message.getQos());
+                return null;
+            }
+            // Its offset goes along, so a redelivery after a crash is recognised as one.
+            errors.describe(headers, arrived.topic(), reason, payload.length);
+            payload = Arrays.copyOf(payload, limit);
+        }
+        return new MqttRecord(partition, offset, topic,
                               key == null ? null : Schema.OPTIONAL_STRING_SCHEMA, key, payload, timestamp,
                               headers, message.getId(), message.getQos());
+    }
+
+    /** "MQTT message 7 on 'sockfound' (device cam, seq 12)", for errors and logs. */
+    private static String describe(Arrived arrived, PayloadFields fields) {
+        String who = fields.device != null ? " (device " + fields.device
+            + (fields.seq != null ? ", seq " + fields.seq : "") + ")" : "";
+        return "MQTT message " + arrived.message().getId() + " on '" + arrived.topic() + "'" + who;
     }
 
     @Override

@@ -2,11 +2,13 @@ package io.socksort.connect.mqtt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -29,14 +31,31 @@ class MqttSourceTaskTest {
 
     private static MqttSourceTask task(String... extra) {
         MqttSourceTask task = new MqttSourceTask();
-        task.configure(new MqttSourceConnectorConfig(config(extra)), new RedeliveryFilter(p -> null));
+        task.configure(config(extra), new RedeliveryFilter(p -> null));
         return task;
     }
 
     private static MqttSourceTask.Arrived arrived(String payload, long at) {
-        MqttMessage message = new MqttMessage(payload.getBytes(StandardCharsets.UTF_8));
+        return arrived(payload.getBytes(StandardCharsets.UTF_8), at);
+    }
+
+    private static MqttSourceTask.Arrived arrived(byte[] payload, long at) {
+        MqttMessage message = new MqttMessage(payload);
         message.setQos(1);
+        message.setId(7);
         return new MqttSourceTask.Arrived("sockfound", message, at);
+    }
+
+    /** A prediction padded with an extra field to exactly {@code size} bytes. */
+    private static byte[] predictionOfSize(int size) {
+        String start = "{\"ts\":1700000000000,\"device\":\"cam\",\"seq\":9,\"image\":\"";
+        String end = "\"}";
+        return (start + "x".repeat(size - start.length() - end.length()) + end).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String header(SourceRecord record, String name) {
+        return record.headers().lastWithName(name) == null ? null
+            : String.valueOf(record.headers().lastWithName(name).value());
     }
 
     private static final String PREDICTION = "{\"image\":\"Google\",\"ts\":1700000000000,\"device\":\"cam\",\"seq\":4}";
@@ -90,5 +109,64 @@ class MqttSourceTaskTest {
     @Test
     void pollWaitsQuietlyWhileTheSubscriptionStands() throws InterruptedException {
         assertNull(task().poll());
+    }
+
+    @Test
+    void aPayloadAtTheLimitIsAnOrdinaryRecord() {
+        SourceRecord record = task("mqtt.max.payload.bytes", "1000").toRecord(arrived(predictionOfSize(1000), 5L));
+        assertEquals("data_mqtt", record.topic());
+        assertEquals(1000, ((byte[]) record.value()).length);
+    }
+
+    @Test
+    void underErrorsToleranceNoneAnOversizedPayloadFailsTheTaskNamingItsSizeAndTheLimit() {
+        MqttSourceTask task = task("mqtt.max.payload.bytes", "1000");
+        ConnectException failure = assertThrows(ConnectException.class,
+                                                () -> task.toRecord(arrived(predictionOfSize(1001), 5L)));
+        assertTrue(failure.getMessage().contains("MQTT message 7 on 'sockfound' (device cam, seq 9) is 1001 bytes, "
+                                                 + "over mqtt.max.payload.bytes=1000"), failure.getMessage());
+    }
+
+    @Test
+    void underErrorsToleranceAllAnOversizedPayloadGoesToTheDeadLetterTopicCutToTheLimit() {
+        byte[] payload = predictionOfSize(5000);
+        SourceRecord record = task("mqtt.max.payload.bytes", "1000", "errors.tolerance", "all",
+                                   "errors.deadletterqueue.topic.name", "data_mqtt_dlq").toRecord(arrived(payload, 5L));
+        assertEquals("data_mqtt_dlq", record.topic());
+        assertArrayEquals(Arrays.copyOf(payload, 1000), (byte[]) record.value());
+        assertEquals("5000", header(record, "mqtt.payload.bytes"));
+        assertEquals("sockfound", header(record, "mqtt.topic"));
+        assertEquals(Map.of("seq", 9L, "ts", 1700000000000L), record.sourceOffset());
+    }
+
+    @Test
+    void deadLetterRecordsCarryConnectsErrorContextHeadersWhenEnabled() {
+        SourceRecord record = task("mqtt.max.payload.bytes", "1000", "errors.tolerance", "all",
+                                   "errors.deadletterqueue.topic.name", "data_mqtt_dlq",
+                                   "errors.deadletterqueue.context.headers.enable", "true", "name", "bridge")
+            .toRecord(arrived(predictionOfSize(5000), 5L));
+        assertEquals("org.apache.kafka.common.errors.RecordTooLargeException",
+                     header(record, "__connect.errors.exception.class.name"));
+        assertTrue(header(record, "__connect.errors.exception.message").contains("is 5000 bytes"));
+        assertEquals("sockfound", header(record, "__connect.errors.topic"));
+        assertEquals("bridge", header(record, "__connect.errors.connector.name"));
+        assertEquals("KAFKA_PRODUCE", header(record, "__connect.errors.stage"));
+    }
+
+    @Test
+    void deadLetterRecordsLeaveOutTheContextHeadersByDefault() {
+        SourceRecord record = task("mqtt.max.payload.bytes", "1000", "errors.tolerance", "all",
+                                   "errors.deadletterqueue.topic.name", "data_mqtt_dlq")
+            .toRecord(arrived(predictionOfSize(5000), 5L));
+        assertNull(record.headers().lastWithName("__connect.errors.exception.class.name"));
+    }
+
+    @Test
+    void underErrorsToleranceAllWithoutADeadLetterTopicAnOversizedPayloadIsDropped() {
+        MqttSourceTask task = task("mqtt.max.payload.bytes", "1000", "errors.tolerance", "all");
+        assertNull(task.toRecord(arrived(predictionOfSize(5000), 5L)));
+        SourceRecord next = task.toRecord(arrived(PREDICTION.replace("\"seq\":4", "\"seq\":10"), 6L));
+        assertNotNull(next);
+        assertEquals("data_mqtt", next.topic());
     }
 }
