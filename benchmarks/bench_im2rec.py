@@ -22,7 +22,7 @@ CLASSES, PER_CLASS = 4, 30
 ROUNDS = 3
 
 
-class PackFigures(NamedTuple):  # not a dataclass: benchmarks/run.py loads us outside sys.modules
+class PackFigures(NamedTuple):
     rate: float = 0.0        # images per wall-clock second, best round
     cpu_ms: float = 0.0      # process CPU (all threads) per image, in that round
 

@@ -61,6 +61,7 @@ class Dashboard:
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
         self._writers: dict[str, str] | None = None
+        self._camera_finished: str | None = None
         self.pair_query = PushQuery(settings.ksql_url, PAIRS_SQL, name="pairs-query",
                                     on_reset=self._pairs_restarted, on_row=self._pair_row,
                                     on_status=lambda ok, msg: self._query_status("pairs", ok, msg))
@@ -103,6 +104,11 @@ class Dashboard:
         return {"frames_received": self.timeline.received, "frames_rejected": self.timeline.rejected,
                 "frames_dropped": self.timeline.dropped, "events_dropped": self.hub.dropped_total,
                 "pages": self.hub.clients()}
+
+    def camera_ended(self, detail: str = health.SHOW_ENDED) -> None:
+        """The camera has played its recording to the end and stopped on purpose: from now
+        on the page says so instead of reporting it down."""
+        self._camera_finished = detail
 
     # --- a new sorting session -------------------------------------------------------
 
@@ -178,7 +184,8 @@ class Dashboard:
     def _health_loop(self) -> None:
         settings = self.settings
         probes = (
-            lambda: health.camera(settings.edge_url),
+            lambda: (health.camera_finished(self._camera_finished) if self._camera_finished
+                     else health.camera(settings.edge_url)),
             lambda: health.mqtt(lambda: (self.mqtt.connected, self.mqtt.state)),
             lambda: health.connector(settings.connect_url, settings.connector),
             lambda: health.ksql(settings.ksql_url),

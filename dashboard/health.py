@@ -5,6 +5,11 @@ The parts, in the order data flows through them: the camera (the edge function's
 Connect connector (Connect's REST API: connector and task states), and the ksql engine
 (``/healthcheck``, which also reports whether it reaches Kafka). Each check turns the
 answer, or the lack of one, into a :class:`Check` whose ``detail`` names the cause.
+
+A part can also have finished on purpose: the demo's camera plays a recorded show once,
+and when it has ended the edge function exits. That camera is *idle*, not down: the page
+says the show has ended, in a neutral colour, and the rest of the pipeline still counts
+as up.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Check:
     title: str      # what the page shows
     ok: bool
     detail: str
+    idle: bool = False  # not running, and meant not to be (a recording that has ended)
 
 
 @dataclass(frozen=True)
@@ -32,16 +38,22 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
+        return not self.failing
 
     @property
     def failing(self) -> list[Check]:
-        return [check for check in self.checks if not check.ok]
+        return [check for check in self.checks if not check.ok and not check.idle]
+
+    @property
+    def idle(self) -> list[Check]:
+        return [check for check in self.checks if check.idle]
 
     def summary(self) -> str:
-        if self.ok:
-            return "all parts are up"
-        return "down: " + "; ".join(f"{c.title} ({c.detail})" for c in self.failing)
+        if not self.ok:
+            return "down: " + "; ".join(f"{c.title} ({c.detail})" for c in self.failing)
+        if self.idle:
+            return "; ".join(c.detail for c in self.idle) + "; the other parts are up"
+        return "all parts are up"
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "summary": self.summary(),
@@ -78,6 +90,14 @@ def camera(edge_url: str, fetch=get_json) -> Check:
     if status == 200:
         return Check("camera", title, True, detail or "streaming")
     return Check("camera", title, False, detail or f"edge /healthz answered HTTP {status}")
+
+
+SHOW_ENDED = "Show ended — the camera has finished its recording"
+
+
+def camera_finished(detail: str = SHOW_ENDED) -> Check:
+    """The camera played its recording to the end and stopped, as it was meant to."""
+    return Check("camera", "Camera", False, detail, idle=True)
 
 
 def _describe_edge(body) -> str:

@@ -63,6 +63,13 @@ def _register_synth(commands) -> None:
     option(show, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
     option(show, "--num-thread", type=config.positive_int, default=2,
            help="frames drawn at once (the video does not depend on it)")
+    option(show, "--back-to-back", type=config.non_negative_int, default=1,
+           help="how often a design is shown again right after itself (when the designs allow)")
+    option(show, "--back-to-back-gap", type=config.positive_float, default=1.0,
+           help="seconds of empty wall between those two showings (at most 1)")
+    option(show, "--shutter", type=config.non_negative_float, default=0.02,
+           help="exposure of each frame in seconds: a moving sock smears along its path "
+                "for this long (0: no motion blur)")
     show.set_defaults(func=_synth_show)
 
     sheet = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
@@ -94,7 +101,8 @@ def _synth_show(args) -> int:
     truth_path = args.truth or args.out.with_name(f"{args.out.stem}.truth.json")
     spec = show.ShowSpec(out=args.out, truth=truth_path, classes_from=args.classes_from, seed=args.seed,
                          fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1],
-                         threads=args.num_thread)
+                         threads=args.num_thread, back_to_back=args.back_to_back,
+                         back_to_back_gap=args.back_to_back_gap, shutter=args.shutter)
     result = show.make_show(spec)
     shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
     print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "

@@ -161,10 +161,12 @@ def placement(spr: Sprite, pose: Pose, width: int, height: int) -> np.ndarray:
     return np.hstack([linear, offset[:, None]]).astype(np.float32)
 
 
-def footprint(spr: Sprite, matrix: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The frame region (x0, y0, x1, y1) the placed sock and its shadow can touch, or None."""
+def footprint(spr: Sprite, matrix: np.ndarray, width: int, height: int,
+              extra: int = 0) -> tuple[int, int, int, int] | None:
+    """The frame region (x0, y0, x1, y1) the placed sock and its shadow can touch, or None;
+    ``extra`` pixels more on every side (what a motion blur smears beyond the sock)."""
     corners = spr.hull @ matrix[:, :2].T + matrix[:, 2]
-    margin = shadow_margin(matrix)
+    margin = shadow_margin(matrix) + extra
     x0, y0 = np.floor(corners.min(axis=0)).astype(int) - margin
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 2 * margin
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
@@ -176,17 +178,58 @@ def shadow_margin(matrix: np.ndarray) -> int:
     return int(0.05 * scale * SPRITE_SIZE) + 2
 
 
+def motion_kernel(travel: tuple[float, float]) -> np.ndarray | None:
+    """The blur of something that moved ``travel`` (x, y) pixels while the shutter was open:
+    a line of that length and direction, summing to 1; None when it moved under a pixel."""
+    dx, dy = travel
+    length = math.hypot(dx, dy)
+    if length < 1.0:
+        return None
+    half = int(math.ceil(length / 2)) + 1
+    kernel = np.zeros((2 * half + 1, 2 * half + 1), np.float32)
+    sub = 16  # cv2.line's shift=4: endpoints in 1/16 pixel, so short blurs keep their length
+    ends = [(int(round((half + s * dx / 2) * sub)), int(round((half + s * dy / 2) * sub))) for s in (-1, 1)]
+    cv2.line(kernel, ends[0], ends[1], 1.0, thickness=1, lineType=cv2.LINE_AA, shift=4)
+    return kernel / kernel.sum()
+
+
+def _warp(spr: Sprite, local: np.ndarray, roi: tuple[int, int], colour: np.ndarray | None,
+          motion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The sock's alpha and colour over the region, smeared by ``motion`` if given.
+
+    A moving sock's colour and coverage are both averaged along its path, so the blur runs
+    over premultiplied colour and alpha, on a canvas padded by the kernel's reach: the part
+    of the sock just outside the region still smears into it.
+    """
+    source = spr.colour if colour is None else colour
+    if motion is None:
+        return (cv2.warpAffine(spr.alpha, local, roi, flags=cv2.INTER_LINEAR),
+                cv2.warpAffine(source, local, roi, flags=cv2.INTER_LINEAR))
+    pad = motion.shape[0] // 2
+    shifted = local.copy()
+    shifted[:, 2] += pad
+    wide = (roi[0] + 2 * pad, roi[1] + 2 * pad)
+    alpha = cv2.warpAffine(spr.alpha, shifted, wide, flags=cv2.INTER_LINEAR)
+    premultiplied = cv2.warpAffine(source, shifted, wide, flags=cv2.INTER_LINEAR).astype(np.float32) * alpha[:, :, None]
+    alpha = cv2.filter2D(alpha, -1, motion, borderType=cv2.BORDER_CONSTANT)
+    premultiplied = cv2.filter2D(premultiplied, -1, motion, borderType=cv2.BORDER_CONSTANT)
+    sock = premultiplied / np.maximum(alpha, 1e-4)[:, :, None]
+    inner = (slice(pad, pad + roi[1]), slice(pad, pad + roi[0]))
+    sock = np.clip(sock[inner], 0, 255).astype(source.dtype)
+    return np.ascontiguousarray(alpha[inner]), sock
+
+
 def blend(region: np.ndarray, spr: Sprite, local: np.ndarray, shadow: float = 0.35,
-          colour: np.ndarray | None = None) -> None:
+          colour: np.ndarray | None = None, motion: np.ndarray | None = None) -> None:
     """Draw the sprite into a BGR region (float32 or uint8) in place, with a soft shadow.
 
     ``local`` maps sprite pixels to region pixels; ``colour`` replaces the sprite's
-    colours (same dtype as region), e.g. already lit for a whole show. The weighted sums
+    colours (same dtype as region), e.g. already lit for a whole show; ``motion`` is a
+    :func:`motion_kernel` that blurs the moving sock and its shadow. The weighted sums
     run in OpenCV's blendLinear, several times faster than the NumPy expression.
     """
     roi = (region.shape[1], region.shape[0])
-    alpha = cv2.warpAffine(spr.alpha, local, roi, flags=cv2.INTER_LINEAR)
-    sock = cv2.warpAffine(spr.colour if colour is None else colour, local, roi, flags=cv2.INTER_LINEAR)
+    alpha, sock = _warp(spr, local, roi, colour, motion)
     if shadow > 0:
         # the sock's own silhouette, moved down-right and softened, darkens what is under it
         step = int(shadow_margin(local) * 0.6)

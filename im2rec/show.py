@@ -1,34 +1,51 @@
 """``socksort synth show``: a video of someone showing socks to a camera, and its truth.
 
-Each showing: the sock enters from a side, is held for 1-8 s (hand jitter, slight
-sway), and leaves; 1-3 s of empty background separate showings. Designs come from a
-dataset's ``synth.json`` and are drawn with the same sprites, so a model trained on
-that dataset recognises them, and the empty frames look like its ``Blank`` photos.
-Some designs are shown twice (a pair), some once, some three times.
+Each showing: a hand slides the sock in from the left, right or bottom edge of the frame
+(0.25-0.6 s), holds it for 1-8 s (hand jitter, slight sway) and takes it out again the
+same way; 1-3 s of empty background separate showings. While the shutter is open
+(``shutter`` seconds, 1/50 s by default) a moving sock travels, so it is drawn smeared
+along its path: a directional motion blur proportional to its speed, strong while it
+enters and leaves, nil while it is held. Designs come from a dataset's ``synth.json`` and
+are drawn with the same sprites, so a model trained on that dataset recognises them, and
+the empty frames look like its ``Blank`` photos. Some designs are shown twice (a pair),
+some once, some three times; ``back_to_back`` times per show (1 by default, when the
+designs allow it) a design is shown again right after itself with only
+``back_to_back_gap`` seconds (1 s) of wall between, as when someone holds up the two
+socks of a pair one after the other.
 
 ``truth.json`` says what was shown when::
 
-    {"format": "socksort-show/1", "video": "show.mp4", "fps": 30, "seconds": 60.0,
-     "frames": 1800, "width": 640, "height": 480, "blank": "Blank",
-     "showings": [{"n": 0, "design": "navy-stripes", "start": 1.9, "end": 7.4,
-                   "start_frame": 57, "end_frame": 222, "held_start": 2.5, "held_end": 6.8,
-                   "held_start_frame": 75, "held_end_frame": 204}, ...],
+    {"format": "socksort-show/1", "renderer": 2, "video": "show.mp4", "fps": 30,
+     "seconds": 60.0, "frames": 1800, "width": 640, "height": 480, "blank": "Blank",
+     "shutter": 0.02, "back_to_back_gap": 1.0,
+     "showings": [{"n": 0, "design": "navy-stripes", "start_frame": 62, "end_frame": 218,
+                   "held_start_frame": 66, "held_end_frame": 212, "enter_frame": 57,
+                   "leave_frame": 223, "back_to_back": false, "start": 2.0667, ...}, ...],
      "counts": {"navy-stripes": 2, ...},
-     "timeline": [{"label": "Blank", "start_frame": 0, "end_frame": 57, "start": 0.0,
-                   "end": 1.9}, {"label": "navy-stripes", "start_frame": 57, ...}, ...]}
+     "timeline": [{"label": "Blank", "start_frame": 0, "end_frame": 62, "start": 0.0,
+                   "end": 2.0667}, {"label": "navy-stripes", "start_frame": 62, ...}, ...]}
 
-Frame ranges are half-open: showing n is in view for ``start_frame <= f < end_frame``
-and held still(ish) for ``held_start_frame <= f < held_end_frame``; ``start``/``end``
-are the same instants in seconds (``frame / fps``). ``timeline`` covers every frame
-once, in order, with the label in view (a design, or ``Blank``).
+Frame ranges are half-open. The rule for a showing: it spans the frames in which at least
+half of the sock is inside the picture, ``start_frame <= f < end_frame`` (the sock is
+mostly in view from ``start_frame`` on, and from ``end_frame`` on it has mostly left).
+The hand's movement is there too: the sock starts to come in from just outside the
+picture at ``enter_frame``, is held still(ish) for ``held_start_frame <= f <
+held_end_frame``, and is outside the picture again by ``leave_frame``, so every frame
+outside ``enter_frame <= f < leave_frame`` of every showing shows only the wall.
+``back_to_back`` is true when the same design was shown just before, with only the
+short gap between. ``start``/``end``/``held_start``/... are the same instants in
+seconds (``frame / fps``). ``timeline`` covers every frame once, in order, with the label
+a perfect classifier gives it under the same rule: the design while it is mostly in
+view, ``Blank`` otherwise.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -44,20 +61,47 @@ from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
 FORMAT = "socksort-show/1"
+RENDERER = 2                 # bumped whenever the same seed would draw different pixels
 SHOW_COUNTS = (2, 1, 3)      # the first designs make a pair, a single and a triple
 MIN_HOLD, MAX_HOLD = 1.0, 8.0
 MIN_GAP, MAX_GAP = 1.0, 3.0
+MIN_MOVE, MAX_MOVE = 0.25, 0.6   # seconds to slide the sock in, or out
+BACK_TO_BACK = 1             # per show, a design shown again right after itself ...
+BACK_TO_BACK_GAP = MIN_GAP   # ... with this much wall between (seconds)
+SHUTTER = 0.02               # exposure of a frame (seconds): how long a moving sock smears
+VIEW_SHARE = 0.5             # a showing lasts while at least this share of the sock is in view
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG"}  # encoders opencv-python-headless ships with
 
 
 @dataclass(frozen=True)
+class Slot:
+    """When the hand moves in one showing: the sock comes in from just outside the picture
+    from ``enter_frame``, is held for ``held_start_frame <= f < held_end_frame`` and is
+    outside again by ``leave_frame``."""
+
+    n: int
+    design: str
+    enter_frame: int
+    held_start_frame: int
+    held_end_frame: int
+    leave_frame: int
+    back_to_back: bool = False   # the same design was shown just before, with the short gap
+
+
+@dataclass(frozen=True)
 class Showing:
+    """One showing as truth.json states it: the frames in which the sock is mostly in view
+    (``start_frame <= f < end_frame``), and the hand's movement around them."""
+
     n: int
     design: str
     start_frame: int
     held_start_frame: int
     held_end_frame: int
     end_frame: int
+    enter_frame: int
+    leave_frame: int
+    back_to_back: bool
 
 
 @dataclass(frozen=True)
@@ -71,32 +115,64 @@ class ShowSpec:
     width: int = 640
     height: int = 480
     threads: int = 2  # frames drawn at once; the video does not depend on it
+    back_to_back: int = BACK_TO_BACK
+    back_to_back_gap: float = BACK_TO_BACK_GAP
+    shutter: float = SHUTTER
 
 
 # --- what is shown when -----------------------------------------------------------------
 
-def _slots(rng: np.random.Generator, fps: float, seconds: float) -> list[tuple[int, int, int, int]]:
-    """Frame numbers (start, held start, held end, end) of every showing that fits."""
-    slots = []
-    t = rng.uniform(MIN_GAP, MAX_GAP)
+@dataclass(frozen=True)
+class _Timing:
+    """One showing's durations in seconds: the wall before it, sliding in, holding, sliding out."""
+
+    gap: float
+    enter: float
+    hold: float
+    leave: float
+
+
+def _timings(rng: np.random.Generator, seconds: float) -> list[_Timing]:
+    """The durations of every showing that fits, with ordinary gaps between them."""
+    timings: list[_Timing] = []
+    t = gap = rng.uniform(MIN_GAP, MAX_GAP)
     while True:
-        enter, leave = rng.uniform(0.4, 0.8, 2)
+        enter, leave = rng.uniform(MIN_MOVE, MAX_MOVE, 2)
         hold = rng.uniform(MIN_HOLD, MAX_HOLD)
         room = seconds - MIN_GAP - (t + enter + leave)  # the video ends on empty background
         if room < MIN_HOLD:
-            return slots
+            return timings
         hold = min(hold, room)
-        times = np.cumsum([t, enter, hold, leave])
-        slots.append(tuple(int(round(x * fps)) for x in times))
-        t = times[-1] + rng.uniform(MIN_GAP, MAX_GAP)
+        timings.append(_Timing(float(gap), float(enter), float(hold), float(leave)))
+        gap = rng.uniform(MIN_GAP, MAX_GAP)
+        t += enter + hold + leave + gap
 
 
-def _order(rng: np.random.Generator, names: list[str], slots: int) -> list[str]:
-    """Which design fills each slot: pairs, singles and triples, not one twice in a row.
+def _slot_frames(timings: list[_Timing], fps: float) -> list[tuple[int, int, int, int]]:
+    """Frame numbers (enter, held start, held end, leave) of each showing, in order."""
+    frames, t = [], 0.0
+    for timing in timings:
+        times = np.cumsum([t + timing.gap, timing.enter, timing.hold, timing.leave])
+        frames.append(tuple(int(round(x * fps)) for x in times))
+        t = float(times[-1])
+    return frames
+
+
+def _arrangeable(remaining: dict[str, int]) -> bool:
+    """Can these showings be put in an order with no design twice in a row?"""
+    return max(remaining.values(), default=0) <= (sum(remaining.values()) + 1) // 2
+
+
+def _order(rng: np.random.Generator, names: list[str], slots: int,
+           back_to_back: int = 0) -> tuple[list[str], set[int]]:
+    """Which design fills each slot: pairs, singles and triples, and which slots repeat the
+    slot before on purpose (the back-to-back showings).
 
     No design takes more than half the slots (rounded up), which is what lets the
-    most-remaining-first order below avoid back-to-back repeats; only a show of a
-    single design has to repeat it straight after its gap.
+    most-remaining-first order below avoid unplanned back-to-back repeats; only a show of
+    a single design has to repeat it straight after an ordinary gap. A back-to-back pair
+    is ordered as one showing of its design and doubled in place afterwards, so the
+    orders stays free of other repeats.
     """
     cap = max(1, (slots + 1) // 2)
     remaining: dict[str, int] = {}
@@ -106,26 +182,52 @@ def _order(rng: np.random.Generator, names: list[str], slots: int) -> list[str]:
             break
         count = SHOW_COUNTS[i] if i < len(SHOW_COUNTS) else int(rng.choice((1, 2, 2, 3)))
         remaining[names[k]] = min(count, left, cap)
+    doubled: list[str] = []
+    for _ in range(back_to_back):
+        fits = [n for n, c in remaining.items() if c >= 2 + doubled.count(n)
+                and _arrangeable({**remaining, n: c - 1})]
+        if not fits:
+            break
+        pick = fits[int(rng.integers(len(fits)))]
+        doubled.append(pick)
+        remaining[pick] -= 1
     order: list[str] = []
     while sum(remaining.values()):
         choices = [n for n, c in remaining.items() if c and (not order or n != order[-1])]
         choices = choices or [order[-1]]  # a single design: show it again after the gap
-        most = max(remaining[n] for n in choices)
-        leaders = [n for n in choices if remaining[n] == most]
-        pick = leaders[int(rng.integers(len(leaders)))]
+        pick = _most_remaining(rng, remaining, choices)
         order.append(pick)
         remaining[pick] -= 1
-    return order
+    repeats: set[int] = set()
+    for name in doubled:
+        places = [i for i, n in enumerate(order) if n == name and i not in repeats and i + 1 not in repeats]
+        at = places[int(rng.integers(len(places)))]
+        order.insert(at + 1, name)
+        repeats = {r + 1 if r > at else r for r in repeats} | {at + 1}
+    return order, repeats
 
 
-def plan(names: list[str], seed: int, fps: float, seconds: float) -> list[Showing]:
+def _most_remaining(rng: np.random.Generator, remaining: dict[str, int], choices: list[str]) -> str:
+    most = max(remaining[n] for n in choices)
+    leaders = [n for n in choices if remaining[n] == most]
+    return leaders[int(rng.integers(len(leaders)))]
+
+
+def plan(names: list[str], seed: int, fps: float, seconds: float, back_to_back: int = BACK_TO_BACK,
+         back_to_back_gap: float = BACK_TO_BACK_GAP) -> list[Slot]:
+    if not 0 < back_to_back_gap <= MIN_GAP:
+        raise UserError(f"--back-to-back-gap {back_to_back_gap:g}: choose more than 0 and at most "
+                        f"{MIN_GAP:g} s (longer gaps are ordinary ones)")
     rng = np.random.default_rng([seed, 2])
-    slots = _slots(rng, fps, seconds)
-    if not slots:
+    timings = _timings(rng, seconds)
+    if not timings:
         raise UserError(f"--seconds {seconds:g}: too short for one showing (need at least "
-                        f"{2 * MIN_GAP + MIN_HOLD + 1.6:g} s)")
-    order = _order(rng, names, len(slots))
-    return [Showing(n, name, *slot) for n, (name, slot) in enumerate(zip(order, slots))]
+                        f"{2 * MIN_GAP + MIN_HOLD + 2 * MAX_MOVE:g} s)")
+    order, repeats = _order(rng, names, len(timings), back_to_back)
+    # a repeat follows its twin after the short gap; the show then ends on a longer wall
+    timings = [replace(t, gap=back_to_back_gap) if n in repeats else t for n, t in enumerate(timings)]
+    return [Slot(n, name, *frames, back_to_back=n in repeats)
+            for n, (name, frames) in enumerate(zip(order, _slot_frames(timings, fps)))]
 
 
 # --- how it moves -----------------------------------------------------------------------
@@ -177,20 +279,65 @@ def _ease(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-def frame_matrix(showing: Showing, motion: Motion, spr: render.Sprite, frame: int, fps: float,
+def frame_matrix(slot: Slot, motion: Motion, spr: render.Sprite, frame: float, fps: float,
                  width: int, height: int) -> np.ndarray | None:
-    """Where the sock is in this frame, or None when it is out of view."""
-    if not showing.start_frame <= frame < showing.end_frame:
+    """Where the sock is at this (possibly fractional) frame, or None outside the showing."""
+    if not slot.enter_frame <= frame < slot.leave_frame:
         return None
-    t = (min(max(frame, showing.held_start_frame), showing.held_end_frame) - showing.held_start_frame) / fps
+    t = (min(max(frame, slot.held_start_frame), slot.held_end_frame) - slot.held_start_frame) / fps
     matrix = render.placement(spr, motion.pose_at(t), width, height)
-    if frame < showing.held_start_frame:
-        away = 1 - _ease((frame - showing.start_frame) / max(showing.held_start_frame - showing.start_frame, 1))
+    if frame < slot.held_start_frame:
+        away = 1 - _ease((frame - slot.enter_frame) / max(slot.held_start_frame - slot.enter_frame, 1))
         matrix[:, 2] += away * _offscreen_shift(spr, matrix, motion.enter_from, width, height)
-    elif frame >= showing.held_end_frame:
-        away = _ease((frame - showing.held_end_frame + 1) / max(showing.end_frame - showing.held_end_frame, 1))
+    elif frame >= slot.held_end_frame:
+        away = _ease((frame - slot.held_end_frame + 1) / max(slot.leave_frame - slot.held_end_frame, 1))
         matrix[:, 2] += away * _offscreen_shift(spr, matrix, motion.leave_to, width, height)
     return matrix
+
+
+def travel(slot: Slot, motion: Motion, spr: render.Sprite, frame: int, fps: float, shutter: float,
+           width: int, height: int) -> tuple[float, float]:
+    """How far (x, y pixels) the sock's centre moves while the shutter is open around this frame."""
+    half = min(shutter, 1 / fps) * fps / 2
+    ends = []
+    for at in (max(frame - half, slot.enter_frame), min(frame + half, slot.leave_frame - 1)):
+        matrix = frame_matrix(slot, motion, spr, at, fps, width, height)
+        ends.append(matrix[:, :2] @ np.asarray(spr.centre, np.float32) + matrix[:, 2])
+    dx, dy = ends[1] - ends[0]
+    return float(dx), float(dy)
+
+
+@functools.lru_cache(maxsize=64)
+def _sock_points(design: Design) -> np.ndarray:
+    """Points spread evenly over the sock (sprite pixels), to measure how much of it is in view."""
+    step = 4
+    ys, xs = np.nonzero(render.sprite(design).alpha[::step, ::step] > 0.5)
+    return (np.stack([xs, ys], axis=1) * step).astype(np.float32)
+
+
+def in_view(design: Design, matrix: np.ndarray | None, width: int, height: int) -> float:
+    """The share of the sock's area inside the picture (0 when it is not placed)."""
+    if matrix is None:
+        return 0.0
+    placed = _sock_points(design) @ matrix[:, :2].T + matrix[:, 2]
+    inside = (placed[:, 0] >= 0) & (placed[:, 0] < width) & (placed[:, 1] >= 0) & (placed[:, 1] < height)
+    return float(inside.mean())
+
+
+def showing(slot: Slot, motion: Motion, design: Design, fps: float, width: int, height: int) -> Showing:
+    """The slot as truth.json states it: from the first frame with at least VIEW_SHARE of the
+    sock in view to the first frame after the hold with less (half-open)."""
+    spr = render.sprite(design)
+
+    def mostly_in_view(frame: int) -> bool:
+        matrix = frame_matrix(slot, motion, spr, frame, fps, width, height)
+        return in_view(design, matrix, width, height) >= VIEW_SHARE
+
+    start = next(f for f in range(slot.enter_frame, slot.held_start_frame + 1) if mostly_in_view(f))
+    end = next((f for f in range(slot.held_end_frame, slot.leave_frame) if not mostly_in_view(f)),
+               slot.leave_frame)
+    return Showing(slot.n, slot.design, start, slot.held_start_frame, slot.held_end_frame, end,
+                   slot.enter_frame, slot.leave_frame, slot.back_to_back)
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -216,19 +363,24 @@ class Stage:
             self._lit[design.name] = np.clip(colour, 0, 255).astype(np.uint8)
         return self._lit[design.name]
 
-    def frame(self, design: Design | None, matrix: np.ndarray | None) -> np.ndarray:
+    def frame(self, design: Design | None, matrix: np.ndarray | None,
+              travel: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+        """The picture with the design placed at matrix (if any), smeared by its travel
+        (pixels moved while the shutter was open)."""
         image = self.empty.copy()
         if design is None or matrix is None:
             return image
         spr = render.sprite(design)
-        box = render.footprint(spr, matrix, self.width, self.height)
+        motion = render.motion_kernel(travel)
+        reach = 0 if motion is None else motion.shape[0] // 2
+        box = render.footprint(spr, matrix, self.width, self.height, extra=reach)
         if box is None:
             return image
         x0, y0, x1, y1 = box
         local = matrix.copy()
         local[:, 2] -= (x0, y0)
         region = image[y0:y1, x0:x1]
-        render.blend(region, spr, local, shadow=0.3, colour=self.lit(design))
+        render.blend(region, spr, local, shadow=0.3, colour=self.lit(design), motion=motion)
         if self.camera.blur > 0:
             region[:] = cv2.GaussianBlur(region, (0, 0), self.camera.blur)
         return image
@@ -264,6 +416,7 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
         counts[s.design] = counts.get(s.design, 0) + 1
     return {
         "format": FORMAT,
+        "renderer": RENDERER,
         "video": spec.out.name,
         "fps": fps,
         "seconds": spec.seconds,
@@ -274,22 +427,23 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
         "designs_seed": info["designs_seed"],
         "blank": BLANK_LABEL,
         "designs": [d["name"] for d in info["designs"]],
+        "shutter": min(spec.shutter, 1 / fps),
+        "back_to_back_gap": spec.back_to_back_gap,
         "showings": [{
             **asdict(s),
-            "start": round(s.start_frame / fps, 4),
-            "end": round(s.end_frame / fps, 4),
-            "held_start": round(s.held_start_frame / fps, 4),
-            "held_end": round(s.held_end_frame / fps, 4),
+            **{name: round(getattr(s, f"{name}_frame") / fps, 4)
+               for name in ("start", "end", "held_start", "held_end", "enter", "leave")},
         } for s in showings],
         "counts": counts,
         "timeline": timeline(showings, frame_count(spec), fps),
-        "note": "frame ranges are half-open: in view for start_frame <= f < end_frame",
+        "note": "frame ranges are half-open: a showing is the frames start_frame <= f < end_frame, "
+                "in which at least half of the sock is in view",
     }
 
 
 def timeline(showings: list[Showing], frames: int, fps: float) -> list[dict]:
-    """The whole video as consecutive segments, each labelled with what is in view:
-    a design (entering, held or leaving) or Blank; a frame's true label at a glance."""
+    """The whole video as consecutive segments, each labelled with what is mostly in view:
+    a design or Blank; a frame's true label at a glance."""
     segments, cursor = [], 0
     for s in showings:
         if s.start_frame > cursor:
@@ -308,26 +462,31 @@ def frame_count(spec: ShowSpec) -> int:
 
 def make_show(spec: ShowSpec) -> dict:
     """Render the video and write truth.json; returns the truth."""
+    if spec.shutter < 0:
+        raise UserError(f"--shutter {spec.shutter:g}: an exposure cannot be negative")
     info = load_manifest(spec.classes_from)
     chosen = {d.name: d for d in manifest_designs(info)}
-    showings = plan(list(chosen), spec.seed, spec.fps, spec.seconds)
+    slots = plan(list(chosen), spec.seed, spec.fps, spec.seconds, spec.back_to_back, spec.back_to_back_gap)
     rng = np.random.default_rng([spec.seed, 3])
     stage = Stage(rng, spec.width, spec.height)
-    motions = [Motion.random(rng) for _ in showings]
+    motions = [Motion.random(rng) for _ in slots]
+    size = (spec.fps, spec.width, spec.height)
 
     def picture(number: int) -> np.ndarray:
-        for showing, motion in zip(showings, motions):
-            if showing.start_frame <= number < showing.end_frame:
-                design = chosen[showing.design]
-                matrix = frame_matrix(showing, motion, render.sprite(design), number, spec.fps,
-                                      spec.width, spec.height)
-                return stage.frame(design, matrix)
+        for slot, motion in zip(slots, motions):
+            if slot.enter_frame <= number < slot.leave_frame:
+                design = chosen[slot.design]
+                spr = render.sprite(design)
+                matrix = frame_matrix(slot, motion, spr, number, *size)
+                moved = travel(slot, motion, spr, number, spec.fps, spec.shutter, spec.width, spec.height)
+                return stage.frame(design, matrix, moved)
         return stage.frame(None, None)
 
     frames = frame_count(spec)
     # frames are independent: draw them on a few threads (OpenCV releases the GIL), write in order
     pictures = (image for _, image in ordered_map(picture, range(frames), spec.threads))
     write_video(spec.out, pictures, frames, spec.fps, spec.width, spec.height)
+    showings = [showing(slot, motion, chosen[slot.design], *size) for slot, motion in zip(slots, motions)]
     result = truth(spec, showings, info)
     atomic.write_json(spec.truth, result)
     return result

@@ -250,6 +250,26 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Messag
         consumer.close()
 
 
+class Tail:
+    """The records appended to ``topic`` after ``start`` (partition -> offset), read as a
+    ``read_committed`` consumer reads them: records of open or aborted transactions (and the
+    transactions' own markers, which take offsets too) are never seen."""
+
+    def __init__(self, bootstrap: str, topic: str, start: dict[int, int]):
+        from confluent_kafka import Consumer, TopicPartition
+
+        self._consumer = Consumer({**_client_config(bootstrap), "group.id": "socksort-tail",
+                                   "enable.auto.commit": False, "isolation.level": "read_committed"})
+        self._consumer.assign([TopicPartition(topic, p, offset) for p, offset in start.items()])
+
+    def read(self, timeout: float = 0.2) -> list[Message]:
+        """What arrived since the last read (waiting up to ``timeout`` for something)."""
+        return [message_of(m) for m in self._consumer.consume(1000, timeout=timeout) if m.error() is None]
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
 def message_of(msg) -> Message:
     _kind, stamp = msg.timestamp()
     return Message(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), stamp)

@@ -216,7 +216,8 @@ def _replay(commands) -> None:
     _mqtt_option(p, "the broker to publish to")
     config.mqtt_ca_option(p)
     config.option(p, "--timeout", env="SOCKSORT_REPLAY_TIMEOUT", type=config.positive_float,
-                  default=120.0, help="seconds to wait for the frames to be processed")
+                  default=120.0, help="give up once the frames have made no progress (reaching Kafka, "
+                                      "being consumed by the queries) for this many seconds")
     _verbose_option(p)
     p.set_defaults(func=_run_replay)
 

@@ -124,6 +124,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not value >= 0:
+        raise ValueError("must not be negative")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number in the open interval (0, 1), like a train/validation ratio."""
     try:

@@ -3,7 +3,8 @@
 Synthetic sock photos → a trained model (or the one already trained on the same data) →
 the stack (Mosquitto, Kafka, Connect with the MQTT source connector, the ksql engine) →
 the pipeline SQL → the edge function on a synthetic sock show (or ``SOURCE``: a webcam
-index, a URL, a video file) → the dashboard. When the show ends the demo compares
+index, a URL, a video file) → the dashboard. When the show ends the page says so (the
+camera stopped on purpose, so it is not shown as down) and the demo compares
 ``SOCK_PAIRS`` with the show's truth and prints ``pairs: N/N designs match the truth``,
 then serves until Ctrl-C, which stops everything it started. ``DEMO_EXIT=1`` exits after
 that line instead: status 0 only when every design matches.
@@ -86,6 +87,7 @@ class Demo:
         self.work = config.workdir
         self.started = Started()
         self.endpoints: dict = {}
+        self.page = None   # the running Dashboard, told when the show has ended
 
     # --- 1. data and model --------------------------------------------------------------
 
@@ -136,8 +138,10 @@ class Demo:
     def show(self, dataset: Path) -> tuple[Path, Path]:
         cfg = self.config
         video, truth = self.work / "show.mp4", self.work / "show.truth.json"
+        from socksort.im2rec.show import RENDERER
+
         wanted = {"seed": cfg.seed, "seconds": cfg.show_seconds, "fps": cfg.show_fps,
-                  "dataset": (dataset / "synth.json").read_text()}
+                  "dataset": (dataset / "synth.json").read_text(), "renderer": RENDERER}
         marker = self.work / "show.json"
         if video.is_file() and truth.is_file() and marker.is_file() and json.loads(marker.read_text()) == wanted:
             progress.step(f"reusing the synthetic sock show {video}")
@@ -212,6 +216,7 @@ class Demo:
                             mqtt_url=mqtt_url(self.endpoints["mqtt_url"]))
         parts = start_dashboard(settings)
         self.started.add("the dashboard", lambda: stop_dashboard(*parts))
+        self.page = parts[0]
         return parts[1].url
 
     # --- 4. the verdict -------------------------------------------------------------------
@@ -279,6 +284,7 @@ class Demo:
                     time.sleep(0.5)
                 if interrupted.is_set():
                     return 130
+                self.show_ended(edge)
                 result = self.settle(load_counts(truth))
                 print(result.line(), flush=True)
                 for line in result.wrong:
@@ -294,6 +300,16 @@ class Demo:
             return 130
         finally:
             self.started.stop_all()
+
+
+    def show_ended(self, edge: subprocess.Popen) -> None:
+        """The edge function has played the show to its end and exited: the page says the
+        show has ended instead of reporting the camera down. An edge that failed stays down."""
+        if edge.returncode == 0:
+            self.page.camera_ended()
+        else:
+            print(f"socksort demo: the edge function exited with status {edge.returncode} "
+                  f"(see {self.work / 'edge.log'})", file=sys.stderr)
 
 
 def _terminate(process: subprocess.Popen) -> None:

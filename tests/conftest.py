@@ -171,32 +171,47 @@ def browser_page(chromium):
 
 
 LANES = {"raw": (14, 70), "showings": (110, 30)}  # the timeline canvas's lanes: (top, height) in CSS px
+CAMERA_BLOCK = 154   # each further camera's lanes sit this far below the previous one's (app.js BLOCK)
+
+
+def lane_box(lane: str, camera: int = 0) -> tuple[int, int]:
+    """(top, height) in CSS px of a timeline lane ("raw" or "showings") of the camera at
+    that place (cameras in name order)."""
+    top, height = LANES[lane]
+    return top + camera * CAMERA_BLOCK, height
+
+
+@pytest.fixture(scope="session")
+def timeline_lane():
+    """``timeline_lane(lane, camera=0) -> (top, height)``: where a lane is on the timeline canvas."""
+    return lane_box
 
 
 @pytest.fixture(scope="session")
 def painted_pixels():
-    """``painted_pixels(page, lane, more_than=N)``: how many pixels of a timeline lane ("raw"
-    frames or "showings") are painted in something other than the lane's background grey.
+    """``painted_pixels(page, lane, more_than=N, camera=0)``: how many pixels of a timeline lane
+    ("raw" frames or "showings") are painted in something other than the lane's background
+    grey; ``camera`` picks the lanes of the camera at that place (cameras in name order).
 
     The page redraws its canvas on a timer, so data that has just arrived may not be drawn
     yet: the count is polled until it exceeds ``more_than`` or ``timeout`` seconds pass, and
     the last count is returned either way."""
     import time
 
-    def count_once(page, lane: str) -> int:
-        top, height = LANES[lane]
+    def count_once(page, lane: str, camera: int) -> int:
+        top, height = lane_box(lane, camera)
         return page.evaluate("""([top, height]) => {
             const c = document.getElementById('timeline'), r = window.devicePixelRatio || 1;
             const d = c.getContext('2d').getImageData(100 * r, top * r, c.width - 120 * r, height * r).data;
             let n = 0;
-            for (let i = 0; i < d.length; i += 4) if (!(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
+            for (let i = 0; i < d.length; i += 4) if (d[i+3] > 0 && !(d[i] === 240 && d[i+1] === 242 && d[i+2] === 245)) n++;
             return n;
         }""", [top, height])
 
-    def count(page, lane: str, more_than: int = 0, timeout: float = 15.0) -> int:
+    def count(page, lane: str, more_than: int = 0, timeout: float = 15.0, camera: int = 0) -> int:
         deadline = time.monotonic() + timeout
         while True:
-            painted = count_once(page, lane)
+            painted = count_once(page, lane, camera)
             if painted > more_than or time.monotonic() > deadline:
                 return painted
             time.sleep(0.2)

@@ -9,11 +9,12 @@ const PALETTE = ["#3b7dd8", "#e0742b", "#2aa876", "#c0399f", "#8c6bd6", "#d9b51f
 const state = {
   clockOffset: 0,         // server clock minus this page's clock, in ms
   frames: [],             // [ts, label, probability, device, seq], oldest first
-  seen: new Set(),        // device/seq of frames already held, so overlaps are not doubled
+  seen: new Set(),        // device/seq of numbered frames already held, so overlaps are not doubled
   showings: [],
   colours: new Map(),
   pairs: new Map(),
   cameraOk: null,
+  cameraEnded: "",        // why the camera stopped on purpose (its recording ended), or ""
 };
 
 const $ = (id) => document.getElementById(id);
@@ -33,11 +34,15 @@ function syncClock(serverNow) {
 
 // --- raw frames --------------------------------------------------------------------
 
+// A frame the page already holds (same camera and seq) is not added twice; frames without a
+// seq cannot be told apart and all count.
+const frameKey = (f) => f[4] == null ? null : f[3] + "/" + f[4];
+
 function addFrames(frames) {
   for (const f of frames) {
-    const key = f[3] + "/" + f[4];
-    if (state.seen.has(key)) continue;
-    state.seen.add(key);
+    const key = frameKey(f);
+    if (key !== null && state.seen.has(key)) continue;
+    if (key !== null) state.seen.add(key);
     state.frames.push(f);
   }
   state.frames.sort((a, b) => a[0] - b[0]);
@@ -45,7 +50,7 @@ function addFrames(frames) {
   const cutoff = Math.max(newest, Date.now() + state.clockOffset) - WINDOW_MS - 5000;
   let drop = 0;
   while (drop < state.frames.length && state.frames[drop][0] < cutoff) drop++;
-  for (const f of state.frames.slice(0, drop)) state.seen.delete(f[3] + "/" + f[4]);
+  for (const f of state.frames.slice(0, drop)) state.seen.delete(frameKey(f));
   state.frames.splice(0, drop);
 }
 
@@ -96,24 +101,30 @@ function showHealth(health) {
     const li = document.createElement("li");
     li.dataset.part = c.part;
     li.dataset.ok = String(c.ok);
-    li.className = c.ok ? "ok" : "bad";
+    li.className = c.ok ? "ok" : c.idle ? "idle" : "bad";
     li.innerHTML = '<span class="dot"></span><span class="name"></span><span class="detail"></span>';
     li.querySelector(".name").textContent = c.title;
     li.querySelector(".detail").textContent = c.detail;
     return li;
   }));
   const overall = $("overall");
-  overall.className = "overall " + (health.ok ? "ok" : "bad");
-  const failing = health.checks.filter((c) => !c.ok);
+  const failing = health.checks.filter((c) => !c.ok && !c.idle);
+  const idle = health.checks.filter((c) => c.idle);
+  // A part that stopped on purpose (the demo's show has ended) is news, not a fault: it
+  // gets a neutral banner of its own unless something is really down.
+  overall.className = "overall " + (failing.length ? "bad" : idle.length ? "idle" : "ok");
   // One failing part gets its reason in the banner; several get their names, and the
   // panel below has each one's reason.
-  overall.textContent = health.ok ? "All parts up"
-    : failing.length === 1 ? `Down: ${failing[0].title} — ${failing[0].detail}`
-    : "Down: " + failing.map((c) => c.title).join(", ");
+  overall.textContent = failing.length === 1 ? `Down: ${failing[0].title} — ${failing[0].detail}`
+    : failing.length ? "Down: " + failing.map((c) => c.title).join(", ")
+    : idle.length ? idle.map((c) => c.detail).join("; ")
+    : "All parts up";
   const camera = health.checks.find((c) => c.part === "camera");
   const cameraOk = camera ? camera.ok : null;
   if (cameraOk && state.cameraOk === false) reloadStream();
   state.cameraOk = cameraOk;
+  state.cameraEnded = camera && camera.idle ? camera.detail : "";
+  if (state.cameraEnded) showStreamEnded();
 }
 
 // --- the camera stream --------------------------------------------------------------
@@ -121,10 +132,22 @@ function showHealth(health) {
 let retryTimer = null;
 function reloadStream() {
   clearTimeout(retryTimer);
+  const missing = $("stream-missing");
+  missing.textContent = "camera stream unavailable — retrying";
+  missing.classList.remove("ended");
   $("stream").src = "/stream.mjpg?t=" + Date.now();
+}
+// The recording has played to its end: say so where the picture was, and stop asking for it.
+function showStreamEnded() {
+  clearTimeout(retryTimer);
+  const missing = $("stream-missing");
+  missing.textContent = state.cameraEnded;
+  missing.classList.add("ended");
+  missing.hidden = false;
 }
 $("stream").addEventListener("load", () => { $("stream-missing").hidden = true; });
 $("stream").addEventListener("error", () => {
+  if (state.cameraEnded) { showStreamEnded(); return; }
   $("stream-missing").hidden = false;
   clearTimeout(retryTimer);
   retryTimer = setTimeout(reloadStream, 2000);
@@ -146,11 +169,38 @@ function renderLegend() {
   legend.append(blank);
 }
 
+// Each camera gets its own block: a lane of raw frames above a lane of its showings. The
+// first block sits where the single camera's always did; each further camera adds one below.
+const LANES = { top: 14, raw: 70, gap: 24, showings: 34, between: 26 };
+const BLOCK = LANES.raw + LANES.gap + LANES.showings + LANES.between;
+const CANVAS_HEIGHT = 190;   // one camera's block plus the time axis
+const UNKNOWN_CAMERA = "(no camera named)";
+
+// Frames and showings per camera, cameras in name order. A showing that names no camera
+// (a pipeline without a DEVICE column) belongs to the only camera when there is one.
+function cameras(frames, showings) {
+  const byDevice = new Map();
+  const lane = (device) => {
+    if (!byDevice.has(device)) byDevice.set(device, { device, frames: [], showings: [] });
+    return byDevice.get(device);
+  };
+  for (const f of frames) lane(f[3]).frames.push(f);
+  const named = [...byDevice.keys()];
+  for (const s of showings) {
+    const device = s.device != null ? s.device : named.length === 1 ? named[0] : UNKNOWN_CAMERA;
+    lane(device).showings.push(s);
+  }
+  return [...byDevice.values()].sort((a, b) => a.device < b.device ? -1 : a.device > b.device ? 1 : 0);
+}
+
 function drawTimeline() {
   const canvas = $("timeline");
+  const lanes = cameras(state.frames, state.showings);
+  const wanted = CANVAS_HEIGHT + Math.max(0, lanes.length - 1) * BLOCK;
+  if (canvas.style.height !== wanted + "px") canvas.style.height = wanted + "px";
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth, height = canvas.clientHeight;
-  if (canvas.width !== Math.round(width * ratio)) {
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
     canvas.width = Math.round(width * ratio);
     canvas.height = Math.round(height * ratio);
   }
@@ -163,12 +213,34 @@ function drawTimeline() {
   const left = right - WINDOW_MS;
   const gutter = 92, plotW = width - gutter - 18;
   const x = (ts) => gutter + ((ts - left) / WINDOW_MS) * plotW;
-  const raw = { top: 14, h: 70 }, smooth = { top: 108, h: 34 };
-
   g.font = "12px system-ui, sans-serif";
-  g.fillStyle = "#6b7683";
   g.textBaseline = "middle";
-  g.fillText("raw frames", 6, raw.top + raw.h / 2);
+  if (!lanes.length) lanes.push({ device: null, frames: [], showings: [] });
+  lanes.forEach((camera, i) => drawCamera(g, camera, LANES.top + i * BLOCK, { x, left, gutter, plotW }));
+
+  const axis = LANES.top + (lanes.length - 1) * BLOCK + LANES.raw + LANES.gap + LANES.showings;
+  g.fillStyle = "#6b7683";
+  g.textBaseline = "top";
+  for (let s = 60; s >= 0; s -= 10) {
+    const tx = x(right - s * 1000);
+    g.fillRect(tx, axis + 4, 1, 5);
+    const text = s === 0 ? "now" : `-${s}s`;
+    g.fillText(text, tx - g.measureText(text).width / 2, axis + 12);
+  }
+}
+
+// One camera's block: its raw frames, and below them the showings the pipeline made of them.
+function drawCamera(g, camera, top, { x, left, gutter, plotW }) {
+  const raw = { top, h: LANES.raw }, smooth = { top: top + LANES.raw + LANES.gap, h: LANES.showings };
+  g.fillStyle = "#6b7683";
+  if (camera.device != null) {
+    g.font = "600 12px system-ui, sans-serif";
+    g.fillText(camera.device, 6, raw.top + raw.h / 2 - 8, gutter - 10);
+    g.font = "12px system-ui, sans-serif";
+    g.fillText("raw frames", 6, raw.top + raw.h / 2 + 8, gutter - 10);
+  } else {
+    g.fillText("raw frames", 6, raw.top + raw.h / 2);
+  }
   g.fillText("showings", 6, smooth.top + smooth.h / 2);
   g.fillStyle = "#f0f2f5";
   g.fillRect(gutter, raw.top, plotW, raw.h);
@@ -176,8 +248,9 @@ function drawTimeline() {
 
   // One tick per frame, as tall as its probability: ghosts show as short, odd-coloured
   // ticks inside a run of one colour, and the showings lane shows they were not counted.
-  // Each frame lasts until the next one (at most 250 ms, so a stalled camera shows as a gap).
-  const frames = state.frames;
+  // Each frame lasts until the camera's next one (at most 250 ms, so a stalled camera
+  // shows as a gap).
+  const frames = camera.frames;
   for (let i = 0; i < frames.length; i++) {
     const [ts, label, probability] = frames[i];
     if (ts < left) continue;
@@ -186,7 +259,7 @@ function drawTimeline() {
     g.fillStyle = colour(label);
     g.fillRect(x(ts), raw.top + raw.h - h, Math.max(1, x(until) - x(ts)), h);
   }
-  for (const s of state.showings) {
+  for (const s of camera.showings) {
     if (s.end < left) continue;
     const x0 = Math.max(x(s.start), gutter), x1 = Math.max(x(s.end), x0 + 3);
     g.fillStyle = colour(s.image);
@@ -197,14 +270,6 @@ function drawTimeline() {
       g.fillStyle = "#fff";
       g.fillText(s.image, x0 + 4, smooth.top + smooth.h / 2, x1 - x0 - 8);
     }
-  }
-  g.fillStyle = "#6b7683";
-  g.textBaseline = "top";
-  for (let s = 60; s >= 0; s -= 10) {
-    const tx = x(right - s * 1000);
-    g.fillRect(tx, smooth.top + smooth.h + 4, 1, 5);
-    const text = s === 0 ? "now" : `-${s}s`;
-    g.fillText(text, tx - g.measureText(text).width / 2, smooth.top + smooth.h + 12);
   }
 }
 
@@ -238,7 +303,8 @@ function connect() {
   const on = (name, handler) => events.addEventListener(name, (e) => handler(JSON.parse(e.data)));
   events.onopen = () => { $("link").textContent = "live"; $("link").className = "link"; };
   events.onerror = () => { $("link").textContent = "reconnecting"; $("link").className = "link down"; };
-  on("timeline", (d) => { syncClock(d.now); addFrames(d.frames); });
+  // the greeting holds the whole window: it replaces what the page had before a reconnect
+  on("timeline", (d) => { syncClock(d.now); state.frames = []; state.seen.clear(); addFrames(d.frames); });
   on("frames", (d) => { syncClock(d.now); addFrames(d.frames); });
   on("current", showCurrent);
   on("pairs", (d) => showPairs(d.rows));

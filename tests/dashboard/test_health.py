@@ -77,3 +77,18 @@ def test_overall_health_is_ok_only_when_every_part_is_and_names_the_failing_ones
     mixed = Health((up, down))
     assert not mixed.ok and mixed.failing == [down]
     assert mixed.summary() == "down: Kafka Connect connector (connector mqtt-source is PAUSED)"
+
+
+def test_a_camera_whose_show_has_ended_is_idle_not_down():
+    ended = health.camera_finished()
+    up = Check("ksql", "ksql engine", True, "healthy")
+    overall = Health((ended, up))
+    assert ended.idle and not ended.ok
+    assert overall.ok and overall.failing == [] and overall.idle == [ended]
+    assert overall.summary() == "Show ended — the camera has finished its recording; the other parts are up"
+
+
+def test_a_part_really_down_still_turns_the_health_bad_after_the_show_has_ended():
+    down = Check("connector", "Kafka Connect connector", False, "connector mqtt-source is PAUSED")
+    overall = Health((health.camera_finished(), down))
+    assert not overall.ok and overall.failing == [down]

@@ -45,3 +45,17 @@ def test_the_timeline_draws_its_lanes_and_time_axis(dashboard_without_upstreams,
         return n;
     }""")
     assert painted > 1000
+
+
+def test_after_the_show_has_ended_the_camera_is_shown_as_finished_not_down(dashboard_without_upstreams,
+                                                                           browser_page):
+    page = browser_page
+    page.goto(dashboard_without_upstreams.url)
+    page.wait_for_selector("#health li[data-part='camera'].bad", timeout=15_000)
+    dashboard_without_upstreams.dashboard.camera_ended()
+    camera = page.wait_for_selector("#health li[data-part='camera'].idle", timeout=15_000)
+    assert camera.inner_text().split("\n")[-1] == "Show ended — the camera has finished its recording"
+    assert "Camera" not in page.inner_text("#overall")   # the others are still down, and named
+    page.wait_for_selector("#stream-missing.ended:not([hidden])", timeout=10_000)
+    assert page.inner_text("#stream-missing") == "Show ended — the camera has finished its recording"
+    assert page.script_errors == []

@@ -163,3 +163,8 @@ def test_a_seed_payload_is_timed_by_its_arrival_and_named_by_its_topic():
     frame = timeline.add_payload(b'{"image": "Mongo", "probability": 91.0}', "sockfound/left")
     assert frame.device == "sockfound/left" and frame.seq is None
     assert before <= frame.ts <= int(time.time() * 1000)
+
+
+def test_a_payload_s_own_device_and_time_win_over_the_topic_and_the_clock():
+    frame = RawTimeline().add_payload(payload(3, 1234), "sockfound")
+    assert (frame.ts, frame.device, frame.seq) == (1234, "cam", 3)

@@ -66,6 +66,35 @@ def test_a_second_demo_reuses_its_model_and_ctrl_c_stops_what_it_started(stack, 
         assert not os.path.exists(f"/proc/{pid}"), f"the edge function {pid} outlived the demo"
 
 
+@pytest.mark.browser
+def test_after_the_show_the_page_says_it_has_ended_instead_of_a_camera_down(stack, workdir, browser_page,
+                                                                            tmp_path, screenshot):
+    import signal
+
+    env = {**os.environ, "SOCKSORT_HOME": str(stack.home)}
+    with open(tmp_path / "demo.err", "wb") as err:
+        demo = subprocess.Popen(demo_command(workdir), env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        url = demo.stdout.readline().removeprefix("dashboard: ").strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert demo.stdout.readline().startswith("pairs: ")   # the show has played to its end
+        page = browser_page
+        page.goto(url)
+        page.wait_for_selector("#overall.idle", timeout=30_000)
+        assert page.inner_text("#overall") == "Show ended — the camera has finished its recording"
+        assert page.get_attribute("#health li[data-part='camera']", "class") == "idle"
+        for part in ("mqtt", "connector", "ksql"):
+            assert page.get_attribute(f"#health li[data-part='{part}']", "data-ok") == "true"
+        screenshot(page, "dashboard-show-ended.png")
+        assert page.script_errors == []
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=120) == 130
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+
+
 def test_a_taken_dashboard_port_stops_the_demo_at_once(tmp_path):
     import socket
 

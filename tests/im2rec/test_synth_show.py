@@ -56,8 +56,10 @@ def test_truth_describes_the_video_and_each_showing(video, socks):
     assert truth["showings"]
     for s in truth["showings"]:
         assert s["design"] in [d["name"] for d in manifest["designs"]]
-        assert s["start"] == pytest.approx(s["start_frame"] / 10) and s["end"] == pytest.approx(s["end_frame"] / 10)
-        assert s["start_frame"] < s["held_start_frame"] < s["held_end_frame"] < s["end_frame"]
+        for name in ("start", "end", "held_start", "held_end", "enter", "leave"):
+            assert s[name] == pytest.approx(s[f"{name}_frame"] / 10)
+        assert s["enter_frame"] < s["start_frame"] <= s["held_start_frame"] < s["held_end_frame"] \
+            <= s["end_frame"] < s["leave_frame"]
     assert truth["counts"] == dict(Counter(s["design"] for s in truth["showings"]))
 
 
@@ -77,7 +79,7 @@ def test_held_sock_fills_much_of_the_frame_and_gaps_show_the_empty_background(vi
     empty = frames[0]
     shown = set()
     for s in truth["showings"]:
-        shown.update(range(s["start_frame"], s["end_frame"]))
+        shown.update(range(s["enter_frame"], s["leave_frame"]))
         middle = (s["held_start_frame"] + s["held_end_frame"]) // 2
         held = _changed(frames[middle], empty)
         assert held.mean() > 0.2 and _extent(held) > 0.7
@@ -94,23 +96,51 @@ def test_same_seed_gives_the_same_truth_and_video_whatever_the_thread_count(vide
     assert (tmp_path / "again.mp4").read_bytes() == path.read_bytes()
 
 
-def test_a_minute_long_show_has_pairs_singles_and_triples_never_back_to_back():
+def test_a_minute_long_show_has_pairs_singles_and_triples_and_repeats_only_where_planned():
     names = [f"design-{i}" for i in range(8)]
     showings = show.plan(names, seed=9, fps=30, seconds=60)
     counts = Counter(s.design for s in showings)
     assert {1, 2, 3} <= set(counts.values())
-    assert all(a.design != b.design for a, b in zip(showings, showings[1:]))
+    assert [b.back_to_back for b in showings[1:]] == [a.design == b.design for a, b in zip(showings, showings[1:])]
+    assert not showings[0].back_to_back
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_one_design_is_shown_twice_in_a_row_with_one_second_of_wall_between(seed):
+    showings = show.plan(["a", "b", "c", "d"], seed=seed, fps=30, seconds=60)
+    twins = [(a, b) for a, b in zip(showings, showings[1:]) if b.back_to_back]
+    assert len(twins) == 1
+    (first, second), = twins
+    assert first.design == second.design
+    assert second.enter_frame - first.leave_frame == 30
+
+
+def test_back_to_back_zero_never_repeats_a_design_in_a_row():
+    for seed in range(10):
+        showings = show.plan([f"design-{i}" for i in range(4)], seed=seed, fps=30, seconds=60, back_to_back=0)
+        assert all(a.design != b.design and not b.back_to_back for a, b in zip(showings, showings[1:]))
+
+
+def test_more_back_to_back_showings_when_asked_and_the_counts_allow():
+    showings = show.plan([f"design-{i}" for i in range(4)], seed=2, fps=30, seconds=90, back_to_back=2,
+                         back_to_back_gap=0.5)
+    twins = [(a, b) for a, b in zip(showings, showings[1:]) if b.back_to_back]
+    assert len(twins) == 2
+    assert all(a.design == b.design and b.enter_frame - a.leave_frame == 15 for a, b in twins)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_holds_last_one_to_eight_seconds_with_one_to_three_seconds_between(seed):
     showings = show.plan(["a", "b", "c", "d"], seed=seed, fps=30, seconds=60)
-    assert showings[0].start_frame >= 30
+    assert showings[0].enter_frame >= 30
     for s in showings:
         assert 30 - 1 <= s.held_end_frame - s.held_start_frame <= 8 * 30 + 1
+        assert 0.25 * 30 - 1 <= s.held_start_frame - s.enter_frame <= 0.6 * 30 + 1
+        assert 0.25 * 30 - 1 <= s.leave_frame - s.held_end_frame <= 0.6 * 30 + 1
     for a, b in zip(showings, showings[1:]):
-        assert 30 - 1 <= b.start_frame - a.end_frame <= 3 * 30 + 1
-    assert showings[-1].end_frame <= 59 * 30 + 1
+        if not b.back_to_back:
+            assert 30 - 1 <= b.enter_frame - a.leave_frame <= 3 * 30 + 1
+    assert showings[-1].leave_frame <= 59 * 30 + 1
 
 
 def test_a_folder_without_synth_json_is_refused(cli, tmp_path):
@@ -153,12 +183,64 @@ def test_timeline_labels_every_frame_once_in_order(video):
 def test_a_short_show_still_fills_every_slot_with_different_designs():
     names = [f"design-{i}" for i in range(8)]
     for seed in range(10):
-        showings = show.plan(names, seed=seed, fps=30, seconds=20)
-        slots = show._slots(np.random.default_rng([seed, 2]), 30, 20)
+        showings = show.plan(names, seed=seed, fps=30, seconds=20, back_to_back=0)
+        slots = show._timings(np.random.default_rng([seed, 2]), 20)
         assert len(showings) == len(slots)
         assert all(a.design != b.design for a, b in zip(showings, showings[1:]))
+
+
+def test_a_back_to_back_gap_longer_than_an_ordinary_gap_is_refused(cli, socks, tmp_path):
+    status, _, err = cli("synth", "show", "--out", tmp_path / "s.mp4", "--classes-from", socks,
+                         "--back-to-back-gap", "2", check=False)
+    assert status == 2 and "--back-to-back-gap" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_single_design_is_shown_more_than_once():
     showings = show.plan(["only"], seed=0, fps=30, seconds=60)
     assert len(showings) >= 2 and {s.design for s in showings} == {"only"}
+
+
+def _share_in_view(frames, truth):
+    """Per showing: the changed area at a frame as a share of the held sock's mean area."""
+    empty = frames[0]
+    for s in truth["showings"]:
+        held = np.mean([_changed(frames[f], empty).mean() for f in range(s["held_start_frame"], s["held_end_frame"])])
+        yield s, lambda f: _changed(frames[f], empty).mean() / held
+
+
+def test_a_showing_spans_the_frames_in_which_most_of_the_sock_is_in_view(video):
+    path, truth = video
+    frames = _frames(path)
+    for s, share in _share_in_view(frames, truth):
+        # changed pixels include the shadow and the blur's fringe, hence the slack above half
+        assert share(s["start_frame"]) >= 0.5 and share(s["end_frame"] - 1) >= 0.5
+        assert share(s["start_frame"] - 1) < 0.6 and share(s["end_frame"]) < 0.6
+
+
+def test_a_moving_sock_is_smeared_and_a_held_one_is_not(socks, tmp_path, cli):
+    # MJPG codes each frame alone, so equal pictures read back equal
+    for name, shutter in (("blurred", "0.02"), ("sharp", "0")):
+        cli("synth", "show", "--out", tmp_path / f"{name}.avi", "--classes-from", socks, "--seed", "4",
+            "--shutter", shutter, *SHORT)
+    truth = json.loads((tmp_path / "blurred.truth.json").read_text())
+    blurred, sharp = _frames(tmp_path / "blurred.avi"), _frames(tmp_path / "sharp.avi")
+    difference = lambda f: np.abs(blurred[f].astype(int) - sharp[f].astype(int)).mean()  # noqa: E731
+    for s in truth["showings"]:
+        entering = range(s["enter_frame"] + 1, s["held_start_frame"])
+        leaving = range(s["held_end_frame"], s["leave_frame"] - 1)
+        assert max(difference(f) for f in entering) > 0.5 and max(difference(f) for f in leaving) > 0.5
+        assert all(difference(f) == 0 for f in range(s["held_start_frame"] + 1, s["held_end_frame"] - 1))
+
+
+def test_the_blur_runs_along_the_path_as_long_as_the_travel():
+    from socksort.im2rec import render
+
+    across = render.motion_kernel((12.0, 0.0))
+    rows, columns = np.nonzero(across > 0.01)
+    assert set(rows) == {across.shape[0] // 2} and 11 <= columns.max() - columns.min() + 1 <= 14
+    down = render.motion_kernel((0.0, -6.0))
+    rows, columns = np.nonzero(down > 0.01)
+    assert set(columns) == {down.shape[1] // 2} and 5 <= rows.max() - rows.min() + 1 <= 8
+    assert across.sum() == pytest.approx(1) and down.sum() == pytest.approx(1)
+    assert render.motion_kernel((0.3, 0.4)) is None

@@ -152,3 +152,119 @@ def test_shell_shows_a_created_statement_by_its_message():
 
     assert render({"@type": "currentStatus", "commandStatus": {"message": "Stream created"}}) == \
         "Stream created"
+
+
+# --- replay's wait: progress, not a deadline -----------------------------------------------
+
+def test_replay_keeps_waiting_while_the_work_done_grows_however_slowly():
+    watch = replay.Stall(limit=60, now=0)
+    assert all(watch.note(now=t, done=t // 50) for t in range(0, 1200, 10))
+
+
+def test_replay_gives_up_only_after_the_work_done_stops_growing_for_the_limit():
+    watch = replay.Stall(limit=60, now=0)
+    assert watch.note(now=0, done=7) and watch.note(now=60, done=7)
+    assert not watch.note(now=60.5, done=7)
+
+
+def test_lag_counts_what_each_query_group_has_left_to_consume():
+    state = replay.lag({"a.queries": {0: 90}, "b.queries": {0: 100}, "idle.queries": {}}, {0: 100})
+    assert state.readers == ("a.queries", "b.queries")
+    assert state.behind == ("a.queries",) and state.records == 10 and state.consumed == 190
+    assert not state.done
+    assert replay.lag({"a.queries": {0: 100}}, {0: 100}).done
+
+
+def test_no_committed_offset_means_no_query_reads_the_topic():
+    state = replay.lag({"x.queries": {}}, {0: 5})
+    assert state.readers == () and not state.done
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def _wait_with(monkeypatch, commits):
+    """Run wait_processed against ``commits(now) -> {group: {partition: offset}}`` on a fake clock."""
+    clock = FakeClock()
+    monkeypatch.setattr(replay, "time", clock)
+    monkeypatch.setattr(replay.kafka_io, "admin", lambda bootstrap: None)
+    monkeypatch.setattr(replay, "committed_offsets", lambda client, partitions: commits(clock.now))
+    replay.wait_processed("kafka:9092", {0: 1000}, stall=60)
+    return clock.now
+
+
+def test_waiting_for_the_queries_outlasts_a_slow_but_moving_pipeline(monkeypatch):
+    # one record committed every 2 s: 1000 records take far longer than the 60 s stall limit
+    waited = _wait_with(monkeypatch, lambda now: {"q.queries": {0: min(1000, int(now / 2))}})
+    assert waited >= 2000
+
+
+def test_waiting_for_the_queries_names_the_stalled_group_and_its_lag(monkeypatch):
+    with pytest.raises(UserError, match=r"^the queries stopped consuming data_mqtt: q.queries still 400 "
+                                        r"records behind, with no progress for 60s$"):
+        _wait_with(monkeypatch, lambda now: {"q.queries": {0: min(600, int(now * 10))}})
+
+
+def test_waiting_with_no_query_on_the_topic_says_to_apply_the_pipeline(monkeypatch):
+    with pytest.raises(UserError, match=r"no query reads data_mqtt .*run `socksort ksql-apply` first"):
+        _wait_with(monkeypatch, lambda now: {})
+
+
+def test_the_wait_says_what_it_waits_for(monkeypatch, capsys):
+    _wait_with(monkeypatch, lambda now: {"q.queries": {0: 1000}})
+    assert ("waiting for the ksql queries to consume Kafka topic data_mqtt up to offset 1000 on partition 0"
+            in capsys.readouterr().err)
+
+
+def test_replay_expects_the_connector_to_skip_redelivered_frames_only():
+    def frame(device, seq, ts):
+        return replay.Frame(b"{}", ts, device, seq)
+
+    frames = [frame("a", 0, 0), frame("a", 1, 250), frame("a", 1, 250),   # a redelivery right away
+              frame("b", 0, 100), frame("a", 0, 0),                          # ... and one later
+              frame("a", 0, 900),                                            # camera a restarted: kept
+              frame(None, None, None), frame(None, None, None)]              # the seed's payload: always
+    assert replay.connector_writes(frames) == 6
+
+
+class FakeTail:
+    """data_mqtt as the replay reads it back: one record a second, a live camera's among them."""
+
+    def __init__(self, clock, values):
+        self.clock, self.values = clock, list(values)
+
+    def read(self, timeout=0.2):
+        self.clock.sleep(1.0)
+        return [Message("data_mqtt", 0, 0, None, self.values.pop(0), 0)] if self.values else []
+
+    def close(self):
+        pass
+
+
+def _deliver(monkeypatch, values, frames, expected):
+    clock = FakeClock()
+    monkeypatch.setattr(replay, "time", clock)
+    monkeypatch.setattr(replay.kafka_io, "Tail", lambda bootstrap, topic, start: FakeTail(clock, values))
+    monkeypatch.setattr(replay.kafka_io, "end_offsets", lambda bootstrap, topic: {0: 99})
+    return replay.wait_delivered("kafka:9092", {0: 0}, frames, expected, stall=60), clock.now
+
+
+def test_delivery_counts_the_replayed_frames_read_back_not_other_records(monkeypatch):
+    frames = [replay.Frame(b'{"n":1}', None), replay.Frame(b'{"n":2}', None)]
+    ends, waited = _deliver(monkeypatch, [b'{"n":1}', b'{"live":1}', b'{"live":2}', b'{"n":2}'], frames, 2)
+    assert ends == {0: 99} and waited >= 4   # it waited for the second frame past the live ones
+
+
+def test_delivery_that_stops_short_names_the_count_and_the_likely_causes(monkeypatch):
+    frames = [replay.Frame(b'{"n":1}', None), replay.Frame(b'{"n":2}', None)]
+    with pytest.raises(UserError, match=r"^only 1 of 2 frames reached Kafka topic data_mqtt, none more for 60s "
+                                        r"\(is the MQTT connector running\?.*replayed twice: use --via kafka\)$"):
+        _deliver(monkeypatch, [b'{"n":1}'], frames, 2)
