@@ -68,7 +68,8 @@ def make_show(device: str, seconds: float = SHOW_SECONDS, fps: float = FPS, seed
     """Simulated sessions back to back until ``seconds`` are filled, as one sorting session."""
     from socksort.ksql.simulate import SessionSpec, pair_rows, simulate
 
-    spec = SessionSpec(fps=fps, device=device)
+    # No simulated redelivery: frames are renumbered below, and the chaos makes its own.
+    spec = SessionSpec(fps=fps, device=device, duplicate_share=0.0)
     frames, shown, offset_ms, start = [], Counter(), 0, int(time.time() * 1000) + 5_000
     while offset_ms < seconds * 1000:
         session = simulate(seed, spec)
@@ -208,6 +209,7 @@ def _wait_all(tail: KafkaTail, marker: bytes, expected: set, timeout: float) -> 
 def run() -> list[dict]:
     from socksort.ksql import kafka_io, pairs, replay
     from socksort.ksql.accuracy import pipeline_pairs
+    from socksort.ksql.simulate import Delivery
 
     device = f"chaos-{uuid.uuid4().hex[:8]}"
     marker = f'"device":"{device}"'.encode()
@@ -215,7 +217,7 @@ def run() -> list[dict]:
     step(f"show: {len(show.frames)} frames at {FPS:g} FPS over {show.seconds:.0f} s, "
          f"{sum(row.number_socks_seen for row in show.truth.values())} showings of {len(show.truth)} designs")
     step("baseline: the same frames through an undisturbed in-process engine")
-    baseline = pipeline_pairs(show.frames)
+    baseline = pipeline_pairs([Delivery.of(frame) for frame in show.frames])
 
     with tempfile.TemporaryDirectory(prefix="bench-chaos-") as folder:
         home = Path(folder) / "home"
