@@ -161,15 +161,17 @@ def _wait_until(done, timeout: float, message: str) -> None:
 class Producer:
     """An idempotent producer whose ``flush`` raises if any record was not acknowledged."""
 
-    def __init__(self, bootstrap: str, linger_ms: int = 2):
+    def __init__(self, bootstrap: str, linger_ms: int = 2, patient: bool = False):
         from confluent_kafka import Producer as _Producer
 
         # Delivery reports only for failures: a Python callback per record costs more
-        # than the rest of the produce path.
+        # than the rest of the produce path. A patient producer keeps its records until
+        # Kafka takes them, however long it is away (librdkafka's 0 = no timeout).
         self._producer = _Producer({**_client_config(bootstrap), "enable.idempotence": True,
                                     "acks": "all", "linger.ms": linger_ms,
                                     "compression.type": "none",
-                                    "delivery.report.only.error": True})
+                                    "delivery.report.only.error": True,
+                                    **({"message.timeout.ms": 0} if patient else {})})
         self._failures: list[str] = []
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None, timestamp: int | None) -> None:

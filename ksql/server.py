@@ -24,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from confluent_kafka import KafkaException
+
 from socksort.contract import PROCESSING_LOG_TOPIC
 from socksort.errors import UserError
 from socksort.ksql import ast, connectors, kafka_io
@@ -88,8 +90,11 @@ class KsqlService:
         self.ready = threading.Event()
         self.rebuild_status = "loading the command topic"   # what the rebuild waits for
         self.error: str | None = None
+        self.kafka_away_since: float | None = None    # monotonic time Kafka stopped answering
+        self._next_away_log = 0.0
         self._admin = kafka_io.admin(bootstrap)
-        self._producer = kafka_io.Producer(bootstrap)
+        # Outputs wait in the producer while Kafka is away; none is dropped after a timeout.
+        self._producer = kafka_io.Producer(bootstrap, patient=True)
         # The partitions read now (persistent queries' and push queries' inputs) and the next
         # offset to process in each. Nothing else: a position kept for a topic no longer
         # read would be recorded in later commands and block their replay.
@@ -164,37 +169,65 @@ class KsqlService:
         last_commit = time.monotonic()
         try:
             while not self._stop.is_set():
-                assigned = self._assign(consumer, assigned)
-                messages = consumer.consume(1000, timeout=0.05)
-                batch = [kafka_io.message_of(m) for m in messages if m.error() is None]
-                if batch:
-                    # One lock per poll batch, not per record: an HTTP thread waits for at
-                    # most one batch (<= 1000 records), and a statement still runs between
-                    # two records' complete processing, never inside one.
-                    with self.lock:
-                        for msg in batch:
-                            if not self._process(msg):
-                                break  # a replayed command moved the reading: seek first
-                    touched.update((msg.topic, msg.partition) for msg in batch)
-                # Outputs leave at once (the producer lingers 2 ms); waiting for their acks
-                # to commit the inputs happens at most once a second, or when idle.
-                if touched and (not batch or time.monotonic() - last_commit > COMMIT_EVERY_S):
-                    self._producer.flush()
-                    if self._commit(consumer, touched):
-                        touched, last_commit = set(), time.monotonic()
-                if not batch:
-                    self._when_idle(consumer, assigned)
-                if not self.ready.is_set():
-                    self._report_progress(consumer, assigned)
+                try:
+                    assigned, touched, last_commit = self._consume_once(
+                        consumer, assigned, touched, last_commit)
+                except (UserError, KafkaException) as exc:
+                    # Kafka is away (restarting, say): the consumer and producer reconnect
+                    # by themselves and keep what they hold, so wait and go on.
+                    self._kafka_away(exc)
+                    self._stop.wait(1.0)
             if touched:
                 self._producer.flush()
                 self._commit(consumer, touched)
-        except Exception as exc:  # the server must report why it stopped, not die silently
+        except Exception as exc:  # a bug: the server must report why it stopped, not die silently
             self.error = f"query processing stopped: {exc}"
             self.rebuild_status = self.error
             log.exception("consumer thread failed")
         finally:
             consumer.close()
+
+    def _consume_once(self, consumer, assigned: set, touched: set, last_commit: float):
+        """One poll: records through the engine, outputs out, inputs committed now and then."""
+        assigned = self._assign(consumer, assigned)
+        messages = consumer.consume(1000, timeout=0.05)
+        batch = [kafka_io.message_of(m) for m in messages if m.error() is None]
+        if batch:
+            # One lock per poll batch, not per record: an HTTP thread waits for at
+            # most one batch (<= 1000 records), and a statement still runs between
+            # two records' complete processing, never inside one.
+            with self.lock:
+                for msg in batch:
+                    if not self._process(msg):
+                        break  # a replayed command moved the reading: seek first
+            touched.update((msg.topic, msg.partition) for msg in batch)
+        # Outputs leave at once (the producer lingers 2 ms); waiting for their acks
+        # to commit the inputs happens at most once a second, or when idle.
+        if touched and (not batch or time.monotonic() - last_commit > COMMIT_EVERY_S):
+            self._producer.flush()
+            if self._commit(consumer, touched):
+                touched, last_commit = set(), time.monotonic()
+        if not batch:
+            self._when_idle(consumer, assigned)
+        if not self.ready.is_set():
+            self._report_progress(consumer, assigned)
+        self._kafka_back()
+        return assigned, touched, last_commit
+
+    def _kafka_away(self, exc: Exception) -> None:
+        """Say once a minute, not once a second, that Kafka does not answer."""
+        now = time.monotonic()
+        if self.kafka_away_since is None:
+            self.kafka_away_since = now
+        if now >= self._next_away_log:
+            self._next_away_log = now + 60
+            log.warning("Kafka does not answer (%.0fs now), retrying: %s",
+                        now - self.kafka_away_since, exc)
+
+    def _kafka_back(self) -> None:
+        if self.kafka_away_since is not None:
+            log.info("Kafka answers again after %.0fs", time.monotonic() - self.kafka_away_since)
+            self.kafka_away_since, self._next_away_log = None, 0.0
 
     def _assign(self, consumer, assigned: set) -> set:
         """Follow the input topics as statements add and remove them or move their start."""
@@ -271,16 +304,18 @@ class KsqlService:
     def _commit(self, consumer, touched: set) -> bool:
         """Commit how far the inputs are processed; False (nothing committed) while the
         consumer still has to seek: its position may be past records not processed yet."""
-        offsets = []
         with self.lock:
             if self._moved:
                 return False
-            for tp in _read_positions(consumer, touched):
-                if tp.offset > self._written.get((tp.topic, tp.partition), 0):
-                    self._written[(tp.topic, tp.partition)] = tp.offset
-                    offsets.append(tp)
+            offsets = [tp for tp in _read_positions(consumer, touched)
+                       if tp.offset > self._written.get((tp.topic, tp.partition), 0)]
         if offsets:
+            # Kafka away raises here, and nothing counts as written until it answers.
             consumer.commit(offsets=offsets, asynchronous=False)
+            with self.lock:
+                for tp in offsets:
+                    key = (tp.topic, tp.partition)
+                    self._written[key] = max(self._written.get(key, 0), tp.offset)
         return True
 
     def _when_idle(self, consumer, assigned: set) -> None:
