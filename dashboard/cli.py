@@ -1,4 +1,4 @@
-"""Commands of the dashboard stage: ``socksort dashboard`` (the page) and ``socksort demo``."""
+"""The dashboard stage's command: ``socksort dashboard`` (the page)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,6 @@ def register(commands) -> None:
                     "`socksort stack status --json` when a local stack runs, else the defaults.")
     add_dashboard_options(parser)
     parser.set_defaults(func=run_dashboard)
-
-    # The demo drives every stage; it lives in socksort/ and is registered here, with the
-    # page it ends on.
-    from socksort import demo
-    demo.register(commands)
 
 
 def add_dashboard_options(parser: argparse.ArgumentParser) -> None:

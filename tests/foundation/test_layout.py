@@ -1,9 +1,53 @@
-"""The layout promises of DEVELOPERS.md: one CLI, stage import names, no shadowed `ksql`."""
+"""The layout promises of DEVELOPERS.md: one CLI, stage import names, no shadowed `ksql`,
+and who may import whom (read from the source, every import statement counted)."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
+from socksort import cli
 from socksort.paths import ROOT
+
+STAGES = ("im2rec", "training", "edge_lambda", "connect", "ksql", "dashboard")
+# The application on top: the command table and the demo it lists.
+APPLICATION = ("socksort.cli", "socksort.__main__", "socksort.demo")
+
+
+def module_name(path: Path) -> str:
+    """The import name of a source file: stage folders are ``socksort.<stage>``."""
+    relative = path.relative_to(ROOT).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts if parts[0] == "socksort" else ["socksort", *parts])
+
+
+def production_modules() -> dict[str, Path]:
+    files = [path for folder in ("socksort", *STAGES) for path in (ROOT / folder).rglob("*.py")
+             if "target" not in path.relative_to(ROOT).parts]
+    return {module_name(path): path for path in files}
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    """Every module an import statement in ``path`` may load, wherever it stands."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def within(name: str, packages) -> bool:
+    return any(name == package or name.startswith(package + ".") for package in packages)
 
 
 def test_bare_ksql_is_the_client_even_from_the_repository_root():
@@ -30,3 +74,20 @@ def test_cli_reports_bad_input_in_one_line(run_cli):
     result = run_cli("--no-such-flag")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("socksort: error:")
+
+
+def test_only_the_command_table_imports_the_demo():
+    importers = {module for module, path in production_modules().items()
+                 if any(within(name, ["socksort.demo"]) for name in imports_of(path, module))}
+    assert importers == set()
+    assert "socksort.demo" in cli.COMMANDS  # the command table loads it by name
+
+
+def test_shared_modules_import_no_stage_and_not_the_application():
+    stages = [f"socksort.{stage}" for stage in STAGES]
+    reaching_up = {module: sorted(name for name in imports_of(path, module)
+                                  if within(name, [*stages, *APPLICATION]))
+                   for module, path in production_modules().items()
+                   if within(module, ["socksort"]) and not within(module, [*stages, *APPLICATION])}
+    assert {module: names for module, names in reaching_up.items() if names} == {}
+
