@@ -10,6 +10,7 @@ each endpoint. Adding a service is one :class:`Service` entry in :meth:`Stack.se
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -28,6 +29,8 @@ from socksort.errors import UserError
 from socksort.net import HttpError, json_request
 
 STATE_FILE = "stack.json"
+# The ksql stage's server; the stack runs it as `socksort ksql-server`, never imports it.
+KSQL_SERVER_MODULE = "socksort.ksql.server"
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,11 @@ class Service:
 
 
 def ksql_engine_available() -> bool:
-    """Whether this checkout's CLI has the ksql engine's server command (built separately)."""
-    from socksort.cli import build_parser
-    commands = next(a for a in build_parser()._actions if a.dest == "command")
-    return "ksql-server" in commands.choices
+    """Whether this installation has the ksql engine's server (``socksort ksql-server``).
+
+    Asked of the ksql package itself, without importing its server: the stack talks to the
+    engine only through its command and its REST API."""
+    return importlib.util.find_spec(KSQL_SERVER_MODULE) is not None
 
 
 class KsqlServer(processes.Launcher):

@@ -91,3 +91,15 @@ def test_shared_modules_import_no_stage_and_not_the_application():
                    if within(module, ["socksort"]) and not within(module, [*stages, *APPLICATION])}
     assert {module: names for module, names in reaching_up.items() if names} == {}
 
+
+def test_a_stage_imports_no_other_stage_and_not_the_application():
+    crossing = {}
+    for module, path in production_modules().items():
+        own = next((f"socksort.{stage}" for stage in STAGES if within(module, [f"socksort.{stage}"])), None)
+        if own is None:
+            continue
+        others = [f"socksort.{stage}" for stage in STAGES if f"socksort.{stage}" != own]
+        names = sorted(name for name in imports_of(path, module) if within(name, [*others, *APPLICATION]))
+        if names:
+            crossing[module] = names
+    assert crossing == {}
