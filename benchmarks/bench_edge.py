@@ -47,7 +47,7 @@ LIVE_FRAMES = 90   # at the video's own 30 fps: three seconds of a live camera
 
 
 def run() -> list[dict]:
-    from socksort.connect.mosquitto import Mosquitto
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:

@@ -21,7 +21,7 @@ COMMANDS = (
     "socksort.im2rec.cli",
     "socksort.training.cli",
     "socksort.edge_lambda.cli",
-    "socksort.connect.cli",
+    "socksort.stack.cli",
     "socksort.ksql.cli",
     "socksort.dashboard.cli",
     "socksort.demo",

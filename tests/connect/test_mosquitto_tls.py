@@ -10,9 +10,9 @@ import threading
 import pytest
 
 from socksort import mqtt
-from socksort.connect.mosquitto import Mosquitto, connack, make_test_certificates
 from socksort.errors import UserError
 from socksort.net import free_port
+from socksort.stack.mosquitto import Mosquitto, connack, make_test_certificates
 
 pytestmark = pytest.mark.broker
 

@@ -95,7 +95,7 @@ def test_a_full_offline_buffer_drops_the_oldest_messages_and_counts_them(mosquit
 
 
 def test_an_unreachable_broker_at_start_is_reported_and_the_backlog_delivered_once_it_appears(colour_model, rgb_video, tmp_path):
-    from socksort.connect.mosquitto import Mosquitto
+    from socksort.stack.mosquitto import Mosquitto
     broker = Mosquitto(tmp_path / "late-broker", port=free_port()).start()
     # The subscriber's session outlives the outage on the broker's disk, so whichever of it
     # and the edge reconnects first, nothing published meanwhile passes it by.

@@ -6,11 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import socksort.edge_lambda
+import socksort.im2rec
+import socksort.ksql
+import socksort.training
 from socksort import cli
 from socksort.paths import ROOT
 
-STAGES = ("im2rec", "training", "edge_lambda", "connect", "ksql", "dashboard")
-# The application on top: the command table and the demo it lists.
+# Who may import whom, bottom up: socksort's shared modules import none of the rest; a
+# stage imports shared modules only; the local stack adds the connector's definition; the
+# application on top (the command table and the demo it lists) may import anything.
+STAGE_FOLDERS = ("im2rec", "training", "edge_lambda", "connect", "ksql", "dashboard")
+STAGES = tuple(f"socksort.{folder}" for folder in STAGE_FOLDERS)
+STACK = "socksort.stack"
 APPLICATION = ("socksort.cli", "socksort.__main__", "socksort.demo")
 
 
@@ -24,7 +32,7 @@ def module_name(path: Path) -> str:
 
 
 def production_modules() -> dict[str, Path]:
-    files = [path for folder in ("socksort", *STAGES) for path in (ROOT / folder).rglob("*.py")
+    files = [path for folder in ("socksort", *STAGE_FOLDERS) for path in (ROOT / folder).rglob("*.py")
              if "target" not in path.relative_to(ROOT).parts]
     return {module_name(path): path for path in files}
 
@@ -60,11 +68,6 @@ def test_bare_ksql_is_the_client_even_from_the_repository_root():
 
 
 def test_stage_import_names_map_onto_top_level_folders():
-    import socksort.edge_lambda
-    import socksort.im2rec
-    import socksort.ksql
-    import socksort.training
-    from pathlib import Path
     for module, folder in [(socksort.im2rec, "im2rec"), (socksort.training, "training"),
                            (socksort.edge_lambda, "edge_lambda"), (socksort.ksql, "ksql")]:
         assert Path(module.__file__).parent == ROOT / folder
@@ -83,23 +86,29 @@ def test_only_the_command_table_imports_the_demo():
     assert "socksort.demo" in cli.COMMANDS  # the command table loads it by name
 
 
-def test_shared_modules_import_no_stage_and_not_the_application():
-    stages = [f"socksort.{stage}" for stage in STAGES]
-    reaching_up = {module: sorted(name for name in imports_of(path, module)
-                                  if within(name, [*stages, *APPLICATION]))
+def test_shared_modules_import_no_stage_nor_the_stack_nor_the_application():
+    above = [*STAGES, STACK, *APPLICATION]
+    reaching_up = {module: sorted(name for name in imports_of(path, module) if within(name, above))
                    for module, path in production_modules().items()
-                   if within(module, ["socksort"]) and not within(module, [*stages, *APPLICATION])}
+                   if within(module, ["socksort"]) and not within(module, above)}
     assert {module: names for module, names in reaching_up.items() if names} == {}
 
 
-def test_a_stage_imports_no_other_stage_and_not_the_application():
+def test_the_stack_takes_only_the_connector_from_the_stages():
+    others = [stage for stage in STAGES if stage != "socksort.connect"]
+    reaching = {module: sorted(name for name in imports_of(path, module) if within(name, [*others, *APPLICATION]))
+                for module, path in production_modules().items() if within(module, [STACK])}
+    assert {module: names for module, names in reaching.items() if names} == {}
+
+
+def test_a_stage_imports_no_other_stage_nor_the_stack_nor_the_application():
     crossing = {}
     for module, path in production_modules().items():
-        own = next((f"socksort.{stage}" for stage in STAGES if within(module, [f"socksort.{stage}"])), None)
+        own = next((stage for stage in STAGES if within(module, [stage])), None)
         if own is None:
             continue
-        others = [f"socksort.{stage}" for stage in STAGES if f"socksort.{stage}" != own]
-        names = sorted(name for name in imports_of(path, module) if within(name, [*others, *APPLICATION]))
+        forbidden = [*(stage for stage in STAGES if stage != own), STACK, *APPLICATION]
+        names = sorted(name for name in imports_of(path, module) if within(name, forbidden))
         if names:
             crossing[module] = names
     assert crossing == {}

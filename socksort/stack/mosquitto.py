@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from socksort import atomic, contract, progress
 from socksort.errors import UserError
-from socksort.connect import processes
+from socksort.stack import processes
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -180,7 +180,7 @@ class Mosquitto(processes.Launcher):
     def config_lines(self, passwd: Path, data: Path) -> list[str]:
         """mosquitto.conf for this broker (docker-compose's copy is checked against it)."""
         return [
-            "# Written by socksort.connect.mosquitto; regenerated on every start.",
+            "# Written by socksort.stack.mosquitto; regenerated on every start.",
             f"listener {self.port} {self.host}",
             "allow_anonymous false",
             f"password_file {passwd.resolve()}",

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from socksort import progress
-from socksort.connect import jvm, processes
+from socksort.stack import jvm, processes
 from socksort.errors import UserError
 
 
