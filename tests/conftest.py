@@ -82,7 +82,9 @@ def tls_mosquitto(tmp_path_factory):
     (``mqtts://socksort:<password>@127.0.0.1:<tls_port>``) and ``tls`` (``cafile``,
     ``certfile``, ``keyfile``: the CA a client must trust is ``tls.cafile``).
     """
-    from socksort.stack.mosquitto import Mosquitto, make_test_certificates
+    from certificates import make_test_certificates
+
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     folder = tmp_path_factory.mktemp("tls-mosquitto")

@@ -14,12 +14,12 @@ import threading
 import uuid
 
 import pytest
+from certificates import make_test_certificates, make_trust_store
 
 from socksort import contract, mqtt
 from socksort.connect import connector
 from socksort.connect.registration import wait_running
 from socksort.net import json_request as request
-from socksort.stack.mosquitto import make_test_certificates, make_trust_store
 from socksort.stack.traffic import KafkaTail, prediction, seqs_of
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
