@@ -226,7 +226,8 @@ def run_edge(model: Path, video: Path, kind: str, mqtt_url: str, *, unthrottled:
     """One EdgeLoop run, with or without a /stream.mjpg viewer; FPS and process CPU time
     over the classified frames until the last one is acknowledged by the broker."""
     from socksort.config import HostPort, mqtt_url as parse_url
-    from socksort.edge_lambda.loop import STAGES, EdgeConfig, EdgeLoop
+    from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
+    from socksort.edge_lambda.metrics import STAGES
     from socksort.net import free_port
 
     config = EdgeConfig(model=model, source=str(video), runtime=kind, mqtt_url=parse_url(mqtt_url),

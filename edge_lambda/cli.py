@@ -10,6 +10,7 @@ from socksort import config
 from socksort.config import option
 from socksort.contract import MQTT_TOPIC, PORTS
 from socksort.edge_lambda.publish import DEFAULT_BUFFER
+from socksort.edge_lambda.status import EdgeStatus
 
 HOSTNAME = socket.gethostname()
 
@@ -100,11 +101,11 @@ def edge_command(args) -> int:
     edge = run_edge(edge_config(args), stop_on_sigterm=True)
     report = edge.status()
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report.to_dict(), indent=2))
     else:
-        outputs = ", ".join(f"{o['name']}: {o['published']} published, {o['pending']} undelivered, "
-                            f"{o['dropped']} dropped, {o['errors']} errors" for o in report["outputs"]) or "no outputs"
-        print(f"classified {report['classified']} frames ({report['camera']['dropped']} dropped "
+        outputs = ", ".join(f"{o.name}: {o.published} published, {o.pending} undelivered, "
+                            f"{o.dropped} dropped, {o.errors} errors" for o in report.outputs) or "no outputs"
+        print(f"classified {report.classified} frames ({report.camera.dropped} dropped "
               f"by capture); {outputs}", file=sys.stderr)
     short = undelivered(report)
     if short:
@@ -113,10 +114,9 @@ def edge_command(args) -> int:
     return 0
 
 
-def undelivered(report: dict) -> str:
+def undelivered(report: EdgeStatus) -> str:
     """What an output failed to deliver by the end (lost: still queued, in flight or
     dropped), as one line; empty when every output delivered every prediction."""
-    classified = report["classified"]
-    return "; ".join(f"{o['name']} delivered {o['published']} of {classified} predictions"
-                     + (f" ({o['error']})" if o["error"] else "")
-                     for o in report["outputs"] if o["published"] < classified)
+    return "; ".join(f"{o.name} delivered {o.published} of {report.classified} predictions"
+                     + (f" ({o.error})" if o.error else "")
+                     for o in report.outputs if o.published < report.classified)

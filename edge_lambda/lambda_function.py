@@ -64,8 +64,8 @@ def run() -> int:
         print(f"socksort edge: error: {exc}", file=sys.stderr, flush=True)
         return 2
     status = edge.status()
-    print(f"socksort edge: stopped after {status['classified']} frames: {json.dumps(status['outputs'])}",
-          file=sys.stderr, flush=True)
+    print(f"socksort edge: stopped after {status.classified} frames: "
+          f"{json.dumps([out.to_dict() for out in status.outputs])}", file=sys.stderr, flush=True)
     return 0
 
 

@@ -106,8 +106,8 @@ def test_an_unreachable_broker_at_start_is_reported_and_the_backlog_delivered_on
     try:
         edge.run()
         status = edge.status()
-        assert status["status"] == "degraded"
-        assert any("cannot reach the broker" in p for p in status["problems"])
+        assert not status.ok
+        assert any("cannot reach the broker" in p for p in status.problems)
         assert edge.publishers[0].pending == 30
         broker.start()
         assert len(sub.wait_for(30, timeout=30)) == 30
@@ -138,7 +138,7 @@ def test_wrong_credentials_are_reported_as_refused_by_the_broker(mosquitto, colo
     try:
         edge.run()
         assert wait_until(lambda: edge.publishers[0].state == "refused", timeout=15)
-        problems = edge.status()["problems"]
+        problems = edge.status().problems
         assert any(p.startswith("mqtt refused: broker refused the connection: Not authorized") for p in problems)
     finally:
         edge.stop(flush_timeout=0)
