@@ -9,8 +9,10 @@ import sys
 from socksort import config
 from socksort.config import option
 from socksort.contract import MQTT_TOPIC, PORTS
-from socksort.edge_lambda.publish import DEFAULT_BUFFER
+from socksort.edge_lambda.loop import EdgeConfig, run_edge
+from socksort.edge_lambda.publish import DEFAULT_BUFFER, TlsOptions
 from socksort.edge_lambda.status import EdgeStatus
+from socksort.errors import UserError
 
 HOSTNAME = socket.gethostname()
 
@@ -78,9 +80,6 @@ def register(commands) -> None:
 
 def edge_config(args):
     """Validated flags -> the EdgeConfig the loop runs with."""
-    from socksort.edge_lambda.loop import EdgeConfig
-    from socksort.edge_lambda.publish import TlsOptions
-    from socksort.errors import UserError
     if args.model is None:
         raise UserError("--model is required (or set SOCKSORT_MODEL)")
     tls = None
@@ -97,7 +96,6 @@ def edge_config(args):
 
 
 def edge_command(args) -> int:
-    from socksort.edge_lambda.loop import run_edge
     edge = run_edge(edge_config(args), stop_on_sigterm=True)
     report = edge.status()
     if args.json:

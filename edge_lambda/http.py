@@ -22,6 +22,7 @@ from typing import Callable
 from socksort.config import HostPort
 from socksort.edge_lambda.handoff import Broadcast
 from socksort.edge_lambda.status import EdgeStatus
+from socksort.errors import UserError
 
 BOUNDARY = "socksortframe"
 
@@ -46,7 +47,6 @@ class EdgeHttpServer:
         try:
             self._server = ThreadingHTTPServer((address.host, address.port), handler)
         except OSError as exc:
-            from socksort.errors import UserError
             raise UserError(f"cannot serve the edge page on {address}: {exc.strerror or exc}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge-http", daemon=True)

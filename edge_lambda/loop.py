@@ -13,6 +13,7 @@ nobody receives.
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
@@ -26,6 +27,7 @@ from socksort.config import HostPort, MqttUrl
 from socksort.contract import MQTT_TOPIC
 from socksort.edge_lambda import annotate, runtimes
 from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
 from socksort.edge_lambda.metrics import RateMeter, StageTimes, prometheus_text
 from socksort.edge_lambda.publish import (DEFAULT_BUFFER, MqttPublisher, Publisher, TlsOptions,
@@ -130,7 +132,6 @@ class EdgeLoop:
             self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics).start()
             self.log(f"live page on {self.http.url}/")
         if cfg.fifo is not None:
-            from socksort.edge_lambda.fifo import FifoWriter
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
         self.capture = Capture(source, self.frames_slot, loop=cfg.loop,
                                unthrottled=cfg.unthrottled, log=self.log).start()
@@ -259,7 +260,6 @@ def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout:
     """
     edge = EdgeLoop(config, publishers=publishers, source=source, log=log)
     if stop_on_sigterm:
-        import signal
         signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
     edge.start()
     try:

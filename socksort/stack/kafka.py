@@ -15,8 +15,10 @@ import uuid
 from pathlib import Path
 
 from socksort import progress
-from socksort.stack import jvm, processes
 from socksort.errors import UserError
+from socksort.stack import jvm, processes
+
+# confluent-kafka (0.2 s to import with its admin client) is imported where a broker is asked.
 
 
 class Kafka(processes.Launcher):
