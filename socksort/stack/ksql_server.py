@@ -11,6 +11,7 @@ import importlib.util
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from socksort import progress
@@ -30,6 +31,7 @@ def ksql_engine_available() -> bool:
     return importlib.util.find_spec(SERVER_MODULE) is not None
 
 
+@dataclass(eq=False)
 class KsqlServer(processes.Launcher):
     """``socksort ksql-server`` as a child process of the stack.
 
@@ -37,18 +39,19 @@ class KsqlServer(processes.Launcher):
     over its input), as ksqlDB answers only then; until that, it prints what the engine
     still waits for."""
 
+    workdir: Path
+    bootstrap_servers: str
+    port: int
+    connect_url: str
+    host: str = "127.0.0.1"
+    command_topic: str | None = None   # None: the server's default
+
     what = "the ksql engine"
     #: how long a rebuild may go without progress before :meth:`wait_rebuilt` gives up
     rebuild_stall_timeout = 120.0
 
-    def __init__(self, workdir: Path, bootstrap_servers: str, port: int, connect_url: str,
-                 host: str = "127.0.0.1", command_topic: str | None = None):
-        self.workdir = Path(workdir)
-        self.bootstrap_servers = bootstrap_servers
-        self.port = port
-        self.host = host
-        self.connect_url = connect_url
-        self.command_topic = command_topic   # None: the server's default
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
 
     @property
     def url(self) -> str:

@@ -38,21 +38,23 @@ STALL_LIMIT = 300.0
 HEALTH_TIMEOUT = 15.0
 
 
+@dataclass(eq=False)
 class ConnectWorker(processes.Launcher):
+    workdir: Path
+    bootstrap_servers: str
+    port: int = 8083
+    host: str = "127.0.0.1"
+    heap: str = jvm.DEFAULT_HEAP
+    exactly_once: bool = True
+    # Names the Connect cluster; its config, offset and status topics are
+    # <group_id>-configs|offsets|status, so two groups on one Kafka stay apart.
+    group_id: str = GROUP_ID
+
     what = "the Connect worker"
     stop_timeout = 30.0
 
-    def __init__(self, workdir: Path, bootstrap_servers: str, port: int = 8083, host: str = "127.0.0.1",
-                 heap: str = jvm.DEFAULT_HEAP, exactly_once: bool = True, group_id: str = GROUP_ID):
-        """``group_id`` names the Connect cluster; its config, offset and status topics are
-        ``<group_id>-configs|offsets|status``, so two groups on one Kafka stay apart."""
-        self.workdir = Path(workdir)
-        self.group_id = group_id
-        self.bootstrap_servers = bootstrap_servers
-        self.port = port
-        self.host = host
-        self.heap = heap
-        self.exactly_once = exactly_once
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
 
     @property
     def url(self) -> str:
