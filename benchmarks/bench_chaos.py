@@ -40,11 +40,10 @@ from collections import Counter
 from pathlib import Path
 
 from socksort import contract
-from socksort.connect import processes
-from socksort.connect.stack import Ports, Stack, load
-from socksort.connect.traffic import KafkaTail
 from socksort.net import free_port
 from socksort.progress import step
+from socksort.stack import Ports, Stack, load, processes
+from socksort.stack.traffic import KafkaTail
 
 SHOW_SECONDS = float(os.environ.get("SOCKSORT_BENCH_CHAOS_SECONDS", "300"))
 FPS = float(os.environ.get("SOCKSORT_BENCH_CHAOS_FPS", "15"))

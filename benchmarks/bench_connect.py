@@ -30,11 +30,12 @@ from pathlib import Path
 
 from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.stack import Ports, Stack
-from socksort.connect.worker import ConnectWorker, put_connector, wait_running
-from socksort.connect.traffic import KafkaTail, publish, seqs_of
+from socksort.connect.registration import put_connector, wait_running
 from socksort.net import free_port
 from socksort.progress import step
+from socksort.stack import Ports, Stack
+from socksort.stack.traffic import KafkaTail, publish, seqs_of
+from socksort.stack.worker import ConnectWorker
 
 BURST = int(os.environ.get("SOCKSORT_BENCH_CONNECT_MESSAGES", "20000"))
 PACED = 2000

@@ -47,7 +47,7 @@ LIVE_FRAMES = 90   # at the video's own 30 fps: three seconds of a live camera
 
 
 def run() -> list[dict]:
-    from socksort.connect.mosquitto import Mosquitto
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
@@ -226,7 +226,8 @@ def run_edge(model: Path, video: Path, kind: str, mqtt_url: str, *, unthrottled:
     """One EdgeLoop run, with or without a /stream.mjpg viewer; FPS and process CPU time
     over the classified frames until the last one is acknowledged by the broker."""
     from socksort.config import HostPort, mqtt_url as parse_url
-    from socksort.edge_lambda.loop import STAGES, EdgeConfig, EdgeLoop
+    from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
+    from socksort.edge_lambda.metrics import STAGES
     from socksort.net import free_port
 
     config = EdgeConfig(model=model, source=str(video), runtime=kind, mqtt_url=parse_url(mqtt_url),

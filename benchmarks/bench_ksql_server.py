@@ -152,7 +152,7 @@ def _wait(check, timeout: float, what: str) -> None:
 
 
 def throughput(workdir: Path) -> list[dict]:
-    from socksort.connect.kafka import Kafka
+    from socksort.stack.kafka import Kafka
 
     kafka = Kafka(workdir / "kafka", port=free_port(), controller_port=free_port())
     kafka.start()
@@ -182,7 +182,7 @@ def latency(workdir: Path) -> list[dict]:
     from confluent_kafka import Consumer, TopicPartition
 
     from socksort import config
-    from socksort.connect.stack import Ports, Stack
+    from socksort.stack import Ports, Stack
     from socksort.ksql import rest_client
     from socksort.ksql.simulate import SessionSpec, simulate
 

@@ -196,7 +196,7 @@ def predictions(model: Path, show: Path, cache: Path, broker) -> list[Prediction
 def lazy_broker(cache: Path):
     """``broker()`` -> (url, recorder): a Mosquitto and a recorder, started on first use only
     (a rerun with every prediction cached needs neither)."""
-    from socksort.connect.mosquitto import Mosquitto
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     started: dict = {}

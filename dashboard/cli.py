@@ -1,11 +1,16 @@
-"""Commands of the dashboard stage: ``socksort dashboard`` (the page) and ``socksort demo``."""
+"""The dashboard stage's command: ``socksort dashboard`` (the page)."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 
-from socksort import contract
+from socksort import contract, progress
 from socksort.config import HostPort, host_port, http_url, mqtt_ca_option, mqtt_url, option, positive_float
+from socksort.dashboard import stack
+from socksort.dashboard.app import Dashboard, Settings
+from socksort.dashboard.server import DashboardServer
 from socksort.errors import UserError
 
 
@@ -17,11 +22,6 @@ def register(commands) -> None:
                     "`socksort stack status --json` when a local stack runs, else the defaults.")
     add_dashboard_options(parser)
     parser.set_defaults(func=run_dashboard)
-
-    # The demo drives every stage; it lives in socksort/ and is registered here, with the
-    # page it ends on.
-    from socksort import demo
-    demo.register(commands)
 
 
 def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +48,6 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args, report: dict | None = None):
     """Flags first, then the running stack's endpoints, then the contract's defaults."""
-    from socksort.dashboard import stack
-    from socksort.dashboard.app import Settings
-
     missing = [name for name in ("edge_url", "ksql_url", "connect_url", "mqtt_url") if getattr(args, name) is None]
     found = stack.endpoints(report if report is not None else (stack.status() if missing else None))
     return Settings(
@@ -68,11 +65,6 @@ def settings_from_args(args, report: dict | None = None):
 
 def start_dashboard(settings):
     """Start the feeds and the HTTP server; returns (dashboard, server, thread)."""
-    import threading
-
-    from socksort.dashboard.app import Dashboard
-    from socksort.dashboard.server import DashboardServer
-
     dashboard = Dashboard(settings)
     try:
         server = DashboardServer(dashboard)
@@ -92,11 +84,6 @@ def stop_dashboard(dashboard, server, thread) -> None:
 
 
 def run_dashboard(args) -> int:
-    import signal
-    import threading
-
-    from socksort import progress
-
     settings = settings_from_args(args)
     dashboard, server, thread = start_dashboard(settings)
     progress.step(f"dashboard at {server.url} (camera {settings.edge_url}, ksql {settings.ksql_url}, "

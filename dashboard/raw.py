@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from socksort import mqtt
 from socksort.config import MqttUrl
 from socksort.contract import MQTT_TOPIC
 from socksort.schema import Prediction, SchemaError
@@ -128,8 +129,6 @@ class MqttFeed:
         self._client = None
 
     def start(self) -> None:
-        from socksort import mqtt
-
         client = mqtt.new_client(self.url, self.client_id, self.ca_file)
         client.reconnect_delay_set(min_delay=1, max_delay=5)
         client.on_connect = self._on_connect

@@ -9,7 +9,10 @@ import sys
 from socksort import config
 from socksort.config import option
 from socksort.contract import MQTT_TOPIC, PORTS
-from socksort.edge_lambda.publish import DEFAULT_BUFFER
+from socksort.edge_lambda.loop import EdgeConfig, run_edge
+from socksort.edge_lambda.publish import DEFAULT_BUFFER, TlsOptions
+from socksort.edge_lambda.status import EdgeStatus
+from socksort.errors import UserError
 
 HOSTNAME = socket.gethostname()
 
@@ -77,9 +80,6 @@ def register(commands) -> None:
 
 def edge_config(args):
     """Validated flags -> the EdgeConfig the loop runs with."""
-    from socksort.edge_lambda.loop import EdgeConfig
-    from socksort.edge_lambda.publish import TlsOptions
-    from socksort.errors import UserError
     if args.model is None:
         raise UserError("--model is required (or set SOCKSORT_MODEL)")
     tls = None
@@ -96,15 +96,14 @@ def edge_config(args):
 
 
 def edge_command(args) -> int:
-    from socksort.edge_lambda.loop import run_edge
     edge = run_edge(edge_config(args), stop_on_sigterm=True)
     report = edge.status()
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report.to_dict(), indent=2))
     else:
-        outputs = ", ".join(f"{o['name']}: {o['published']} published, {o['pending']} undelivered, "
-                            f"{o['dropped']} dropped, {o['errors']} errors" for o in report["outputs"]) or "no outputs"
-        print(f"classified {report['classified']} frames ({report['camera']['dropped']} dropped "
+        outputs = ", ".join(f"{o.name}: {o.published} published, {o.pending} undelivered, "
+                            f"{o.dropped} dropped, {o.errors} errors" for o in report.outputs) or "no outputs"
+        print(f"classified {report.classified} frames ({report.camera.dropped} dropped "
               f"by capture); {outputs}", file=sys.stderr)
     short = undelivered(report)
     if short:
@@ -113,10 +112,9 @@ def edge_command(args) -> int:
     return 0
 
 
-def undelivered(report: dict) -> str:
+def undelivered(report: EdgeStatus) -> str:
     """What an output failed to deliver by the end (lost: still queued, in flight or
     dropped), as one line; empty when every output delivered every prediction."""
-    classified = report["classified"]
-    return "; ".join(f"{o['name']} delivered {o['published']} of {classified} predictions"
-                     + (f" ({o['error']})" if o["error"] else "")
-                     for o in report["outputs"] if o["published"] < classified)
+    return "; ".join(f"{o.name} delivered {o.published} of {report.classified} predictions"
+                     + (f" ({o.error})" if o.error else "")
+                     for o in report.outputs if o.published < report.classified)

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from socksort.edge_lambda.http import JpegHub
+from socksort.errors import UserError
 
 DEEPLENS_FIFO = "/tmp/results.mjpeg"
 
@@ -34,7 +35,6 @@ class FifoWriter:
         if not self.path.exists():
             os.mkfifo(self.path)
         elif not stat.S_ISFIFO(self.path.stat().st_mode):
-            from socksort.errors import UserError
             raise UserError(f"{self.path} exists and is not a FIFO")
         self._thread.start()
         return self

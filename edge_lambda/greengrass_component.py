@@ -18,6 +18,7 @@ BUNDLE = Path(__file__).resolve().parent
 def main() -> int:
     if str(BUNDLE) not in sys.path:
         sys.path.insert(0, str(BUNDLE))
+    # Only now is the bundle's vendored socksort importable.
     from socksort.edge_lambda import lambda_function
     lambda_function.apply_settings(BUNDLE)
     return lambda_function.run()

@@ -21,6 +21,8 @@ from typing import Callable
 
 from socksort.config import HostPort
 from socksort.edge_lambda.handoff import Broadcast
+from socksort.edge_lambda.status import EdgeStatus
+from socksort.errors import UserError
 
 BOUNDARY = "socksortframe"
 
@@ -38,14 +40,13 @@ class JpegHub(Broadcast[bytes]):
 
 
 class EdgeHttpServer:
-    def __init__(self, address: HostPort, hub: JpegHub, status: Callable[[], dict],
+    def __init__(self, address: HostPort, hub: JpegHub, status: Callable[[], EdgeStatus],
                  metrics: Callable[[], str]):
         self.hub = hub
         handler = _handler_class(hub, status, metrics)
         try:
             self._server = ThreadingHTTPServer((address.host, address.port), handler)
         except OSError as exc:
-            from socksort.errors import UserError
             raise UserError(f"cannot serve the edge page on {address}: {exc.strerror or exc}") from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge-http", daemon=True)
@@ -66,7 +67,7 @@ class EdgeHttpServer:
         self._thread.join(timeout=5)
 
 
-def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[], str]):
+def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Callable[[], str]):
     class Handler(BaseHTTPRequestHandler):
         server_version = "socksort-edge"
         protocol_version = "HTTP/1.1"
@@ -89,13 +90,13 @@ def _handler_class(hub: JpegHub, status: Callable[[], dict], metrics: Callable[[
                 else:
                     self._send(200, "image/jpeg", jpeg)
             elif path == "/status.json":
-                self._send(200, "application/json", json.dumps(status()).encode())
+                self._send(200, "application/json", json.dumps(status().to_dict()).encode())
             elif path == "/healthz":
                 report = status()
-                body = {"status": report["status"], "problems": report["problems"],
-                        "camera": report["camera"]["state"],
-                        "outputs": {o["name"]: o["state"] for o in report["outputs"]}}
-                code = 200 if report["status"] == "ok" else 503
+                body = {"status": "ok" if report.ok else "degraded", "problems": report.problems,
+                        "camera": report.camera.state,
+                        "outputs": {o.name: o.state for o in report.outputs}}
+                code = 200 if report.ok else 503
                 self._send(code, "application/json", json.dumps(body).encode())
             elif path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4", metrics().encode())

@@ -13,11 +13,17 @@ reads; variables set in the Lambda's environment win over the file. Under Greeng
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import threading
 from pathlib import Path
+
+from socksort import config
+from socksort.edge_lambda import cli
+from socksort.edge_lambda.loop import run_edge
+from socksort.errors import UserError
 
 CONFIG_FILE = "edge-config.json"
 HERE = Path(__file__).resolve().parent
@@ -41,10 +47,6 @@ def apply_settings(folder: Path = HERE, environ=os.environ) -> dict:
 
 def edge_config():
     """The EdgeConfig the environment describes, validated like ``socksort edge``'s flags."""
-    import argparse
-
-    from socksort import config
-    from socksort.edge_lambda import cli
     parser = argparse.ArgumentParser(prog="lambda_function")
     cli.register(parser.add_subparsers(dest="command"))
     args = config.resolve(parser.parse_args(["edge"]))
@@ -55,8 +57,6 @@ def edge_config():
 
 def run() -> int:
     """Run the edge loop to its end; 0, or 2 after printing a one-line reason it could not."""
-    from socksort.edge_lambda.loop import run_edge
-    from socksort.errors import UserError
     try:
         edge = run_edge(edge_config())
     except UserError as exc:
@@ -64,8 +64,8 @@ def run() -> int:
         print(f"socksort edge: error: {exc}", file=sys.stderr, flush=True)
         return 2
     status = edge.status()
-    print(f"socksort edge: stopped after {status['classified']} frames: {json.dumps(status['outputs'])}",
-          file=sys.stderr, flush=True)
+    print(f"socksort edge: stopped after {status.classified} frames: "
+          f"{json.dumps([out.to_dict() for out in status.outputs])}", file=sys.stderr, flush=True)
     return 0
 
 

@@ -13,7 +13,7 @@ nobody receives.
 
 from __future__ import annotations
 
-import collections
+import signal
 import socket
 import sys
 import threading
@@ -27,14 +27,14 @@ from socksort.config import HostPort, MqttUrl
 from socksort.contract import MQTT_TOPIC
 from socksort.edge_lambda import annotate, runtimes
 from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
+from socksort.edge_lambda.metrics import RateMeter, StageTimes, prometheus_text
 from socksort.edge_lambda.publish import (DEFAULT_BUFFER, MqttPublisher, Publisher, TlsOptions,
                                           greengrass_publisher)
 from socksort.edge_lambda.sources import Capture, Frame, LatestFrame, Source, open_source
+from socksort.edge_lambda.status import CameraStatus, EdgeStatus, OutputStatus
 from socksort.schema import Prediction
-
-STAGES = ("capture", "preprocess", "inference", "annotate", "encode", "publish")
-TIMING_WINDOW = 4096
 
 
 @dataclass
@@ -58,39 +58,6 @@ class EdgeConfig:
     tls: TlsOptions | None = None
     stream_fps: float | None = 15.0   # most frames per second drawn for viewers; None: all
     greengrass: bool = True       # publish through Greengrass too when running under it
-
-
-class StageTimes:
-    """Recent per-stage durations (seconds) plus running totals for /metrics."""
-
-    def __init__(self):
-        self.recent = {s: collections.deque(maxlen=TIMING_WINDOW) for s in STAGES}
-        self.total = {s: 0.0 for s in STAGES}
-        self.count = {s: 0 for s in STAGES}
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.recent[stage].append(seconds)
-        self.total[stage] += seconds
-        self.count[stage] += 1
-
-    def mean_ms(self, stage: str) -> float:
-        values = self.recent[stage]
-        return 1000 * sum(values) / len(values) if values else 0.0
-
-
-class RateMeter:
-    def __init__(self, window: int = 60):
-        self._times: collections.deque[float] = collections.deque(maxlen=window)
-
-    def tick(self) -> None:
-        self._times.append(time.monotonic())
-
-    @property
-    def rate(self) -> float:
-        if len(self._times) < 2:
-            return 0.0
-        span = self._times[-1] - self._times[0]
-        return (len(self._times) - 1) / span if span > 0 else 0.0
 
 
 @dataclass
@@ -165,7 +132,6 @@ class EdgeLoop:
             self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics).start()
             self.log(f"live page on {self.http.url}/")
         if cfg.fifo is not None:
-            from socksort.edge_lambda.fifo import FifoWriter
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
         self.capture = Capture(source, self.frames_slot, loop=cfg.loop,
                                unthrottled=cfg.unthrottled, log=self.log).start()
@@ -265,74 +231,21 @@ class EdgeLoop:
 
     # --- reporting ---------------------------------------------------------------------
 
-    def status(self) -> dict:
+    def status(self) -> EdgeStatus:
         cap = self.capture
-        camera = {"state": cap.state if cap else "starting", "source": str(cap.source) if cap else "",
-                  "frames": cap.frames if cap else 0, "dropped": self.dropped,
-                  "reopens": cap.reopens if cap else 0, "error": cap.last_error if cap else ""}
-        outputs = [{"name": p.name, "state": p.state, "published": p.published, "pending": p.pending,
-                    "dropped": p.dropped, "errors": p.errors, "error": p.last_error}
-                   for p in self.publishers]
-        problems = []
-        if camera["state"] == "lost":
-            problems.append(f"camera lost: {camera['error']}")
-        for out in outputs:
-            if out["state"] not in ("connected", "starting"):
-                problems.append(f"{out['name']} {out['state']}: {out['error']}")
-        return {
-            "status": "ok" if not problems else "degraded",
-            "problems": problems,
-            "device": self.config.device,
-            "model": {"backbone": self.card.backbone if self.card else "",
-                      "runtime": self.classifier.runtime.name if self.classifier else ""},
-            "camera": camera,
-            "fps": round(self.rate.rate, 2),
-            "uptime_seconds": round(time.time() - self.started_at, 1),
-            "classified": self.classified,
-            "latest": self.latest.to_dict() if self.latest else None,
-            "outputs": outputs,
-        }
+        camera = CameraStatus(state=cap.state if cap else "starting", source=str(cap.source) if cap else "",
+                              frames=cap.frames if cap else 0, dropped=self.dropped,
+                              reopens=cap.reopens if cap else 0, error=cap.last_error if cap else "",
+                              up=bool(cap and cap.alive))
+        return EdgeStatus(device=self.config.device,
+                          backbone=self.card.backbone if self.card else "",
+                          runtime=self.classifier.runtime.name if self.classifier else "",
+                          camera=camera, fps=self.rate.rate, uptime_seconds=time.time() - self.started_at,
+                          classified=self.classified, latest=self.latest,
+                          outputs=tuple(OutputStatus.of(p) for p in self.publishers))
 
     def metrics(self) -> str:
-        cap = self.capture
-        lines = []
-
-        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-            lines.append(f"# HELP socksort_edge_{name} {help_text}")
-            lines.append(f"# TYPE socksort_edge_{name} {kind}")
-            for labels, value in samples:
-                lines.append(f"socksort_edge_{name}{labels} {value:g}")
-
-        metric("frames_captured_total", "counter", "Frames read from the source.",
-               [("", cap.frames if cap else 0)])
-        metric("frames_dropped_total", "counter", "Frames overwritten before inference took them.",
-               [("", self.dropped)])
-        metric("frames_classified_total", "counter", "Frames classified and published.",
-               [("", self.classified)])
-        metric("camera_up", "gauge", "1 while the source delivers frames.",
-               [("", 1 if cap and cap.alive else 0)])
-        metric("camera_reopens_total", "counter", "Times a lost camera was reopened.",
-               [("", cap.reopens if cap else 0)])
-        metric("fps", "gauge", "Classified frames per second, recent window.", [("", self.rate.rate)])
-        recent = sorted(self.times.recent["inference"])
-        quantiles = [(f'{{quantile="{q}"}}', 1000 * recent[min(len(recent) - 1, int(q * len(recent)))])
-                     for q in (0.5, 0.99)] if recent else []
-        metric("inference_ms", "summary", "Milliseconds per inference (quantiles over recent frames).",
-               quantiles + [("_sum", 1000 * self.times.total["inference"]),
-                            ("_count", self.times.count["inference"])])
-        metric("stage_ms", "summary", "Milliseconds per frame spent in each stage of the loop.",
-               [(f'_{part}{{stage="{stage}"}}', value) for stage in STAGES[1:]
-                for part, value in (("sum", 1000 * self.times.total[stage]), ("count", self.times.count[stage]))])
-        for name, attr, help_text in (
-                ("published_total", "published", "Messages acknowledged by the receiver."),
-                ("publish_errors_total", "errors", "Messages that failed to publish."),
-                ("publish_dropped_total", "dropped", "Messages dropped from a full offline buffer."),
-                ("publish_pending", "pending", "Messages waiting in the offline buffer.")):
-            metric(name, "gauge" if name.endswith("pending") else "counter", help_text,
-                   [(f'{{output="{p.name}"}}', getattr(p, attr)) for p in self.publishers])
-        metric("output_connected", "gauge", "1 while the output is connected.",
-               [(f'{{output="{p.name}"}}', 1 if p.state == "connected" else 0) for p in self.publishers])
-        return "\n".join(lines) + "\n"
+        return prometheus_text(self.status(), self.times)
 
 
 def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout: float = 5.0,
@@ -347,7 +260,6 @@ def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout:
     """
     edge = EdgeLoop(config, publishers=publishers, source=source, log=log)
     if stop_on_sigterm:
-        import signal
         signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
     edge.start()
     try:

@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from socksort.config import MqttUrl
 from socksort.errors import UserError
 
+# paho-mqtt (0.1 s to import) is imported when an MQTT publisher is built; greengrasssdk
+# and awsiot exist only on a Greengrass device, so they too are imported where a publisher
+# for one is built.
+
 DEFAULT_BUFFER = 1000
 QOS_AT_LEAST_ONCE = "1"   # awsiot.greengrasscoreipc.model.QOS.AT_LEAST_ONCE
 LATENCY_WINDOW = 4096

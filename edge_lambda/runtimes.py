@@ -14,9 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
 from socksort.errors import UserError
 from socksort.modelcard import ModelCard
 from socksort.mxnet_block import import_block
+
+# MXNet and ONNX Runtime (seconds to import, and a device may have only one of them) are
+# imported inside the runtime that uses each.
 
 RUNTIMES = ("auto", "mxnet", "onnx")
 WARMUP_RUNS = 3
@@ -46,7 +50,6 @@ class MxnetRuntime(Runtime):
     def __init__(self, folder: Path, input_name: str, input_size: int):
         import mxnet as mx
 
-        from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
         self._mx = mx
         try:
             symbol, args, aux = mx.model.load_checkpoint(str(folder / "model"), 0)

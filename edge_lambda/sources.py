@@ -23,6 +23,8 @@ from socksort import images
 from socksort.edge_lambda.handoff import Handoff
 from socksort.errors import UserError
 
+# OpenCV is imported inside the sources that read with it; awscam exists only on a DeepLens.
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 DEFAULT_FPS = 25.0
 NETWORK_TIMEOUT_MS = 5000

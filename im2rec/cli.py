@@ -8,6 +8,9 @@ from pathlib import Path
 
 from socksort import config
 from socksort.config import option
+from socksort.contract import BLANK_LABEL
+from socksort.errors import UserError
+from socksort.im2rec import capture, dataset, designs, lists, pack, sheet, show
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
 
@@ -51,37 +54,35 @@ def _register_synth(commands) -> None:
                            "another synth dataset (made with other flags or an older socksort)")
     data.set_defaults(func=_synth_dataset)
 
-    show = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
-    option(show, "--out", type=Path, required=True, help="video file to write (.mp4 or .avi)")
-    option(show, "--truth", type=Path, default=None,
+    show_parser = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
+    option(show_parser, "--out", type=Path, required=True, help="video file to write (.mp4 or .avi)")
+    option(show_parser, "--truth", type=Path, default=None,
            help="where to write the truth (default: next to the video, NAME.truth.json)")
-    option(show, "--classes-from", type=config.existing_dir, required=True,
+    option(show_parser, "--classes-from", type=config.existing_dir, required=True,
            help="a `synth dataset` folder; its synth.json names the designs")
-    option(show, "--seed", type=config.non_negative_int, default=0, help="seed for the show")
-    option(show, "--fps", type=config.positive_float, default=30.0, help="frames per second")
-    option(show, "--seconds", type=config.positive_float, default=60.0, help="length of the video")
-    option(show, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
-    option(show, "--num-thread", type=config.positive_int, default=2,
+    option(show_parser, "--seed", type=config.non_negative_int, default=0, help="seed for the show")
+    option(show_parser, "--fps", type=config.positive_float, default=30.0, help="frames per second")
+    option(show_parser, "--seconds", type=config.positive_float, default=60.0, help="length of the video")
+    option(show_parser, "--size", type=size, default="640x480", help="frame size WIDTHxHEIGHT")
+    option(show_parser, "--num-thread", type=config.positive_int, default=2,
            help="frames drawn at once (the video does not depend on it)")
-    option(show, "--back-to-back", type=config.non_negative_int, default=1,
+    option(show_parser, "--back-to-back", type=config.non_negative_int, default=1,
            help="how often a design is shown again right after itself (when the designs allow)")
-    option(show, "--back-to-back-gap", type=config.positive_float, default=1.0,
+    option(show_parser, "--back-to-back-gap", type=config.positive_float, default=1.0,
            help="seconds of empty wall between those two showings (at most 1)")
-    option(show, "--shutter", type=config.non_negative_float, default=0.02,
+    option(show_parser, "--shutter", type=config.non_negative_float, default=0.02,
            help="exposure of each frame in seconds: a moving sock smears along its path "
                 "for this long (0: no motion blur)")
-    show.set_defaults(func=_synth_show)
+    show_parser.set_defaults(func=_synth_show)
 
-    sheet = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
-    option(sheet, "--classes-from", type=config.existing_dir, required=True,
+    sheet_parser = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
+    option(sheet_parser, "--classes-from", type=config.existing_dir, required=True,
            help="a `synth dataset` folder; its synth.json names the designs")
-    option(sheet, "--out", type=Path, required=True, help="picture to write (.png or .jpg)")
-    sheet.set_defaults(func=_synth_sheet)
+    option(sheet_parser, "--out", type=Path, required=True, help="picture to write (.png or .jpg)")
+    sheet_parser.set_defaults(func=_synth_sheet)
 
 
 def _synth_dataset(args) -> int:
-    from socksort.im2rec import dataset, designs
-
     spec = dataset.DatasetSpec(
         out=args.out, classes=args.classes, per_class=args.per_class, seed=args.seed,
         designs_seed=designs.DEFAULT_DESIGNS_SEED if args.designs_seed is None else args.designs_seed,
@@ -96,8 +97,6 @@ def _synth_dataset(args) -> int:
 
 
 def _synth_show(args) -> int:
-    from socksort.im2rec import show
-
     truth_path = args.truth or args.out.with_name(f"{args.out.stem}.truth.json")
     spec = show.ShowSpec(out=args.out, truth=truth_path, classes_from=args.classes_from, seed=args.seed,
                          fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1],
@@ -111,8 +110,6 @@ def _synth_show(args) -> int:
 
 
 def _synth_sheet(args) -> int:
-    from socksort.im2rec import sheet
-
     count = sheet.write_sheet(args.classes_from, args.out)
     print(f"drew {count} designs to {args.out}")
     return 0
@@ -149,8 +146,6 @@ def _jpeg_quality(text: str) -> int:
 
 
 def _capture(args) -> int:
-    from socksort.im2rec import capture
-
     spec = capture.CaptureSpec(label=args.label, count=args.count, source=args.source, out=args.out,
                                every=args.every, min_change=args.min_change, quality=args.quality)
     result = capture.capture(spec)
@@ -176,17 +171,17 @@ def _register_im2rec(commands) -> None:
                     "folders; `PREFIX ROOT` then packs every PREFIX*.lst into .rec + .idx.")
     rec.add_argument("prefix", help="prefix of the .lst/.rec files (or a folder of .lst files)")
     rec.add_argument("root", type=Path, help="folder the image paths are relative to")
-    lists = rec.add_argument_group("making lists")
-    lists.add_argument("--list", action="store_true", help="make .lst files instead of packing")
-    lists.add_argument("--exts", nargs="+", default=[".jpeg", ".jpg", ".png"],
+    listing = rec.add_argument_group("making lists")
+    listing.add_argument("--list", action="store_true", help="make .lst files instead of packing")
+    listing.add_argument("--exts", nargs="+", default=[".jpeg", ".jpg", ".png"],
                        help="image file extensions to list")
-    option(lists, "--train-ratio", type=_ratio, default=1.0, help="fraction of each class for training")
-    option(lists, "--test-ratio", type=_ratio, default=0.0, help="fraction of each class for testing")
-    lists.add_argument("--recursive", action="store_true",
+    option(listing, "--train-ratio", type=_ratio, default=1.0, help="fraction of each class for training")
+    option(listing, "--test-ratio", type=_ratio, default=0.0, help="fraction of each class for testing")
+    listing.add_argument("--recursive", action="store_true",
                        help="each folder under ROOT is a class; its name is the label")
-    lists.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+    listing.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                        help="keep images in folder order instead of shuffling each list")
-    option(lists, "--seed", type=config.non_negative_int, default=100,
+    option(listing, "--seed", type=config.non_negative_int, default=100,
            help="seed for the split and the shuffle")
     packing = rec.add_argument_group("packing")
     option(packing, "--resize", type=config.non_negative_int, default=0,
@@ -215,8 +210,6 @@ def _ratio(text: str) -> float:
 
 
 def _im2rec(args) -> int:
-    from socksort.errors import UserError
-
     if args.list:
         if not args.recursive:
             raise UserError("--list needs --recursive: the class folders under ROOT are the labels")
@@ -227,9 +220,6 @@ def _im2rec(args) -> int:
 
 
 def _make_lists(args) -> int:
-    from socksort.contract import BLANK_LABEL
-    from socksort.im2rec import lists
-
     exts = tuple(e if e.startswith(".") else f".{e}" for e in args.exts)
     found = lists.scan(args.root, exts)
     parts = lists.split(found.items, args.train_ratio, args.test_ratio, args.seed, args.shuffle)
@@ -252,8 +242,6 @@ def _make_lists(args) -> int:
 
 
 def _pack(args) -> int:
-    from socksort.im2rec import pack
-
     opts = pack.PackOptions(resize=args.resize, center_crop=args.center_crop, quality=args.quality,
                             encoding=args.encoding, color=args.color, pass_through=args.pass_through,
                             num_thread=args.num_thread)

@@ -25,6 +25,8 @@ from socksort.im2rec.lists import Item, SkippedFile, read_list
 from socksort.im2rec.ordered import ordered_map
 from socksort.progress import Bar
 
+# MXNet (seconds to import) is imported inside the functions that write records with it.
+
 ENCODINGS = (".jpg", ".png")
 
 

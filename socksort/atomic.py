@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
+
+from socksort.errors import UserError
 
 
 @contextlib.contextmanager
@@ -59,10 +62,6 @@ def replace_folder(out: str | os.PathLike) -> Iterator[Path]:
     """A hidden folder beside ``out`` to fill; it takes ``out``'s place (replacing any old
     folder there) only if the block succeeds, so a reader sees the old folder or the whole
     new one. An exception or Ctrl-C removes it and leaves the old folder as it was."""
-    import shutil
-
-    from socksort.errors import UserError
-
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():

@@ -1,9 +1,11 @@
-"""``socksort <command>``: the one entry point. Each stage registers its own commands.
+"""``socksort <command>``: the one entry point, and its command table.
 
-A stage's ``cli`` module exposes ``register(subparsers)``; it adds its subcommands and
-sets ``func`` on each to a function ``(args) -> int | None``. Those modules import
-their heavy dependencies (MXNet, OpenCV, Kafka clients) inside the command functions,
-so ``socksort --help`` stays fast.
+Each module of :data:`COMMANDS` exposes ``register(subparsers)``; it adds its subcommands
+and sets ``func`` on each to a function ``(args) -> int | None``. They are the stages'
+``cli`` modules, then ``socksort.demo``: the top-level application, which drives every
+stage and is imported by nothing but this table. Those modules import their heavy
+dependencies (MXNet, OpenCV, Kafka clients) inside the command functions, so
+``socksort --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import sys
 from socksort import __version__, config
 from socksort.errors import UserError
 
-STAGE_CLIS = (
+COMMANDS = (
     "socksort.im2rec.cli",
     "socksort.training.cli",
     "socksort.edge_lambda.cli",
-    "socksort.connect.cli",
+    "socksort.stack.cli",
     "socksort.ksql.cli",
     "socksort.dashboard.cli",
+    "socksort.demo",
 )
 
 
@@ -32,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"socksort {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="<command>")
     commands.required = True
-    for name in STAGE_CLIS:
+    for name in COMMANDS:
         importlib.import_module(name).register(commands)
     return parser
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -230,8 +231,6 @@ def existing_file(text: str) -> Path:
 
 def ca_certificate(text: str) -> Path:
     """A readable PEM file of CA certificates, as TLS clients load it (e.g. for mqtts://)."""
-    import ssl
-
     path = Path(text)
     if not path.is_file():
         raise ValueError("no such file")

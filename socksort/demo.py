@@ -10,13 +10,16 @@ then serves until Ctrl-C, which stops everything it started. ``DEMO_EXIT=1`` exi
 that line instead: status 0 only when every design matches.
 
 Each stage is driven through its ``socksort`` command, exactly as a user would run it, so
-the demo depends only on the stages' public interfaces.
+the demo depends only on the stages' public interfaces; the dashboard it ends on runs in
+this process. The demo is the top-level application: the one module that may import any
+stage, imported by nothing but the command table (``socksort/cli.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,8 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from socksort import atomic, contract, modelcard, paths, progress
-from socksort.config import HostPort, yes_no
+from socksort.config import (HostPort, existing_dir, host_port, mqtt_url, non_negative_int, option, positive_float,
+                             positive_int, yes_no)
+from socksort.dashboard.app import Settings
+from socksort.dashboard.cli import start_dashboard, stop_dashboard
+from socksort.dashboard.stack import endpoints as stack_endpoints, status as stack_status
+from socksort.dashboard.truth import compare, load_counts
 from socksort.errors import UserError
+from socksort.net import port_open
 
 SETTLE_QUIET_S = 5.0     # SOCK_PAIRS unchanged this long after the show: the count is final
 SETTLE_LIMIT_S = 90.0    # ... or give up waiting and compare what is there
@@ -102,7 +111,6 @@ class Demo:
             progress.step(f"making a synthetic sock dataset: {cfg.classes} designs x {cfg.per_class} photos "
                           f"in {folder}")
             if folder.exists():
-                import shutil
                 shutil.rmtree(folder)
             socksort("synth", "dataset", "--out", folder, "--classes", cfg.classes,
                      "--per-class", cfg.per_class, "--seed", cfg.seed, what="making the dataset")
@@ -157,14 +165,12 @@ class Demo:
     # --- 2. the stack and the pipeline -----------------------------------------------------
 
     def stack(self) -> dict:
-        from socksort.dashboard import stack
-
-        before = stack.status() or {}
+        before = stack_status() or {}
         already = {name for name, s in before.items() if isinstance(s, dict) and s.get("state") == "running"}
         progress.step("starting the stack: Mosquitto, Kafka (KRaft), Kafka Connect with the MQTT source "
                       "connector, the ksql engine")
         socksort("stack", "up", what="socksort stack up")
-        report = stack.status() or {}
+        report = stack_status() or {}
         if not already:
             self.started.add("the stack", lambda: socksort("stack", "down", what="socksort stack down"))
         missing = [name for name in ("mosquitto", "kafka", "connect", "ksql")
@@ -172,7 +178,7 @@ class Demo:
         if missing:
             raise UserError(f"the stack is not complete: {', '.join(missing)} not running "
                             "(see socksort stack status)")
-        self.endpoints = stack.endpoints(report)
+        self.endpoints = stack_endpoints(report)
         return self.endpoints
 
     def pipeline(self) -> None:
@@ -195,7 +201,6 @@ class Demo:
                  "--mqtt-url", self.endpoints["mqtt_url"], "--http", str(http), "--device", "demo"],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.started.add("the edge function", lambda: _terminate(process))
-        from socksort.net import port_open
         deadline = time.monotonic() + 180
         while not port_open(http.host, http.port):
             if process.poll() is not None:
@@ -207,10 +212,6 @@ class Demo:
         return process
 
     def dashboard(self) -> str:
-        from socksort.config import mqtt_url
-        from socksort.dashboard.app import Settings
-        from socksort.dashboard.cli import start_dashboard, stop_dashboard
-
         settings = Settings(listen=self.config.dashboard, edge_url=f"http://{self.config.edge_http}",
                             ksql_url=self.endpoints["ksql_url"], connect_url=self.endpoints["connect_url"],
                             mqtt_url=mqtt_url(self.endpoints["mqtt_url"]))
@@ -227,8 +228,6 @@ class Demo:
         return json.loads(done.stdout)
 
     def settle(self, counts: dict[str, int]):
-        from socksort.dashboard.truth import compare
-
         progress.step(f"the show has ended; waiting for SOCK_PAIRS to settle (unchanged for "
                       f"{SETTLE_QUIET_S:g} s, at most {SETTLE_LIMIT_S:g} s)")
         deadline = time.monotonic() + SETTLE_LIMIT_S
@@ -246,16 +245,12 @@ class Demo:
 
     def preflight(self) -> None:
         """Fail in the first second, not after training, when a port the demo serves is taken."""
-        from socksort.net import port_open
-
         for what, address in (("the dashboard", self.config.dashboard), ("the edge page", self.config.edge_http)):
             if port_open(address.host, address.port):
                 raise UserError(f"{address} is in use, so {what} cannot listen there "
                                 f"(choose another with --listen / --edge-http)")
 
     def run(self) -> int:
-        from socksort.dashboard.truth import load_counts
-
         cfg = self.config
         self.preflight()
         self.work.mkdir(parents=True, exist_ok=True)
@@ -323,8 +318,6 @@ def _terminate(process: subprocess.Popen) -> None:
 
 
 def register(commands) -> None:
-    from socksort.config import existing_dir, host_port, non_negative_int, option, positive_float, positive_int
-
     parser = commands.add_parser(
         "demo", help="the whole pipeline on one machine: train, stack, pipeline SQL, edge, dashboard",
         description="Make synthetic socks, train (or reuse) the model, start the stack, apply the "

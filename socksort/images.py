@@ -17,6 +17,8 @@ import numpy as np
 
 from socksort.errors import UserError
 
+# OpenCV (0.1 s to import) is imported inside the functions that decode with it.
+
 _JPEG_START = b"\xff\xd8"
 _START_OF_SCAN = b"\xff\xda"
 _END_OF_IMAGE = b"\xff\xd9"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# MXNet (seconds to import) is imported where a block is loaded.
+
 
 def import_block(folder: str | Path, input_name: str, ctx=None):
     """``model-symbol.json`` + ``model-0000.params`` of ``folder`` as a ``gluon.SymbolBlock``.

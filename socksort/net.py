@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+import urllib.error
+import urllib.request
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -47,10 +50,6 @@ def json_request(url: str, method: str = "GET", body: object | None = None, time
     Raises :class:`HttpError` for an error status, ``OSError`` when nothing answers and
     ``ValueError`` when the answer is not JSON.
     """
-    import json
-    import urllib.error
-    import urllib.request
-
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})

@@ -49,18 +49,18 @@ def truncated_jpeg(tmp_path):
     return path
 
 
-# --- brokers (owned by the connect stage) --------------------------------------------
+# --- brokers (the local stack, socksort.stack) ---------------------------------------
 
 @pytest.fixture
 def mosquitto(tmp_path):
-    """A started Mosquitto (``socksort.connect.mosquitto.Mosquitto``) on a free port.
+    """A started Mosquitto (``socksort.stack.mosquitto.Mosquitto``) on a free port.
 
     Its files live under ``tmp_path / "mosquitto"``; it is stopped after the test.
     Attributes: ``url`` (``mqtt://socksort:<password>@127.0.0.1:<port>``, parse it with
     ``socksort.config.mqtt_url``), ``host``, ``port``, ``username``, ``password``, ``pid``,
     and ``restart()`` / ``stop()`` for tests about reconnection.
     """
-    from socksort.connect.mosquitto import Mosquitto
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     broker = Mosquitto(tmp_path / "mosquitto", port=free_port())
@@ -82,7 +82,9 @@ def tls_mosquitto(tmp_path_factory):
     (``mqtts://socksort:<password>@127.0.0.1:<tls_port>``) and ``tls`` (``cafile``,
     ``certfile``, ``keyfile``: the CA a client must trust is ``tls.cafile``).
     """
-    from socksort.connect.mosquitto import Mosquitto, make_test_certificates
+    from certificates import make_test_certificates
+
+    from socksort.stack.mosquitto import Mosquitto
     from socksort.net import free_port
 
     folder = tmp_path_factory.mktemp("tls-mosquitto")
@@ -105,11 +107,11 @@ def stack(tmp_path_factory):
 
     Mosquitto + Kafka (KRaft) + a Kafka Connect worker (exactly-once source support on)
     running our MQTT source connector ``socksort-mqtt`` (MQTT ``sockfound`` → Kafka
-    ``data_mqtt``), plus the ksql engine when the CLI has ``ksql-server``. It is shared by
+    ``data_mqtt``), plus the ksql engine when the ksql package has its server. It is shared by
     every test that asks for it, so publish with a device id of your own and filter by it;
     leave the services running (the session stops them at the end).
 
-    A ``socksort.connect.stack.Stack``; attributes:
+    A ``socksort.stack.Stack``; attributes:
       ``mqtt_url``           ``mqtt://socksort:<password>@127.0.0.1:<port>`` (socksort.config.mqtt_url parses it)
       ``bootstrap_servers``  ``127.0.0.1:<port>`` for Kafka clients
       ``connect_url``        ``http://127.0.0.1:<port>`` (Connect REST)
@@ -118,7 +120,7 @@ def stack(tmp_path_factory):
       ``home``               the folder holding all data and logs (look here when a test fails)
       ``status()``           the same dict as ``socksort stack status --json``
     """
-    from socksort.connect.stack import Ports, Stack
+    from socksort.stack import Ports, Stack
     from socksort.net import free_port
 
     chosen: list[int] = []

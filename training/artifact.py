@@ -16,6 +16,9 @@ import numpy as np
 from socksort import atomic
 from socksort.contract import MODEL_FILES
 from socksort.modelcard import ModelCard
+from socksort.training import onnx_export
+
+# MXNet (seconds to import) is imported inside the functions that use it.
 
 PREFIX = "model"
 
@@ -67,8 +70,6 @@ def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out:
 
 def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files) -> ModelCard:
     """ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
-    from socksort.training import onnx_export
-
     size = card.preprocess.input_size
     onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
     checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)

@@ -18,6 +18,9 @@ from pathlib import Path
 from socksort.errors import UserError
 from socksort.modelcard import Preprocess
 
+# MXNet (seconds to import) is imported inside the functions that use it, and so is
+# efficientnet_lite, which builds its network from MXNet at import.
+
 DEFAULT = "efficientnet_lite0"
 OFFLINE_ENV = "SOCKSORT_OFFLINE"
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+from socksort import atomic
 from socksort.config import existing_file, non_negative_int, option, positive_float, positive_int
+from socksort.errors import UserError
+from socksort.training import data, evaluate, plots, sagemaker, train_job
+from socksort.training.backbones import BACKBONES, build, count_parameters
+from socksort.training.imagenet_export import export_imagenet
+from socksort.training.predict import Classifier, read_image, top_k
+from socksort.training.sagemaker_import import import_sagemaker
+from socksort.training.train import TrainConfig
+
+# The AWS SDK (boto3, about 0.3 s to import) is imported inside `sagemaker train` only.
 
 
 def register(commands) -> None:
@@ -51,13 +62,10 @@ def _register_sagemaker(commands) -> None:
 
 
 def _job_name(text: str) -> str:
-    from socksort.training.sagemaker import valid_job_name
-    return valid_job_name(text)
+    return sagemaker.valid_job_name(text)
 
 
 def _import_sagemaker(args) -> int:
-    from socksort.training.sagemaker_import import import_sagemaker
-
     card = import_sagemaker(args.archive, args.labels, args.out)
     print(f"wrote {args.out}: {len(card.classes)} classes, input {card.preprocess.input_size} px, ONNX agrees "
           f"with MXNet on {card.extra['onnx_check']['top1_agree']}/{card.extra['onnx_check']['images']} images")
@@ -65,13 +73,8 @@ def _import_sagemaker(args) -> int:
 
 
 def _sagemaker_train(args) -> int:
-    import time
-
     import boto3
     import botocore.exceptions
-
-    from socksort.errors import UserError
-    from socksort.training import data, sagemaker
 
     hyper = dict(sagemaker.SEED_HYPERPARAMETERS)
     for item in args.hyperparameter:
@@ -105,8 +108,6 @@ def _register_predict(commands) -> None:
 
 
 def _predict(args) -> int:
-    from socksort.training.predict import Classifier, read_image, top_k
-
     classifier = Classifier(args.model)
     images = [read_image(path) for path in args.images]  # all readable before any output
     for path, probabilities in zip(args.images, classifier.probabilities(images)):
@@ -130,9 +131,6 @@ def _register_evaluate(commands) -> None:
 
 
 def _evaluate(args) -> int:
-    from socksort import atomic
-    from socksort.training import evaluate, plots
-
     scores = evaluate.evaluate(args.model, args.data_dir)
     if args.plot:
         atomic.write_bytes(args.plot, plots.confusion_matrix(scores.confusion, scores.classes,
@@ -142,8 +140,6 @@ def _evaluate(args) -> int:
 
 
 def _register_train(commands) -> None:
-    from socksort.training.train import TrainConfig
-
     d = TrainConfig()
     parser = commands.add_parser(
         "train", help="fine-tune an ImageNet backbone on .rec files into a model folder",
@@ -175,9 +171,6 @@ def _register_train(commands) -> None:
 
 
 def _train(args) -> int:
-    from socksort.training import train_job
-    from socksort.training.train import TrainConfig
-
     cfg = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                       patience=args.patience, workers=args.workers, seed=args.seed,
@@ -204,8 +197,6 @@ def _register_backbones(commands) -> None:
 
 
 def _backbones_list(args) -> int:
-    from socksort.training.backbones import BACKBONES, build, count_parameters
-
     rows = []
     for backbone in BACKBONES.values():
         net = build(backbone.name, 1000, pretrained=False)
@@ -224,8 +215,6 @@ def _backbones_list(args) -> int:
 
 
 def _backbones_export(args) -> int:
-    from socksort.training.imagenet_export import export_imagenet
-
     card = export_imagenet(args.name, args.out)
     check = card.extra["onnx_check"]
     print(f"wrote {args.out}: {card.backbone}, {len(card.classes)} classes, ONNX top-1 agrees with MXNet "

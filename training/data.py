@@ -16,6 +16,8 @@ import numpy as np
 from socksort import images as image_files
 from socksort.errors import UserError
 
+# MXNet (seconds to import) is imported inside the functions that use it.
+
 
 @dataclass(frozen=True)
 class RecordSet:

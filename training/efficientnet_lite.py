@@ -21,6 +21,10 @@ from mxnet import nd
 from mxnet.gluon import nn
 
 from socksort.errors import UserError
+from socksort.training.torch_legacy import load_state_dict
+
+# The ImageNet weights' package is imported where the weights are read: without it, only
+# pretrained training fails, with a line saying what to install.
 
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.99          # TensorFlow's, for ImageNet-length training
@@ -205,8 +209,6 @@ def pytorch_weights_file() -> Path:
 
 def pretrained_lite0(classes: int = 1000, ctx=None) -> EfficientNetLite:
     """Lite0 with ImageNet weights; with ``classes != 1000`` a fresh classifier head."""
-    from socksort.training.torch_legacy import load_state_dict
-
     state = load_state_dict(pytorch_weights_file())
     net = efficientnet_lite0(classes)
     net.initialize(ctx=ctx)

@@ -12,10 +12,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from socksort import progress
 from socksort.errors import UserError
-from socksort.training.backbones import BACKBONES, DEFAULT
 from socksort.modelcard import ModelCard
 from socksort.preprocess import prepare
+from socksort.training import artifact
+from socksort.training.backbones import BACKBONES, DEFAULT, info
+from socksort.training.imagenet_labels import imagenet_labels
+
+# efficientnet_lite builds its network from MXNet (seconds to import) at import, so it is
+# imported inside export_imagenet; scikit-image is optional, for real sample photos.
 
 # ImageNet evaluation crops the centred 87.5 % (224 of 256); the normalisation is the
 # backbone's own.
@@ -38,11 +44,6 @@ def sample_images() -> list[np.ndarray]:
 
 
 def export_imagenet(name: str, out: Path) -> ModelCard:
-    from socksort import progress
-    from socksort.training import artifact
-    from socksort.training.backbones import info
-    from socksort.training.imagenet_labels import imagenet_labels
-
     info(name)
     if name != DEFAULT:
         raise UserError(f"only {DEFAULT} can be exported offline as an ImageNet classifier")

@@ -14,6 +14,9 @@ import numpy as np
 
 from socksort.errors import UserError
 
+# MXNet, ONNX and ONNX Runtime (seconds to import, together) are imported inside the
+# functions that use them.
+
 
 @dataclass(frozen=True)
 class OnnxCheck:

@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+# matplotlib (0.2 s to import, and a backend to choose first) is imported inside _pyplot.
+
 
 def _pyplot():
     import matplotlib

@@ -12,6 +12,8 @@ from socksort.mxnet_block import import_block
 from socksort.preprocess import prepare
 from socksort.training.data import mxnet_reason
 
+# MXNet (seconds to import) is imported inside the methods that use it.
+
 NEEDED = ("model-symbol.json", "model-0000.params", "labels.txt", "model.json")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 

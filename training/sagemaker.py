@@ -15,6 +15,8 @@ from pathlib import Path
 
 from socksort import progress
 from socksort.errors import UserError
+from socksort.training import data
+from socksort.training.sagemaker_import import import_sagemaker
 
 # The seed project's settings for SageMaker's image-classification algorithm.
 SEED_HYPERPARAMETERS = {
@@ -121,9 +123,6 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def run(s3, sagemaker, spec: JobSpec, train_rec: Path, val_rec: Path, labels: Path, out: Path,
         region: str, poll_s: float = 30.0, sleep=time.sleep):
     """Upload, train, follow, download and import; the imported model card."""
-    from socksort.training import data
-    from socksort.training.sagemaker_import import import_sagemaker
-
     classes = data.read_classes(Path(labels))
     train_set = data.read_records(Path(train_rec), len(classes))
     data.require_several_classes(train_set, classes)

@@ -22,6 +22,12 @@ import numpy as np
 
 from socksort.errors import UserError
 from socksort.modelcard import ModelCard, Preprocess
+from socksort.preprocess import prepare
+from socksort.training import artifact
+from socksort.training.data import mxnet_reason, read_classes
+from socksort.training.imagenet_export import sample_images
+
+# MXNet (seconds to import) is imported inside the functions that use it.
 
 SYMBOL = "image-classification-symbol.json"
 SHAPES = "model-shapes.json"
@@ -87,11 +93,6 @@ def _inference_symbol(symbol_path: Path):
 
 def import_sagemaker(archive: Path, labels_path: Path, out: Path, check_batch: np.ndarray | None = None) -> ModelCard:
     import mxnet as mx
-
-    from socksort.training import artifact
-    from socksort.training.data import mxnet_reason, read_classes
-    from socksort.training.imagenet_export import sample_images
-    from socksort.preprocess import prepare
 
     archive, out = Path(archive), Path(out)
     if not archive.is_file():

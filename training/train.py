@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from socksort import progress
@@ -33,7 +34,11 @@ from socksort.modelcard import Preprocess
 from socksort.preprocess import normalize, prepare
 from socksort.training import data
 from socksort.training.augment import Augment, augment
+from socksort.training.backbones import build, info
 from socksort.training.metrics import Scores
+
+# MXNet (seconds to import) is imported inside the functions that use it, and so is
+# efficientnet_lite, which builds its network from MXNet at import.
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,6 @@ class TrainConfig:
     augment: Augment = field(default_factory=Augment)
 
     def validate(self) -> None:
-        from socksort.training.backbones import info
         info(self.backbone)
         if self.backbone == "efficientnet_lite0":
             from socksort.training.efficientnet_lite import check_input_size
@@ -108,7 +112,6 @@ class AugmentedRecords:
         if not getattr(self, "_single_threaded", False):
             # Each worker process is one of the parallel lanes; OpenCV's own threads would
             # only compete with MXNet for the same cores.
-            import cv2
             cv2.setNumThreads(1)
             self._single_threaded = True
         # A fresh, reproducible stream per (seed, image): the epoch is part of the seed.
@@ -146,8 +149,6 @@ def _in_batches(array, size: int):
 def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = TrainConfig()) -> TrainResult:
     """Train on ``train_rec``, validate on ``val_rec``; ``classes`` in label order."""
     import mxnet as mx
-
-    from socksort.training.backbones import build, info
 
     cfg.validate()
     started = time.monotonic()

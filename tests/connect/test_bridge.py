@@ -10,8 +10,9 @@ import pytest
 
 from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.traffic import KafkaTail, prediction, publish, seqs_of
-from socksort.connect.worker import connector_status, request
+from socksort.connect.registration import connector_status
+from socksort.net import json_request as request
+from socksort.stack.traffic import KafkaTail, prediction, publish, seqs_of
 
 pytestmark = pytest.mark.broker
 

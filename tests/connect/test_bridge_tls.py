@@ -8,11 +8,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from certificates import make_test_certificates, make_trust_store
 
 from socksort.connect import connector
-from socksort.connect.mosquitto import TlsFiles, make_test_certificates, make_trust_store
-from socksort.connect.traffic import KafkaTail, publish, seqs_of
-from socksort.connect.worker import request, validate, wait_running
+from socksort.connect.registration import validate, wait_running
+from socksort.net import json_request as request
+from socksort.stack.mosquitto import TlsFiles
+from socksort.stack.traffic import KafkaTail, publish, seqs_of
 
 pytestmark = pytest.mark.broker
 

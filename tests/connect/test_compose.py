@@ -11,8 +11,8 @@ import yaml
 
 from socksort import contract
 from socksort.connect import connector
-from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.worker import ConnectWorker
+from socksort.stack.mosquitto import Mosquitto
+from socksort.stack.worker import ConnectWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -1,7 +1,7 @@
 """How `stack up` reads a ksql server's rebuild from its /healthcheck (no server needed)."""
 
-from socksort.connect.stack import rebuild_waits_for
 from socksort.net import HttpError
+from socksort.stack.ksql_server import rebuild_waits_for
 
 
 def answering(body):

@@ -10,9 +10,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from socksort.config import mqtt_url
-from socksort.connect.mosquitto import Mosquitto, connack
 from socksort.errors import UserError
 from socksort.net import free_port
+from socksort.stack.mosquitto import Mosquitto, connack
 
 pytestmark = pytest.mark.broker
 
@@ -114,7 +114,7 @@ def test_a_port_held_by_another_process_is_reported_not_adopted(tmp_path):
 
 
 def test_stop_ends_the_broker_process(tmp_path):
-    from socksort.connect.processes import identify
+    from socksort.stack.processes import identify
     broker = Mosquitto(tmp_path, port=free_port()).start()
     pid = broker.pid
     broker.stop()

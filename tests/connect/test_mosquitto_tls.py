@@ -8,11 +8,12 @@ import ssl
 import threading
 
 import pytest
+from certificates import make_test_certificates
 
 from socksort import mqtt
-from socksort.connect.mosquitto import Mosquitto, connack, make_test_certificates
 from socksort.errors import UserError
 from socksort.net import free_port
+from socksort.stack.mosquitto import Mosquitto, connack
 
 pytestmark = pytest.mark.broker
 

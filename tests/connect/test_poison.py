@@ -19,10 +19,10 @@ import pytest
 
 from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.traffic import KafkaTail, prediction, publish, seqs_of
-from socksort.connect.worker import connector_status, failures, put_connector, request, wait_running
-from socksort.net import free_port
+from socksort.connect.registration import connector_status, failures, put_connector, wait_running
+from socksort.net import free_port, json_request as request
+from socksort.stack.mosquitto import Mosquitto
+from socksort.stack.traffic import KafkaTail, prediction, publish, seqs_of
 
 pytestmark = pytest.mark.broker
 

@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from socksort.connect.processes import identify
 from socksort.net import free_port
+from socksort.stack.processes import identify
 
 pytestmark = pytest.mark.broker
 
 STARTER = """
 import sys
 from pathlib import Path
-from socksort.connect.mosquitto import Mosquitto
+from socksort.stack.mosquitto import Mosquitto
 broker = Mosquitto(Path(sys.argv[1]), port=int(sys.argv[2]))
 broker.die_with_parent = {die}
 broker.start()
@@ -43,7 +43,7 @@ def test_a_service_started_for_a_test_dies_when_the_test_process_is_killed(tmp_p
 
 
 def test_a_service_started_by_stack_up_outlives_its_starter(tmp_path):
-    from socksort.connect.processes import stop
+    from socksort.stack.processes import stop
     broker_pid = _broker_of_a_killed_parent(tmp_path, die=False)
     try:
         time.sleep(0.5)

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from socksort.connect import connector, jvm
+from socksort.connect import connector
+from socksort.stack import jvm
 
 # Reads keys through the real FileConfigProvider and prints each value's UTF-16 units in hex,
 # so the comparison does not depend on the console's encoding.

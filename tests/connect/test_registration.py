@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from socksort.connect import connector
-from socksort.connect.worker import connector_status, put_connector, request, wait_running
+from socksort.connect.registration import connector_status, put_connector, wait_running
 from socksort.errors import UserError
+from socksort.net import json_request as request
 
 pytestmark = pytest.mark.broker
 

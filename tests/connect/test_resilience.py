@@ -17,9 +17,10 @@ import uuid
 import pytest
 
 from socksort.connect import connector
-from socksort.connect.traffic import KafkaTail, publish, seqs_of
-from socksort.connect.worker import ConnectWorker, put_connector, wait_running
+from socksort.connect.registration import put_connector, wait_running
 from socksort.net import free_port
+from socksort.stack.traffic import KafkaTail, publish, seqs_of
+from socksort.stack.worker import ConnectWorker
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -15,11 +15,11 @@ import pytest
 from socksort import contract
 from socksort.config import mqtt_url
 from socksort.connect import connector
-from socksort.connect.mosquitto import connack
-from socksort.connect.processes import identify, write_pid_file
-from socksort.connect.traffic import create_topic, publish
-from socksort.connect.worker import connector_status, failures, request, wait_running
-from socksort.net import free_port
+from socksort.connect.registration import connector_status, failures, wait_running
+from socksort.net import free_port, json_request as request
+from socksort.stack.mosquitto import connack
+from socksort.stack.processes import identify, write_pid_file
+from socksort.stack.traffic import create_topic, publish
 
 pytestmark = pytest.mark.broker
 
@@ -90,7 +90,7 @@ def test_status_of_a_stack_never_started_looks_at_the_ports_asked_for(run_cli, t
 
 
 def test_status_says_when_the_started_stack_has_other_ports_than_those_asked_for(run_cli, tmp_path):
-    from socksort.connect.stack import Ports, Stack
+    from socksort.stack import Ports, Stack
     recorded = Stack(tmp_path, Ports(*(free_port() for _ in range(5))), with_ksql=False)
     recorded._save_state()
     result = run_cli("stack", "status", "--json", "--connect-port", free_port(), env={"SOCKSORT_HOME": str(tmp_path)})

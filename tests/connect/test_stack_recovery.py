@@ -18,10 +18,11 @@ import uuid
 
 import pytest
 
-from socksort.connect import connector, processes, worker
-from socksort.connect.stack import load
-from socksort.connect.traffic import KafkaTail, publish, seqs_of
-from socksort.connect.worker import connector_status, worker_health
+from socksort.connect import connector
+from socksort.connect.registration import connector_status
+from socksort.stack import load, processes, worker
+from socksort.stack.traffic import KafkaTail, publish, seqs_of
+from socksort.stack.worker import worker_health
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from socksort.connect import connector
-from socksort.connect.worker import put_connector, validate
-from socksort.net import HttpError
-from socksort.net import free_port
+from socksort.connect.registration import put_connector, validate
+from socksort.net import HttpError, free_port
 
 pytestmark = pytest.mark.broker
 

@@ -14,12 +14,13 @@ import threading
 import uuid
 
 import pytest
+from certificates import make_test_certificates, make_trust_store
 
 from socksort import contract, mqtt
 from socksort.connect import connector
-from socksort.connect.mosquitto import make_test_certificates, make_trust_store
-from socksort.connect.traffic import KafkaTail, prediction, seqs_of
-from socksort.connect.worker import request, wait_running
+from socksort.connect.registration import wait_running
+from socksort.net import json_request as request
+from socksort.stack.traffic import KafkaTail, prediction, seqs_of
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -152,6 +152,6 @@ def test_a_snapshot_while_the_camera_is_lost_is_a_503_not_an_old_frame(running_e
     edge, url = running_edge(model=colour_model, source=camera.url)
     assert get(url + "/snapshot.jpg")[0] == 200
     camera.unplug()
-    assert wait_until(lambda: edge.status()["camera"]["state"] == "lost", timeout=20)
+    assert wait_until(lambda: edge.status().camera.state == "lost", timeout=20)
     status, body = get(url + "/snapshot.jpg")
     assert status == 503 and b"no new frame within" in body

@@ -18,7 +18,8 @@ import time
 import pytest
 
 from socksort.connect import connector
-from socksort.connect.worker import request, wait_running
+from socksort.connect.registration import wait_running
+from socksort.net import json_request as request
 from socksort.ksql.kafka_io import read_topic
 from socksort.ksql.user_cli import HERE
 from socksort.net import HttpError

@@ -22,7 +22,7 @@ from typing import Callable
 
 import pytest
 
-from socksort.connect.stack import KsqlServer, rebuild_waits_for
+from socksort.stack.ksql_server import KsqlServer, rebuild_waits_for
 from socksort.ksql import pairs, rest_client
 from socksort.ksql.command_topic import COMMAND_TOPIC
 from socksort.ksql.kafka_io import read_topic

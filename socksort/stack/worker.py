@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Callable
 
 from socksort import progress
-from socksort.connect import jvm, processes
 from socksort.errors import UserError
 from socksort.net import HttpError, json_request as request
+from socksort.stack import jvm, processes
 
 GROUP_ID = "socksort-connect"
 # How long the worker may report the same step before waiting for it counts as hopeless.
@@ -38,21 +38,23 @@ STALL_LIMIT = 300.0
 HEALTH_TIMEOUT = 15.0
 
 
+@dataclass(eq=False)
 class ConnectWorker(processes.Launcher):
+    workdir: Path
+    bootstrap_servers: str
+    port: int = 8083
+    host: str = "127.0.0.1"
+    heap: str = jvm.DEFAULT_HEAP
+    exactly_once: bool = True
+    # Names the Connect cluster; its config, offset and status topics are
+    # <group_id>-configs|offsets|status, so two groups on one Kafka stay apart.
+    group_id: str = GROUP_ID
+
     what = "the Connect worker"
     stop_timeout = 30.0
 
-    def __init__(self, workdir: Path, bootstrap_servers: str, port: int = 8083, host: str = "127.0.0.1",
-                 heap: str = jvm.DEFAULT_HEAP, exactly_once: bool = True, group_id: str = GROUP_ID):
-        """``group_id`` names the Connect cluster; its config, offset and status topics are
-        ``<group_id>-configs|offsets|status``, so two groups on one Kafka stay apart."""
-        self.workdir = Path(workdir)
-        self.group_id = group_id
-        self.bootstrap_servers = bootstrap_servers
-        self.port = port
-        self.host = host
-        self.heap = heap
-        self.exactly_once = exactly_once
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
 
     @property
     def url(self) -> str:
@@ -186,7 +188,7 @@ def _why(step: str) -> str:
     return ""
 
 
-# --- the REST API ------------------------------------------------------------------
+# --- its REST API answering ------------------------------------------------------------------
 
 def rest_answers(url: str) -> bool:
     """True once the worker's REST API answers (its root, at once); it may still be starting."""
@@ -195,106 +197,3 @@ def rest_answers(url: str) -> bool:
     except (OSError, HttpError, ValueError):
         return False
     return isinstance(answer, dict) and "version" in answer
-
-
-def put_connector(url: str, name: str, config: dict[str, str]) -> bool:
-    """Create or update a connector; Connect validates the config first. True if it did.
-
-    An unchanged config is left alone: Connect restarts a connector and its tasks on every
-    PUT, and ``stack up`` on a running stack should not interrupt the bridge."""
-    try:
-        current = request(f"{url}/connectors/{name}/config")
-    except HttpError as exc:
-        if exc.status != 404:
-            raise
-        current = None
-    if current == {**config, "name": name}:
-        return False
-    request(f"{url}/connectors/{name}/config", "PUT", config)
-    return True
-
-
-def validate(url: str, connector_class: str, config: dict[str, str]) -> dict[str, list[str]]:
-    """Connect's validation of a connector config: {key: [error, ...]} for the keys with errors."""
-    plugin = connector_class.rsplit(".", 1)[-1]
-    answer = request(f"{url}/connector-plugins/{plugin}/config/validate", "PUT",
-                     {"name": "validation", "connector.class": connector_class, **config}, timeout=60)
-    return {item["value"]["name"]: item["value"]["errors"]
-            for item in answer["configs"] if item["value"]["errors"]}
-
-
-def connector_status(url: str, name: str) -> dict:
-    return request(f"{url}/connectors/{name}/status")
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A FAILED part of a connector — ``connector`` or ``task N`` — with its trace's first
-    line and, when the trace has one, its innermost cause ("Caused by: ..."), which often
-    says more (Connect's first line for a refused record is "Failed to flush offsets")."""
-
-    part: str
-    trace: str
-    cause: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.part} FAILED: {self.trace}" + (f" (caused by {self.cause})" if self.cause else "")
-
-
-def failures(status: dict) -> list[Failure]:
-    """The FAILED parts in a ``/connectors/<name>/status`` answer."""
-    parts = [("connector", status["connector"])] + [(f"task {task.get('id', i)}", task)
-                                                   for i, task in enumerate(status.get("tasks", []))]
-    found = []
-    for part, state in parts:
-        if state["state"] == "FAILED":
-            lines = [line.strip() for line in (state.get("trace") or "").strip().splitlines()]
-            causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
-            found.append(Failure(part, lines[0] if lines else "no trace", causes[-1] if causes else ""))
-    return found
-
-
-# A task that fails on the first messages it reads (say, ones its persistent session kept
-# for it) shows RUNNING for a moment first; this long it must stay RUNNING to count.
-SETTLE_SECONDS = 2.0
-
-
-def wait_running(url: str, name: str, timeout: float = 120, restarts: int = 3) -> dict:
-    """Wait until the connector and all its tasks are RUNNING, and stay so a moment.
-
-    A FAILED connector or task is restarted up to ``restarts`` times before this gives up
-    with its trace: right after a config change a worker may still show a task that ran
-    (and failed) with the old config — say, a broker port from an earlier ``stack up``.
-    """
-    progress.step(f"waiting for connector {name!r} and its tasks to run")
-    deadline = time.monotonic() + timeout
-    status: dict = {}
-    running_since = None
-    while time.monotonic() < deadline:
-        try:
-            status = connector_status(url, name)
-        except (OSError, HttpError):
-            time.sleep(0.5)
-            continue
-        failed = failures(status)
-        if failed and restarts > 0:
-            restarts -= 1
-            running_since = None
-            progress.step(f"connector {name!r} {failed[0]}; restarting it")
-            try:
-                request(f"{url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true", "POST")
-            except (OSError, HttpError) as exc:
-                progress.step(f"restarting connector {name!r} failed ({exc}); trying again")
-            time.sleep(2)
-            continue
-        if failed:
-            raise UserError(f"connector {name!r} {failed[0]}")
-        parts = [status["connector"], *status.get("tasks", [])]
-        if status.get("tasks") and all(part["state"] == "RUNNING" for part in parts):
-            running_since = running_since or time.monotonic()
-            if time.monotonic() - running_since >= SETTLE_SECONDS:
-                return status
-        else:
-            running_since = None
-        time.sleep(0.5)
-    raise UserError(f"connector {name!r} did not reach RUNNING within {timeout:g}s (last status: {status})")

@@ -12,8 +12,7 @@ credentials with a successful CONNACK.
 
 Given :class:`TlsFiles` and a ``tls_port``, the broker also listens for MQTT over TLS
 (as ``mqtts://``, port 8883 on real brokers) next to the plain listener, with the same
-password rule; :func:`make_test_certificates` makes a throwaway CA and server
-certificate for tests and local trials.
+password rule (the tests make a throwaway CA for it: ``tests/support/certificates.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from urllib.parse import quote
 
 from socksort import atomic, contract, progress
 from socksort.errors import UserError
-from socksort.connect import processes
+from socksort.stack import processes
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
@@ -42,7 +41,6 @@ MAX_QUEUED_MESSAGES = 1_000_000
 # Unacknowledged QoS 1 messages in flight to one client; the connector acknowledges only
 # after Kafka did, so the default 20 would cap throughput at 20 per Kafka round trip.
 MAX_INFLIGHT_MESSAGES = 1000
-OPENSSL = "openssl"
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,7 @@ class Mosquitto(processes.Launcher):
     def config_lines(self, passwd: Path, data: Path) -> list[str]:
         """mosquitto.conf for this broker (docker-compose's copy is checked against it)."""
         return [
-            "# Written by socksort.connect.mosquitto; regenerated on every start.",
+            "# Written by socksort.stack.mosquitto; regenerated on every start.",
             f"listener {self.port} {self.host}",
             "allow_anonymous false",
             f"password_file {passwd.resolve()}",
@@ -266,72 +264,6 @@ def _remaining_length(n: int) -> bytes:
         out.append(byte | (0x80 if n else 0))
         if not n:
             return bytes(out)
-
-
-def make_test_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
-                           days: int = 30) -> TlsFiles:
-    """A throwaway CA and a server certificate it signed for ``hosts``, made with the
-    ``openssl`` command (Debian's openssl package), as PEM files in ``folder``:
-    ``ca.pem``/``ca.key`` and ``server.pem``/``server.key``. For tests and local trials only:
-    the CA's key lies next to it, unprotected.
-    """
-    if shutil.which(OPENSSL) is None:
-        raise UserError("openssl not found; install the Debian package: apt-get install openssl")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    ca, ca_key = folder / "ca.pem", folder / "ca.key"
-    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
-    names = ",".join(f"IP:{h}" if _is_ip(h) else f"DNS:{h}" for h in hosts)
-    extensions = folder / "server.ext"
-    # serverAuth and the key identifiers keep strict verifiers (Java's PKIX, OpenSSL's
-    # X509_STRICT) as content as Python's default one.
-    extensions.write_text(f"subjectAltName={names}\nbasicConstraints=critical,CA:FALSE\n"
-                          "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                          "extendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\n"
-                          "authorityKeyIdentifier=keyid\n")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for argv in (
-        [OPENSSL, "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", days,
-         "-subj", "/CN=socksort test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        [OPENSSL, "req", *ec, "-keyout", key, "-out", csr, "-subj", f"/CN={hosts[0]}"],
-        [OPENSSL, "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-         "-out", cert, "-days", days, "-sha256", "-extfile", extensions],
-    ):
-        done = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UserError(f"openssl {argv[1]} failed: {_last_line(done)}")
-    for private in (ca_key, key):
-        private.chmod(0o600)
-    return TlsFiles(ca, cert, key)
-
-
-def make_trust_store(cafile: Path, path: Path, password: str) -> Path:
-    """A PKCS12 trust store holding the CA certificate ``cafile``, made with Java's
-    ``keytool``: what the MQTT source connector's ``mqtt.ssl.trust.store.path`` takes."""
-    keytool = shutil.which("keytool")
-    if keytool is None:
-        raise UserError("keytool not found; it comes with Java 17 (apt-get install openjdk-17-jdk-headless)")
-    # The password goes through the environment, never onto a command line others can read.
-    done = subprocess.run([keytool, "-importcert", "-noprompt", "-alias", "mqtt-ca", "-file", str(cafile),
-                           "-keystore", str(path), "-storetype", "PKCS12", "-storepass:env", "SOCKSORT_STORE_PASS"],
-                          capture_output=True, text=True, env={**os.environ, "SOCKSORT_STORE_PASS": password})
-    if done.returncode != 0:
-        raise UserError(f"keytool could not make a trust store from {cafile}: {_last_line(done)}")
-    return Path(path)
-
-
-def _last_line(done: subprocess.CompletedProcess) -> str:
-    lines = (done.stderr + done.stdout).strip().splitlines()
-    return lines[-1] if lines else f"exit status {done.returncode}"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
-        return False
-    return True
 
 
 def available() -> bool:

@@ -11,21 +11,20 @@ each endpoint. Adding a service is one :class:`Service` entry in :meth:`Stack.se
 from __future__ import annotations
 
 import json
-import sys
-import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from socksort import atomic, contract, progress
-from socksort.connect import connector, processes
-from socksort.connect.kafka import Kafka, broker_answers
-from socksort.connect.mosquitto import Mosquitto
-from socksort.connect.worker import (ConnectWorker, Failure, connector_status, failures, put_connector,
-                                     rest_answers, wait_healthy, wait_running, worker_health)
+from socksort.connect import connector
+from socksort.connect.registration import Failure, connector_status, failures, put_connector, wait_running
 from socksort.errors import UserError
-from socksort.net import HttpError, json_request
+from socksort.net import HttpError
+from socksort.stack import processes
+from socksort.stack.kafka import Kafka, broker_answers
+from socksort.stack.ksql_server import KsqlServer, http_answers, ksql_engine_available
+from socksort.stack.mosquitto import Mosquitto
+from socksort.stack.worker import ConnectWorker, rest_answers, wait_healthy, worker_health
 
 STATE_FILE = "stack.json"
 
@@ -51,103 +50,6 @@ class Service:
     answers: Callable[[], bool]
     after_start: Callable[[], None] | None = None
     details: Callable[[], dict] | None = None   # more status fields while it runs and answers
-
-
-def ksql_engine_available() -> bool:
-    """Whether this checkout's CLI has the ksql engine's server command (built separately)."""
-    from socksort.cli import build_parser
-    commands = next(a for a in build_parser()._actions if a.dest == "command")
-    return "ksql-server" in commands.choices
-
-
-class KsqlServer(processes.Launcher):
-    """``socksort ksql-server`` as a child process of the stack.
-
-    :meth:`start` returns once the engine has rebuilt its state (replayed its command topic
-    over its input), as ksqlDB answers only then; until that, it prints what the engine
-    still waits for."""
-
-    what = "the ksql engine"
-    #: how long a rebuild may go without progress before :meth:`wait_rebuilt` gives up
-    rebuild_stall_timeout = 120.0
-
-    def __init__(self, workdir: Path, bootstrap_servers: str, port: int, connect_url: str,
-                 host: str = "127.0.0.1", command_topic: str | None = None):
-        self.workdir = Path(workdir)
-        self.bootstrap_servers = bootstrap_servers
-        self.port = port
-        self.host = host
-        self.connect_url = connect_url
-        self.command_topic = command_topic   # None: the server's default
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "ksql.log"
-
-    def start(self, timeout: float = 120) -> "KsqlServer":
-        processes.ensure_port_free(self.port, "the ksql engine", " or choose another port with --ksql-port")
-        log = self.log_path
-        progress.step(f"starting the ksql engine on {self.url} (logs: {log})")
-        argv = [sys.executable, "-m", "socksort", "ksql-server", "--bootstrap", self.bootstrap_servers,
-                "--listen", f"{self.host}:{self.port}", "--connect-url", self.connect_url]
-        if self.command_topic:
-            argv += ["--command-topic", self.command_topic]
-        self._spawn(argv, log)
-        progress.step(f"waiting for the ksql engine at {self.url}/info")
-        self._wait_ready(lambda: http_answers(f"{self.url}/info"), timeout, log)
-        self.wait_rebuilt()
-        return self
-
-    def wait_rebuilt(self) -> None:
-        """Wait until the engine has replayed its commands and caught up with its input,
-        saying what it waits for; as long as it makes progress, without a time limit."""
-        progress.step("waiting for the ksql engine to rebuild its state (replaying its commands "
-                      "over its input topics)")
-        said, since = None, time.monotonic()
-        while (waiting := rebuild_waits_for(self.url)) is not None:
-            if self._child is not None and self._child.poll() is not None:
-                code, self._child = self._child.returncode, None
-                raise UserError(f"{self.what} exited with status {code} while rebuilding its "
-                                f"state: {processes.log_tail(self.log_path)}")
-            if waiting != said:
-                progress.step(f"the ksql engine is rebuilding its state: {waiting}")
-                said, since = waiting, time.monotonic()
-            elif time.monotonic() - since > self.rebuild_stall_timeout:
-                raise UserError(f"{self.what} made no progress rebuilding its state for "
-                                f"{self.rebuild_stall_timeout:g}s ({waiting}); log: {self.log_path}")
-            time.sleep(0.5)
-        progress.step("the ksql engine has rebuilt its state")
-
-
-def rebuild_waits_for(url: str, fetch=json_request) -> str | None:
-    """None once the ksql server at ``url`` has rebuilt its state, else what it waits for.
-
-    ksqlDB reports its command replay as the ``commandRunner`` detail of /healthcheck;
-    socksort's server adds ``waitingFor``."""
-    try:
-        health = fetch(f"{url}/healthcheck", timeout=5)
-    except HttpError as exc:
-        return f"/healthcheck answered HTTP {exc.status} ({exc.message[:100]})"
-    except (OSError, ValueError) as exc:
-        return f"/healthcheck did not answer ({exc})"
-    if not isinstance(health, dict):
-        return "/healthcheck answered no JSON object"
-    runner = (health.get("details") or {}).get("commandRunner")
-    if runner is None:
-        return None if health.get("isHealthy") else "the server reports itself unhealthy"
-    return None if runner.get("isHealthy") else runner.get("waitingFor") or "its command replay"
-
-
-def http_answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
-    except (OSError, ValueError):
-        return False
 
 
 class Stack:

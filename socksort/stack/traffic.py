@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from socksort import contract, mqtt
 
+# confluent-kafka (0.2 s to import with its admin client) is imported where Kafka is read.
+
 
 def prediction(device: str, seq: int, ts: int | None = None) -> bytes:
     """A schema-valid prediction payload (see socksort.schema)."""

@@ -1,15 +1,20 @@
-"""Commands of the connect stage, registered on the one `socksort` CLI."""
+"""``socksort stack up|down|status``: the local stack's command, registered on the one CLI."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from socksort import config, contract
+from socksort.connect.registration import Failure
+from socksort.errors import UserError
+from socksort.paths import runtime_dir
+from socksort.stack.stack import Ports, for_up, load, problems
 
 
 def register(commands) -> None:
-    """Add this stage's subcommands to `commands` (argparse subparsers)."""
+    """Add ``stack`` and its actions to `commands` (argparse subparsers)."""
     stack = commands.add_parser(
         "stack", help="run the local streaming stack: Mosquitto, Kafka (KRaft), Kafka Connect, ksql engine",
         description="Start, stop or inspect the local streaming stack. Data and logs live under "
@@ -50,16 +55,8 @@ def _port_options(parser: argparse.ArgumentParser) -> None:
                   help="the ksql engine's REST API (started when the engine exists)")
 
 
-def _home():
-    from socksort.paths import runtime_dir
-    return runtime_dir()
-
-
 def _ports(args):
     """The ports the options (or SOCKSORT_*_PORT) ask for, validated."""
-    from socksort.connect.stack import Ports
-    from socksort.errors import UserError
-
     ports = Ports(args.mqtt_port, args.kafka_port, args.controller_port, args.connect_port, args.ksql_port)
     used = [p for p in vars(ports).values()]
     if len(set(used)) != len(used):
@@ -68,11 +65,8 @@ def _ports(args):
 
 
 def _up(args) -> int:
-    from socksort.connect.stack import for_up, problems
-    from socksort.errors import UserError
-
     try:
-        report = for_up(_home(), _ports(args)).up()
+        report = for_up(runtime_dir(), _ports(args)).up()
     except OSError as exc:  # a service's API broke off mid-answer: say so in a line, not a traceback
         raise UserError(f"stack up failed: {exc}") from None
     _print(report, args.json)
@@ -83,20 +77,16 @@ def _up(args) -> int:
 
 
 def _down(args) -> int:
-    from socksort.connect.stack import load
-    stopped = load(_home()).down()
+    stopped = load(runtime_dir()).down()
     print("stopped: " + (", ".join(stopped) if stopped else "nothing (no service of this stack was running)"))
     return 0
 
 
 def _status(args) -> int:
-    import sys
-
-    from socksort.connect.stack import Ports, load, problems
     asked = _ports(args)
-    stack = load(_home(), asked)
+    stack = load(runtime_dir(), asked)
     if asked not in (stack.ports, Ports()):
-        print(f"socksort: note: showing the stack started in {_home()} with ports {vars(stack.ports)}, "
+        print(f"socksort: note: showing the stack started in {runtime_dir()} with ports {vars(stack.ports)}, "
               f"not the ports asked for ({vars(asked)})", file=sys.stderr)
     report = stack.status()
     _print(report, args.json)
@@ -104,16 +94,13 @@ def _status(args) -> int:
 
 
 def _print(report: dict, as_json: bool) -> None:
-    from socksort.connect.worker import Failure
-
     if as_json:
         print(json.dumps(report, indent=2))
         return
     for name, entry in report.items():
         endpoint = next(v for k, v in entry.items() if k.endswith(("_url", "_servers")))
         if name == "mosquitto":
-            from socksort.config import mqtt_url
-            endpoint = str(mqtt_url(endpoint))  # no password on screen; --json has it
+            endpoint = str(config.mqtt_url(endpoint))  # no password on screen; --json has it
         pid = entry["pid"] or "-"
         extra = entry.get("note") or ""
         if "connector" in entry:

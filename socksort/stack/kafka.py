@@ -12,24 +12,29 @@ from __future__ import annotations
 import base64
 import subprocess
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from socksort import progress
-from socksort.connect import jvm, processes
 from socksort.errors import UserError
+from socksort.stack import jvm, processes
+
+# confluent-kafka (0.2 s to import with its admin client) is imported where a broker is asked.
 
 
+@dataclass(eq=False)
 class Kafka(processes.Launcher):
+    workdir: Path
+    port: int = 9092
+    controller_port: int = 9093
+    host: str = "127.0.0.1"
+    heap: str = jvm.DEFAULT_HEAP
+
     what = "Kafka"
     stop_timeout = 30.0
 
-    def __init__(self, workdir: Path, port: int = 9092, controller_port: int = 9093,
-                 host: str = "127.0.0.1", heap: str = jvm.DEFAULT_HEAP):
-        self.workdir = Path(workdir)
-        self.port = port
-        self.controller_port = controller_port
-        self.host = host
-        self.heap = heap
+    def __post_init__(self):
+        self.workdir = Path(self.workdir)
 
     @property
     def bootstrap_servers(self) -> str:

@@ -13,10 +13,11 @@ import shutil
 from pathlib import Path
 
 from socksort import atomic
-from socksort.java_properties import properties_text
 from socksort.errors import UserError
+from socksort.java_properties import properties_text
+from socksort.paths import ROOT
 
-CONNECT_DIR = Path(__file__).resolve().parent
+CONNECT_DIR = ROOT / "connect"   # the connector's Maven project, which also fetches Kafka
 TARGET = CONNECT_DIR / "target"
 KAFKA_LIBS = TARGET / "kafka-libs"
 PLUGIN_PATH = TARGET / "plugins"
