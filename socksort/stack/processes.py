@@ -155,6 +155,9 @@ def listening_inodes(port: int) -> set[str]:
     return inodes
 
 
+UNSEEN = "a process this user cannot inspect"
+
+
 def port_holder(port: int) -> str | None:
     """Describe the process listening on ``port`` ("pid 123: /usr/sbin/mosquitto -c ..."),
     or None if nothing listens there."""
@@ -175,12 +178,22 @@ def port_holder(port: int) -> str | None:
                     return f"pid {entry.name}: {command_line(int(entry.name))}"
             except OSError:
                 continue
-    return "a process this user cannot inspect (another user's, e.g. a system service)"
+    return f"{UNSEEN} (another user's, e.g. a system service)"
+
+
+UNSEEN_HOLDER_WAIT_S = 5.0
 
 
 def ensure_port_free(port: int, what: str, hint: str = "") -> None:
-    """Raise a one-line UserError naming the holder if something already listens on ``port``."""
+    """Raise a one-line UserError naming the holder if something already listens on ``port``.
+
+    A listener no process shows is usually one that is exiting (a JVM just SIGKILLed
+    closes its sockets last): give it a few seconds to go before calling the port taken."""
     holder = port_holder(port)
+    deadline = time.monotonic() + UNSEEN_HOLDER_WAIT_S
+    while holder is not None and holder.startswith(UNSEEN) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        holder = port_holder(port)
     if holder is not None:
         raise UserError(f"port {port} for {what} is already in use by {holder}; "
                         f"stop it{hint or ' or choose another port'}")
