@@ -66,7 +66,7 @@ class Show:
 
 def make_show(device: str, seconds: float = SHOW_SECONDS, fps: float = FPS, seed: int = SEED) -> Show:
     """Simulated sessions back to back until ``seconds`` are filled, as one sorting session."""
-    from socksort.ksql.simulate import SessionSpec, pair_rows, simulate
+    from socksort.ksql.pipeline.simulate import SessionSpec, pair_rows, simulate
 
     spec = SessionSpec(fps=fps, device=device)
     frames, shown, offset_ms, start = [], Counter(), 0, int(time.time() * 1000) + 5_000
@@ -89,7 +89,7 @@ def edge_main(url: str, show_path: str, log_dir: str) -> None:
     The log (one file per edge process) has "P seq mid" once paho took a frame and "A mid"
     once the broker acknowledged it, so a SIGKILL loses nothing of what was recorded."""
     from socksort import mqtt
-    from socksort.ksql.replay import paced, read_frames
+    from socksort.ksql.pipeline.replay import paced, read_frames
 
     frames = read_frames(Path(show_path))
     done = edge_log(Path(log_dir))
@@ -206,8 +206,9 @@ def _wait_all(tail: KafkaTail, marker: bytes, expected: set, timeout: float) -> 
 
 
 def run() -> list[dict]:
-    from socksort.ksql import kafka_io, pairs, replay
-    from socksort.ksql.accuracy import pipeline_pairs
+    from socksort.ksql import kafka_io
+    from socksort.ksql.pipeline import pairs, replay
+    from socksort.ksql.pipeline.accuracy import pipeline_pairs
 
     device = f"chaos-{uuid.uuid4().hex[:8]}"
     marker = f'"device":"{device}"'.encode()

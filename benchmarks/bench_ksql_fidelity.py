@@ -12,7 +12,7 @@ say so instead of a figure.
 
 from __future__ import annotations
 
-from socksort.ksql import fidelity
+from socksort.ksql.testrunner import fidelity
 from socksort.paths import cache_dir, ksql_git_mirror
 
 def run() -> list[dict]:

@@ -42,7 +42,7 @@ CAMERA_FPS = 30
 
 def _frames(count: int):
     """``count`` 30 FPS sessions, one hour apart so they never overlap in event time."""
-    from socksort.ksql.simulate import SessionSpec, simulate
+    from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
     out = []
     for i in range(count):
@@ -108,7 +108,7 @@ def _baseline(bootstrap: str, topic: str, count: int) -> float:
 
 def _server_seconds(bootstrap: str, topic: str, count: int, workdir: Path) -> float:
     """Seconds the ksql server needs to run the pipeline over ``count`` frames already in ``topic``."""
-    from socksort.ksql import rest_client
+    from socksort.ksql.client import rest_client
 
     command_topic = f"_bench_ksql_{uuid.uuid4().hex[:8]}"
     port = free_port()
@@ -183,8 +183,8 @@ def latency(workdir: Path) -> list[dict]:
 
     from socksort import config
     from socksort.connect.stack import Ports, Stack
-    from socksort.ksql import rest_client
-    from socksort.ksql.simulate import SessionSpec, simulate
+    from socksort.ksql.client import rest_client
+    from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
     ports = []
     while len(ports) < 5:

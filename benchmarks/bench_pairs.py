@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from socksort.ksql.accuracy import session_right
-from socksort.ksql.simulate import EASY, SessionSpec
+from socksort.ksql.pipeline.accuracy import session_right
+from socksort.ksql.pipeline.simulate import EASY, SessionSpec
 from socksort.progress import step
 
 ROOT = Path(__file__).resolve().parent.parent

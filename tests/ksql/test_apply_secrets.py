@@ -20,7 +20,7 @@ import pytest
 from socksort.connect import connector
 from socksort.connect.worker import request, wait_running
 from socksort.ksql.kafka_io import read_topic
-from socksort.ksql.user_cli import HERE
+from socksort.ksql.pipeline.cli import HERE
 from socksort.net import HttpError
 
 pytestmark = pytest.mark.broker

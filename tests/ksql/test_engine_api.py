@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from socksort.ksql import functions
-from socksort.ksql import types as T
 from socksort.ksql.engine import Engine, KsqlError, Record
+from socksort.ksql.sql import functions
+from socksort.ksql.sql import types as T
 
 SHOWS = """
 CREATE STREAM FRAMES (IMAGE STRING, PROBABILITY DOUBLE) WITH (KAFKA_TOPIC='data_mqtt', VALUE_FORMAT='JSON');
@@ -437,7 +437,7 @@ def test_replayed_history_fed_to_a_push_query_logs_its_expression_errors():
 
 
 def test_processing_log_entries_read_back_through_the_processing_log_stream():
-    from socksort.ksql.records import processing_log_stream_sql
+    from socksort.ksql.engine.records import processing_log_stream_sql
 
     logged = []
     engine = Engine(processing_log=logged.append)

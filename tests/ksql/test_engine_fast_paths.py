@@ -14,12 +14,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from socksort.ksql import formats, timeformat
-from socksort.ksql import types as T
-from socksort.ksql.accuracy import PIPELINE_SQL
-from socksort.ksql.engine import Engine, Record
-from socksort.ksql.formats import DecodeError, RowLayout, Window
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.engine import Engine, Record, formats
+from socksort.ksql.engine.formats import DecodeError, RowLayout, Window
+from socksort.ksql.pipeline.accuracy import PIPELINE_SQL
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
+from socksort.ksql.sql import timeformat
+from socksort.ksql.sql import types as T
 
 TYPES = [T.STRING, T.BIGINT, T.INTEGER, T.DOUBLE, T.BOOLEAN]
 SAMPLES = {

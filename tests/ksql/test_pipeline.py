@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 
 from socksort.contract import DEFAULT_DEVICE, MQTT_TOPIC
-from socksort.ksql.accuracy import PIPELINE_SQL, pipeline_pairs, run_pipeline
-from socksort.ksql.rows import PairRow
-from socksort.ksql.seed_method import seed_pairs
-from socksort.ksql.simulate import Delivery, SessionSpec, sessions
+from socksort.ksql.pipeline.accuracy import PIPELINE_SQL, pipeline_pairs, run_pipeline
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.pipeline.seed_method import seed_pairs
+from socksort.ksql.pipeline.simulate import Delivery, SessionSpec, sessions
 from socksort.schema import Prediction
 
 T0 = 1_732_186_800_000

@@ -23,10 +23,11 @@ from typing import Callable
 import pytest
 
 from socksort.connect.stack import KsqlServer, rebuild_waits_for
-from socksort.ksql import pairs, rest_client
-from socksort.ksql.command_topic import COMMAND_TOPIC
+from socksort.ksql.client import rest_client
 from socksort.ksql.kafka_io import read_topic
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.pipeline import pairs
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
+from socksort.ksql.server.command_topic import COMMAND_TOPIC
 from socksort.net import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]

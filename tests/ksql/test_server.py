@@ -22,10 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from socksort.ksql import pairs, rest_client
-from socksort.ksql.accuracy import PIPELINE_SQL
-from socksort.ksql.rows import PairRow
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.client import rest_client
+from socksort.ksql.pipeline import pairs
+from socksort.ksql.pipeline.accuracy import PIPELINE_SQL
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 from socksort.net import free_port
 
 pytestmark = pytest.mark.broker

@@ -5,10 +5,12 @@ import json
 import pytest
 
 from socksort.errors import UserError
-from socksort.ksql import pairs, print_topic, replay, variables
-from socksort.ksql.command_topic import Command
 from socksort.ksql.kafka_io import Message
-from socksort.ksql.rows import PairRow
+from socksort.ksql.pipeline import pairs, replay
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.server import print_topic
+from socksort.ksql.server.command_topic import Command
+from socksort.ksql.sql import variables
 from socksort.net import free_port
 
 
@@ -125,7 +127,7 @@ def test_pairs_against_no_server_is_a_one_line_error(run_cli):
 
 
 def test_shell_statements_end_at_a_semicolon_outside_quotes_and_comments():
-    from socksort.ksql.shell import statements
+    from socksort.ksql.client.shell import statements
 
     lines = ["SELECT 'a;b' AS X\n", "  FROM S -- not; yet\n", "  EMIT CHANGES; SHOW STREAMS;\n",
              "\n", "DESCRIBE S\n", ";\n"]
@@ -136,7 +138,7 @@ def test_shell_statements_end_at_a_semicolon_outside_quotes_and_comments():
 def test_shell_keeps_set_and_define_locally_as_the_ksql_cli_does():
     import io
 
-    from socksort.ksql.shell import Shell
+    from socksort.ksql.client.shell import Shell
 
     out = io.StringIO()
     shell = Shell("http://127.0.0.1:9", out)
@@ -148,7 +150,7 @@ def test_shell_keeps_set_and_define_locally_as_the_ksql_cli_does():
 
 
 def test_shell_shows_a_created_statement_by_its_message():
-    from socksort.ksql.shell import render
+    from socksort.ksql.client.shell import render
 
     assert render({"@type": "currentStatus", "commandStatus": {"message": "Stream created"}}) == \
         "Stream created"

@@ -1,0 +1,8 @@
+"""The sock pipeline's own tools: its tables' rows, simulated sessions, the pair table
+(``pairs``), recorded predictions replayed (``replay``), and its accuracy against the
+seed's method (``accuracy``, ``seed_method``). The SQL itself is ``ksql/pipeline.ksql``."""
+
+from socksort.ksql.pipeline.rows import PairRow, ShowingRow
+from socksort.ksql.pipeline.simulate import Delivery, Session, SessionSpec, sessions, simulate
+
+__all__ = ["PairRow", "ShowingRow", "Delivery", "Session", "SessionSpec", "sessions", "simulate"]
