@@ -18,7 +18,7 @@ import random
 import time
 
 from socksort.ksql.engine import Engine, Record
-from socksort.ksql.pipeline.accuracy import PIPELINE_SQL
+from socksort.ksql.pipeline import PIPELINE_SQL
 from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
 RECORDS = 40_000

@@ -32,10 +32,9 @@ import uuid
 from pathlib import Path
 
 from socksort import progress
+from socksort.ksql.pipeline import PIPELINE_SQL
 from socksort.net import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-PIPELINE = ROOT / "ksql" / "pipeline.ksql"
 THROUGHPUT_SESSIONS = 6
 CAMERA_FPS = 30
 
@@ -121,7 +120,7 @@ def _server_seconds(bootstrap: str, topic: str, count: int, workdir: Path) -> fl
         _wait(lambda: _answers(f"{url}/healthcheck"), 60, "the ksql server")
         suffix = topic.removeprefix("data_mqtt_")
         sql = re.sub(r"KAFKA_TOPIC='([^']+)'", lambda m: f"KAFKA_TOPIC='{m.group(1)}_{suffix}'",
-                     PIPELINE.read_text())
+                     PIPELINE_SQL.read_text())
         # The request holds the server until every query exists, so the clock starts after it.
         rest_client.run(url, sql, {"auto.offset.reset": "earliest"})
         began = time.perf_counter()
@@ -194,7 +193,7 @@ def latency(workdir: Path) -> list[dict]:
     stack = Stack(workdir / "stack", Ports(*ports))
     stack.up()
     try:
-        rest_client.run(stack.ksql_url, PIPELINE.read_text())
+        rest_client.run(stack.ksql_url, PIPELINE_SQL.read_text())
         arrivals: list[tuple[int, int, str, dict]] = []
         stop = threading.Event()
         consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,

@@ -1,5 +1,10 @@
-"""The ksqlDB REST client (for socksort's ksql-server or a real ksqlDB), and the shell on it."""
+"""The one ksqlDB REST client (for socksort's ksql-server or a real ksqlDB), the push
+query the dashboard keeps running on it, and the interactive shell (``shell``)."""
 
-from socksort.ksql.client.rest_client import Rows, client, pull, run, substitute
+from socksort.ksql.client.push_query import Header, PushQuery, QueryStreamParser, Row, rows_as_dicts
+from socksort.ksql.client.rest_client import (QueryError, Rows, client, pull, run, substitute,
+                                              writers_from_listing, writing_queries)
 
-__all__ = ["Rows", "client", "pull", "run", "substitute"]
+__all__ = ["Header", "PushQuery", "QueryStreamParser", "Row", "rows_as_dicts", "QueryError",
+           "Rows", "client", "pull", "run", "substitute", "writers_from_listing",
+           "writing_queries"]

@@ -107,22 +107,19 @@ class Shell:
 
     def _stream(self, text: str) -> None:
         """A SELECT or PRINT through /query, drawn as it arrives, until it ends or Ctrl-C."""
-        import httpx
-
         body = {"ksql": text, "streamsProperties": self.properties}
         try:
-            with httpx.stream("POST", f"{self.url}/query", json=body,
-                              timeout=httpx.Timeout(10.0, read=None)) as response:
+            with rest_client.stream(self.url, "/query", body) as response:
                 if response.status_code != 200:
                     response.read()
-                    self._print(_message(response.text))
+                    self._print(rest_client.server_message(response.text))
                     return
                 self._draw_stream(response.iter_lines(), "text/plain" in
                                   response.headers.get("content-type", ""))
         except KeyboardInterrupt:
             self._print("Query terminated")
-        except httpx.HTTPError as exc:
-            self._print(f"cannot reach the ksql server at {self.url}: {exc}")
+        except ConnectionError as exc:
+            self._print(str(exc))
 
     def _draw_stream(self, lines: Iterator[str], plain: bool) -> None:
         widths: list[int] = []
@@ -136,7 +133,7 @@ class Shell:
             if item is None:
                 continue
             if "header" in item:
-                columns = _schema_columns(item["header"].get("schema", ""))
+                columns = rest_client.schema_columns(item["header"].get("schema", ""))
                 widths = [max(len(c) + 1, 12) for c in columns]
                 self._print(draw.rule(widths) + "\n" + draw.line(columns, widths) + "\n"
                             + draw.rule(widths))
@@ -163,17 +160,6 @@ def _array_item(raw: str) -> dict | None:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _schema_columns(schema: str) -> list[str]:
-    return [part.strip().split(" ", 1)[0].strip("`") for part in schema.split(",") if part.strip()]
-
-
-def _message(text: str) -> str:
-    try:
-        return json.loads(text).get("message", text)
-    except (ValueError, AttributeError):
-        return text
 
 
 def render(entity: dict) -> str:

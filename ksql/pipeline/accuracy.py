@@ -9,15 +9,12 @@ the queries write, upserts and tombstones applied in order, as a consumer of the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable
 
 from socksort.contract import KAFKA_TOPIC, PAIRS, SHOWINGS
+from socksort.ksql.pipeline.files import PIPELINE_SQL
 from socksort.ksql.pipeline.rows import PairRow, ShowingRow
 from socksort.ksql.pipeline.simulate import Delivery, Session, SessionSpec, sessions
-
-PIPELINE_SQL = Path(__file__).parent.parent / "pipeline.ksql"
-
 
 @dataclass(frozen=True)
 class PipelineResult:

@@ -8,9 +8,8 @@ from pathlib import Path
 from socksort import config
 from socksort.errors import UserError
 from socksort.ksql.options import bootstrap_option, mqtt_option, url_option, verbose_option
+from socksort.ksql.pipeline.files import DEFAULT_FILES
 
-HERE = Path(__file__).parent.parent
-DEFAULT_FILES = (HERE / "connector.ksql", HERE / "pipeline.ksql")
 
 
 def register_apply(commands) -> None:

@@ -16,12 +16,10 @@ from pathlib import Path
 from socksort.contract import PAIRS
 from socksort.errors import UserError
 from socksort.ksql.client import draw, rest_client
+from socksort.ksql.pipeline.files import PIPELINE_SQL
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.sql import ast
 from socksort.ksql.sql.parser import parse
-
-PIPELINE_SQL = Path(__file__).parent.parent / "pipeline.ksql"
-
 
 def read(url: str) -> list[PairRow]:
     """The pair table, sorted by design."""

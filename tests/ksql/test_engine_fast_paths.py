@@ -16,7 +16,7 @@ import pytest
 
 from socksort.ksql.engine import Engine, Record, formats
 from socksort.ksql.engine.formats import DecodeError, RowLayout, Window
-from socksort.ksql.pipeline.accuracy import PIPELINE_SQL
+from socksort.ksql.pipeline import PIPELINE_SQL
 from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 from socksort.ksql.sql import timeformat
 from socksort.ksql.sql import types as T

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from socksort.contract import DEFAULT_DEVICE, MQTT_TOPIC
-from socksort.ksql.pipeline.accuracy import PIPELINE_SQL, pipeline_pairs, run_pipeline
+from socksort.ksql.pipeline import PIPELINE_SQL
+from socksort.ksql.pipeline.accuracy import pipeline_pairs, run_pipeline
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.pipeline.seed_method import seed_pairs
 from socksort.ksql.pipeline.simulate import Delivery, SessionSpec, sessions

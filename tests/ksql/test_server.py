@@ -24,7 +24,7 @@ import pytest
 
 from socksort.ksql.client import rest_client
 from socksort.ksql.pipeline import pairs
-from socksort.ksql.pipeline.accuracy import PIPELINE_SQL
+from socksort.ksql.pipeline import PIPELINE_SQL
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 from socksort.net import free_port

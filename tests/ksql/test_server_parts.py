@@ -6,7 +6,7 @@ import pytest
 
 from socksort.errors import UserError
 from socksort.ksql.kafka_io import Message
-from socksort.ksql.pipeline import pairs, replay
+from socksort.ksql.pipeline import PIPELINE_SQL, pairs, replay
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.server import print_topic
 from socksort.ksql.server.command_topic import Command
@@ -80,7 +80,7 @@ def test_a_command_written_before_starts_were_kept_starts_its_new_inputs_at_its_
 
 
 def test_reset_keeps_the_input_stream_and_drops_what_the_pipeline_built():
-    objects = pairs.pipeline_objects(pairs.PIPELINE_SQL.read_text())
+    objects = pairs.pipeline_objects(PIPELINE_SQL.read_text())
     assert objects.inputs == ["SOCK_FRAMES"]
     built = {name: owns for _, name, owns in objects.built}
     assert built["SOCK_PAIRS"] and built["SOCK_SHOWINGS"] and built["SOCK_DELIVERIES"]

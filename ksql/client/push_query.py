@@ -1,15 +1,14 @@
-"""Push queries over the ksqlDB REST API, kept running for the dashboard.
+"""A push query kept running in the background, as the dashboard keeps its tables live.
 
 ``POST /query-stream`` with ``Accept: application/vnd.ksqlapi.delimited.v1`` answers with
 a header object (``queryId``, ``columnNames``, ``columnTypes``) and then one JSON array
 per row, one per line (SEMANTICS.md §9). A real ksqlDB serves this endpoint over HTTP/2
-only; the embedded engine also over HTTP/1.1. So the relay asks with HTTP/1.1 first and
-switches to HTTP/2 (prior knowledge, as ksqlDB's own clients do) when the server says the
-endpoint needs it.
+only, the embedded engine over both; :func:`rest_client.stream` opens it and
+:func:`rest_client.refusal` says when a server wants HTTP/2.
 
 A push query ends when its source is dropped or the server restarts (``pairs --reset``
-does both on purpose). The relay then reconnects with backoff and, because the query
-starts from the earliest offset, rebuilds its picture of the table from scratch.
+does both on purpose). The query then reconnects with backoff and, because it starts from
+the earliest offset, its consumer rebuilds its picture of the table from scratch.
 """
 
 from __future__ import annotations
@@ -20,16 +19,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-DELIMITED = "application/vnd.ksqlapi.delimited.v1"
-HTTP2_ONLY_CODE = 40004  # ksqlDB: "This endpoint is only available when using HTTP2"
-
-
-class QueryError(Exception):
-    """The server refused the query or ended it with an error message."""
-
-    def __init__(self, message: str, code: int | None = None):
-        super().__init__(message)
-        self.code = code
+from socksort.ksql.client import rest_client
+from socksort.ksql.client.rest_client import HTTP2_ONLY_CODE, QueryError, error_from_body
 
 
 @dataclass(frozen=True)
@@ -89,12 +80,6 @@ class QueryStreamParser:
         raise QueryError(f"unexpected item from the ksql server: {text[:120]!r}")
 
 
-def error_from_body(body) -> QueryError:
-    if isinstance(body, dict):
-        return QueryError(str(body.get("message") or body), body.get("error_code"))
-    return QueryError(str(body))
-
-
 def rows_as_dicts(header: Header, row: Row) -> dict:
     return dict(zip(header.columns, row.values))
 
@@ -133,13 +118,11 @@ class PushQuery(threading.Thread):
         self._abort()
 
     def run(self) -> None:
-        import httpx
-
         delay = 0.25
         while not self._halt.is_set():
             self._restart.clear()
             try:
-                self._run_once(httpx)
+                self._run_once()
                 delay = 0.25  # ended cleanly (source dropped, server restart): retry soon
                 if not self._halt.is_set() and not self._restart.is_set():
                     self.on_status(False, "the push query ended; restarting it")
@@ -148,37 +131,33 @@ class PushQuery(threading.Thread):
                     self._http2 = True
                     continue
                 self.on_status(False, str(exc))
-            except (httpx.HTTPError, OSError) as exc:
+            except OSError as exc:  # rest_client.stream's ConnectionError among them
                 if not self._halt.is_set() and not self._restart.is_set():
-                    self.on_status(False, f"cannot reach the ksql server at {self.base_url}: "
-                                          f"{type(exc).__name__}")
+                    self.on_status(False, str(exc))
             self._close_remote()
             if self._restart.is_set():
                 continue
             self._halt.wait(delay)
             delay = min(delay * 2, 3.0)
 
-    def _run_once(self, httpx) -> None:
+    def _run_once(self) -> None:
         body = {"sql": self.sql, "properties": self.properties}
-        client = httpx.Client(http1=not self._http2, http2=self._http2,
-                              timeout=httpx.Timeout(5.0, read=None))
-        try:
-            with client.stream("POST", f"{self.base_url}/query-stream", json=body,
-                               headers={"Accept": DELIMITED}) as response:
-                with self._lock:
-                    self._response = response
+        with rest_client.stream(self.base_url, "/query-stream", body, self._http2,
+                                accept=rest_client.DELIMITED) as response:
+            with self._lock:
+                self._response = response
+            try:
                 if self._halt.is_set() or self._restart.is_set():
                     return
                 if response.status_code != 200:
-                    raise self._refusal(response)
+                    raise rest_client.refusal(response, self._http2)
                 parser = QueryStreamParser()
                 for chunk in response.iter_raw():
                     self._deliver(parser, parser.feed(chunk))
                 self._deliver(parser, parser.finish())
-        finally:
-            with self._lock:
-                self._response = None
-            client.close()
+            finally:
+                with self._lock:
+                    self._response = None
 
     def _deliver(self, parser: QueryStreamParser, events) -> None:
         for event in events:
@@ -188,15 +167,6 @@ class PushQuery(threading.Thread):
                 self.on_status(True, "running")
             else:
                 self.on_row(rows_as_dicts(parser.header, event))
-
-    def _refusal(self, response) -> QueryError:
-        text = response.read().decode("utf-8", "replace")
-        try:
-            return error_from_body(json.loads(text))
-        except ValueError:
-            if response.status_code in (404, 405, 426) and not self._http2:
-                return QueryError("endpoint needs HTTP/2", HTTP2_ONLY_CODE)
-            return QueryError(f"ksql server answered HTTP {response.status_code}: {text[:200]}")
 
     def _abort(self) -> None:
         with self._lock:
@@ -218,46 +188,6 @@ class PushQuery(threading.Thread):
             pass
 
     def _close_remote(self) -> None:
-        """Tell the server to end the query too (it would notice the closed socket later)."""
         query_id, self.query_id = self.query_id, None
-        if not query_id:
-            return
-        import httpx
-
-        try:
-            with httpx.Client(http1=not self._http2, http2=self._http2, timeout=2.0) as client:
-                client.post(f"{self.base_url}/close-query", json={"queryId": query_id})
-        except httpx.HTTPError:
-            pass
-
-
-def writing_queries(base_url: str, sinks: tuple[str, ...], timeout: float = 2.0) -> dict[str, str] | None:
-    """The id of the persistent query writing each of ``sinks`` (``SHOW QUERIES`` on /ksql).
-
-    A new sorting session drops and re-creates the tables, and with them their queries. The
-    embedded engine ends push queries on a dropped source, but a server that leaves them
-    open would keep them reading a table that no longer exists; comparing these ids over
-    time tells the dashboard when to start its push queries again either way. None when
-    the server does not answer.
-    """
-    from socksort.net import HttpError, json_request
-
-    try:
-        answer = json_request(f"{base_url.rstrip('/')}/ksql", "POST",
-                              {"ksql": "SHOW QUERIES;", "streamsProperties": {}}, timeout)
-    except (OSError, ValueError, HttpError):
-        return None
-    return writers_from_listing(answer, sinks)
-
-
-def writers_from_listing(answer, sinks: tuple[str, ...]) -> dict[str, str]:
-    """From a ``SHOW QUERIES`` answer, the query writing each sink (absent sinks are left out)."""
-    found: dict[str, str] = {}
-    entries = answer if isinstance(answer, list) else [answer]
-    for entry in entries:
-        for query in (entry or {}).get("queries") or ():
-            for sink in query.get("sinks") or ():
-                if sink.upper() in sinks and query.get("id"):
-                    found[sink.upper()] = query["id"]
-    return found
-
+        if query_id:
+            rest_client.close_query(self.base_url, query_id, self._http2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from socksort.dashboard.ksql_client import Header, QueryError, QueryStreamParser, Row, rows_as_dicts
+from socksort.ksql.client import Header, QueryError, QueryStreamParser, Row, rows_as_dicts, writers_from_listing
 
 BODY = (b'{"queryId":"transient_SOCK_PAIRS_1","columnNames":["IMAGE","PAIR_SEEN","NUMBER_SOCKS_SEEN"],'
         b'"columnTypes":["STRING","STRING","BIGINT"]}\n'
@@ -56,8 +56,6 @@ def test_garbage_is_reported_with_the_offending_text():
 
 
 def test_the_query_writing_each_table_is_read_from_show_queries():
-    from socksort.dashboard.ksql_client import writers_from_listing
-
     answer = [{"@type": "queries", "statementText": "SHOW QUERIES;", "warnings": [], "queries": [
         {"queryString": "CREATE TABLE SOCK_SHOWINGS ...", "sinks": ["SOCK_SHOWINGS"], "id": "CTAS_SOCK_SHOWINGS_6"},
         {"queryString": "CREATE TABLE SOCK_PAIRS ...", "sinks": ["SOCK_PAIRS"], "id": "CTAS_SOCK_PAIRS_7"},

@@ -1,7 +1,7 @@
 """A real ksqlDB serves /query-stream over HTTP/2 only and refuses HTTP/1.1 with error 40004
 ("This endpoint is only available when using HTTP2"). No ksqlDB runs here, so this test
 builds a server that behaves that way on the `h2` protocol library, and checks that the
-dashboard's push query switches to HTTP/2 (prior knowledge, as ksqlDB's clients connect)
+client's push query (the dashboard's) switches to HTTP/2 (prior knowledge, as ksqlDB's clients connect)
 and reads the rows.
 """
 
@@ -15,7 +15,7 @@ import h2.config
 import h2.connection
 import h2.events
 
-from socksort.dashboard.ksql_client import PushQuery
+from socksort.ksql.client import PushQuery
 
 PREFACE = b"PRI * HTTP/2.0"
 HEADER = {"queryId": "q1", "columnNames": ["IMAGE", "PAIR_SEEN", "NUMBER_SOCKS_SEEN"],
