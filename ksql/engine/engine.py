@@ -16,6 +16,11 @@ from socksort.ksql.engine import ddl, formats, planner
 from socksort.ksql.engine.catalog import Query, Source
 from socksort.ksql.engine.operators import CallbackSink, TopicSink, log_entry, sql_record_text
 from socksort.ksql.engine.records import ProcessingLogEntry, PushRow, Record, Window
+from socksort.ksql.engine.results import (PropertiesListed, PropertySet, QueriesListed,
+                                          QueriesTerminated, QueryCreated, SelectNotRun,
+                                          ServerStatement, SourceCreated, SourceDescribed,
+                                          SourceDropped, SourcesDescribed, SourcesListed,
+                                          StatementResult, ValuesInserted)
 from socksort.ksql.engine.transient import PullResult, PushQuery, run_pull
 from socksort.ksql.sql import ast
 from socksort.ksql.sql import types as T
@@ -24,22 +29,6 @@ from socksort.ksql.sql.parser import iter_parse, parse
 
 __all__ = ["Engine", "Record", "Window", "KsqlError", "StatementResult", "PullResult",
            "PushQuery", "PushRow", "ProcessingLogEntry"]
-
-@dataclass
-class StatementResult:
-    kind: str
-    statement_text: str
-    source: Source | None = None
-    query: Query | None = None
-    rows: list | None = None
-    name: str | None = None
-    value: str | None = None
-    query_ids: tuple = ()
-    select: ast.Select | None = None
-    statement: object = None
-    delete_topic: bool = False
-    record: Record | None = None        # INSERT VALUES: the record to write (decoded) ...
-    wire: tuple | None = None           # ... and its (key bytes, value bytes)
 
 
 @dataclass
@@ -83,52 +72,43 @@ class Engine:
 
     @_locked
     def execute(self, sql_text: str) -> list[StatementResult]:
+        """Parse and run every statement of ``sql_text`` in order, each parsed just before
+        it runs. The first failing one (a syntax error included) raises its KsqlError;
+        the statements before it have taken effect."""
         results: list[StatementResult] = []
-        statements = iter_parse(sql_text)
-        while True:
-            try:
-                st = next(statements, None)
-            except KsqlError as exc:
-                exc.results = results
-                raise
-            if st is None:
-                return results
+        for st in iter_parse(sql_text):
             try:
                 results.append(self._execute_one(st.node, st.text))
             except KsqlError as exc:
-                exc.statement_text = st.text
-                exc.results = results
-                raise
+                raise exc.in_statement(st.text)
+        return results
 
     def _execute_one(self, node, text: str) -> StatementResult:
         if isinstance(node, ast.CreateSource):
-            return StatementResult("source_created", text, source=self._create_source(node, text))
+            return SourceCreated(self._create_source(node, text))
         if isinstance(node, ast.CreateAsSelect):
             query = self._create_as_select(node, text)
-            return StatementResult("query_created", text, source=self._sources[query.sink],
-                                   query=query)
+            return QueryCreated(self._sources[query.sink], query)
         if isinstance(node, ast.Drop):
-            return self._drop(node, text)
+            return self._drop(node)
         if isinstance(node, ast.Terminate):
-            return StatementResult("query_terminated", text, query_ids=self._terminate(node))
+            return QueriesTerminated(self._terminate(node))
         if isinstance(node, ast.Show):
-            return self._show(node, text)
+            return self._show(node)
         if isinstance(node, ast.Describe) and node.what == "SOURCE":
-            return StatementResult("description", text, source=self.source(node.name),
-                                   rows=[self.describe(node.name, node.extended)])
+            return SourceDescribed(self.source(node.name), self.describe(node.name, node.extended))
         if isinstance(node, ast.SetProperty):
             self.properties[node.name] = node.value
-            return StatementResult("property_set", text, name=node.name, value=node.value)
+            return PropertySet(node.name, node.value)
         if isinstance(node, ast.UnsetProperty):
             self.properties.pop(node.name, None)
-            return StatementResult("property_set", text, name=node.name, value=None)
+            return PropertySet(node.name, None)
         if isinstance(node, ast.InsertValues):
             record, wire = self._insert_values(node)
-            return StatementResult("insert_values", text, source=self._sources[node.target],
-                                   record=record, wire=wire)
+            return ValuesInserted(self._sources[node.target], record, wire)
         if isinstance(node, ast.QueryStatement):
-            return StatementResult("select", text, select=node.select)
-        return StatementResult("server_statement", text, statement=node)
+            return SelectNotRun(node.select)
+        return ServerStatement(node)
 
     def _create_source(self, node: ast.CreateSource, text: str) -> Source:
         existing = self._sources.get(node.name)
@@ -242,13 +222,13 @@ class Engine:
                 self.processing_log(log_entry(query_id, record, message, target))
         return log
 
-    def _drop(self, node: ast.Drop, text: str) -> StatementResult:
+    def _drop(self, node: ast.Drop) -> StatementResult:
         if node.kind == "CONNECTOR":
-            return StatementResult("server_statement", text, statement=node)
+            return ServerStatement(node)
         source = self._sources.get(node.name)
         if source is None:
             if node.if_exists:
-                return StatementResult("source_dropped", text, name=node.name)
+                return SourceDropped(node.name)
             raise KsqlError(f"{node.kind.capitalize()} {node.name} does not exist.", *node.pos)
         if source.kind != node.kind:
             raise KsqlError(f"Incompatible data source type is {source.kind.lower()}, but "
@@ -269,8 +249,7 @@ class Engine:
         del self._sources[node.name]
         self._wire.clear()
         self._sinks.pop(node.name, None)
-        return StatementResult("source_dropped", text, source=source, name=node.name,
-                               delete_topic=node.delete_topic)
+        return SourceDropped(node.name, source, node.delete_topic)
 
     def _terminate(self, node: ast.Terminate) -> tuple:
         if node.query_id is None:
@@ -291,24 +270,21 @@ class Engine:
         if query.sink in self._sources:
             self._sources[query.sink].written_by = None
 
-    def _show(self, node: ast.Show, text: str) -> StatementResult:
+    def _show(self, node: ast.Show) -> StatementResult:
         if node.what in ("STREAMS", "TABLES"):
             kind = node.what[:-1]
             listed = [s for s in self.sources() if s.kind == kind]
             if node.extended:
-                return StatementResult("source_descriptions", text,
-                                       rows=[self.describe(s.name, True) for s in listed])
+                return SourcesDescribed([self.describe(s.name, True) for s in listed])
             rows = [{"type": kind, "name": s.name, "topic": s.topic,
                      "keyFormat": s.key_format, "valueFormat": s.value_format,
                      "isWindowed": s.windowed} for s in listed]
-            return StatementResult(node.what.lower(), text, rows=rows)
+            return SourcesListed(kind, rows)
         if node.what == "QUERIES":
-            rows = [_query_row(q) for q in self.queries()]
-            return StatementResult("queries", text, rows=rows)
+            return QueriesListed([_query_row(q) for q in self.queries()])
         if node.what == "PROPERTIES":
-            return StatementResult("properties", text, rows=[
-                {"name": k, "value": v} for k, v in sorted(self.properties.items())])
-        return StatementResult("server_statement", text, statement=node)
+            return PropertiesListed(dict(sorted(self.properties.items())))
+        return ServerStatement(node)
 
     # --- records ------------------------------------------------------------------------
 

@@ -2,8 +2,35 @@
 
 from __future__ import annotations
 
-from socksort.ksql.engine import KsqlError
+from dataclasses import dataclass
+
+from socksort.ksql.engine import KsqlError, StatementResult
 from socksort.net import HttpError, json_request
+
+
+@dataclass(frozen=True)
+class ConnectorCreated(StatementResult):
+    """CREATE SOURCE|SINK CONNECTOR: the connector's info as Connect reports it."""
+    info: dict
+    created: bool             # False: IF NOT EXISTS found it there already
+
+
+@dataclass(frozen=True)
+class ConnectorDropped(StatementResult):
+    name: str
+    dropped: bool             # False: IF EXISTS found nothing
+
+
+@dataclass(frozen=True)
+class ConnectorDescribed(StatementResult):
+    info: dict
+    status: dict | None       # None while Connect has no status for it yet (or any more)
+
+
+@dataclass(frozen=True)
+class ConnectorsListed(StatementResult):
+    """SHOW CONNECTORS: name, type, className and state of each."""
+    connectors: list[dict]
 
 
 def _call(connect_url: str | None, method: str, path: str, body: dict | None = None):
@@ -26,31 +53,30 @@ def _find(connect_url: str | None, name: str) -> dict | None:
         raise KsqlError(f"Kafka Connect refused to describe connector {name}: {exc.message}") from None
 
 
-def create(connect_url: str | None, node) -> dict:
-    """CREATE SOURCE|SINK CONNECTOR: the connector's info as Connect reports it."""
+def create(connect_url: str | None, node) -> ConnectorCreated:
     existing = _find(connect_url, node.name)
     if existing is not None:
         if node.if_not_exists:
-            return {"info": existing, "created": False}
+            return ConnectorCreated(existing, False)
         raise KsqlError(f"Connector {node.name} already exists")
     try:
         info = _call(connect_url, "POST", "/connectors", {"name": node.name, "config": dict(node.properties)})
     except HttpError as exc:
         raise KsqlError(f"Failed to create connector: {exc.message}") from None
-    return {"info": info, "created": True}
+    return ConnectorCreated(info, True)
 
 
-def drop(connect_url: str | None, name: str, if_exists: bool) -> dict:
+def drop(connect_url: str | None, name: str, if_exists: bool) -> ConnectorDropped:
     try:
         _call(connect_url, "DELETE", f"/connectors/{name}")
     except HttpError as exc:
         if exc.status == 404 and if_exists:
-            return {"name": name, "dropped": False}
+            return ConnectorDropped(name, False)
         raise KsqlError(f"Failed to drop connector {name}: {exc.message}") from None
-    return {"name": name, "dropped": True}
+    return ConnectorDropped(name, True)
 
 
-def describe(connect_url: str | None, name: str) -> dict:
+def describe(connect_url: str | None, name: str) -> ConnectorDescribed:
     info = _find(connect_url, name)
     if info is None:
         raise KsqlError(f"Could not find connector {name}")
@@ -58,10 +84,10 @@ def describe(connect_url: str | None, name: str) -> dict:
         state = _call(connect_url, "GET", f"/connectors/{name}/status")
     except HttpError:
         state = None  # just created or just deleted: describe what there is
-    return {"info": info, "status": state}
+    return ConnectorDescribed(info, state)
 
 
-def list_all(connect_url: str | None) -> list[dict]:
+def list_all(connect_url: str | None) -> ConnectorsListed:
     try:
         body = _call(connect_url, "GET", "/connectors?expand=status&expand=info")
     except HttpError as exc:
@@ -73,4 +99,4 @@ def list_all(connect_url: str | None) -> list[dict]:
         rows.append({"name": name, "type": info.get("type", "").upper(),
                      "className": info.get("config", {}).get("connector.class", ""),
                      "state": state})
-    return rows
+    return ConnectorsListed(rows)

@@ -16,10 +16,14 @@ import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from socksort.ksql.engine import KsqlError
+from socksort.ksql.engine import (KsqlError, PropertiesListed, QueriesListed, QueriesTerminated,
+                                  QueryCreated, SourceCreated, SourceDescribed, SourceDropped,
+                                  SourcesListed)
 from socksort.ksql.server import print_topic
+from socksort.ksql.server.connectors import (ConnectorCreated, ConnectorDescribed,
+                                             ConnectorDropped, ConnectorsListed)
 from socksort.ksql.server.push import PushRegistry, topic_messages
-from socksort.ksql.server.service import KsqlService, StatementOutcome
+from socksort.ksql.server.service import KsqlService, RequestFailed, StatementOutcome, TopicsListed
 from socksort.ksql.sql import ast
 from socksort.ksql.sql.parser import parse
 from socksort.ksql.sql.types import json_safe
@@ -38,63 +42,64 @@ class ClientGone(Exception):
 
 # --- /ksql entities ----------------------------------------------------------------------
 
-_MESSAGES = {"source_created": "{kind} created", "query_created": "Created query with ID {qid}",
-             "source_dropped": "Source `{name}` (topic: {topic}) was dropped.",
-             "query_terminated": "Query terminated."}
-
-
 def entity(outcome: StatementOutcome) -> dict | None:
     """The JSON object ksqlDB returns for one statement of a /ksql request."""
     base = {"statementText": outcome.text, "warnings": []}
-    result = outcome.result
-    kind = outcome.kind
-    if kind in _MESSAGES:
-        return {"@type": "currentStatus", **base, **_status(outcome)}
-    if kind in ("streams", "tables", "queries"):
-        return {"@type": kind, **base, kind: result.rows}
-    if kind == "properties":
-        return {"@type": "properties", **base, "properties": _properties(result.rows),
-                "overwrittenProperties": [], "defaultProperties": []}
-    if kind == "description":
-        return {"@type": "sourceDescription", **base, "sourceDescription": result.rows[0]}
-    if kind == "kafka_topics":
-        return {"@type": "kafka_topics", **base, "topics": result}
-    if kind == "connector":
-        info = result["info"] or {}
-        return {"@type": "connector_info", **base,
-                "info": {"name": info.get("name"), "config": info.get("config", {}),
-                         "tasks": info.get("tasks", []), "type": info.get("type")}}
-    if kind == "connector_list":
-        return {"@type": "connector_list", **base, "connectors": result}
-    if kind == "connector_description":
-        return {"@type": "connector_description", **base,
-                "connectorClass": result["info"].get("config", {}).get("connector.class"),
-                "status": result["status"], "sources": [], "topics": []}
-    if kind == "connector_dropped":
-        return {"@type": "drop_connector", **base, "connectorName": result["name"]}
+    match outcome.result:
+        case SourceCreated() | QueryCreated() | SourceDropped() | QueriesTerminated():
+            return {"@type": "currentStatus", **base, **_status(outcome)}
+        case SourcesListed(kind=kind, rows=rows):
+            plural = kind.lower() + "s"
+            return {"@type": plural, **base, plural: rows}
+        case QueriesListed(rows=rows):
+            return {"@type": "queries", **base, "queries": rows}
+        case PropertiesListed(properties=properties):
+            return {"@type": "properties", **base, "properties": properties,
+                    "overwrittenProperties": [], "defaultProperties": []}
+        case SourceDescribed(description=description):
+            return {"@type": "sourceDescription", **base, "sourceDescription": description}
+        case TopicsListed(topics=topics):
+            return {"@type": "kafka_topics", **base, "topics": topics}
+        case ConnectorCreated(info=info):
+            info = info or {}
+            return {"@type": "connector_info", **base,
+                    "info": {"name": info.get("name"), "config": info.get("config", {}),
+                             "tasks": info.get("tasks", []), "type": info.get("type")}}
+        case ConnectorsListed(connectors=connectors):
+            return {"@type": "connector_list", **base, "connectors": connectors}
+        case ConnectorDescribed(info=info, status=status):
+            return {"@type": "connector_description", **base,
+                    "connectorClass": info.get("config", {}).get("connector.class"),
+                    "status": status, "sources": [], "topics": []}
+        case ConnectorDropped(name=name):
+            return {"@type": "drop_connector", **base, "connectorName": name}
     return None  # INSERT VALUES and the like answer with nothing, as in ksqlDB
 
 
 def _status(outcome: StatementOutcome) -> dict:
-    result = outcome.result
-    source = getattr(result, "source", None)
-    query = getattr(result, "query", None)
-    kind = source.kind.lower() if source is not None else "query"
-    name = source.name if source is not None else ",".join(result.query_ids)
-    action = {"source_dropped": "drop", "query_terminated": "terminate"}.get(outcome.kind, "create")
-    message = _MESSAGES[outcome.kind].format(
-        kind=kind.capitalize(), qid=query.id if query else "", name=name,
-        topic=source.topic if source is not None else "")
+    """currentStatus of a statement the command topic logged: what it created, dropped or
+    terminated."""
+    query = None
+    match outcome.result:
+        case SourceCreated(source=source):
+            kind, name, action = source.kind.lower(), source.name, "create"
+            message = f"{source.kind.capitalize()} created"
+        case QueryCreated(source=source, query=query):
+            kind, name, action = source.kind.lower(), source.name, "create"
+            message = f"Created query with ID {query.id}"
+        case SourceDropped(source=source, name=name) if source is not None:
+            kind, name, action = source.kind.lower(), source.name, "drop"
+            message = f"Source `{name}` (topic: {source.topic}) was dropped."
+        case SourceDropped():  # IF EXISTS found nothing: no source to name (as before)
+            kind, name, action = "query", "", "drop"
+            message = "Source `` (topic: ) was dropped."
+        case QueriesTerminated(query_ids=ids):
+            kind, name, action = "query", ",".join(ids), "terminate"
+            message = "Query terminated."
     return {"commandId": f"{kind}/`{name}`/{action}",
             "commandStatus": {"status": "SUCCESS", "message": message,
                               "queryId": query.id if query else None},
             "commandSequenceNumber": outcome.sequence}
-
-
-def _properties(rows) -> dict:
-    if isinstance(rows, dict):
-        return rows
-    return {row.get("name"): row.get("value") for row in rows or []}
 
 
 def error_body(exc: KsqlError, entities: list) -> dict:
@@ -164,9 +169,8 @@ class Routes:
         try:
             outcomes = self.server.service.run_statements(
                 text, body.get("streamsProperties") or {}, body.get("sessionVariables") or {})
-        except KsqlError as exc:
-            done = [e for e in map(entity, getattr(exc, "results", None) or []) if e]
-            r.send_json(400, error_body(exc, done))
+        except RequestFailed as failed:
+            r.send_json(400, error_body(failed.error, [e for e in map(entity, failed.done) if e]))
             return
         except Exception as exc:  # noqa: BLE001 - reported to the client as ksqlDB does
             log.exception("statement failed")
@@ -229,6 +233,10 @@ class Routes:
         try:
             row = parse_body(line.encode())
             self.server.service.run_statements(insert_statement(target, row))
+        except RequestFailed as failed:
+            exc = failed.error
+            return {"status": "error", "seq": seq, "error_code": exc.error_code or 40001,
+                    "message": str(exc)}
         except KsqlError as exc:
             return {"status": "error", "seq": seq, "error_code": exc.error_code or 40001,
                     "message": str(exc)}

@@ -22,20 +22,21 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from socksort.contract import PROCESSING_LOG_TOPIC
 from socksort.errors import UserError
 from socksort.ksql import kafka_io
+from socksort.ksql.engine import (Engine, KsqlError, QueryCreated, Record, Source, SourceCreated,
+                                  SourceDropped, StatementResult, ValuesInserted)
+from socksort.ksql.engine.records import processing_log_stream_sql
 from socksort.ksql.server import connectors
+from socksort.ksql.server.command_topic import (COMMAND_TOPIC, Command, CommandLog, partition_of,
+                                                position_key)
 from socksort.ksql.sql import ast
 from socksort.ksql.sql import variables as variables_module
-from socksort.ksql.sql.variables import UndefinedVariable
-from socksort.ksql.server.command_topic import (COMMAND_TOPIC, Command, CommandLog, partition_of,
-                                         position_key)
-from socksort.ksql.engine import Engine, KsqlError, Record
-from socksort.ksql.engine.records import processing_log_stream_sql
 from socksort.ksql.sql.parser import parse, split_statements
+from socksort.ksql.sql.variables import UndefinedVariable
 
 log = logging.getLogger("socksort.ksql.server")
 
@@ -56,15 +57,29 @@ class Stats:
     replayed: int = 0
 
 
-@dataclass
-class StatementOutcome:
-    """What one statement did, for the REST layer to shape as ksqlDB does."""
+@dataclass(frozen=True)
+class TopicsListed(StatementResult):
+    """SHOW TOPICS: the Kafka topics in ksqlDB's REST shape."""
+    topics: list[dict]
 
-    kind: str
+
+@dataclass(frozen=True)
+class StatementOutcome:
+    """What one statement of a request did, for the REST layer to shape as ksqlDB does."""
+
     text: str
-    result: object = None          # engine StatementResult, connector info, topic list...
-    sequence: int = 0
-    extra: dict = field(default_factory=dict)
+    result: StatementResult        # the engine's, or the server's own (connectors, topics)
+    sequence: int = 0              # commandSequenceNumber of a statement logged in the topic
+
+
+class RequestFailed(Exception):
+    """A /ksql request stopped at a failing statement: its error, and the outcomes of the
+    statements before it, which took effect (ksqlDB reports both)."""
+
+    def __init__(self, error: KsqlError, done: list[StatementOutcome]):
+        super().__init__(str(error))
+        self.error = error
+        self.done = done
 
 
 class KsqlService:
@@ -445,18 +460,17 @@ class KsqlService:
 
     def run_statements(self, text: str, properties: dict | None = None,
                        variables: dict | None = None) -> list[StatementOutcome]:
-        """Run every statement of a /ksql request; raise KsqlError with the earlier outcomes."""
-        text = substitute(text, variables or {})
+        """Run every statement of a /ksql request; RequestFailed names the failing one
+        with the outcomes of those before it."""
         request_props = dict(properties or {})
-        outcomes: list[StatementOutcome] = []
         try:
+            text = substitute(text, variables or {})
             statements = parse(text)
         except KsqlError as exc:
-            exc.statement_text = exc.statement_text or _failing_statement(text)
-            exc.results = outcomes
-            raise
+            raise RequestFailed(exc.in_statement(_failing_statement(text)), []) from exc
         if any(isinstance(st.node, STATE_CHANGING) for st in statements):
             self.wait_ready()
+        outcomes: list[StatementOutcome] = []
         # One request runs as a unit: no input record is processed between its statements,
         # so a pipeline applied in one request sees the same records in every query.
         with self.lock:
@@ -464,13 +478,10 @@ class KsqlService:
                 try:
                     outcome = self._run_one(st, request_props)
                 except KsqlError as exc:
-                    exc.statement_text = exc.statement_text or st.text
-                    exc.results = outcomes
-                    raise
+                    raise RequestFailed(exc.in_statement(st.text), outcomes) from exc
                 except UserError as exc:
-                    error = KsqlError(str(exc), statement_text=st.text)
-                    error.results = outcomes
-                    raise error from None
+                    raise RequestFailed(KsqlError(str(exc), statement_text=st.text),
+                                        outcomes) from exc
                 if outcome is not None:
                     outcomes.append(outcome)
         return outcomes
@@ -488,23 +499,21 @@ class KsqlService:
                             "endpoint '/query':\n\t* PRINT\n\t* SELECT", statement_text=st.text,
                             error_code=40002)
         if isinstance(node, ast.CreateConnector):
-            return StatementOutcome("connector", st.text,
-                                    connectors.create(self.connect_url, node))
+            return StatementOutcome(st.text, connectors.create(self.connect_url, node))
         if isinstance(node, ast.Drop) and node.kind == "CONNECTOR":
-            return StatementOutcome("connector_dropped", st.text,
-                                    connectors.drop(self.connect_url, node.name, node.if_exists))
+            return StatementOutcome(st.text, connectors.drop(self.connect_url, node.name,
+                                                             node.if_exists))
         if isinstance(node, ast.Describe) and node.what == "CONNECTOR":
-            return StatementOutcome("connector_description", st.text,
-                                    connectors.describe(self.connect_url, node.name))
+            return StatementOutcome(st.text, connectors.describe(self.connect_url, node.name))
         if isinstance(node, ast.Show) and node.what == "CONNECTORS":
-            return StatementOutcome("connector_list", st.text, connectors.list_all(self.connect_url))
+            return StatementOutcome(st.text, connectors.list_all(self.connect_url))
         if isinstance(node, ast.Show) and node.what == "TOPICS":
-            return StatementOutcome("kafka_topics", st.text, self.topics())
+            return StatementOutcome(st.text, TopicsListed(self.topics()))
         if isinstance(node, STATE_CHANGING):
             return self._change_state(st, request_props)
         with self.lock:
             result = self.engine.execute(st.text + ";")[0]
-        return StatementOutcome(result.kind, st.text, result)
+        return StatementOutcome(st.text, result)
 
     def _change_state(self, st, request_props: dict) -> StatementOutcome:
         """Run a statement that changes what the server does, and log it in the command topic."""
@@ -514,9 +523,9 @@ class KsqlService:
                         if tp[0] in before}
             ids = {t: i for t, i in self._topic_ids.items() if t in before}
             result = self._execute(st.text, request_props)
-            if result.kind == "insert_values":
+            if isinstance(result, ValuesInserted):
                 self._insert(result)
-                return StatementOutcome(result.kind, st.text, result)
+                return StatementOutcome(st.text, result)
             added = self.engine.external_topics() - before
             earliest = _offset_reset(request_props, self.engine.properties) == "earliest"
             starts, added_ids = self._starts(added, earliest)
@@ -527,7 +536,7 @@ class KsqlService:
                                          {position_key(*tp): o for tp, o in starts.items()},
                                          {**ids, **added_ids}))
             self._sequence += 1
-            return StatementOutcome(result.kind, st.text, result, self._sequence)
+            return StatementOutcome(st.text, result, self._sequence)
 
     def _starts(self, topics: set[str], earliest: bool) -> tuple[dict, dict[str, str]]:
         """Where new inputs are read from (their end, or 0 with earliest), and their ids."""
@@ -540,7 +549,7 @@ class KsqlService:
                   for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items()}
         return starts, kafka_io.topic_ids(self._admin, topics)
 
-    def _execute(self, text: str, properties: dict, replaying: bool = False):
+    def _execute(self, text: str, properties: dict, replaying: bool = False) -> StatementResult:
         """Run one state-changing statement on the engine and make its topics exist.
 
         A replayed DROP ... DELETE TOPIC deletes nothing: the topic was deleted when the
@@ -552,26 +561,25 @@ class KsqlService:
         finally:
             self.engine.properties.clear()
             self.engine.properties.update(saved)
-        if result.kind == "source_created":
-            self._ensure_source_topic(result)
-        elif result.kind == "query_created":
-            kafka_io.create_topics(self._admin, {result.source.topic: result.source.partitions or 1})
-        elif result.kind == "source_dropped" and result.delete_topic and not replaying:
-            kafka_io.delete_topics(self._admin, [result.source.topic])
+        match result:
+            case SourceCreated(source=source):
+                self._ensure_source_topic(source, text)
+            case QueryCreated(source=source):
+                kafka_io.create_topics(self._admin, {source.topic: source.partitions or 1})
+            case SourceDropped(source=source, delete_topic=True) if not replaying:
+                kafka_io.delete_topics(self._admin, [source.topic])
         return result
 
-    def _ensure_source_topic(self, result) -> None:
-        source = result.source
+    def _ensure_source_topic(self, source: Source, text: str) -> None:
         if source.topic in kafka_io.topic_partitions(self._admin):
             return
         if source.partitions:
             kafka_io.create_topics(self._admin, {source.topic: source.partitions})
             return
         self.engine.execute(f"DROP {source.kind} {source.name};")
-        raise KsqlError(f"Kafka topic does not exist: {source.topic}",
-                        statement_text=result.statement_text)
+        raise KsqlError(f"Kafka topic does not exist: {source.topic}", statement_text=text)
 
-    def _insert(self, result) -> None:
+    def _insert(self, result: ValuesInserted) -> None:
         key, value = result.wire
         stamp = result.record.timestamp or int(time.time() * 1000)
         self._producer.produce(result.source.topic, key, value, stamp)

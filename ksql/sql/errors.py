@@ -7,7 +7,8 @@ class KsqlError(Exception):
     """A statement ksqlDB would reject (or that is outside the engine's subset).
 
     ``message`` is ksqlDB's text where ksqlDB has one; ``line``/``column`` are 1-based
-    positions in the text given to ``Engine.execute``.
+    positions in the text given to ``Engine.execute``; ``statement_text`` is the failing
+    statement's own text, once known.
     """
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None,
@@ -17,7 +18,6 @@ class KsqlError(Exception):
         self.column = column
         self.statement_text = statement_text
         self.error_code = error_code
-        self.results: list = []
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -30,6 +30,12 @@ class KsqlError(Exception):
         if self.line is None and pos is not None:
             self.line, self.column = pos
             self.args = (str(self),)
+        return self
+
+    def in_statement(self, text: str) -> "KsqlError":
+        """Name the statement that failed unless one is already named."""
+        if not self.statement_text:
+            self.statement_text = text
         return self
 
 

@@ -1,7 +1,8 @@
 """The function registry: scalar functions and aggregates, looked up by upper-case name.
 
-Scalar: ``register_scalar(name, impl, returns, min_args, max_args, null_on_null)``; a
-built-in also lists ksqlDB's overloads (``signatures``), which pick the implementation and
+Scalar: ``register_scalar(name, impl, returns, min_args, max_args, null_on_null)``, where
+``returns`` is the result type or a function of the argument types that raises KsqlError
+for argument types it refuses; a built-in also lists ksqlDB's overloads (``signatures``), which pick the implementation and
 result type for the argument types as ksqlDB's UdfIndex does (exact match first, then
 implicit numeric widening; a tie is ksqlDB's "ambiguous method parameters").
 Aggregate: ``register_aggregate(name, cls)`` where ``cls(arg_types, params)`` is an
@@ -169,9 +170,10 @@ def resolve(fn: ScalarFunction, arg_types: list, pos=None) -> Resolved:
         if not fn.min_args <= len(arg_types) <= fn.max_args:
             raise KsqlError(f"Function '{fn.display}' does not accept parameters "
                             f"{args_text(arg_types)}.", *where)
-        result = fn.returns(arg_types)
-        if isinstance(result, str) and result.startswith("ERROR:"):
-            raise KsqlError(result[6:], *where)
+        try:
+            result = fn.returns(arg_types)
+        except KsqlError as exc:
+            raise exc.at(pos)
         return Resolved(fn.impl, result, tuple(arg_types))
     for cast in (False, True):
         found = [(sig, bound) for sig in fn.signatures

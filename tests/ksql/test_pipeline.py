@@ -85,10 +85,10 @@ def interleave(*cameras: Camera) -> list[Delivery]:
 # --- the statements ----------------------------------------------------------------------
 
 def test_every_statement_is_a_setting_a_source_or_a_persistent_query():
-    from socksort.ksql.engine import Engine
+    from socksort.ksql.engine import Engine, PropertySet, QueryCreated, SourceCreated
 
-    kinds = {result.kind for result in Engine().execute(PIPELINE_SQL.read_text())}
-    assert kinds == {"property_set", "source_created", "query_created"}
+    kinds = {type(result) for result in Engine().execute(PIPELINE_SQL.read_text())}
+    assert kinds == {PropertySet, SourceCreated, QueryCreated}
 
 
 def test_the_record_cache_is_switched_off_so_every_frame_reaches_the_next_step():
