@@ -12,6 +12,7 @@ from socksort.ksql.sql import ast
 from socksort.ksql.sql import types as T
 from socksort.ksql.sql.errors import KsqlError, KsqlPrepareError, unsupported
 from socksort.ksql.sql.expressions import Scope, compile_expr, format_expr
+from socksort.ksql.sql.parser import json_literal
 
 SOURCE_PROPS = {"KAFKA_TOPIC", "VALUE_FORMAT", "KEY_FORMAT", "FORMAT", "PARTITIONS", "REPLICAS",
                 "TIMESTAMP", "WINDOW_TYPE", "WINDOW_SIZE", "VALUE_DELIMITER", "RETENTION_MS"}
@@ -145,16 +146,26 @@ def check_value_format(value_format: str, values: list, pos) -> None:
                             f"'{c.type.split('<')[0]}', column: `{c.name}`", *pos)
 
 
+def insert_of_row(target: str, row: dict) -> ast.InsertValues:
+    """The INSERT VALUES one /inserts-stream row stands for: its column names and each JSON
+    value as the literal written the same way (names upper-cased as ksqlDB reads them)."""
+    if not row:
+        raise KsqlError("An inserted row needs at least one column")
+    return ast.InsertValues(target.upper(), [name.upper() for name in row],
+                            [json_literal(value) for value in row.values()])
+
+
 def insert_record(node: ast.InsertValues, source: Source) -> tuple:
     """The record an INSERT INTO ... VALUES writes (decoded, and as bytes); the server
     produces it to the topic. Checked as ksqlDB's InsertValuesExecutor checks it."""
+    where = node.pos or (None, None)    # an /inserts-stream row has no statement text
     if source.windowed:
-        raise KsqlError("Cannot insert values into windowed stream/table!", *node.pos)
+        raise KsqlError("Cannot insert values into windowed stream/table!", *where)
     try:
         given, timestamp = _insert_values(node, source)
     except KsqlError as exc:
         raise KsqlError(f"Failed to insert values into '{source.name}'. {exc.message}",
-                        *node.pos) from None
+                        *where) from None
     keys = source.key_columns
     key_format = source.key_format if keys else formats.KAFKA
     key = formats.key_output(key_format, [c.name for c in keys])(

@@ -1,7 +1,8 @@
 """The engine: a catalog of sources, the running queries, and statement execution.
 
-See ENGINE.md for the contract. ``execute`` runs statements; ``process`` feeds one
-record through every query that reads its topic, depth first, with no buffering.
+See ENGINE.md for the contract. ``run`` runs one parsed statement (``execute`` parses
+text and runs each statement of it); ``process`` feeds one record through every query
+that reads its topic, depth first, with no buffering.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import functools
 import itertools
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from socksort.ksql.engine import ddl, formats, planner
 from socksort.ksql.engine.catalog import Query, Source
@@ -25,7 +26,7 @@ from socksort.ksql.engine.transient import PullResult, PushQuery, run_pull
 from socksort.ksql.sql import ast
 from socksort.ksql.sql import types as T
 from socksort.ksql.sql.errors import KsqlError, unsupported
-from socksort.ksql.sql.parser import iter_parse, parse
+from socksort.ksql.sql.parser import ParsedStatement, iter_parse, parse
 
 __all__ = ["Engine", "Record", "Window", "KsqlError", "StatementResult", "PullResult",
            "PushQuery", "PushRow", "ProcessingLogEntry"]
@@ -75,15 +76,37 @@ class Engine:
         """Parse and run every statement of ``sql_text`` in order, each parsed just before
         it runs. The first failing one (a syntax error included) raises its KsqlError;
         the statements before it have taken effect."""
-        results: list[StatementResult] = []
-        for st in iter_parse(sql_text):
-            try:
-                results.append(self._execute_one(st.node, st.text))
-            except KsqlError as exc:
-                raise exc.in_statement(st.text)
-        return results
+        return [self.run(statement) for statement in iter_parse(sql_text)]
 
-    def _execute_one(self, node, text: str) -> StatementResult:
+    @_locked
+    def run(self, statement: ParsedStatement,
+            properties: Mapping[str, str] | None = None) -> StatementResult:
+        """Run one parsed statement. ``properties`` are the request's own (ksqlDB's
+        streamsProperties): in effect for this statement, over the engine's, which they
+        leave as they are."""
+        try:
+            return self._execute_one(statement.node, statement.text, properties or {})
+        except KsqlError as exc:
+            raise exc.in_statement(statement.text)
+
+    @_locked
+    def insert_row(self, target: str, row: dict) -> ValuesInserted:
+        """One /inserts-stream row: what INSERT INTO target (its columns) VALUES (its
+        values) inserts, each JSON value read as the SQL literal written the same way."""
+        node = ddl.insert_of_row(target, row)
+        record, wire = self._insert_values(node)
+        return ValuesInserted(self._sources[node.target], record, wire)
+
+    @_locked
+    def drop_source(self, name: str) -> SourceDropped:
+        """DROP STREAM/TABLE ``name`` (no DELETE TOPIC): the server takes back a CREATE
+        whose topic does not exist."""
+        source = self.source(name)
+        self._check_unread(source, None)
+        self._remove(source)
+        return SourceDropped(source.name, source)
+
+    def _execute_one(self, node, text: str, properties: Mapping[str, str]) -> StatementResult:
         if isinstance(node, ast.CreateSource):
             return SourceCreated(self._create_source(node, text))
         if isinstance(node, ast.CreateAsSelect):
@@ -94,7 +117,7 @@ class Engine:
         if isinstance(node, ast.Terminate):
             return QueriesTerminated(self._terminate(node))
         if isinstance(node, ast.Show):
-            return self._show(node)
+            return self._show(node, properties)
         if isinstance(node, ast.Describe) and node.what == "SOURCE":
             return SourceDescribed(self.source(node.name), self.describe(node.name, node.extended))
         if isinstance(node, ast.SetProperty):
@@ -126,7 +149,7 @@ class Engine:
         source = self._sources.get(node.target)
         if source is None:
             raise KsqlError(f"Cannot insert values into an unknown stream/table: `{node.target}`",
-                            *node.pos)
+                            *(node.pos or (None, None)))
         return ddl.insert_record(node, source)
 
     def _create_as_select(self, node: ast.CreateAsSelect, text: str) -> Query:
@@ -233,23 +256,29 @@ class Engine:
         if source.kind != node.kind:
             raise KsqlError(f"Incompatible data source type is {source.kind.lower()}, but "
                             f"statement was DROP {node.kind.lower()}", *node.pos)
-        readers = [q.id for q in self._queries.values() if node.name in q.source_names]
+        self._check_unread(source, node.pos)
+        self._remove(source)
+        return SourceDropped(node.name, source, node.delete_topic)
+
+    def _check_unread(self, source: Source, pos) -> None:
+        readers = [q.id for q in self._queries.values() if source.name in q.source_names]
         if readers:
-            raise KsqlError(f"Cannot drop {node.name}.\nThe following queries read from this "
+            raise KsqlError(f"Cannot drop {source.name}.\nThe following queries read from this "
                             f"source: [{', '.join(readers)}].\nYou need to terminate them before "
-                            "dropping " + node.name + ".", *node.pos)
+                            "dropping " + source.name + ".", *(pos or (None, None)))
+
+    def _remove(self, source: Source) -> None:
         # Push queries over the source end with it (the client sees its query finish)
         # rather than stay attached to a name that may be created again over other data.
         for query in list(self._transient):
-            if node.name in query.source_names:
-                self._pushes[query.id].close(f"Query terminated: its source {node.name} "
+            if source.name in query.source_names:
+                self._pushes[query.id].close(f"Query terminated: its source {source.name} "
                                              "was dropped.")
         if source.written_by in self._queries:
             self._stop(source.written_by)
-        del self._sources[node.name]
+        del self._sources[source.name]
         self._wire.clear()
-        self._sinks.pop(node.name, None)
-        return SourceDropped(node.name, source, node.delete_topic)
+        self._sinks.pop(source.name, None)
 
     def _terminate(self, node: ast.Terminate) -> tuple:
         if node.query_id is None:
@@ -270,7 +299,7 @@ class Engine:
         if query.sink in self._sources:
             self._sources[query.sink].written_by = None
 
-    def _show(self, node: ast.Show) -> StatementResult:
+    def _show(self, node: ast.Show, properties: Mapping[str, str]) -> StatementResult:
         if node.what in ("STREAMS", "TABLES"):
             kind = node.what[:-1]
             listed = [s for s in self.sources() if s.kind == kind]
@@ -283,7 +312,10 @@ class Engine:
         if node.what == "QUERIES":
             return QueriesListed([_query_row(q) for q in self.queries()])
         if node.what == "PROPERTIES":
-            return PropertiesListed(dict(sorted(self.properties.items())))
+            in_effect = {**self.properties, **properties}
+            return PropertiesListed(dict(sorted(in_effect.items())),
+                                    tuple(sorted(k for k, v in properties.items()
+                                                 if self.properties.get(k) != v)))
         return ServerStatement(node)
 
     # --- records ------------------------------------------------------------------------
@@ -448,15 +480,16 @@ class Engine:
 
     # --- transient queries ------------------------------------------------------------
 
-    def _parse_select(self, select_sql: str) -> tuple[ast.Select, str]:
-        statements = parse(select_sql)
+    def _select_of(self, query: str | ParsedStatement) -> tuple[ast.Select, str]:
+        statements = parse(query) if isinstance(query, str) else [query]
         if len(statements) != 1 or not isinstance(statements[0].node, ast.QueryStatement):
             raise KsqlError("Expected exactly one SELECT statement")
         return statements[0].node.select, statements[0].text
 
     @_locked
-    def push(self, select_sql: str, on_row: Callable[[PushRow], None]) -> PushQuery:
-        select, text = self._parse_select(select_sql)
+    def push(self, query: str | ParsedStatement, on_row: Callable[[PushRow], None]) -> PushQuery:
+        """Start ``SELECT ... EMIT CHANGES`` (its text, or the statement parsed already)."""
+        select, text = self._select_of(query)
         if select.emit is None:
             raise KsqlError("Push queries must end with EMIT CHANGES (pull queries go to pull()).")
         source = self._source_for(select)
@@ -490,8 +523,9 @@ class Engine:
                 self._unsubscribe(topic, query)
 
     @_locked
-    def pull(self, select_sql: str) -> PullResult:
-        select, _ = self._parse_select(select_sql)
+    def pull(self, query: str | ParsedStatement) -> PullResult:
+        """Run a pull query (its text, or the statement parsed already) on a table's state."""
+        select, _ = self._select_of(query)
         if select.emit is not None:
             raise KsqlError("Pull queries do not take EMIT; use push() for EMIT CHANGES.")
         source = self._source_for(select)

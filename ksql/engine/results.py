@@ -74,8 +74,10 @@ class QueriesListed(StatementResult):
 
 @dataclass(frozen=True)
 class PropertiesListed(StatementResult):
-    """SHOW PROPERTIES: the engine's properties with the statement's own over them."""
+    """SHOW PROPERTIES: the properties in effect (the engine's, with the statement's own
+    over them) and the names the statement's own changed (ksqlDB's overwrittenProperties)."""
     properties: dict[str, str]
+    overwritten: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Iterator
 
 from socksort.ksql import kafka_io
 from socksort.ksql.engine import Record
+from socksort.ksql.sql.parser import ParsedStatement
 
 _ids = itertools.count(1)
 QUEUE_ROWS = 10_000
@@ -56,10 +57,10 @@ class PushRegistry:
         self._sessions: dict[str, PushSession] = {}
         self._lock = threading.Lock()
 
-    def start(self, service, select_sql: str, earliest: bool) -> PushSession:
+    def start(self, service, statement: ParsedStatement, earliest: bool) -> PushSession:
         session = PushSession(id="", columns=[], types=[])
         with service.lock:
-            handle = service.start_push(select_sql, session.offer)
+            handle = service.start_push(statement, session.offer)
             session.handle = handle
             session.id = handle.id
             session.columns, session.types = handle.columns, handle.types

@@ -16,6 +16,7 @@ import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from socksort.errors import UserError
 from socksort.ksql.engine import (KsqlError, PropertiesListed, QueriesListed, QueriesTerminated,
                                   QueryCreated, SourceCreated, SourceDescribed, SourceDropped,
                                   SourcesListed)
@@ -53,9 +54,9 @@ def entity(outcome: StatementOutcome) -> dict | None:
             return {"@type": plural, **base, plural: rows}
         case QueriesListed(rows=rows):
             return {"@type": "queries", **base, "queries": rows}
-        case PropertiesListed(properties=properties):
+        case PropertiesListed(properties=properties, overwritten=overwritten):
             return {"@type": "properties", **base, "properties": properties,
-                    "overwrittenProperties": [], "defaultProperties": []}
+                    "overwrittenProperties": list(overwritten), "defaultProperties": []}
         case SourceDescribed(description=description):
             return {"@type": "sourceDescription", **base, "sourceDescription": description}
         case TopicsListed(topics=topics):
@@ -198,10 +199,10 @@ class Routes:
                 raise KsqlError("Only SELECT and PRINT statements run on this endpoint; "
                                 "use /ksql for other statements")
             if st.node.select.emit is None:
-                writer.pull(service.pull(st.text))
+                writer.pull(service.pull(st))
                 return
             earliest = str(properties.get("auto.offset.reset", "latest")).lower() == "earliest"
-            session = self.server.pushes.start(service, st.text, earliest)
+            session = self.server.pushes.start(service, st, earliest)
         except KsqlError as exc:
             r.send_json(400, error_body(exc, []))
             return
@@ -231,15 +232,12 @@ class Routes:
 
     def _insert_row(self, target: str, line: str, seq: int) -> dict:
         try:
-            row = parse_body(line.encode())
-            self.server.service.run_statements(insert_statement(target, row))
-        except RequestFailed as failed:
-            exc = failed.error
-            return {"status": "error", "seq": seq, "error_code": exc.error_code or 40001,
-                    "message": str(exc)}
+            self.server.service.insert_row(target, parse_body(line.encode()))
         except KsqlError as exc:
             return {"status": "error", "seq": seq, "error_code": exc.error_code or 40001,
                     "message": str(exc)}
+        except UserError as exc:  # the server is still rebuilding its state
+            return {"status": "error", "seq": seq, "error_code": 50000, "message": str(exc)}
         return {"status": "ok", "seq": seq}
 
     def close_query(self, r, body: dict) -> None:
@@ -248,26 +246,6 @@ class Routes:
             r.start_empty(200)
         else:
             send_error(r, 400, KsqlError(f"No query with id {query_id}"))
-
-
-def insert_statement(target: str, row: dict) -> str:
-    """INSERT INTO ... VALUES for one /inserts-stream row."""
-    if not row:
-        raise KsqlError("An inserted row needs at least one column")
-    columns = ", ".join(f"`{name.upper()}`" for name in row)
-    return f"INSERT INTO `{target.upper()}` ({columns}) VALUES ({', '.join(map(sql_literal, row.values()))});"
-
-
-def sql_literal(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    raise KsqlError(f"Cannot insert a value of type {type(value).__name__}: {value!r}")
 
 
 def parse_body(raw: bytes) -> dict:

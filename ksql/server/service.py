@@ -35,7 +35,7 @@ from socksort.ksql.server.command_topic import (COMMAND_TOPIC, Command, CommandL
                                                 position_key)
 from socksort.ksql.sql import ast
 from socksort.ksql.sql import variables as variables_module
-from socksort.ksql.sql.parser import parse, split_statements
+from socksort.ksql.sql.parser import ParsedStatement, parse, split_statements
 from socksort.ksql.sql.variables import UndefinedVariable
 
 log = logging.getLogger("socksort.ksql.server")
@@ -385,7 +385,8 @@ class KsqlService:
         self._report_lost(command)
         before = self.engine.external_topics()
         try:
-            self._execute(command.statement, command.properties, replaying=True)
+            [statement] = parse(command.statement)
+            self._execute(statement, command.properties, replaying=True)
         except KsqlError as exc:  # it succeeded once; say so loudly rather than stop
             log.error("replaying %r failed: %s", command.statement, exc)
         self._replayed_commands += 1
@@ -486,7 +487,7 @@ class KsqlService:
                     outcomes.append(outcome)
         return outcomes
 
-    def _run_one(self, st, request_props: dict) -> StatementOutcome | None:
+    def _run_one(self, st: ParsedStatement, request_props: dict) -> StatementOutcome | None:
         node = st.node
         if isinstance(node, ast.SetProperty):
             request_props[node.name] = node.value
@@ -512,17 +513,17 @@ class KsqlService:
         if isinstance(node, STATE_CHANGING):
             return self._change_state(st, request_props)
         with self.lock:
-            result = self.engine.execute(st.text + ";")[0]
+            result = self.engine.run(st, request_props)
         return StatementOutcome(st.text, result)
 
-    def _change_state(self, st, request_props: dict) -> StatementOutcome:
+    def _change_state(self, st: ParsedStatement, request_props: dict) -> StatementOutcome:
         """Run a statement that changes what the server does, and log it in the command topic."""
         with self.lock:
             before = self.engine.external_topics()
             position = {position_key(*tp): offset for tp, offset in self._positions.items()
                         if tp[0] in before}
             ids = {t: i for t, i in self._topic_ids.items() if t in before}
-            result = self._execute(st.text, request_props)
+            result = self._execute(st, request_props)
             if isinstance(result, ValuesInserted):
                 self._insert(result)
                 return StatementOutcome(st.text, result)
@@ -549,21 +550,16 @@ class KsqlService:
                   for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items()}
         return starts, kafka_io.topic_ids(self._admin, topics)
 
-    def _execute(self, text: str, properties: dict, replaying: bool = False) -> StatementResult:
+    def _execute(self, statement: ParsedStatement, properties: dict,
+                 replaying: bool = False) -> StatementResult:
         """Run one state-changing statement on the engine and make its topics exist.
 
         A replayed DROP ... DELETE TOPIC deletes nothing: the topic was deleted when the
         statement first ran, and a topic of the same name may hold newer records now."""
-        saved = dict(self.engine.properties)
-        self.engine.properties.update(properties)
-        try:
-            result = self.engine.execute(text + ";")[0]
-        finally:
-            self.engine.properties.clear()
-            self.engine.properties.update(saved)
+        result = self.engine.run(statement, properties)
         match result:
             case SourceCreated(source=source):
-                self._ensure_source_topic(source, text)
+                self._ensure_source_topic(source, statement.text)
             case QueryCreated(source=source):
                 kafka_io.create_topics(self._admin, {source.topic: source.partitions or 1})
             case SourceDropped(source=source, delete_topic=True) if not replaying:
@@ -576,8 +572,14 @@ class KsqlService:
         if source.partitions:
             kafka_io.create_topics(self._admin, {source.topic: source.partitions})
             return
-        self.engine.execute(f"DROP {source.kind} {source.name};")
+        self.engine.drop_source(source.name)
         raise KsqlError(f"Kafka topic does not exist: {source.topic}", statement_text=text)
+
+    def insert_row(self, target: str, row: dict) -> None:
+        """One /inserts-stream row, produced to ``target``'s topic as INSERT VALUES would."""
+        self.wait_ready()
+        with self.lock:
+            self._insert(self.engine.insert_row(target, row))
 
     def _insert(self, result: ValuesInserted) -> None:
         key, value = result.wire
@@ -585,9 +587,9 @@ class KsqlService:
         self._producer.produce(result.source.topic, key, value, stamp)
         self._producer.flush()
 
-    def pull(self, select_sql: str):
+    def pull(self, statement: ParsedStatement):
         self.wait_ready()
-        return self.engine.pull(select_sql)
+        return self.engine.pull(statement)
 
     def processed_offset(self, topic: str, partition: int) -> int | None:
         """How far an input topic has been processed; None for topics the queries write."""
@@ -601,12 +603,12 @@ class KsqlService:
         queries over sources no persistent query reads (e.g. the processing log)."""
         return self.engine.external_topics() | self.engine.push_topics()
 
-    def start_push(self, select_sql: str, on_row):
+    def start_push(self, statement: ParsedStatement, on_row):
         """Start a push query; a topic the server did not read yet is read from its end
         (its history, if wanted, is the caller's to replay: see push.history)."""
         with self.lock:
             before = self._input_topics()
-            handle = self.engine.push(select_sql, on_row)
+            handle = self.engine.push(statement, on_row)
             for topic in self._input_topics() - before:
                 for partition, end in kafka_io.end_offsets(self.bootstrap, topic).items():
                     self._positions[(topic, partition)] = end

@@ -710,6 +710,23 @@ def _number(tok: Token, sign: str, pos) -> ast.Literal:
     return ast.Literal(value, "DOUBLE" if tok.kind == DOUBLE else "DECIMAL", pos)
 
 
+def json_literal(value) -> ast.Literal:
+    """The SQL literal a JSON value is written as: 12 an INTEGER (a BIGINT past 32 bits),
+    1.5 a DECIMAL and 1e-07 a DOUBLE (as Python writes the float), 'text' a STRING,
+    true a BOOLEAN, null NULL."""
+    if value is None:
+        return ast.Literal(None, "NULL")
+    if isinstance(value, bool):
+        return ast.Literal(value, "BOOLEAN")
+    if isinstance(value, str):
+        return ast.Literal(value, "STRING")
+    if isinstance(value, int):
+        return _number_literal(value, None)
+    if isinstance(value, float) and math.isfinite(value):
+        return ast.Literal(value, "DOUBLE" if "e" in repr(value) else "DECIMAL")
+    raise KsqlError(f"Cannot insert a value of type {type(value).__name__}: {value!r}")
+
+
 def _number_literal(value: int | float, pos, kind: str | None = None) -> ast.Literal:
     if kind in ("DECIMAL", "DOUBLE"):
         return ast.Literal(value, kind, pos)

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from socksort.ksql.engine import (Engine, KsqlError, QueryCreated, Record, ServerStatement,
-                                  SourceCreated, SourceDescribed, SourcesDescribed,
-                                  SourcesListed, ValuesInserted)
+from socksort.ksql.engine import (Engine, KsqlError, PropertiesListed, QueryCreated, Record,
+                                  ServerStatement, SourceCreated, SourceDescribed,
+                                  SourceDropped, SourcesDescribed, SourcesListed, ValuesInserted)
+from socksort.ksql.sql import parse
 from socksort.ksql.sql import functions
 from socksort.ksql.sql import types as T
 
@@ -616,3 +617,76 @@ def test_math_functions_outside_their_domain_answer_as_java_and_log_nothing():
     # JSON has no NaN or Infinity: ksqlDB's serializer writes the strings Java prints.
     assert out.value == {"R": "NaN", "L": "NaN", "L1": "-Infinity", "E": "Infinity"}
     assert logged == []
+
+
+# --- parsed statements and typed arguments, as the server hands them over -----------------
+
+def test_run_takes_a_statement_parsed_once_and_names_it_in_its_error():
+    engine = Engine()
+    [create, bad] = parse("CREATE STREAM S (V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+                          "CREATE STREAM O AS SELECT NOPE FROM S;")
+    assert isinstance(engine.run(create), SourceCreated)
+    with pytest.raises(KsqlError) as err:
+        engine.run(bad)
+    assert err.value.statement_text == "CREATE STREAM O AS SELECT NOPE FROM S"
+
+
+def test_a_statements_properties_are_in_effect_for_it_and_leave_the_engines_alone():
+    engine = Engine(properties={"auto.offset.reset": "latest", "ksql.x": "1"})
+    [show] = parse("SHOW PROPERTIES;")
+    listed = engine.run(show, {"auto.offset.reset": "earliest", "ksql.x": "1"})
+    assert isinstance(listed, PropertiesListed)
+    assert listed.properties == {"auto.offset.reset": "earliest", "ksql.x": "1"}
+    assert listed.overwritten == ("auto.offset.reset",)
+    assert engine.properties == {"auto.offset.reset": "latest", "ksql.x": "1"}
+    assert engine.run(show).properties == {"auto.offset.reset": "latest", "ksql.x": "1"}
+
+
+def test_an_inserted_row_is_the_record_insert_values_writes():
+    engine = Engine()
+    engine.execute("CREATE STREAM S (ID INT KEY, NAME STRING, P DOUBLE, N BIGINT, OK BOOLEAN) "
+                   "WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    row = {"id": 7, "name": "it's", "p": 91.5, "n": 2**40, "ok": True}
+    typed = engine.insert_row("s", row)
+    [written] = engine.execute("INSERT INTO S (ID, NAME, P, N, OK) "
+                               "VALUES (7, 'it''s', 91.5, 1099511627776, TRUE);")
+    assert isinstance(typed, ValuesInserted) and typed.source.name == "S"
+    assert (typed.record, typed.wire) == (written.record, written.wire)
+    assert typed.record.value == {"NAME": "it's", "P": 91.5, "N": 2**40, "OK": True}
+
+
+def test_an_inserted_row_is_refused_as_insert_values_refuses_it():
+    engine = Engine()
+    engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError, match=r"^Failed to insert values into 'S'\. Column name `NOPE` "
+                                        r"does not exist\.$"):
+        engine.insert_row("S", {"ID": 1, "NOPE": 2})
+    with pytest.raises(KsqlError, match=r"Expected type INTEGER for field `V` but got DECIMAL\(1\.5\)"):
+        engine.insert_row("S", {"ID": 1, "V": 1.5})
+    with pytest.raises(KsqlError, match="Cannot insert a value of type list"):
+        engine.insert_row("S", {"ID": 1, "V": [1]})
+    with pytest.raises(KsqlError, match="unknown stream/table: `T`"):
+        engine.insert_row("T", {"ID": 1})
+
+
+def test_drop_source_takes_back_a_source_as_drop_does():
+    engine = Engine()
+    engine.execute(SHOWS)
+    dropped = engine.drop_source("SEEN")
+    assert isinstance(dropped, SourceDropped) and dropped.source.topic == "SEEN"
+    assert [s.name for s in engine.sources()] == ["FRAMES"] and engine.queries() == []
+    engine.execute(SHOWS.split(";")[1] + ";")
+    with pytest.raises(KsqlError, match="Cannot drop FRAMES"):
+        engine.drop_source("FRAMES")
+
+
+def test_pull_and_push_take_a_parsed_select():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    [push] = parse("SELECT IMAGE FROM FRAMES EMIT CHANGES;")
+    engine.push(push, rows.append)
+    engine.process(frame("Mongo"))
+    [pull] = parse("SELECT IMAGE, N FROM SEEN;")
+    assert engine.pull(pull).rows == [["Mongo", 1]]
+    assert [r.columns for r in rows] == [["Mongo"]]
