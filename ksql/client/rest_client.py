@@ -15,6 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
+import httpx
+import ksql
+from ksql.errors import KSQLError
+
 from socksort.errors import UserError
 from socksort.ksql.sql import variables
 from socksort.net import HttpError, json_request
@@ -70,11 +74,6 @@ def error_from_body(body) -> QueryError:
 
 @contextmanager
 def _errors(url: str):
-    # ksql-python-ng and httpx load in a tenth of a second each: imported when a server is
-    # called, not by every `socksort` command that only registers this stage's commands.
-    import httpx
-    from ksql.errors import KSQLError
-
     try:
         yield
     except KSQLError as exc:
@@ -89,8 +88,6 @@ def _errors(url: str):
 
 def client(url: str, timeout: float = STATEMENT_TIMEOUT_S):
     """ksql-python-ng's client for ``url`` (it asks /info for the server's version first)."""
-    import ksql
-
     with _errors(url):
         return ksql.KSQLAPI(url, timeout=timeout)
 
@@ -145,8 +142,6 @@ def stream(url: str, path: str, body: dict, http2: bool = False,
     response, read as it arrives. ``http2``: HTTP/2 with prior knowledge, as ksqlDB's own
     clients connect for /query-stream. A connection that fails or breaks while the
     response is read raises ConnectionError with the one-line reason."""
-    import httpx
-
     client = httpx.Client(http1=not http2, http2=http2,
                           timeout=httpx.Timeout(CONNECT_TIMEOUT_S, read=None))
     try:
@@ -172,8 +167,6 @@ def refusal(response, http2: bool) -> QueryError:
 
 def close_query(url: str, query_id: str, http2: bool = False) -> None:
     """Ask the server to end a push query (it would notice the closed socket later)."""
-    import httpx
-
     try:
         with httpx.Client(http1=not http2, http2=http2, timeout=QUICK_TIMEOUT_S) as client:
             client.post(f"{url.rstrip('/')}/close-query", json={"queryId": query_id})

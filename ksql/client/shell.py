@@ -16,6 +16,7 @@ from typing import Callable, Iterator, TextIO
 
 from socksort.errors import UserError
 from socksort.ksql.client import draw, rest_client
+from socksort.paths import runtime_dir
 
 _SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*;?\s*$", re.I | re.S)
 _UNSET = re.compile(r"^\s*UNSET\s+'([^']+)'\s*;?\s*$", re.I | re.S)
@@ -192,8 +193,6 @@ def render(entity: dict) -> str:
 
 
 def history_file() -> Path:
-    from socksort.paths import runtime_dir
-
     return Path(runtime_dir()) / "ksql_history"
 
 
@@ -202,6 +201,7 @@ def input_lines(prompt: Callable[[bool], str], interactive: bool) -> Iterator[st
     if not interactive:
         yield from sys.stdin
         return
+    # Only a terminal session loads readline: importing it changes how input() reads.
     import readline
 
     path = history_file()

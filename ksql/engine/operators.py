@@ -8,6 +8,8 @@ are closures compiled by the planner; rows are lists laid out as the planner dec
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from typing import Callable
 
 from socksort.ksql.engine import windows as W
 from socksort.ksql.engine.formats import DecodeError, JSON, Window, window_from_key_bytes
@@ -21,22 +23,24 @@ _UNKNOWN = object()
 _NO_WINDOW = (None, None)
 
 
+@dataclass(eq=False)
 class SourceReader:
     """Record → row list, or None when the record must be skipped."""
 
-    def __init__(self, decode_key, decode_value, n_value: int, window_type: str | None,
-                 window_size: int | None, timestamp_index: int | None, log,
-                 converter=None):
-        self.decode_key = decode_key
-        self.decode_value = decode_value
-        self.window_type = window_type
-        self.window_size = window_size
-        self.timestamp_index = timestamp_index
-        self.null_values = [None] * n_value
-        self.log = log              # (record, message, target=None) -> None
-        # RowLayout -> convert(keys, values) or None, for records another query just wrote.
-        self.converter = converter
-        self.converters: dict = {}
+    decode_key: Callable
+    decode_value: Callable
+    n_value: int
+    window_type: str | None
+    window_size: int | None
+    timestamp_index: int | None
+    log: Callable                   # (record, message, target=None) -> None
+    # RowLayout -> convert(keys, values) or None, for records another query just wrote.
+    converter: Callable | None = None
+    converters: dict = field(default_factory=dict, init=False)
+    null_values: list = field(init=False)
+
+    def __post_init__(self):
+        self.null_values = [None] * self.n_value
 
     def read(self, record: Record):
         """Return (row, tombstone, window) or None. A tombstone row has null value columns."""
@@ -150,6 +154,7 @@ class TopicSink:
                 del self.table[slot]
 
 
+@dataclass(eq=False)
 class CallbackSink:
     """Delivers a transient (push) query's rows to a callback instead of a topic.
 
@@ -160,14 +165,12 @@ class CallbackSink:
     (e.g. which superseded session) was deleted.
     """
 
-    def __init__(self, on_row, key_positions: list, width: int,
-                 window_positions: tuple = (None, None)):
-        self.on_row = on_row
-        self.key_positions = key_positions
-        self.width = width
-        self.window_positions = window_positions
-        self.topic = None
-        self.table = None
+    on_row: Callable[[PushRow], None]
+    key_positions: list
+    width: int
+    window_positions: tuple = (None, None)
+    topic: None = field(default=None, init=False)     # no topic and no table, unlike TopicSink
+    table: None = field(default=None, init=False)
 
     def emit(self, keys: list, values: list | None, ts: int, window: Window | None):
         if values is None:
@@ -185,16 +188,16 @@ class CallbackSink:
         return None
 
 
+@dataclass(eq=False)
 class Select:
     """Stream or table projection + filter (CSAS, and CTAS over a table without GROUP BY)."""
 
-    def __init__(self, reader: SourceReader, where, key_fns, value_fns, sink, table: bool):
-        self.reader = reader
-        self.where = where
-        self.key_fns = key_fns
-        self.value_fns = value_fns
-        self.sink = sink
-        self.table = table
+    reader: SourceReader
+    where: Callable | None
+    key_fns: list
+    value_fns: list
+    sink: object                    # TopicSink or CallbackSink
+    table: bool
 
     def process(self, record: Record):
         read = self.reader.read(record)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 from socksort.ksql.engine import analysis, ddl, formats, operators
 from socksort.ksql.engine import windows as W
@@ -112,21 +113,23 @@ def _check_boolean(clause: str, expr, t: str) -> None:
                         f"{format_expr(expr)} ({T.display(t)}) instead.", *_pos(expr))
 
 
+@dataclass(eq=False)
 class Planner:
     """Builds one query. ``sink_name`` is None for transient (push) queries."""
 
-    def __init__(self, select: ast.Select, source: Source, sink_name: str | None,
-                 sink_props: dict, result_kind: str | None, log, on_error=None):
-        self.select = select
-        self.source = source
-        self.sink_name = sink_name
-        self.sink_props = sink_props
-        self.result_kind = result_kind
-        self.log = log
-        self.on_error = on_error        # (message) -> None, for expression errors at run time
-        self.qualifiers = {source.name}
-        if select.source_alias:
-            self.qualifiers.add(select.source_alias)
+    select: ast.Select
+    source: Source
+    sink_name: str | None
+    sink_props: dict
+    result_kind: str | None
+    log: Callable                       # (record, message, target=None) -> None
+    on_error: Callable[[str], None] | None = None   # expression errors at run time
+    qualifiers: set = field(init=False)
+
+    def __post_init__(self):
+        self.qualifiers = {self.source.name}
+        if self.select.source_alias:
+            self.qualifiers.add(self.select.source_alias)
 
     # --- entry point ------------------------------------------------------------------
 

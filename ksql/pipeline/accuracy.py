@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from socksort.contract import KAFKA_TOPIC, PAIRS, SHOWINGS
+from socksort.ksql.engine import Engine, Record
 from socksort.ksql.pipeline.files import PIPELINE_SQL
 from socksort.ksql.pipeline.rows import PairRow, ShowingRow
+from socksort.ksql.pipeline.seed_method import seed_pairs
 from socksort.ksql.pipeline.simulate import Delivery, Session, SessionSpec, sessions
 
 @dataclass(frozen=True)
@@ -24,8 +26,6 @@ class PipelineResult:
 
 def run_pipeline(deliveries: Iterable[Delivery], sql: str | None = None) -> PipelineResult:
     """Feed ``deliveries`` (in order) to a fresh engine running the pipeline; return its final tables."""
-    from socksort.ksql.engine import Engine, Record
-
     engine = Engine()
     engine.execute(PIPELINE_SQL.read_text() if sql is None else sql)
     tables: dict[str, dict] = {PAIRS: {}, SHOWINGS: {}}
@@ -65,8 +65,6 @@ def share_exactly_right(sessions: Iterable[Session],
 def session_right(method: str, spec: SessionSpec, seed: int, cameras: int = 1) -> bool:
     """Whether ``method`` ("new pipeline" or "seed's method") gets session ``seed`` exactly
     right; takes only picklable arguments, so benchmarks can spread sessions over processes."""
-    from socksort.ksql.pipeline.seed_method import seed_pairs
-
     methods = {"new pipeline": pipeline_pairs, "seed's method": seed_pairs}
     [session] = sessions(1, spec, first_seed=seed, cameras=cameras)
     return methods[method](session.deliveries) == session.pairs

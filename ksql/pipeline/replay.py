@@ -15,7 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from socksort import contract, progress
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+from socksort import contract, mqtt, progress
 from socksort.errors import UserError
 from socksort.ksql import kafka_io
 from socksort.schema import Prediction, SchemaError
@@ -72,8 +74,6 @@ def to_kafka(bootstrap: str, frames: list[Frame], speed: float | None) -> None:
 
 def to_mqtt(url, frames: list[Frame], speed: float | None, ca_file: Path | None = None) -> None:
     """Publish at QoS 1 and wait for every PUBACK (over TLS, trusting ``ca_file``, for mqtts://)."""
-    from socksort import mqtt
-
     try:
         client = mqtt.connect(url, ca_file=ca_file)
     except OSError as exc:  # unreachable, or no successful CONNACK (a ConnectionError)
@@ -110,8 +110,6 @@ def is_query_group(group: str) -> bool:
 
 def wait_processed(bootstrap: str, ends: dict[int, int], timeout: float) -> None:
     """Wait until every query consumer group reading data_mqtt has committed up to ``ends``."""
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-
     client = kafka_io.admin(bootstrap)
     deadline = time.monotonic() + timeout
     wanted = [TopicPartition(contract.KAFKA_TOPIC, p) for p in ends]
@@ -152,15 +150,3 @@ def replay(path: Path, via: str, speed: float | None, bootstrap: str, mqtt_url, 
     ends = wait_delivered(bootstrap, before, expected, timeout)
     wait_processed(bootstrap, ends, timeout)
 
-
-def speed_value(text: str) -> float | None:
-    """`max` (no pacing) or a positive factor of the recorded pace."""
-    if text.strip().lower() == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("expected 'max' or a positive number such as 1 or 10") from None
-    if value <= 0:
-        raise ValueError("expected 'max' or a positive number such as 1 or 10")
-    return value

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+from socksort.ksql.engine import Engine, Record
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.pipeline.simulate import Delivery, pair_rows
 
@@ -50,8 +51,6 @@ SMOOTHED_TOPIC = "SOCK_STREAM_SMOOTHED"
 
 def seed_pairs(deliveries: Iterable[Delivery]) -> dict[str, PairRow]:
     """The pair table the seed's user would have read after these records of ``data_mqtt``."""
-    from socksort.ksql.engine import Engine, Record
-
     engine = Engine()
     engine.execute(SEED_STATEMENTS)
     windows: dict[tuple, bool] = {}

@@ -12,8 +12,14 @@ import json
 import logging
 import threading
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+from socksort.ksql.server.responder import JSON_TYPE, ClientGone
+
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-JSON_TYPE = "application/json"
 
 log = logging.getLogger("socksort.ksql.http2")
 
@@ -27,9 +33,6 @@ class _Headers(dict):
 
 class _Connection:
     def __init__(self, sock, routes):
-        import h2.config
-        import h2.connection
-
         self.sock = sock
         self.routes = routes
         self.h2 = h2.connection.H2Connection(
@@ -40,8 +43,6 @@ class _Connection:
         self.dead = False
 
     def serve(self) -> None:
-        import h2.exceptions
-
         with self.cond:
             self.h2.initiate_connection()
             self.flush()
@@ -67,8 +68,6 @@ class _Connection:
             self.cond.notify_all()
 
     def on_event(self, event) -> None:
-        import h2.events
-
         if isinstance(event, h2.events.RequestReceived):
             self.requests[event.stream_id] = (_Headers((k.lower(), v) for k, v in event.headers),
                                               bytearray())
@@ -91,8 +90,6 @@ class _Connection:
                 self.dead = True
 
     def dispatch(self, stream_id: int, headers: _Headers, body: bytes) -> None:
-        from socksort.ksql.server.rest import ClientGone
-
         responder = _Stream(self, stream_id, headers)
         try:
             if headers.get(":method") == "GET":
@@ -108,7 +105,7 @@ class _Connection:
 
 
 class _Stream:
-    """The responder interface of rest.Routes for one HTTP/2 stream."""
+    """The responder (``responder.Responder``) of one HTTP/2 stream."""
 
     def __init__(self, connection: _Connection, stream_id: int, headers: _Headers):
         self.c = connection
@@ -157,8 +154,6 @@ class _Stream:
             data = data[window:]
 
     def _check(self) -> None:
-        from socksort.ksql.server.rest import ClientGone
-
         if self.c.dead or self.id in self.c.reset:
             raise ClientGone()
 

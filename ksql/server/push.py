@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
 from socksort.ksql import kafka_io
 from socksort.ksql.engine import Record
 from socksort.ksql.sql.parser import ParsedStatement
@@ -103,8 +105,6 @@ def history(service, topics) -> Iterator[Record]:
 def topic_messages(bootstrap: str, topic: str, from_beginning: bool,
                    stopped) -> Iterator[kafka_io.Message | None]:
     """Records of ``topic`` as they arrive (None while waiting), until ``stopped()``."""
-    from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
-
     partitions = kafka_io.topic_partitions(bootstrap).get(topic)
     if partitions is None:
         raise KeyError(topic)

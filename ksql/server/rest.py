@@ -12,18 +12,23 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import signal
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from socksort import progress
 from socksort.errors import UserError
+from socksort.ksql import kafka_io
 from socksort.ksql.engine import (KsqlError, PropertiesListed, QueriesListed, QueriesTerminated,
                                   QueryCreated, SourceCreated, SourceDescribed, SourceDropped,
                                   SourcesListed)
-from socksort.ksql.server import print_topic
+from socksort.ksql.server import http2, print_topic
 from socksort.ksql.server.connectors import (ConnectorCreated, ConnectorDescribed,
                                              ConnectorDropped, ConnectorsListed)
 from socksort.ksql.server.push import PushRegistry, topic_messages
+from socksort.ksql.server.responder import JSON_TYPE, ClientGone, Responder
 from socksort.ksql.server.service import KsqlService, RequestFailed, StatementOutcome, TopicsListed
 from socksort.ksql.sql import ast
 from socksort.ksql.sql.parser import parse
@@ -33,12 +38,7 @@ log = logging.getLogger("socksort.ksql.rest")
 
 VERSION = "0.29.0"
 KEEPALIVE_S = 1.0
-JSON_TYPE = "application/json"
 DELIMITED_TYPE = "application/vnd.ksqlapi.delimited.v1"
-
-
-class ClientGone(Exception):
-    """The HTTP client closed the connection while a query was streaming."""
 
 
 # --- /ksql entities ----------------------------------------------------------------------
@@ -116,13 +116,13 @@ def schema_text(columns: list, types: list) -> str:
 # --- routes, the same over HTTP/1.1 and HTTP/2 -------------------------------------------
 
 class Routes:
-    """ksqlDB's endpoints, written against a responder (``send_json``, ``start``, ``send``,
-    ``end``, ``headers``) so the HTTP/1.1 handler and the HTTP/2 streams share them."""
+    """ksqlDB's endpoints, written against a ``responder.Responder`` so the HTTP/1.1
+    handler and the HTTP/2 streams share them."""
 
     def __init__(self, server: "RestServer"):
         self.server = server
 
-    def get(self, path: str, r) -> None:
+    def get(self, path: str, r: Responder) -> None:
         service = self.server.service
         if path.startswith("/info"):
             r.send_json(200, {"KsqlServerInfo": {
@@ -145,7 +145,7 @@ class Routes:
         else:
             send_error(r, 404, KsqlError(f"Not found: {path}", error_code=40400))
 
-    def post(self, path: str, r, raw: bytes) -> None:
+    def post(self, path: str, r: Responder, raw: bytes) -> None:
         routes = {"/ksql": self.ksql, "/query": self.query, "/query-stream": self.query_stream,
                   "/close-query": self.close_query}
         route = routes.get(path.split("?")[0].rstrip("/"))
@@ -287,8 +287,6 @@ class Handler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), fmt % args)
 
     def handle(self):
-        from socksort.ksql.server import http2
-
         try:
             first = self.connection.recv(len(http2.PREFACE), socket.MSG_PEEK)
         except OSError:
@@ -479,12 +477,6 @@ class RestServer(ThreadingHTTPServer):
 def serve(bootstrap: str, host: str, port: int, connect_url: str | None,
           command_topic: str | None = None) -> None:
     """Run the service and its REST API until SIGTERM/SIGINT."""
-    import signal
-    import threading
-
-    from socksort import progress
-    from socksort.ksql import kafka_io
-
     kwargs = {"command_topic": command_topic} if command_topic else {}
     service = KsqlService(bootstrap, connect_url, **kwargs)
     progress.step(f"ksql server: connecting to Kafka at {bootstrap}")

@@ -24,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from confluent_kafka import Consumer, TopicPartition
+
 from socksort.contract import PROCESSING_LOG_TOPIC
 from socksort.errors import UserError
 from socksort.ksql import kafka_io
@@ -170,8 +172,6 @@ class KsqlService:
     # --- the consumer thread ---------------------------------------------------------
 
     def _consume_loop(self) -> None:
-        from confluent_kafka import Consumer
-
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group_id,
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
                              "isolation.level": "read_committed",
@@ -215,8 +215,6 @@ class KsqlService:
 
     def _assign(self, consumer, assigned: set) -> set:
         """Follow the input topics as statements add and remove them or move their start."""
-        from confluent_kafka import TopicPartition
-
         with self.lock:
             topics = self._reading()
             moved, self._moved = self._moved, False
@@ -304,8 +302,6 @@ class KsqlService:
         """No new input: finish the replay once every partition reached its end."""
         if self.ready.is_set():
             return
-        from confluent_kafka import TopicPartition
-
         with self.lock:
             if self._moved:
                 return  # seek first: the positions read below are the old ones
@@ -434,8 +430,6 @@ class KsqlService:
         if time.monotonic() < self._next_progress:
             return
         self._next_progress = time.monotonic() + PROGRESS_EVERY_S
-        from confluent_kafka import TopicPartition
-
         with self.lock:
             done, total = self._replayed_commands, self._replayed_commands + len(self._pending)
             parts = [f"{done} of {total} commands replayed"]
@@ -655,8 +649,6 @@ def substitute(text: str, variables: dict) -> str:
 def _read_positions(consumer, partitions) -> list:
     """Where the consumer will read next. Unlike "last offset + 1" this steps over the
     transaction markers an exactly-once producer (Kafka Connect) leaves in a topic."""
-    from confluent_kafka import TopicPartition
-
     if not partitions:
         return []
     return [tp for tp in consumer.position([TopicPartition(t, p) for t, p in partitions])

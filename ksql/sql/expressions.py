@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import math
 import operator
+from dataclasses import dataclass, field
 from typing import Callable
 
 from socksort.ksql.sql import ast, functions
@@ -27,32 +28,38 @@ _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operato
 WINDOW_BOUNDS = ("WINDOWSTART", "WINDOWEND")
 
 
+def _unknown_column(ref: ast.ColumnRef) -> KsqlError:
+    return KsqlError(f"Unknown column {ref.name}.", *(ref.pos or (None, None)))
+
+
+@dataclass(eq=False)
 class Scope:
     """Where compiled expressions find their inputs.
 
     ``columns`` maps a column name to (slot, type). ``slots`` maps whole sub-expressions
     (GROUP BY expressions, aggregate calls) to (slot, type); they win over columns.
     ``unknown`` builds the error for a column that does not resolve.
+
+    Run-time errors (a function raising, integer division by zero) make the failing
+    expression null, as in ksqlDB, and are reported to ``on_error(message)`` so the query
+    can write them to the processing log. ``context`` names what is being compiled
+    ("Error computing expression X for column Y with index 0"); the planner sets it before
+    compiling each clause.
     """
 
-    def __init__(self, columns: dict, slots: dict | None = None, qualifiers: set | None = None,
-                 unknown: Callable[[ast.ColumnRef], KsqlError] | None = None,
-                 on_column: Callable[[ast.ColumnRef], None] | None = None,
-                 allow_aggregates: bool = False,
-                 on_error: Callable[[str], None] | None = None):
-        self.columns = columns
-        self.slots = slots or {}
-        self.qualifiers = qualifiers or set()
-        self.unknown = unknown or (lambda ref: KsqlError(f"Unknown column {ref.name}.", *(ref.pos or (None, None))))
-        self.on_column = on_column
-        self.allow_aggregates = allow_aggregates
-        # Run-time errors (a function raising, integer division by zero) make the failing
-        # expression null, as in ksqlDB, and are reported to ``on_error(message)`` so the
-        # query can write them to the processing log. ``context`` names what is being
-        # compiled ("Error computing expression X for column Y with index 0"); the
-        # planner sets it before compiling each clause.
-        self.on_error = on_error
-        self.context: str | None = None
+    columns: dict
+    slots: dict | None = None
+    qualifiers: set | None = None
+    unknown: Callable[[ast.ColumnRef], KsqlError] | None = None
+    on_column: Callable[[ast.ColumnRef], None] | None = None
+    allow_aggregates: bool = False
+    on_error: Callable[[str], None] | None = None
+    context: str | None = field(default=None, init=False)
+
+    def __post_init__(self):
+        self.slots = self.slots or {}
+        self.qualifiers = self.qualifiers or set()
+        self.unknown = self.unknown or _unknown_column
 
     def resolve(self, ref: ast.ColumnRef):
         if ref.qualifier is not None and ref.qualifier not in self.qualifiers:

@@ -19,6 +19,7 @@ from typing import Callable
 
 from socksort.ksql.sql import java_semantics as J
 from socksort.ksql.sql import types as T
+from socksort.ksql.sql.allowlist import DATA
 from socksort.ksql.sql.errors import KsqlError, unsupported
 from socksort.ksql.sql.timeformat import timestamp_to_string
 
@@ -101,7 +102,6 @@ def ksqldb_function_names() -> frozenset:
 
 @functools.lru_cache(maxsize=1)
 def _ksqldb_functions() -> frozenset:
-    from socksort.ksql.sql.allowlist import DATA
     data = json.loads(DATA.read_text())
     return frozenset(data["aggregate_functions"]) | frozenset(data["scalar_functions"])
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from socksort.errors import UserError
+from socksort.ksql.cli.pipeline import speed_value
 from socksort.ksql.kafka_io import Message
 from socksort.ksql.pipeline import PIPELINE_SQL, pairs, replay
 from socksort.ksql.pipeline.rows import PairRow
@@ -98,12 +99,12 @@ def test_replay_names_the_line_that_is_not_a_prediction(tmp_path):
 
 @pytest.mark.parametrize("text,value", [("max", None), ("1", 1.0), ("12.5", 12.5)])
 def test_replay_speed_is_max_or_a_positive_factor(text, value):
-    assert replay.speed_value(text) == value
+    assert speed_value(text) == value
 
 
 def test_replay_speed_rejects_zero():
     with pytest.raises(ValueError):
-        replay.speed_value("0")
+        speed_value("0")
 
 
 def test_replay_to_an_mqtts_url_speaks_tls(monkeypatch):

@@ -1,9 +1,15 @@
-"""`socksort ksql-server`: the embedded engine on Kafka, serving ksqlDB's REST API."""
+"""`socksort ksql-server`: the embedded engine on Kafka, serving ksqlDB's REST API.
+
+The server (the engine, confluent-kafka, h2) is imported when the command runs, so
+registering the command costs `socksort --help` nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from socksort import config, contract
-from socksort.ksql.options import DEFAULT_CONNECT, bootstrap_option, verbose_option
+from socksort.ksql.cli.options import DEFAULT_CONNECT, bootstrap_option, verbose_option
 
 
 def register(commands) -> None:
@@ -27,8 +33,6 @@ def register(commands) -> None:
 
 
 def _run_server(args) -> int:
-    import logging
-
     from socksort.ksql import kafka_io
     from socksort.ksql.server.rest import serve
 

@@ -1,13 +1,19 @@
 """Engine tools: `socksort ksql-test-runner`, `socksort ksql-run` (in-process, no broker) and
-`socksort ksql-fidelity` (the engine measured against ksqlDB's own tests)."""
+`socksort ksql-fidelity` (the engine measured against ksqlDB's own tests).
+
+Each command imports the engine when it runs, so registering them costs `socksort --help`
+nothing.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
+from socksort import progress
 from socksort.errors import UserError
 from socksort.paths import cache_dir, ksql_git_mirror
 
@@ -108,9 +114,6 @@ def _run(args) -> int:
 
 
 def _fidelity(args) -> int:
-    import subprocess
-
-    from socksort import progress
     from socksort.ksql.testrunner import fidelity
 
     if not Path(args.ksql_git).exists():

@@ -1,8 +1,12 @@
-"""`socksort ksql`: the interactive shell for any ksqlDB REST server."""
+"""`socksort ksql`: the interactive shell for any ksqlDB REST server.
+
+The shell and its client (httpx, ksql-python-ng) are imported when the command runs, so
+registering the command costs `socksort --help` nothing.
+"""
 
 from __future__ import annotations
 
-from socksort.ksql.options import url_option
+from socksort.ksql.cli.options import url_option
 
 
 def register(commands) -> None:

@@ -1,14 +1,20 @@
-"""The sock pipeline's commands: `ksql-apply` (the pipeline onto a server), `pairs`, `replay`."""
+"""The sock pipeline's commands: `ksql-apply` (the pipeline onto a server), `pairs`, `replay`.
+
+Each command imports what it runs when it runs: the ksqlDB client (httpx, ksql-python-ng)
+and Kafka (confluent-kafka) take a quarter of a second to load, which `socksort --help`
+and every other command should not pay.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from socksort import config
+from socksort import config, connect_secrets
 from socksort.errors import UserError
-from socksort.ksql.options import bootstrap_option, mqtt_option, url_option, verbose_option
+from socksort.ksql.cli.options import bootstrap_option, mqtt_option, url_option, verbose_option
 from socksort.ksql.pipeline.files import DEFAULT_FILES
+from socksort.paths import runtime_dir
 
 
 
@@ -71,9 +77,6 @@ def _password_reference(url, secrets_file: Path | None) -> str:
     """What the connector config gets for ``mqtt.password``: never the password itself
     (Connect would keep it in its config topic and show it over REST), a ${file:...}
     reference to it; empty for a broker without a password."""
-    from socksort import connect_secrets
-    from socksort.paths import runtime_dir
-
     if url.password is not None:
         path = secrets_file or connect_secrets.file_for_broker(
             runtime_dir() / "connect" / "secrets", url.host, url.port, url.username)
@@ -124,9 +127,20 @@ def _run_pairs(args) -> int:
 
 # --- replay ------------------------------------------------------------------------------
 
-def _replay(commands) -> None:
-    from socksort.ksql.pipeline.replay import speed_value
+def speed_value(text: str) -> float | None:
+    """`--speed`: `max` (no pacing) or a positive factor of the recorded pace."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected 'max' or a positive number such as 1 or 10") from None
+    if value <= 0:
+        raise ValueError("expected 'max' or a positive number such as 1 or 10")
+    return value
 
+
+def _replay(commands) -> None:
     p = commands.add_parser(
         "replay", help="replay recorded predictions (JSONL) through the stack and print the pairs",
         description="Publishes each line of FILE (one prediction payload with ts) to MQTT "
