@@ -3,7 +3,7 @@
 A fresh stack (Mosquitto, Kafka KRaft, Connect with exactly-once source support, the ksql
 engine) on free ports in a temporary folder, with ``ksql-apply`` and ``pairs --reset`` as
 the demo runs them. A simulated edge — its own process, publishing a simulated sorting
-session (``socksort.ksql.simulate``: several sessions back to back, about
+session (``socksort.ksql.pipeline.simulate``: several sessions back to back, about
 ``SOCKSORT_BENCH_CHAOS_SECONDS`` long) with paho at QoS 1 at the camera's pace — plays the
 show. While it plays, each service in turn gets a SIGKILL and is brought back as an
 operator would: Mosquitto, Kafka, Connect and the ksql engine with ``socksort stack up``,

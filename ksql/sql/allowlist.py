@@ -6,7 +6,7 @@ property, or a name the file itself declares (a stream, table, column or alias);
 function call must name a documented function that exists in the target version. The
 word lists live in ``ksqldb_allowlist.json`` with the documentation pages they come from.
 
-    python -m socksort.ksql.allowlist ksql/pipeline.ksql ksql/connector.ksql
+    python -m socksort.ksql.sql.allowlist ksql/pipeline.ksql ksql/connector.ksql
 """
 
 from __future__ import annotations
