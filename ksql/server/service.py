@@ -460,6 +460,9 @@ class KsqlService:
         request_props = dict(properties or {})
         try:
             text = substitute(text, variables or {})
+        except KsqlError as exc:  # an undefined ${name}: no statement is to blame yet
+            raise RequestFailed(exc, []) from exc
+        try:
             statements = parse(text)
         except KsqlError as exc:
             raise RequestFailed(exc.in_statement(_failing_statement(text)), []) from exc

@@ -313,6 +313,15 @@ def test_a_statement_after_a_failing_one_is_not_run_and_those_before_are_reporte
     assert f"OK_{suffix}" in names and f"NEVER_{suffix}" not in names
 
 
+def test_an_undefined_session_variable_is_a_statement_error_naming_it(server):
+    response = httpx.post(f"{server.url}/ksql", json={
+        "ksql": "SHOW STREAMS; PRINT '${topic}';", "sessionVariables": {"other": "x"}})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["@type"] == "statement_error" and body["entities"] == []
+    assert body["message"] == "Cannot substitute variable 'topic': it is not defined"
+
+
 def test_a_bad_statement_gets_ksqldb_statement_error(server):
     response = httpx.post(f"{server.url}/ksql", json={"ksql": "CREATE STREAM oops (;"})
     body = response.json()
