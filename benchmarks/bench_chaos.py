@@ -3,7 +3,7 @@
 A fresh stack (Mosquitto, Kafka KRaft, Connect with exactly-once source support, the ksql
 engine) on free ports in a temporary folder, with ``ksql-apply`` and ``pairs --reset`` as
 the demo runs them. A simulated edge — its own process, publishing a simulated sorting
-session (``socksort.ksql.simulate``: several sessions back to back, about
+session (``socksort.ksql.pipeline.simulate``: several sessions back to back, about
 ``SOCKSORT_BENCH_CHAOS_SECONDS`` long) with paho at QoS 1 at the camera's pace — plays the
 show. While it plays, each service in turn gets a SIGKILL and is brought back as an
 operator would: Mosquitto, Kafka, Connect and the ksql engine with ``socksort stack up``,
@@ -65,7 +65,7 @@ class Show:
 
 def make_show(device: str, seconds: float = SHOW_SECONDS, fps: float = FPS, seed: int = SEED) -> Show:
     """Simulated sessions back to back until ``seconds`` are filled, as one sorting session."""
-    from socksort.ksql.simulate import SessionSpec, pair_rows, simulate
+    from socksort.ksql.pipeline.simulate import SessionSpec, pair_rows, simulate
 
     # No simulated redelivery: frames are renumbered below, and the chaos makes its own.
     spec = SessionSpec(fps=fps, device=device, duplicate_share=0.0)
@@ -89,7 +89,7 @@ def edge_main(url: str, show_path: str, log_dir: str) -> None:
     The log (one file per edge process) has "P seq mid" once paho took a frame and "A mid"
     once the broker acknowledged it, so a SIGKILL loses nothing of what was recorded."""
     from socksort import mqtt
-    from socksort.ksql.replay import paced, read_frames
+    from socksort.ksql.pipeline.replay import paced, read_frames
 
     frames = read_frames(Path(show_path))
     done = edge_log(Path(log_dir))
@@ -206,9 +206,10 @@ def _wait_all(tail: KafkaTail, marker: bytes, expected: set, timeout: float) -> 
 
 
 def run() -> list[dict]:
-    from socksort.ksql import kafka_io, pairs, replay
-    from socksort.ksql.accuracy import pipeline_pairs
-    from socksort.ksql.simulate import Delivery
+    from socksort.ksql import kafka_io
+    from socksort.ksql.pipeline import pairs, replay
+    from socksort.ksql.pipeline.accuracy import pipeline_pairs
+    from socksort.ksql.pipeline.simulate import Delivery
 
     device = f"chaos-{uuid.uuid4().hex[:8]}"
     marker = f'"device":"{device}"'.encode()

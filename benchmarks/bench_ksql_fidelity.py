@@ -1,6 +1,6 @@
 """How often the engine answers as ksqlDB does, on ksqlDB's own query-validation tests.
 
-Runs `socksort ksql-fidelity`'s measurement (ksql/fidelity.py) over the suite of a git
+Runs `socksort ksql-fidelity`'s measurement (ksql/testrunner/fidelity.py) over the suite of a git
 directory of confluentinc/ksql (`SOCKSORT_KSQL_GIT`, default the mirror `fetch
 github:confluentinc/ksql` makes) and reports, for the cases inside the subset ksql/ENGINE.md
 claims beyond the 200 shared conformance cases, the share that pass and the count of
@@ -12,7 +12,7 @@ say so instead of a figure.
 
 from __future__ import annotations
 
-from socksort.ksql import fidelity
+from socksort.ksql.testrunner import fidelity
 from socksort.paths import cache_dir, ksql_git_mirror
 
 def run() -> list[dict]:

@@ -17,9 +17,9 @@ import json
 import random
 import time
 
-from socksort.ksql.accuracy import PIPELINE_SQL
 from socksort.ksql.engine import Engine, Record
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.pipeline import PIPELINE_SQL
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
 RECORDS = 40_000
 ROUNDS = 5

@@ -32,17 +32,16 @@ import uuid
 from pathlib import Path
 
 from socksort import progress
+from socksort.ksql.pipeline import PIPELINE_SQL
 from socksort.net import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-PIPELINE = ROOT / "ksql" / "pipeline.ksql"
 THROUGHPUT_SESSIONS = 6
 CAMERA_FPS = 30
 
 
 def _frames(count: int):
     """``count`` 30 FPS sessions, one hour apart so they never overlap in event time."""
-    from socksort.ksql.simulate import SessionSpec, simulate
+    from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
     out = []
     for i in range(count):
@@ -108,7 +107,7 @@ def _baseline(bootstrap: str, topic: str, count: int) -> float:
 
 def _server_seconds(bootstrap: str, topic: str, count: int, workdir: Path) -> float:
     """Seconds the ksql server needs to run the pipeline over ``count`` frames already in ``topic``."""
-    from socksort.ksql import rest_client
+    from socksort.ksql.client import rest_client
 
     command_topic = f"_bench_ksql_{uuid.uuid4().hex[:8]}"
     port = free_port()
@@ -121,7 +120,7 @@ def _server_seconds(bootstrap: str, topic: str, count: int, workdir: Path) -> fl
         _wait(lambda: _answers(f"{url}/healthcheck"), 60, "the ksql server")
         suffix = topic.removeprefix("data_mqtt_")
         sql = re.sub(r"KAFKA_TOPIC='([^']+)'", lambda m: f"KAFKA_TOPIC='{m.group(1)}_{suffix}'",
-                     PIPELINE.read_text())
+                     PIPELINE_SQL.read_text())
         # The request holds the server until every query exists, so the clock starts after it.
         rest_client.run(url, sql, {"auto.offset.reset": "earliest"})
         began = time.perf_counter()
@@ -183,8 +182,8 @@ def latency(workdir: Path) -> list[dict]:
 
     from socksort import config
     from socksort.stack import Ports, Stack
-    from socksort.ksql import rest_client
-    from socksort.ksql.simulate import SessionSpec, simulate
+    from socksort.ksql.client import rest_client
+    from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 
     ports = []
     while len(ports) < 5:
@@ -194,7 +193,7 @@ def latency(workdir: Path) -> list[dict]:
     stack = Stack(workdir / "stack", Ports(*ports))
     stack.up()
     try:
-        rest_client.run(stack.ksql_url, PIPELINE.read_text())
+        rest_client.run(stack.ksql_url, PIPELINE_SQL.read_text())
         arrivals: list[tuple[int, int, str, dict]] = []
         stop = threading.Event()
         consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,

@@ -1,6 +1,6 @@
 """Pair-matching accuracy: ksql/pipeline.ksql against the seed's method on simulated sessions.
 
-Each session (socksort.ksql.simulate with every phenomenon on: 15 % ghosts inside showings,
+Each session (socksort.ksql.pipeline.simulate with every phenomenon on: 15 % ghosts inside showings,
 transitions as socks come and go, +-15 % jitter, 5 % of frames lost, 2 % redelivered,
 back-to-back showings of one design) goes through both methods on the embedded engine; a
 session counts as right when its final SOCK_PAIRS table equals the truth row for row.
@@ -23,8 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from socksort.ksql.accuracy import session_right
-from socksort.ksql.simulate import EASY, SessionSpec
+from socksort.ksql.pipeline.accuracy import session_right
+from socksort.ksql.pipeline.simulate import EASY, SessionSpec
 from socksort.progress import step
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ uses). Then, per show (seeds 0..N-1, each at 30 and at 4 FPS):
 4. the final SOCK_PAIRS is compared with the truth's. A show is right when every row is.
 
 Every show that is not right gets a row naming each design that differs and why, from its
-frames (:mod:`socksort.ksql.show_accuracy`). The goal: >= 95 % of shows exactly right.
+frames (:mod:`socksort.ksql.pipeline.show_accuracy`). The goal: >= 95 % of shows exactly right.
 
 The dataset, model, shows and recorded predictions are cached under ``.cache/bench-pairs-e2e``
 (keyed by what made them), so a rerun after a pipeline change only replays predictions.
@@ -70,7 +70,7 @@ class Outcome:
     seed: int
     shape: ShowShape
     show: Path                    # the show's folder: show.mp4, truth.json
-    verdict: object               # socksort.ksql.show_accuracy.Verdict
+    verdict: object               # socksort.ksql.pipeline.show_accuracy.Verdict
     seed_method_right: bool
     showings: int
     back_to_back: int
@@ -223,10 +223,10 @@ def lazy_broker(cache: Path):
 def evaluate(model: Path, dataset: Path, seeds: list[int], shape: ShowShape, cache: Path,
              sql: str | None = None) -> list[Outcome]:
     """Render, classify and judge each show; ``sql`` replaces ksql/pipeline.ksql if given."""
-    from socksort.ksql.accuracy import run_pipeline
-    from socksort.ksql.seed_method import seed_pairs
-    from socksort.ksql.show_accuracy import load_truth, judge
-    from socksort.ksql.simulate import Delivery
+    from socksort.ksql.pipeline.accuracy import run_pipeline
+    from socksort.ksql.pipeline.seed_method import seed_pairs
+    from socksort.ksql.pipeline.show_accuracy import load_truth, judge
+    from socksort.ksql.pipeline.simulate import Delivery
 
     outcomes = []
     with lazy_broker(cache) as broker:
@@ -279,7 +279,7 @@ def rows(outcomes: list[Outcome], pipeline: str) -> list[dict]:
 
 
 def run() -> list[dict]:
-    from socksort.ksql.accuracy import PIPELINE_SQL
+    from socksort.ksql.pipeline import PIPELINE_SQL
 
     count = int(os.environ.get("SOCKSORT_BENCH_E2E_SHOWS", SHOWS))
     pipeline = f"sha256 {hashlib.sha256(PIPELINE_SQL.read_bytes()).hexdigest()[:12]}"

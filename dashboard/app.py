@@ -18,10 +18,10 @@ from pathlib import Path
 from socksort import contract
 from socksort.config import HostPort, MqttUrl
 from socksort.dashboard import health
-from socksort.dashboard.ksql_client import PushQuery, writing_queries
 from socksort.dashboard.raw import MqttFeed, RawTimeline
 from socksort.dashboard.sse import Hub, frame
 from socksort.dashboard.tables import PairTable, Showings
+from socksort.ksql.client import PushQuery, writing_queries
 
 PAIRS_SQL = f"SELECT * FROM {contract.PAIRS} EMIT CHANGES;"
 SHOWINGS_SQL = f"SELECT * FROM {contract.SHOWINGS} EMIT CHANGES;"

@@ -1,4 +1,5 @@
-"""The ksql server's Kafka plumbing: topics, an acknowledged producer, reading a topic back.
+"""The ksql stage's Kafka plumbing (the server's, and the pipeline's replay): topics, an
+acknowledged producer, reading a topic back.
 
 Thin wrappers over confluent-kafka so the server speaks in plain dataclasses and one-line
 errors; nothing here knows about SQL.
@@ -9,6 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicCollection, TopicPartition
+from confluent_kafka import Producer as _Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from socksort.errors import UserError
 
@@ -79,8 +84,6 @@ def _reason(exc: Exception) -> str:
 
 
 def admin(bootstrap: str):
-    from confluent_kafka.admin import AdminClient
-
     return AdminClient(_client_config(bootstrap))
 
 
@@ -98,8 +101,6 @@ def topic_partitions(bootstrap_or_admin, timeout: float = 10.0) -> dict[str, int
 def topic_ids(client, names, timeout: float = 10.0) -> dict[str, str]:
     """topic -> its Kafka topic id, for those of ``names`` that exist. A topic deleted and
     created again keeps its name but gets a new id (and offsets from 0 again)."""
-    from confluent_kafka import TopicCollection
-
     names = sorted(names)
     if not names:
         return {}
@@ -116,8 +117,6 @@ def topic_ids(client, names, timeout: float = 10.0) -> dict[str, str]:
 
 def create_topics(client, names: dict[str, int], timeout: float = 30.0) -> None:
     """Create the missing topics (name -> partitions); an existing topic is left as it is."""
-    from confluent_kafka.admin import NewTopic
-
     existing = topic_partitions(client)
     wanted = [NewTopic(name, num_partitions=count, replication_factor=1)
               for name, count in names.items() if name not in existing]
@@ -201,8 +200,6 @@ class Producer:
 
 def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
     """partition -> the offset the next record of ``topic`` will get."""
-    from confluent_kafka import Consumer, TopicPartition
-
     count = topic_partitions(bootstrap).get(topic, 0)
     probe = Consumer({**_client_config(bootstrap), "group.id": "socksort-ksql-probe"})
     try:
@@ -214,8 +211,6 @@ def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every record of ``topic`` from the beginning up to its current end, per partition in order."""
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
     partitions = topic_partitions(bootstrap).get(topic)
     if partitions is None:
         return []

@@ -4,12 +4,12 @@ creates `socksort-mqtt` first, the bridge behaves the same (delivery, limits, er
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from socksort import contract
 from socksort.connect import connector
+from socksort.ksql.pipeline import CONNECTOR_SQL
 
-STATEMENT = (Path(__file__).resolve().parents[2] / "ksql" / "connector.ksql").read_text()
+STATEMENT = CONNECTOR_SQL.read_text()
 # The values ksql-apply fills in from the stack it talks to.
 VARIABLES = {"mqtt.server.uri", "mqtt.username", "mqtt.password"}
 

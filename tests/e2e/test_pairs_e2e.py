@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from socksort.ksql.accuracy import run_pipeline
-from socksort.ksql.simulate import Delivery, pair_rows
+from socksort.ksql.pipeline.accuracy import run_pipeline
+from socksort.ksql.pipeline.simulate import Delivery, pair_rows
 from socksort.schema import Prediction
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]

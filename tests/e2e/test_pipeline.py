@@ -145,7 +145,7 @@ def test_a_reset_from_the_command_line_empties_the_page_table(show_run, pipeline
 
 
 def test_the_new_session_button_does_what_pairs_reset_does(show_run, pipeline):
-    from socksort.dashboard.ksql_client import writing_queries
+    from socksort.ksql.client import writing_queries
 
     page = show_run["page"]
     before = writing_queries(pipeline.ksql_url, ("SOCK_PAIRS",))

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from socksort.ksql import allowlist
-from socksort.ksql.seed_method import SEED_PUSH_QUERY, SEED_STATEMENTS
+from socksort.ksql.pipeline.seed_method import SEED_PUSH_QUERY, SEED_STATEMENTS
+from socksort.ksql.sql import allowlist
 
-KSQL_DIR = Path(allowlist.__file__).parent
+KSQL_DIR = Path(allowlist.__file__).parents[1]
 KSQL_FILES = sorted(KSQL_DIR.glob("*.ksql"))
 
 

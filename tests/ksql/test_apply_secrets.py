@@ -21,12 +21,11 @@ from socksort.connect import connector
 from socksort.connect.registration import wait_running
 from socksort.net import json_request as request
 from socksort.ksql.kafka_io import read_topic
-from socksort.ksql.user_cli import HERE
+from socksort.ksql.pipeline import CONNECTOR_SQL
 from socksort.net import HttpError
 
 pytestmark = pytest.mark.broker
 
-CONNECTOR_KSQL = HERE / "connector.ksql"
 
 
 def _delete_connector(stack) -> None:
@@ -72,7 +71,7 @@ def test_ksql_apply_creates_the_connector_without_the_password_anywhere(
         stack, run_cli, tmp_path, without_the_stacks_connector, output):
     password = stack.mosquitto.password
     result = run_cli("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", stack.mqtt_url, *output,
-                     CONNECTOR_KSQL, env={"SOCKSORT_HOME": str(tmp_path)})
+                     CONNECTOR_SQL, env={"SOCKSORT_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert connector.NAME in result.stdout
 
@@ -95,7 +94,7 @@ def test_ksql_apply_refers_to_a_secrets_file_on_connects_side_without_a_password
     connector.write_secrets(secrets, stack.mosquitto.password)
     m = stack.mosquitto
     result = run_cli("ksql-apply", "--url", stack.ksql_url, "--mqtt-url", f"mqtt://{m.username}@{m.host}:{m.port}",
-                     "--secrets-file", secrets, CONNECTOR_KSQL, env={"SOCKSORT_HOME": str(tmp_path / "home")})
+                     "--secrets-file", secrets, CONNECTOR_SQL, env={"SOCKSORT_HOME": str(tmp_path / "home")})
     assert result.returncode == 0, result.stderr
     config = request(f"{stack.connect_url}/connectors/{connector.NAME}/config")
     assert config["mqtt.password"] == f"${{file:{secrets}:mqtt.password}}"

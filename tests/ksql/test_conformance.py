@@ -3,6 +3,8 @@
 The cases live in ../shared/ksql-conformance/cases next to the repository, or next to the
 folder of worktrees, or where SOCKSORT_KSQL_CONFORMANCE says (README.md there
 gives the format and the comparison rules implemented by socksort.ksql.testrunner).
+Without them every test here fails, naming where it looked: a checkout that lacks them
+must not pass by testing nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from socksort.ksql.testrunner import check_files
 from socksort.paths import ksql_conformance_dir
 
 CASES = ksql_conformance_dir() / "cases"
+MISSING = (f"no ksqlDB conformance cases at {CASES}: put ksql-conformance in ../shared next to "
+           "the checkout, or set SOCKSORT_KSQL_CONFORMANCE to its folder")
 
 # Cases the engine does not pass yet: folder -> the ksqlDB behaviour that is missing.
 # Strict xfail, so a fix shows up as XPASS and the entry must be removed.
@@ -23,7 +27,7 @@ KNOWN_FAILURES: dict[str, str] = {}
 
 def _cases() -> list:
     if not CASES.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no conformance cases at {CASES}"))]
+        return [pytest.param(None, id="no-cases")]
     params = []
     for folder in sorted(p for p in CASES.iterdir() if p.is_dir()):
         marks = []
@@ -33,8 +37,15 @@ def _cases() -> list:
     return params
 
 
+def _present(case: Path | None) -> Path:
+    if case is None:
+        pytest.fail(MISSING, pytrace=False)
+    return case
+
+
 @pytest.mark.parametrize("case", _cases())
 def test_case_matches_ksqldb(case: Path):
+    case = _present(case)
     verdict = check_files(case / "statements.sql", case / "input.json", case / "output.json")
     assert verdict.passed, "\n".join(verdict.problems)
 
@@ -43,6 +54,7 @@ def test_case_matches_ksqldb(case: Path):
                                   "--@expected" not in (c.values[0] / "statements.sql").read_text()])
 def test_case_matches_ksqldb_from_wire_bytes(case: Path):
     """The server's path: inputs arrive as Kafka bytes (binary KAFKA keys, windows in the key)."""
+    case = _present(case)
     verdict = check_files(case / "statements.sql", case / "input.json", case / "output.json",
                           wire=True)
     assert verdict.passed, "\n".join(verdict.problems)
@@ -50,5 +62,5 @@ def test_case_matches_ksqldb_from_wire_bytes(case: Path):
 
 def test_all_two_hundred_cases_are_present():
     if not CASES.is_dir():
-        pytest.skip(f"no conformance cases at {CASES}")
+        pytest.fail(MISSING, pytrace=False)
     assert len([p for p in CASES.iterdir() if p.is_dir()]) == 200

@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from socksort.ksql import functions
-from socksort.ksql import types as T
-from socksort.ksql.engine import Engine, KsqlError, Record
+from socksort.ksql.engine import (Engine, KsqlError, PropertiesListed, QueryCreated, Record,
+                                  ServerStatement, SourceCreated, SourceDescribed,
+                                  SourceDropped, SourcesDescribed, SourcesListed, ValuesInserted)
+from socksort.ksql.sql import parse
+from socksort.ksql.sql import functions
+from socksort.ksql.sql import types as T
 
 SHOWS = """
 CREATE STREAM FRAMES (IMAGE STRING, PROBABILITY DOUBLE) WITH (KAFKA_TOPIC='data_mqtt', VALUE_FORMAT='JSON');
@@ -22,7 +25,7 @@ def frame(image, probability=90.0, ts=0, topic="data_mqtt"):
 
 def test_execute_returns_one_result_per_statement():
     results = Engine().execute(SHOWS)
-    assert [r.kind for r in results] == ["source_created", "query_created"]
+    assert [type(r) for r in results] == [SourceCreated, QueryCreated]
     assert results[1].query.sink_topic == "SEEN"
 
 
@@ -90,14 +93,22 @@ def test_wire_keys_are_decoded_with_the_source_key_format():
     assert (out[0].key, out[0].value) == (3, {"V": 1})
 
 
-def test_errors_carry_ksqldb_message_and_position():
+def test_errors_carry_ksqldb_message_position_and_statement():
     engine = Engine()
     with pytest.raises(KsqlError) as err:
         engine.execute("CREATE STREAM S (ID INT KEY) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
                        "CREATE STREAM O AS SELECT ID, BOB FROM S;")
     assert err.value.message == "SELECT column 'BOB' cannot be resolved."
     assert (err.value.line, err.value.column) == (2, 31)
-    assert [r.kind for r in err.value.results] == ["source_created"]
+    assert err.value.statement_text == "CREATE STREAM O AS SELECT ID, BOB FROM S"
+
+
+def test_statements_before_a_failing_one_take_effect():
+    engine = Engine()
+    with pytest.raises(KsqlError):
+        engine.execute("CREATE STREAM S (ID INT KEY) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+                       "CREATE STREAM O AS SELECT ID, BOB FROM S;")
+    assert [s.name for s in engine.sources()] == ["S"]
 
 
 def test_syntax_errors_name_the_position():
@@ -137,8 +148,9 @@ def test_push_query_sees_changes_of_its_source_table():
 def test_show_describe_and_terminate():
     engine = Engine()
     engine.execute(SHOWS)
-    tables = engine.execute("SHOW TABLES;")[0].rows
-    assert [t["name"] for t in tables] == ["SEEN"]
+    [tables] = engine.execute("SHOW TABLES;")
+    assert isinstance(tables, SourcesListed) and tables.kind == "TABLE"
+    assert [t["name"] for t in tables.rows] == ["SEEN"]
     source = engine.execute("DESCRIBE SEEN;")[0].source
     assert [(c.name, c.type, c.key) for c in source.columns] == [
         ("IMAGE", "STRING", True), ("N", "BIGINT", False)]
@@ -161,6 +173,22 @@ def test_registered_scalar_function_is_usable_in_queries():
         CREATE STREAM S (V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
         CREATE STREAM O AS SELECT TEST_DOUBLE_IT(V) AS W FROM S;""")
     assert engine.process(Record("s", None, {"V": 21}, 0))[0].value == {"W": 42}
+
+
+def test_a_function_refusing_its_argument_types_is_an_error_at_the_call():
+    def strings_only(arg_types):
+        if arg_types != [T.STRING]:
+            raise KsqlError("TEST_STRINGS_ONLY takes one STRING")
+        return T.STRING
+    functions.register_scalar("TEST_STRINGS_ONLY", str.upper, strings_only)
+    engine = Engine()
+    engine.execute("CREATE STREAM S (V INT, W STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError) as err:
+        engine.execute("CREATE STREAM O AS SELECT TEST_STRINGS_ONLY(V) AS X FROM S;")
+    assert (err.value.message, err.value.line, err.value.column) == (
+        "TEST_STRINGS_ONLY takes one STRING", 1, 27)
+    engine.execute("CREATE STREAM P AS SELECT TEST_STRINGS_ONLY(W) AS X FROM S;")
+    assert engine.process(Record("s", None, {"V": 1, "W": "sock"}, 0))[-1].value == {"X": "SOCK"}
 
 
 def test_same_input_gives_same_output_after_rebuilding():
@@ -242,15 +270,17 @@ def test_statements_before_a_syntax_error_take_effect():
     engine = Engine()
     with pytest.raises(KsqlError) as err:
         engine.execute(SHOWS + "CREATE STREAM oops;")
-    assert [r.kind for r in err.value.results] == ["source_created", "query_created"]
     assert err.value.line == 4
+    assert [s.name for s in engine.sources()] == ["FRAMES", "SEEN"]
     assert [q.sink for q in engine.queries()] == ["SEEN"]
 
 
 def test_describe_gives_the_rest_source_description():
     engine = Engine()
     engine.execute(SHOWS)
-    desc = engine.execute("DESCRIBE SEEN;")[0].rows[0]
+    [described] = engine.execute("DESCRIBE SEEN;")
+    assert isinstance(described, SourceDescribed)
+    desc = described.description
     assert desc["fields"][0] == {"name": "IMAGE", "schema": {"type": "STRING", "fields": None,
                                                               "memberSchema": None}, "type": "KEY"}
     assert [q["id"] for q in desc["writeQueries"]] == ["CTAS_SEEN_0"]
@@ -282,7 +312,7 @@ def test_push_query_star_on_a_windowed_table_shows_the_window_bounds():
 def test_connector_statements_are_handed_to_the_server_with_their_config():
     result = Engine().execute("""CREATE SOURCE CONNECTOR mqtt WITH (
         "connector.class" = 'io.example.MqttSource', "mqtt.topics" = 'sockfound', "tasks.max" = 1);""")[0]
-    assert result.kind == "server_statement"
+    assert isinstance(result, ServerStatement)
     assert result.statement.name == "MQTT"
     assert result.statement.properties == {"connector.class": "io.example.MqttSource",
                                            "mqtt.topics": "sockfound", "tasks.max": "1"}
@@ -297,7 +327,8 @@ def test_insert_values_yields_the_record_to_produce():
     engine = Engine()
     engine.execute(SHOWS)
     result = engine.execute("INSERT INTO FRAMES (IMAGE, PROBABILITY, ROWTIME) VALUES ('Mongo', 91.5, 7);")[0]
-    assert (result.kind, result.record.topic, result.record.timestamp) == ("insert_values", "data_mqtt", 7)
+    assert isinstance(result, ValuesInserted)
+    assert (result.record.topic, result.record.timestamp) == ("data_mqtt", 7)
     assert result.wire == (None, b'{"IMAGE":"Mongo","PROBABILITY":91.5}')
     assert engine.process(result.record)[0].value == {"N": 1}
 
@@ -338,8 +369,8 @@ def test_show_streams_extended_describes_each_stream():
     engine = Engine()
     engine.execute(SHOWS)
     result = engine.execute("SHOW STREAMS EXTENDED;")[0]
-    assert result.kind == "source_descriptions"
-    assert [(d["name"], d["extended"]) for d in result.rows] == [("FRAMES", True)]
+    assert isinstance(result, SourcesDescribed)
+    assert [(d["name"], d["extended"]) for d in result.descriptions] == [("FRAMES", True)]
 
 
 # --- expression errors at run time: null for the expression, a processing-log entry ---------
@@ -437,7 +468,7 @@ def test_replayed_history_fed_to_a_push_query_logs_its_expression_errors():
 
 
 def test_processing_log_entries_read_back_through_the_processing_log_stream():
-    from socksort.ksql.records import processing_log_stream_sql
+    from socksort.ksql.engine.records import processing_log_stream_sql
 
     logged = []
     engine = Engine(processing_log=logged.append)
@@ -586,3 +617,76 @@ def test_math_functions_outside_their_domain_answer_as_java_and_log_nothing():
     # JSON has no NaN or Infinity: ksqlDB's serializer writes the strings Java prints.
     assert out.value == {"R": "NaN", "L": "NaN", "L1": "-Infinity", "E": "Infinity"}
     assert logged == []
+
+
+# --- parsed statements and typed arguments, as the server hands them over -----------------
+
+def test_run_takes_a_statement_parsed_once_and_names_it_in_its_error():
+    engine = Engine()
+    [create, bad] = parse("CREATE STREAM S (V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+                          "CREATE STREAM O AS SELECT NOPE FROM S;")
+    assert isinstance(engine.run(create), SourceCreated)
+    with pytest.raises(KsqlError) as err:
+        engine.run(bad)
+    assert err.value.statement_text == "CREATE STREAM O AS SELECT NOPE FROM S"
+
+
+def test_a_statements_properties_are_in_effect_for_it_and_leave_the_engines_alone():
+    engine = Engine(properties={"auto.offset.reset": "latest", "ksql.x": "1"})
+    [show] = parse("SHOW PROPERTIES;")
+    listed = engine.run(show, {"auto.offset.reset": "earliest", "ksql.x": "1"})
+    assert isinstance(listed, PropertiesListed)
+    assert listed.properties == {"auto.offset.reset": "earliest", "ksql.x": "1"}
+    assert listed.overwritten == ("auto.offset.reset",)
+    assert engine.properties == {"auto.offset.reset": "latest", "ksql.x": "1"}
+    assert engine.run(show).properties == {"auto.offset.reset": "latest", "ksql.x": "1"}
+
+
+def test_an_inserted_row_is_the_record_insert_values_writes():
+    engine = Engine()
+    engine.execute("CREATE STREAM S (ID INT KEY, NAME STRING, P DOUBLE, N BIGINT, OK BOOLEAN) "
+                   "WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    row = {"id": 7, "name": "it's", "p": 91.5, "n": 2**40, "ok": True}
+    typed = engine.insert_row("s", row)
+    [written] = engine.execute("INSERT INTO S (ID, NAME, P, N, OK) "
+                               "VALUES (7, 'it''s', 91.5, 1099511627776, TRUE);")
+    assert isinstance(typed, ValuesInserted) and typed.source.name == "S"
+    assert (typed.record, typed.wire) == (written.record, written.wire)
+    assert typed.record.value == {"NAME": "it's", "P": 91.5, "N": 2**40, "OK": True}
+
+
+def test_an_inserted_row_is_refused_as_insert_values_refuses_it():
+    engine = Engine()
+    engine.execute("CREATE STREAM S (ID INT KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');")
+    with pytest.raises(KsqlError, match=r"^Failed to insert values into 'S'\. Column name `NOPE` "
+                                        r"does not exist\.$"):
+        engine.insert_row("S", {"ID": 1, "NOPE": 2})
+    with pytest.raises(KsqlError, match=r"Expected type INTEGER for field `V` but got DECIMAL\(1\.5\)"):
+        engine.insert_row("S", {"ID": 1, "V": 1.5})
+    with pytest.raises(KsqlError, match="Cannot insert a value of type list"):
+        engine.insert_row("S", {"ID": 1, "V": [1]})
+    with pytest.raises(KsqlError, match="unknown stream/table: `T`"):
+        engine.insert_row("T", {"ID": 1})
+
+
+def test_drop_source_takes_back_a_source_as_drop_does():
+    engine = Engine()
+    engine.execute(SHOWS)
+    dropped = engine.drop_source("SEEN")
+    assert isinstance(dropped, SourceDropped) and dropped.source.topic == "SEEN"
+    assert [s.name for s in engine.sources()] == ["FRAMES"] and engine.queries() == []
+    engine.execute(SHOWS.split(";")[1] + ";")
+    with pytest.raises(KsqlError, match="Cannot drop FRAMES"):
+        engine.drop_source("FRAMES")
+
+
+def test_pull_and_push_take_a_parsed_select():
+    engine = Engine()
+    engine.execute(SHOWS)
+    rows = []
+    [push] = parse("SELECT IMAGE FROM FRAMES EMIT CHANGES;")
+    engine.push(push, rows.append)
+    engine.process(frame("Mongo"))
+    [pull] = parse("SELECT IMAGE, N FROM SEEN;")
+    assert engine.pull(pull).rows == [["Mongo", 1]]
+    assert [r.columns for r in rows] == [["Mongo"]]

@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from socksort.ksql import formats, timeformat
-from socksort.ksql import types as T
-from socksort.ksql.accuracy import PIPELINE_SQL
-from socksort.ksql.engine import Engine, Record
-from socksort.ksql.formats import DecodeError, RowLayout, Window
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.engine import Engine, Record, formats
+from socksort.ksql.engine.formats import DecodeError, RowLayout, Window
+from socksort.ksql.pipeline import PIPELINE_SQL
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
+from socksort.ksql.sql import timeformat
+from socksort.ksql.sql import types as T
 
 TYPES = [T.STRING, T.BIGINT, T.INTEGER, T.DOUBLE, T.BOOLEAN]
 SAMPLES = {
@@ -227,23 +228,33 @@ def test_records_returned_by_process_carry_no_engine_state():
     assert outputs and all(out.columns is None for out in outputs)
 
 
-def _timestamp_to_string_via_datetime(millis: int, pattern: str, zone: str | None) -> str:
-    tz = timezone.utc if zone is None else timeformat._zone(zone)
-    dt = datetime.fromtimestamp(millis / 1000, tz).replace(microsecond=(millis % 1000) * 1000)
-    return "".join(text if kind == "lit" else timeformat._field(dt, text)
-                   for kind, text in timeformat._compile_pattern(pattern))
+# Each pattern as java.time's DateTimeFormatter prints it, written out by hand with strftime
+# and arithmetic on the local time (timeformat's own pattern reader is what is tested).
+# k is the hour 1-24, K 0-11, h 1-12; S, SS, SSSS the first 1, 2 and 4 fraction digits.
+JAVA_PATTERNS = {
+    "HHmmssSSS": lambda t, ms: f"{t:%H%M%S}{ms:03d}",
+    "HH:mm:ss.SSS": lambda t, ms: f"{t:%H:%M:%S}.{ms:03d}",
+    "k K h H m s S SS SSSS": lambda t, ms: (f"{t.hour or 24} {t.hour % 12} {t.hour % 12 or 12} "
+                                            f"{t.hour} {t.minute} {t.second} {ms // 100} "
+                                            f"{ms // 10:02d} {ms:03d}0"),
+    "hh 'o''clock' a": lambda t, ms: f"{t:%I} o'clock {'AM' if t.hour < 12 else 'PM'}",
+    "yyyy-MM-dd'T'HH:mm:ss.SSS": lambda t, ms: f"{t:%Y-%m-%dT%H:%M:%S}.{ms:03d}",
+    "'{0}' {HH}": lambda t, ms: f"{{0}} {{{t:%H}}}",
+}
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ZONES = {None: timezone.utc, "UTC": timezone.utc, "gmt": timezone.utc,
+         "Europe/Berlin": ZoneInfo("Europe/Berlin")}
 
 
-@pytest.mark.parametrize("pattern", ["HHmmssSSS", "HH:mm:ss.SSS", "k K h H m s S SS SSSS",
-                                     "hh 'o''clock' a", "yyyy-MM-dd'T'HH:mm:ss.SSS",
-                                     "'{0}' {HH}"])
-@pytest.mark.parametrize("zone", [None, "UTC", "gmt", "Europe/Berlin"])
-def test_time_of_day_patterns_in_utc_print_what_the_datetime_path_prints(pattern, zone):
+@pytest.mark.parametrize("pattern", sorted(JAVA_PATTERNS))
+@pytest.mark.parametrize("zone", sorted(ZONES, key=str))
+def test_timestamp_patterns_print_each_field_as_java_does(pattern, zone):
     rng = random.Random(pattern)
     for millis in [0, 1, 999, 43_200_000, 86_399_999, 86_400_000] + [
             rng.randrange(0, 253_402_300_799_999) for _ in range(200)]:
-        assert timeformat.timestamp_to_string(millis, pattern, zone) == \
-            _timestamp_to_string_via_datetime(millis, pattern, zone)
+        local = (EPOCH + timedelta(milliseconds=millis)).astimezone(ZONES[zone])
+        expected = JAVA_PATTERNS[pattern](local, millis % 1000)
+        assert timeformat.timestamp_to_string(millis, pattern, zone) == expected, millis
 
 
 def test_literal_operands_give_what_the_same_values_read_from_columns_give():

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from socksort.ksql.state import Entry, Session, SessionStore
+from socksort.ksql.engine.state import Entry, Session, SessionStore
 
 
 class ScanStore:

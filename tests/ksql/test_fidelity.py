@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from socksort.ksql import fidelity
-from socksort.ksql.fidelity import QttCase, classify, outside_subset
+from socksort.ksql.testrunner import fidelity
+from socksort.ksql.testrunner.fidelity import QttCase, classify, outside_subset
 
 JSON_SOURCE = ("CREATE STREAM S (ID STRING KEY, V INT) WITH "
                "(kafka_topic='s', value_format='{fmt}');")

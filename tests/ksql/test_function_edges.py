@@ -13,7 +13,7 @@ import json
 import pytest
 
 from socksort.ksql.engine import Engine, KsqlError, Record
-from socksort.ksql.types import json_safe
+from socksort.ksql.sql.types import json_safe
 
 COLUMNS = "S STRING, T STRING, I INT, J INT, L BIGINT, D DOUBLE, E DOUBLE"
 

@@ -17,7 +17,7 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 
-from socksort.ksql import rest_client
+from socksort.ksql.client import rest_client
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 
 from socksort.contract import DEFAULT_DEVICE, MQTT_TOPIC
-from socksort.ksql.accuracy import PIPELINE_SQL, pipeline_pairs, run_pipeline
-from socksort.ksql.rows import PairRow
-from socksort.ksql.seed_method import seed_pairs
-from socksort.ksql.simulate import Delivery, SessionSpec, sessions
+from socksort.ksql.pipeline import PIPELINE_SQL
+from socksort.ksql.pipeline.accuracy import pipeline_pairs, run_pipeline
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.pipeline.seed_method import seed_pairs
+from socksort.ksql.pipeline.simulate import Delivery, SessionSpec, sessions
 from socksort.schema import Prediction
 
 T0 = 1_732_186_800_000
@@ -84,10 +85,10 @@ def interleave(*cameras: Camera) -> list[Delivery]:
 # --- the statements ----------------------------------------------------------------------
 
 def test_every_statement_is_a_setting_a_source_or_a_persistent_query():
-    from socksort.ksql.engine import Engine
+    from socksort.ksql.engine import Engine, PropertySet, QueryCreated, SourceCreated
 
-    kinds = {result.kind for result in Engine().execute(PIPELINE_SQL.read_text())}
-    assert kinds == {"property_set", "source_created", "query_created"}
+    kinds = {type(result) for result in Engine().execute(PIPELINE_SQL.read_text())}
+    assert kinds == {PropertySet, SourceCreated, QueryCreated}
 
 
 def test_the_record_cache_is_switched_off_so_every_frame_reaches_the_next_step():

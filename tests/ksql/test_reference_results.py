@@ -12,7 +12,7 @@ import random
 import pytest
 
 from socksort.ksql.engine import Engine, Record
-from socksort.ksql.windows import time_window_starts
+from socksort.ksql.engine.windows import time_window_starts
 
 STREAM = "CREATE STREAM S (ID STRING KEY, V INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');"
 

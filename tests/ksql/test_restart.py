@@ -23,10 +23,11 @@ from typing import Callable
 import pytest
 
 from socksort.stack.ksql_server import KsqlServer, rebuild_waits_for
-from socksort.ksql import pairs, rest_client
-from socksort.ksql.command_topic import COMMAND_TOPIC
+from socksort.ksql.client import rest_client
 from socksort.ksql.kafka_io import read_topic
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.pipeline import PIPELINE_SQL, pairs
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
+from socksort.ksql.server.command_topic import COMMAND_TOPIC
 from socksort.net import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -417,7 +418,7 @@ def test_the_stacks_engine_restarted_after_two_resets_keeps_the_pair_table(
     then SIGKILL + `stack up`, more showings, a clean stop + `stack up`, a third reset."""
     from confluent_kafka import Producer
 
-    template = pairs.PIPELINE_SQL.read_text()
+    template = PIPELINE_SQL.read_text()
     engine = stack_copy(stack, tmp_path)
     steady_server = launch(stack, tmp_path / "steady")
     steady = server_copy("steady", steady_server, tmp_path)

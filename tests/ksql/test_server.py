@@ -22,10 +22,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from socksort.ksql import pairs, rest_client
-from socksort.ksql.accuracy import PIPELINE_SQL
-from socksort.ksql.rows import PairRow
-from socksort.ksql.simulate import SessionSpec, simulate
+from socksort.ksql.client import rest_client
+from socksort.ksql.pipeline import pairs
+from socksort.ksql.pipeline import PIPELINE_SQL
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.pipeline.simulate import SessionSpec, simulate
 from socksort.net import free_port
 
 pytestmark = pytest.mark.broker
@@ -285,6 +286,40 @@ def test_the_processing_log_stream_is_listed_like_any_stream(server):
     [streams] = rest_client.run(server.url, "SHOW STREAMS;")
     [log_stream] = [s for s in streams["streams"] if s["name"] == "KSQL_PROCESSING_LOG"]
     assert log_stream["topic"] == "socksort_ksql_processing_log"
+
+
+def test_show_properties_lists_the_requests_own_properties_as_overwritten(server):
+    [listed] = rest_client.run(server.url, "SHOW PROPERTIES;", {"auto.offset.reset": "earliest"})
+    assert listed["@type"] == "properties"
+    assert listed["properties"]["auto.offset.reset"] == "earliest"
+    assert listed["overwrittenProperties"] == ["auto.offset.reset"]
+    [plain] = rest_client.run(server.url, "SHOW PROPERTIES;")
+    assert "auto.offset.reset" not in plain["properties"]
+
+
+def test_a_statement_after_a_failing_one_is_not_run_and_those_before_are_reported(server):
+    suffix = uuid.uuid4().hex[:8].upper()
+    response = httpx.post(f"{server.url}/ksql", json={"ksql": (
+        f"CREATE STREAM OK_{suffix} (A INT) WITH (KAFKA_TOPIC='ok_{suffix}', VALUE_FORMAT='JSON', "
+        f"PARTITIONS=1); CREATE STREAM BAD_{suffix} AS SELECT NOPE FROM OK_{suffix}; "
+        f"CREATE STREAM NEVER_{suffix} (A INT) WITH (KAFKA_TOPIC='never_{suffix}', "
+        "VALUE_FORMAT='JSON', PARTITIONS=1);")})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["statementText"] == f"CREATE STREAM BAD_{suffix} AS SELECT NOPE FROM OK_{suffix}"
+    assert [e["commandStatus"]["message"] for e in body["entities"]] == ["Stream created"]
+    [streams] = rest_client.run(server.url, "SHOW STREAMS;")
+    names = {s["name"] for s in streams["streams"]}
+    assert f"OK_{suffix}" in names and f"NEVER_{suffix}" not in names
+
+
+def test_an_undefined_session_variable_is_a_statement_error_naming_it(server):
+    response = httpx.post(f"{server.url}/ksql", json={
+        "ksql": "SHOW STREAMS; PRINT '${topic}';", "sessionVariables": {"other": "x"}})
+    body = response.json()
+    assert response.status_code == 400
+    assert body["@type"] == "statement_error" and body["entities"] == []
+    assert body["message"] == "Cannot substitute variable 'topic': it is not defined"
 
 
 def test_a_bad_statement_gets_ksqldb_statement_error(server):

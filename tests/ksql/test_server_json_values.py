@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from socksort.contract import PROCESSING_LOG_TOPIC
-from socksort.ksql import rest_client
+from socksort.ksql.client import rest_client
 from socksort.ksql.kafka_io import read_topic
 
 pytestmark = pytest.mark.broker

@@ -5,10 +5,13 @@ import json
 import pytest
 
 from socksort.errors import UserError
-from socksort.ksql import pairs, print_topic, replay, variables
-from socksort.ksql.command_topic import Command
+from socksort.ksql.cli.pipeline import speed_value
 from socksort.ksql.kafka_io import Message
-from socksort.ksql.rows import PairRow
+from socksort.ksql.pipeline import PIPELINE_SQL, pairs, replay
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.server import print_topic
+from socksort.ksql.server.command_topic import Command
+from socksort.ksql.sql import variables
 from socksort.net import free_port
 
 
@@ -78,7 +81,7 @@ def test_a_command_written_before_starts_were_kept_starts_its_new_inputs_at_its_
 
 
 def test_reset_keeps_the_input_stream_and_drops_what_the_pipeline_built():
-    objects = pairs.pipeline_objects(pairs.PIPELINE_SQL.read_text())
+    objects = pairs.pipeline_objects(PIPELINE_SQL.read_text())
     assert objects.inputs == ["SOCK_FRAMES"]
     built = {name: owns for _, name, owns in objects.built}
     assert built["SOCK_PAIRS"] and built["SOCK_SHOWINGS"] and built["SOCK_DELIVERIES"]
@@ -96,12 +99,12 @@ def test_replay_names_the_line_that_is_not_a_prediction(tmp_path):
 
 @pytest.mark.parametrize("text,value", [("max", None), ("1", 1.0), ("12.5", 12.5)])
 def test_replay_speed_is_max_or_a_positive_factor(text, value):
-    assert replay.speed_value(text) == value
+    assert speed_value(text) == value
 
 
 def test_replay_speed_rejects_zero():
     with pytest.raises(ValueError):
-        replay.speed_value("0")
+        speed_value("0")
 
 
 def test_replay_to_an_mqtts_url_speaks_tls(monkeypatch):
@@ -125,7 +128,7 @@ def test_pairs_against_no_server_is_a_one_line_error(run_cli):
 
 
 def test_shell_statements_end_at_a_semicolon_outside_quotes_and_comments():
-    from socksort.ksql.shell import statements
+    from socksort.ksql.client.shell import statements
 
     lines = ["SELECT 'a;b' AS X\n", "  FROM S -- not; yet\n", "  EMIT CHANGES; SHOW STREAMS;\n",
              "\n", "DESCRIBE S\n", ";\n"]
@@ -136,7 +139,7 @@ def test_shell_statements_end_at_a_semicolon_outside_quotes_and_comments():
 def test_shell_keeps_set_and_define_locally_as_the_ksql_cli_does():
     import io
 
-    from socksort.ksql.shell import Shell
+    from socksort.ksql.client.shell import Shell
 
     out = io.StringIO()
     shell = Shell("http://127.0.0.1:9", out)
@@ -148,7 +151,7 @@ def test_shell_keeps_set_and_define_locally_as_the_ksql_cli_does():
 
 
 def test_shell_shows_a_created_statement_by_its_message():
-    from socksort.ksql.shell import render
+    from socksort.ksql.client.shell import render
 
     assert render({"@type": "currentStatus", "commandStatus": {"message": "Stream created"}}) == \
         "Stream created"

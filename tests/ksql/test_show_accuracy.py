@@ -12,10 +12,10 @@ import json
 import pytest
 
 from socksort.errors import UserError
-from socksort.ksql.accuracy import run_pipeline
-from socksort.ksql.rows import PairRow
-from socksort.ksql.show_accuracy import judge, load_truth
-from socksort.ksql.simulate import Delivery
+from socksort.ksql.pipeline.accuracy import run_pipeline
+from socksort.ksql.pipeline.rows import PairRow
+from socksort.ksql.pipeline.show_accuracy import judge, load_truth
+from socksort.ksql.pipeline.simulate import Delivery
 from socksort.schema import Prediction
 
 FPS = 10

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from socksort.contract import BLANK_LABEL, MQTT_TOPIC
-from socksort.ksql.simulate import (EASY, SESSION_START_MS, SessionSpec, pair_rows, sessions,
+from socksort.ksql.pipeline.simulate import (EASY, SESSION_START_MS, SessionSpec, pair_rows, sessions,
                                     simulate, simulate_cameras)
 from socksort.schema import Prediction
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from socksort.ksql import ast
 from socksort.ksql.engine import Engine, KsqlError, Record
-from socksort.ksql.parser import parse
-from socksort.ksql.records import processing_log_stream_sql
+from socksort.ksql.engine.records import processing_log_stream_sql
+from socksort.ksql.sql import ast
+from socksort.ksql.sql.parser import parse
 
 LOG = processing_log_stream_sql("KSQL_PROCESSING_LOG", "log")
 NESTED = ("CREATE STREAM N (ID INT, TYPE INT, S STRUCT<A STRUCT<B STRUCT<C STRING>>, "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from socksort.ksql.state import Entry, Session, SessionStore, TimeWindowStore
-from socksort.ksql.windows import (DAY_MS, SessionFinalTrigger, TimeFinalTrigger, make_rule,
+from socksort.ksql.engine.state import Entry, Session, SessionStore, TimeWindowStore
+from socksort.ksql.engine.windows import (DAY_MS, SessionFinalTrigger, TimeFinalTrigger, make_rule,
                                    time_window_starts)
 
 
