@@ -24,9 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
-
-from confluent_kafka import KafkaException
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from socksort.contract import PROCESSING_LOG_TOPIC
 from socksort.errors import UserError
@@ -35,6 +33,7 @@ from socksort.ksql.engine import (Engine, KsqlError, QueryCreated, Record, Sourc
                                   SourceDropped, StatementResult, ValuesInserted)
 from socksort.ksql.engine.records import processing_log_stream_sql
 from socksort.ksql.server import connectors
+from socksort.ksql.server.read_positions import ReadPositions
 from socksort.ksql.server.command_topic import (COMMAND_TOPIC, Command, CommandLog, partition_of,
                                                 position_key)
 from socksort.ksql.sql import ast
@@ -128,6 +127,7 @@ class KsqlService:
         # A statement changed what is read or from where: the consumer must seek first.
         self._moved = False
         self._written: dict[tuple[str, int], int] = {}     # inputs whose outputs are in Kafka
+        self._reads = ReadPositions()   # the consumer's positions, once fresh after a seek
         self._pending: list[Command] = []
         self._replayed_commands = 0
         self._sequence = 0
@@ -209,6 +209,7 @@ class KsqlService:
         assigned = self._assign(consumer, assigned)
         messages = consumer.consume(1000, timeout=0.05)
         batch = [kafka_io.message_of(m) for m in messages if m.error() is None]
+        self._reads.polled(consumer, {(msg.topic, msg.partition) for msg in batch})
         if batch:
             # One lock per poll batch, not per record: an HTTP thread waits for at
             # most one batch (<= 1000 records), and a statement still runs between
@@ -275,6 +276,8 @@ class KsqlService:
             for tp in wanted:
                 self._positions.setdefault(tp, 0)
             # Assigning with explicit offsets also seeks partitions that stay assigned.
+            self._reads.forget(assigned - wanted)
+            self._reads.seeking(consumer, wanted)
             consumer.assign([TopicPartition(t, p, self._positions[(t, p)]) for t, p in wanted])
         return wanted
 
@@ -322,8 +325,12 @@ class KsqlService:
         with self.lock:
             if self._moved:
                 return False
-            offsets = [tp for tp in _read_positions(consumer, touched)
-                       if tp.offset > self._written.get((tp.topic, tp.partition), 0)]
+            # Where the consumer reads next, or, until that is known, how far the engine
+            # processed: never past a record not processed yet.
+            read = {**{tp: self._positions[tp] for tp in touched if tp in self._positions},
+                    **self._reads.fresh(consumer, touched)}
+            offsets = [TopicPartition(t, p, offset) for (t, p), offset in sorted(read.items())
+                       if offset > self._written.get((t, p), 0)]
         if offsets:
             # Kafka away raises here, and nothing counts as written until it answers.
             consumer.commit(offsets=offsets, asynchronous=False)
@@ -340,7 +347,7 @@ class KsqlService:
         with self.lock:
             if self._moved:
                 return  # seek first: the positions read below are the old ones
-        read = {(tp.topic, tp.partition): tp.offset for tp in _read_positions(consumer, assigned)}
+        read = self._reads.fresh(consumer, assigned)
         for topic, partition in assigned:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
             with self.lock:
@@ -682,15 +689,6 @@ def substitute(text: str, variables: dict) -> str:
         return variables_module.substitute(text, variables)
     except UndefinedVariable as exc:
         raise KsqlError(f"Cannot substitute variable {exc.args[0]!r}: it is not defined") from None
-
-
-def _read_positions(consumer, partitions) -> list:
-    """Where the consumer will read next. Unlike "last offset + 1" this steps over the
-    transaction markers an exactly-once producer (Kafka Connect) leaves in a topic."""
-    if not partitions:
-        return []
-    return [tp for tp in consumer.position([TopicPartition(t, p) for t, p in partitions])
-            if tp.offset >= 0]
 
 
 def _failing_statement(text: str) -> str:
