@@ -142,6 +142,21 @@ def expected_pairs(session) -> list[PairRow]:
     return sorted(session.pairs.values(), key=lambda r: r.image)
 
 
+def committed_to_end(server: ServerProcess, topic: str) -> bool:
+    """Whether ``server`` committed its input ``topic`` to the end: every record of it
+    processed and the outputs acknowledged (the pair table can be final before that)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    probe = Consumer({"bootstrap.servers": server.bootstrap,
+                      "group.id": f"{server.command_topic}.queries", "enable.auto.commit": False})
+    try:
+        partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = probe.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return all(tp.offset >= probe.get_watermark_offsets(tp, timeout=10)[1] for tp in committed)
+    finally:
+        probe.close()
+
+
 def read_when(url: str, expected, timeout: float = 60):
     return wait_for(lambda: (lambda now: now if now == expected else None)(pairs.read(url)),
                     timeout) or pairs.read(url)
@@ -419,7 +434,8 @@ def test_a_restart_after_a_reset_keeps_what_the_new_queries_wrote(server, pipeli
     session = simulate(23, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
-    written = wait_for(lambda: read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}"), 30)
+    assert wait_for(lambda: committed_to_end(server, pipeline), 30)
+    written = read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}")
     server.restart()
     assert pairs.read(server.url) == expected_pairs(session)
     assert read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}") == written
