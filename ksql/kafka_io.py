@@ -189,6 +189,11 @@ class Producer:
     def poll(self) -> None:
         self._producer.poll(0)
 
+    def delivered(self, timeout: float = 30.0) -> bool:
+        """Wait until every record produced so far is acknowledged or refused; the refusals
+        stay for the next ``flush`` to report. False when some still wait after ``timeout``."""
+        return self._producer.flush(timeout) == 0
+
     def flush(self, timeout: float = 30.0) -> None:
         remaining = self._producer.flush(timeout)
         if remaining:
@@ -205,6 +210,34 @@ def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, 
     try:
         return {p: probe.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
                 for p in range(count)}
+    finally:
+        probe.close()
+
+
+def holds_records(bootstrap: str, topic: str, partition: int, start: int, end: int,
+                  timeout: float = 3.0) -> bool | None:
+    """Whether offsets ``start``..``end``-1 of a partition hold a committed record, or only
+    transaction markers and aborted records; None when that cannot be told in time (a
+    transaction still open, Kafka slow).
+
+    A consumer of its own reads it: no earlier seek of another consumer can mislead its
+    position, which steps over markers as a read_committed consumer's does."""
+    if start >= end:
+        return False
+    probe = Consumer({**_client_config(bootstrap), "group.id": "socksort-ksql-probe",
+                      "enable.auto.commit": False, "isolation.level": "read_committed",
+                      "fetch.wait.max.ms": 20})
+    try:
+        probe.assign([TopicPartition(topic, partition, start)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = probe.poll(0.05)
+            if msg is not None and msg.error() is None:
+                return msg.offset() < end
+            [position] = probe.position([TopicPartition(topic, partition)])
+            if position.offset >= end:
+                return False
+        return None
     finally:
         probe.close()
 

@@ -128,6 +128,8 @@ class KsqlService:
         self._moved = False
         self._written: dict[tuple[str, int], int] = {}     # inputs whose outputs are in Kafka
         self._reads = ReadPositions()   # the consumer's positions, once fresh after a seek
+        # partition -> ((processed, end), until when) of a remainder found to hold records
+        self._probed: dict[tuple[str, int], tuple[tuple[int, int], float]] = {}
         self._pending: list[Command] = []
         self._replayed_commands = 0
         self._sequence = 0
@@ -209,7 +211,7 @@ class KsqlService:
         assigned = self._assign(consumer, assigned)
         messages = consumer.consume(1000, timeout=0.05)
         batch = [kafka_io.message_of(m) for m in messages if m.error() is None]
-        self._reads.polled(consumer, {(msg.topic, msg.partition) for msg in batch})
+        self._reads.polled({(msg.topic, msg.partition) for msg in batch})
         if batch:
             # One lock per poll batch, not per record: an HTTP thread waits for at
             # most one batch (<= 1000 records), and a statement still runs between
@@ -277,7 +279,7 @@ class KsqlService:
                 self._positions.setdefault(tp, 0)
             # Assigning with explicit offsets also seeks partitions that stay assigned.
             self._reads.forget(assigned - wanted)
-            self._reads.seeking(consumer, wanted)
+            self._reads.seeking(wanted)
             consumer.assign([TopicPartition(t, p, self._positions[(t, p)]) for t, p in wanted])
         return wanted
 
@@ -358,7 +360,8 @@ class KsqlService:
                     log.warning("%s/%d: offsets %d..%d are gone from Kafka", topic, partition,
                                 now, low - 1)
                     self._positions[(topic, partition)] = now = low
-            if max(read.get((topic, partition), 0), now) < high:
+            if max(read.get((topic, partition), 0), now) < high \
+                    and not self._markers_only((topic, partition), now, high):
                 return
         with self.lock:
             self._run_due_commands()
@@ -378,6 +381,23 @@ class KsqlService:
         log.info("rebuilt: %d commands and %d records replayed", self._replayed_commands,
                  self.stats.replayed)
         self.ready.set()
+
+    def _markers_only(self, tp: tuple[str, int], now: int, high: int) -> bool:
+        """Whether what is left of a partition sought since its last record is transaction
+        markers only (then it is read to ``high``). Its consumer's position cannot tell
+        (see read_positions), so a consumer of its own looks, at most once a second."""
+        if not self._reads.sought(tp):
+            return False  # its consumer's position counts, and is short of the end
+        probed = self._probed.get(tp)
+        if probed and probed[0] == (now, high) and time.monotonic() < probed[1]:
+            return False
+        if kafka_io.holds_records(self.bootstrap, *tp, now, high) is False:
+            with self.lock:
+                if self._positions.get(tp) == now:
+                    self._positions[tp] = high
+                    return True
+        self._probed[tp] = ((now, high), time.monotonic() + 1.0)
+        return False
 
     def _run_due_commands(self, force: bool = False) -> None:
         """Replay the commands that ran before the input now due to be processed."""
@@ -654,6 +674,11 @@ class KsqlService:
                     self._written[(topic, partition)] = end
                     self._moved = True
             return handle
+
+    def outputs_delivered(self) -> bool:
+        """Wait until what the queries wrote so far is in Kafka (or refused), so a reader of
+        their topics sees every output the engine made. Call it holding ``self.lock``."""
+        return self._producer.delivered()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         if not self.ready.wait(timeout):
