@@ -17,7 +17,7 @@ from typing import Iterator
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
 from socksort.ksql import kafka_io
-from socksort.ksql.engine import Record
+from socksort.ksql.engine import KsqlError, Record
 from socksort.ksql.sql.parser import ParsedStatement
 
 _ids = itertools.count(1)
@@ -66,7 +66,13 @@ class PushRegistry:
             session.handle = handle
             session.id = handle.id
             session.columns, session.types = handle.columns, handle.types
+            # Outputs still in the producer are neither in the topics' history nor live
+            # rows of this query: wait for them (the lock keeps new ones from coming).
             if earliest:
+                if not service.outputs_delivered():
+                    handle.close()
+                    raise KsqlError("the queries' latest outputs are not in Kafka yet (is "
+                                    "Kafka away?): the history from earliest would miss them")
                 for record in history(service, handle.query.source_topics):
                     handle.feed(record)
         with self._lock:
