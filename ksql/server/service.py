@@ -364,7 +364,12 @@ class KsqlService:
                     and not self._markers_only((topic, partition), now, high):
                 return
         with self.lock:
+            waiting = len(self._pending)
             self._run_due_commands()
+            if self._moved or len(self._pending) < waiting:
+                # Those commands let held inputs go on, or added or moved some: read what
+                # they let through before calling anything past the end of its input.
+                return
             if self._pending:
                 # Its input is gone (records deleted by retention, or a topic deleted outside
                 # the server): run it now, say so.

@@ -373,6 +373,46 @@ def test_a_query_added_beside_running_ones_is_rebuilt_from_the_records_it_saw(st
         assert tables(copy, ["SENSOR_LEVELS"]) == {"SENSOR_LEVELS": expected}, copy.name
 
 
+OTHER_INPUT = """
+CREATE STREAM OTHER_READINGS (SENSOR VARCHAR KEY, COLOR VARCHAR, LEVEL BIGINT)
+  WITH (KAFKA_TOPIC='other_{run}', VALUE_FORMAT='JSON', PARTITIONS=1);
+CREATE TABLE OTHER_COUNTS WITH (KAFKA_TOPIC='other_counts_{run}', VALUE_FORMAT='JSON') AS
+  SELECT COLOR, COUNT(*) AS SEEN FROM OTHER_READINGS GROUP BY COLOR EMIT CHANGES;
+"""
+
+
+def test_an_input_held_back_for_a_command_is_read_on_when_another_input_ends_first(
+        stack, servers):
+    """Found by CI on the stack's engine: READINGS reaches where a reset ran and waits there
+    while OTHER_READINGS, read to its end, still has to reach it. Once the reset ran, the next
+    reset waits for READINGS, which must be read on, not called past the end of its input."""
+    from confluent_kafka import Producer
+
+    history = SmallHistory(stack, *servers)
+    history.play("apply")
+    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    for copy in history.copies:
+        rest_client.run(copy.url, copy.sql(OTHER_INPUT))
+    history.play("produce 40")
+    for copy in history.copies:
+        for i in range(1500):   # more of it than of READINGS: it ends last in the replay
+            producer.produce(copy.topic("other_{run}"), key=b"s",
+                             value=json.dumps({"COLOR": "red", "LEVEL": i % 10}).encode())
+    assert producer.flush(30) == 0
+    history.play("""
+        settled
+        reset             # ran with OTHER_READINGS at 1500
+        produce 30
+        settled
+        reset             # waits for READINGS only
+        produce 20
+        settled
+        restart kill
+        settled
+    """)
+    assert tables(history.restarted, ["OTHER_COUNTS"]) == {"OTHER_COUNTS": [["red", 1500]]}
+
+
 def test_queries_that_start_earliest_after_a_teardown_are_rebuilt_from_the_whole_topic(
         stack, servers):
     SmallHistory(stack, *servers).play("""
