@@ -3,13 +3,13 @@
 The consumer's position, unlike "last offset processed + 1", steps over the transaction
 markers an exactly-once producer (Kafka Connect) leaves in a topic, so it says when a
 partition is read to its end. But after ``assign()`` with explicit offsets librdkafka
-reports the position from before the seek for a while, then -1001, then the new one, and
-how long "a while" lasts depends on the load (CI saw it outlast 5 polls). A stale position
-past what was processed would end a rebuild early (commands "past the end of their input")
-or commit offsets of records never processed. So a partition's position counts again only
-once a record of it came since the seek: librdkafka delivers no record fetched before a
-seek, and a delivered record sets the position. A remainder of transaction markers only,
-where no record will come, is for the caller to verify on its own (``kafka_io.holds_records``).
+reports the position from before the seek until it has served the seek (then -1001, then
+the new one), and nothing bounds how long that takes on a loaded machine. A stale position
+past what was processed would end a rebuild early or commit offsets of records never
+processed. So a partition's position counts again only once a record of it came since the
+seek: librdkafka delivers no record fetched before a seek, and a delivered record sets the
+position. A remainder of transaction markers only, where no record will come, is for the
+caller to verify on its own (``kafka_io.holds_records``).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from kafka_groups import committed_to_end
 
 from socksort.stack.ksql_server import KsqlServer, rebuild_waits_for
 from socksort.ksql.client import rest_client
@@ -146,17 +147,7 @@ def changelogs(bootstrap: str, copy: Copy, topics) -> dict:
 def caught_up(bootstrap: str, copy: Copy, topic: str) -> bool:
     """Whether the server committed its input ``topic`` to the end: every record of it
     processed and the outputs acknowledged."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": copy.group,
-                      "enable.auto.commit": False})
-    try:
-        name = copy.topic(topic)
-        partitions = probe.list_topics(name, timeout=10).topics[name].partitions
-        committed = probe.committed([TopicPartition(name, p) for p in partitions], timeout=10)
-        return all(tp.offset >= probe.get_watermark_offsets(tp, timeout=10)[1] for tp in committed)
-    finally:
-        probe.close()
+    return committed_to_end(bootstrap, copy.group, copy.topic(topic))
 
 
 # --- the small pipeline's history and its truth ----------------------------------------------

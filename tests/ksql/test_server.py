@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kafka_groups import committed_to_end
 
 from socksort.ksql.client import rest_client
 from socksort.ksql.pipeline import pairs
@@ -140,21 +141,6 @@ def pipeline(server):
 
 def expected_pairs(session) -> list[PairRow]:
     return sorted(session.pairs.values(), key=lambda r: r.image)
-
-
-def committed_to_end(server: ServerProcess, topic: str) -> bool:
-    """Whether ``server`` committed its input ``topic`` to the end: every record of it
-    processed and the outputs acknowledged (the pair table can be final before that)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    probe = Consumer({"bootstrap.servers": server.bootstrap,
-                      "group.id": f"{server.command_topic}.queries", "enable.auto.commit": False})
-    try:
-        partitions = probe.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = probe.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return all(tp.offset >= probe.get_watermark_offsets(tp, timeout=10)[1] for tp in committed)
-    finally:
-        probe.close()
 
 
 def read_when(url: str, expected, timeout: float = 60):
@@ -434,7 +420,9 @@ def test_a_restart_after_a_reset_keeps_what_the_new_queries_wrote(server, pipeli
     session = simulate(23, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
     read_when(server.url, expected_pairs(session))
-    assert wait_for(lambda: committed_to_end(server, pipeline), 30)
+    # The pair table is final before the last outputs are acknowledged.
+    assert wait_for(lambda: committed_to_end(stack.bootstrap_servers,
+                                             f"{server.command_topic}.queries", pipeline), 30)
     written = read_topic(stack.bootstrap_servers, f"SOCK_PAIRS_{suffix}")
     server.restart()
     assert pairs.read(server.url) == expected_pairs(session)
