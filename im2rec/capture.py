@@ -22,13 +22,13 @@ import cv2
 import numpy as np
 
 from socksort import atomic, images
+from socksort.examples import MIN_CHANGE, thumbnail
 from socksort.errors import UserError
 from socksort.im2rec.lists import DEFAULT_EXTS, SkippedFile
 from socksort.im2rec.render import encode_jpeg
 from socksort.progress import Bar
 
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
-THUMB = (32, 24)
 MAX_READ_FAILURES = 50  # consecutive failed reads before a live source counts as gone
 MAX_SNAPSHOT_FAILURES = 5
 SNAPSHOT_TIMEOUT = 10.0  # seconds to wait for one still image
@@ -41,7 +41,7 @@ class CaptureSpec:
     source: str
     out: Path
     every: float = 0.5         # seconds between photos
-    min_change: float = 6.0    # mean thumbnail difference (0-255) that makes a new view
+    min_change: float = MIN_CHANGE  # mean thumbnail difference (0-255) that makes a new view
     quality: int = 95
 
 
@@ -140,11 +140,6 @@ def _video_frames(capture, source: str, wall_clock: bool) -> Iterator[tuple[floa
             yield stamp, frame
     finally:
         capture.release()
-
-
-def thumbnail(frame: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    return cv2.resize(cv2.GaussianBlur(grey, (5, 5), 0), THUMB, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def next_number(folder: Path, label: str) -> int:

@@ -77,6 +77,13 @@ class ModelCard:
     train_data_hash: str | None = None
     created: str | None = None
     extra: dict = field(default_factory=dict)
+    # Lineage (socksort.modelstore): which photos, settings and code made this model.
+    id: str | None = None               # 12 hex; None for a folder from an older socksort
+    dataset_version: str | None = None  # sha256:<hex> of the photos' label<TAB>sha256 lines
+    parent: str | None = None           # the model it started from, if any
+    code_version: str | None = None
+    mode: str | None = None             # "quick" (a head on cached embeddings) or "full" (fine-tune)
+    params: dict | None = None          # the training settings that went into the id
     format: str = FORMAT
 
     def to_dict(self) -> dict:

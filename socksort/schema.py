@@ -1,14 +1,15 @@
 """The prediction message: what the camera publishes to MQTT for every classified frame.
 
     {"image": "Google", "probability": 97.31, "ts": 1732186800123, "device": "deeplens-1",
-     "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...]}
+     "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...], "model": "3f9c0a1b2d4e"}
 
 ``image`` and ``probability`` (percent, 0-100) are the seed project's fields, kept so its
 ksqlDB statements still read the stream, and the only two a message must have: the seed's
 DeepLens function publishes nothing else. ``ts`` is the frame's time in epoch
-milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list; a message
-without them is still valid (the pipeline then takes the Kafka record's time, and a
-missing ``device`` is one default camera, :data:`socksort.contract.DEFAULT_DEVICE`).
+milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list, ``model``
+the id of the model that made it (``null`` when it has none); a message without them is
+still valid (the pipeline then takes the Kafka record's time, and a missing ``device``
+is one default camera, :data:`socksort.contract.DEFAULT_DEVICE`).
 Producers build a :class:`Prediction`; consumers parse with :meth:`Prediction.from_json`,
 which names the first field that is wrong.
 """
@@ -41,12 +42,13 @@ class Prediction:
     device: str | None = None
     seq: int | None = None
     top: tuple[Guess, ...] = field(default_factory=tuple)
+    model: str | None = None        # the id of the model that made it (model.json's "id")
 
     def to_dict(self) -> dict:
         """The message; optional fields the frame does not have are left out, as the seed's
         cameras leave them out."""
         out = {"image": self.image, "probability": self.probability}
-        for name in ("ts", "device", "seq"):
+        for name in ("ts", "device", "seq", "model"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -77,6 +79,7 @@ class Prediction:
             device=_optional(obj, "device", _text),
             seq=_optional(obj, "seq", _whole),
             top=tuple(guesses),
+            model=_optional(obj, "model", _text),
         )
 
     @classmethod
