@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,15 @@ from socksort.training.metrics import Scores
 
 # MXNet (seconds to import) is imported inside the functions that use it, and so is
 # efficientnet_lite, which builds its network from MXNet at import.
+
+
+# Receives training's events as they happen: {"type": "step", "progress", "text"} per batch
+# and {"type": "epoch", ...EpochRecord} per epoch (the teach API streams them to the page).
+Events = Callable[[dict], None]
+
+
+def _no_events(event: dict) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -146,23 +156,33 @@ def _in_batches(array, size: int):
         yield array[start:start + size]
 
 
-def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = TrainConfig()) -> TrainResult:
+def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = TrainConfig(),
+        events: Events | None = None) -> TrainResult:
     """Train on ``train_rec``, validate on ``val_rec``; ``classes`` in label order."""
-    import mxnet as mx
-
     cfg.validate()
     started = time.monotonic()
-    mx.random.seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    pre = info(cfg.backbone).preprocess(cfg.input_size)
     train_set = data.read_records(Path(train_rec), len(classes))
     data.require_several_classes(train_set, classes)
     val_set = data.read_records(Path(val_rec), len(classes))
+    return fit_records(train_set, val_set, classes, cfg, events, started)
+
+
+def fit_records(train_set: data.RecordSet, val_set: data.RecordSet, classes: list[str],
+                cfg: TrainConfig = TrainConfig(), events: Events | None = None,
+                started: float | None = None) -> TrainResult:
+    """Train on encoded images already read (from RecordIO or from a photo folder)."""
+    import mxnet as mx
+
+    cfg.validate()
+    started = time.monotonic() if started is None else started
+    mx.random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    pre = info(cfg.backbone).preprocess(cfg.input_size)
     progress.step(f"{len(train_set)} training and {len(val_set)} validation images, {len(classes)} classes")
     val_batch = prepare_batch(val_set, pre)
     net = build(cfg.backbone, len(classes), pretrained=cfg.pretrained)
     net.hybridize(static_alloc=True)
-    run = _Run(net, cfg, pre, train_set, val_set, val_batch, started)
+    run = _Run(net, cfg, pre, train_set, val_set, val_batch, started, events or _no_events)
     if cfg.pretrained:
         run.warmup()
         run.finetune()
@@ -177,10 +197,10 @@ def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = T
 class _Run:
     """The state of one training run: network, optimisers, history and the best weights."""
 
-    def __init__(self, net, cfg, pre, train_set, val_set, val_batch, started):
+    def __init__(self, net, cfg, pre, train_set, val_set, val_batch, started, events: Events):
         from mxnet import gluon
 
-        self.net, self.cfg, self.pre = net, cfg, pre
+        self.net, self.cfg, self.pre, self.events = net, cfg, pre, events
         self.train_set, self.val_set, self.val_batch = train_set, val_set, val_batch
         self.started = started
         self.loss = gluon.loss.SoftmaxCrossEntropyLoss()
@@ -213,6 +233,7 @@ class _Run:
                 seen_labels.append(y)
                 tally.add(loss, logits, y)
                 bar.update(len(y), tally.status())
+                self._step(bar)
             self._replay_head(trainer, nd.concat(*seen_features, dim=0), nd.concat(*seen_labels, dim=0))
             val_logits = self.net.output(val_features)
             self._epoch_end("warmup", bar, tally, val_logits)
@@ -255,6 +276,7 @@ class _Run:
             trainer.step(len(y))
             tally.add(loss, logits, y)
             bar.update(len(y), tally.status())
+            self._step(bar)
         self._epoch_end(phase, bar, tally, self.predict_logits(self.val_batch))
 
     def _replay_head(self, trainer, features, labels) -> None:
@@ -271,6 +293,13 @@ class _Run:
                     loss = self.loss(self.net.output(x), y)
                 loss.backward()
                 trainer.step(len(batch))
+
+    def _step(self, bar) -> None:
+        total = self.cfg.warmup_epochs + self.cfg.epochs
+        within = bar.done / max(bar.total, 1)
+        self.events({"type": "step", "progress": round((self.epoch - 1 + within) / total, 4),
+                     "text": f"epoch {self.epoch}/{total} {bar.label.split(' ', 2)[-1]}: "
+                             f"{bar.done}/{bar.total} images, {bar.status}"})
 
     def _epoch_seed(self) -> int:
         return self.cfg.seed * 1000 + len(self.history)
@@ -291,6 +320,7 @@ class _Run:
         record = EpochRecord(phase, len(self.history) + 1, tally.mean_loss, tally.accuracy, val_loss, val_acc,
                              tally.images / max(seconds, 1e-9), seconds, time.monotonic() - self.started)
         self.history.append(record)
+        self.events({"type": "epoch", **record.to_dict()})
         bar.close(f"{tally.status()} | val loss {val_loss:.3f} acc {100 * val_acc:.1f}%")
         if self.best is None or (val_acc, -val_loss) > (self.best.val_acc, -self.best.val_loss):
             self.best, self.stale = record, 0
