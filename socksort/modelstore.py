@@ -110,3 +110,26 @@ class ModelStore:
         stored = self.get(model)
         atomic.write_text(self.root / DEPLOYED, f"{stored.id}\n")
         return stored
+
+
+def summary(model: StoredModel, deployed: str | None) -> dict:
+    """One model as `GET /api/models` and `socksort models list` give it."""
+    card = model.card
+    return {"id": model.id, "created": card.created, "mode": card.mode, "backbone": card.backbone,
+            "params": card.params, "dataset_version": card.dataset_version, "parent": card.parent,
+            "code_version": card.code_version, "val_accuracy": card.val_accuracy,
+            "per_class": card.extra.get("per_class_val_accuracy"), "classes": list(card.classes),
+            "deployed": model.id == deployed}
+
+
+def details(model: StoredModel, deployed: str | None) -> dict:
+    """One model with its confusion matrix and per-epoch history (``training-history.json``)."""
+    out = summary(model, deployed)
+    try:
+        history = json.loads((model.folder / "training-history.json").read_text())
+    except (OSError, ValueError):
+        history = {}
+    validation = history.get("validation") or model.card.extra.get("validation") or {}
+    out["confusion"] = validation.get("confusion")
+    out["history"] = history.get("epochs", [])
+    return out

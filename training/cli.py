@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
 from socksort import atomic
-from socksort.config import existing_file, non_negative_int, option, positive_float, positive_int
+from socksort.config import (existing_dir, existing_file, non_negative_int, one_of, option, positive_float,
+                             positive_int)
 from socksort.errors import UserError
-from socksort.training import data, evaluate, plots, sagemaker, train_job
+from socksort.modelstore import ModelStore
+from socksort.training import data, evaluate, from_images, models_cli, plots, sagemaker, train_job
 from socksort.training.backbones import BACKBONES, build, count_parameters
 from socksort.training.imagenet_export import export_imagenet
 from socksort.training.predict import Classifier, read_image, top_k
@@ -26,6 +29,7 @@ def register(commands) -> None:
     _register_predict(commands)
     _register_evaluate(commands)
     _register_sagemaker(commands)
+    models_cli.register(commands)
 
 
 def _register_sagemaker(commands) -> None:
@@ -142,14 +146,26 @@ def _evaluate(args) -> int:
 def _register_train(commands) -> None:
     d = TrainConfig()
     parser = commands.add_parser(
-        "train", help="fine-tune an ImageNet backbone on .rec files into a model folder",
-        description="Fine-tune an ImageNet backbone on im2rec's .rec files: a head warm-up with the "
-                    "backbone frozen, then full fine-tuning at a lower rate with early stopping. "
-                    "Writes the model folder (MXNet, ONNX, labels.txt, model.json) with training "
-                    "curves and a confusion matrix.")
-    option(parser, "--train", type=existing_file, required=True, help="training records, PREFIX_train.rec")
-    option(parser, "--val", type=existing_file, required=True, help="validation records, PREFIX_val.rec")
-    option(parser, "--out", type=Path, required=True, help="model folder to write, e.g. models/socks")
+        "train", help="train a model: from .rec files into a folder, or from photos into a model store",
+        description="Fine-tune an ImageNet backbone on im2rec's .rec files (--train/--val/--out): a head "
+                    "warm-up with the backbone frozen, then full fine-tuning at a lower rate with early "
+                    "stopping. Or train straight from a photo folder DIR/<label>/*.jpg into a model store "
+                    "(--images/--models), quick (a new head on cached embeddings, seconds) or full "
+                    "(the fine-tune), recording which photos made the model. Writes the model folder "
+                    "(MXNet, ONNX, labels.txt, model.json) with training curves and a confusion matrix.")
+    option(parser, "--train", type=existing_file, help="training records, PREFIX_train.rec")
+    option(parser, "--val", type=existing_file, help="validation records, PREFIX_val.rec")
+    option(parser, "--out", type=Path, help="model folder to write, e.g. models/socks")
+    option(parser, "--images", type=existing_dir, help="photo folder DIR/<label>/*.jpg to train from "
+                                                       "(with --models, instead of --train/--val/--out)")
+    option(parser, "--models", type=Path, env="SOCKSORT_MODELS", help="model store to train into: STORE/<id>/")
+    option(parser, "--mode", type=one_of(*from_images.MODES), help="with --images: quick (default with --quick) "
+                                                                  "or full (default)")
+    parser.add_argument("--quick", action="store_true", help="with --images: same as --mode quick")
+    parser.add_argument("--deploy", action="store_true", help="with --images: deploy the model when trained")
+    parser.add_argument("--events", action="store_true",
+                        help='with --images: one JSON event per line on stdout ({"type": "step"|"epoch"|"done"})')
+    parser.add_argument("--json", action="store_true", help="with --images: the result as one JSON object")
     option(parser, "--labels", type=existing_file, help="class list (default: PREFIX_classes.txt beside --train)")
     option(parser, "--backbone", env="SOCKSORT_BACKBONE", default=d.backbone,
            help="ImageNet backbone (see socksort backbones)")
@@ -171,6 +187,14 @@ def _register_train(commands) -> None:
 
 
 def _train(args) -> int:
+    if args.images is not None or args.models is not None:
+        return _train_images(args)
+    for name in ("train", "val", "out"):
+        if getattr(args, name) is None:
+            raise UserError(f"--{name} is required (or train from photos with --images DIR --models STORE)")
+    for name in ("mode", "quick", "deploy", "events", "json"):
+        if getattr(args, name):
+            raise UserError(f"--{name} goes with --images/--models, not with .rec files")
     cfg = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                       patience=args.patience, workers=args.workers, seed=args.seed,
@@ -181,6 +205,53 @@ def _train(args) -> int:
     print(f"wrote {args.out}: {len(card.classes)} classes, validation accuracy {100 * card.val_accuracy:.1f}%, "
           f"ONNX agrees with MXNet on {check['top1_agree']}/{check['images']} validation images")
     return 0
+
+
+def _train_images(args) -> int:
+    if args.images is None or args.models is None:
+        raise UserError("--images and --models go together: the photo folder and the model store")
+    for name in ("train", "val", "out", "labels"):
+        if getattr(args, name) is not None:
+            raise UserError(f"--{name} is for .rec files; with --images the photos are split by themselves")
+    if args.quick and args.mode == "full":
+        raise UserError("--quick contradicts --mode full")
+    mode = "quick" if args.quick else (args.mode or "full")
+    full = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
+                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
+                       patience=args.patience, workers=args.workers, seed=args.seed,
+                       pretrained=not args.from_scratch)
+    emit = _print_event if args.events else (lambda event: None)
+    # A training stopped by SIGTERM (the teach API's cancel) unwinds like Ctrl-C, so the
+    # model folder being written is removed rather than left half-written.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        outcome = from_images.train_from_images(args.images, args.models, mode, emit, backbone=args.backbone,
+                                                full=full)
+    except UserError as exc:
+        emit({"type": "error", "error": str(exc)})
+        raise
+    store = ModelStore(args.models)
+    if args.deploy:
+        store.deploy(outcome.model.id)
+    card = outcome.model.card
+    emit({"type": "done", "model": outcome.model.id, "reused": outcome.reused})
+    if args.json:
+        print(json.dumps({"model": outcome.model.id, "reused": outcome.reused, "folder": str(outcome.model.folder),
+                          "mode": card.mode, "dataset_version": card.dataset_version,
+                          "val_accuracy": card.val_accuracy, "deployed": store.deployed() == outcome.model.id}))
+    elif not args.events:
+        print(f"{'found' if outcome.reused else 'wrote'} model {outcome.model.id} in {args.models}: "
+              f"{len(card.classes)} classes, {card.mode} mode, validation accuracy "
+              f"{100 * (card.val_accuracy or 0):.1f}%{', deployed' if args.deploy else ''}")
+    return 0
+
+
+def _print_event(event: dict) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _register_backbones(commands) -> None:

@@ -8,17 +8,32 @@ from pathlib import Path
 
 from socksort import modelcard, progress
 from socksort.modelcard import ModelCard
+from socksort.modelstore import model_id
 from socksort.training import artifact, data, plots
+from socksort.training.lineage import code_version
 from socksort.training.train import TrainConfig, TrainResult, fit
+
+
+def full_params(cfg: TrainConfig) -> dict:
+    """The settings that decide a fine-tune's result (the worker count decides only its speed)."""
+    params = json.loads(json.dumps(asdict(cfg)))
+    params.pop("workers", None)
+    return params
 
 
 def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: TrainConfig) -> tuple[ModelCard, TrainResult]:
     labels = labels or data.default_labels_path(Path(train_rec))
     classes = data.read_classes(labels)
     result = fit(train_rec, val_rec, classes, cfg)
+    records_hash = modelcard.data_hash(Path(train_rec), Path(val_rec))
+    params = full_params(cfg)
+    # The records' hash stands in for the dataset version: the same .rec files, settings
+    # and code give the same id, as a photo folder's training does.
     card = ModelCard(backbone=cfg.backbone, classes=result.classes, preprocess=result.preprocess,
                      source="socksort-train", val_accuracy=round(result.best.val_acc, 6),
-                     train_data_hash=modelcard.data_hash(Path(train_rec), Path(val_rec)),
+                     train_data_hash=records_hash,
+                     id=model_id(records_hash, "full", cfg.backbone, params, code_version()),
+                     dataset_version=records_hash, code_version=code_version(), mode="full", params=params,
                      extra={"pretrained": cfg.pretrained, "best_epoch": result.best.epoch,
                             "epochs_run": len(result.history), "train_seconds": round(result.seconds, 1),
                             "per_class_val_accuracy": result.val_scores.per_class()})
