@@ -9,7 +9,10 @@ version): a training whose id is already in the store is not run again (DVC's ru
 - ``quick``: a new head on cached embeddings (``training/quick.py``), seconds. The head
   is fitted on the training photos to measure validation accuracy, then fitted again on
   every photo for the model that is saved: with two photos of a class, both teach it.
-- ``full``: the fine-tune of ``training/train.py`` on the training photos.
+- ``full``: the fine-tune of ``training/train.py`` on the training photos. A class with
+  fewer than ``SMALL_CLASS`` photos also trains on its validation photo (one photo of two
+  teaches too little to leave out); model.json names those classes, whose validation
+  figures are then on a photo the model has seen.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ MODES = ("quick", "full")
 MIN_PER_CLASS = 2
 WORKING_SIDE = 320      # photos are shrunk (shorter side) before training: camera frames are no larger
 VAL_SHARE = 0.2
+SMALL_CLASS = 5
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,9 @@ def _quick(cfg, classes, photos, examples, train, val, models: Path, events: Eve
 
 def _full(cfg: TrainConfig, classes, photos, train, val, events: Events):
     index = {label: i for i, label in enumerate(classes)}
+    counts = {label: sum(e.label == label for e in train + val) for label in classes}
+    small = sorted(label for label, count in counts.items() if count < SMALL_CLASS)
+    train = train + [e for e in val if e.label in small]
 
     def records(subset, name):
         encoded = tuple(_jpeg(photos[e.sha256]) for e in subset)
@@ -178,7 +185,8 @@ def _full(cfg: TrainConfig, classes, photos, train, val, events: Events):
                      extra={"pretrained": cfg.pretrained, "best_epoch": result.best.epoch,
                             "epochs_run": len(result.history),
                             "per_class_val_accuracy": result.val_scores.per_class(),
-                            "validation": result.val_scores.to_dict()})
+                            "validation": result.val_scores.to_dict(),
+                            "validation_photos_also_trained": small})
     return result.net, card, result.history, result.val_batch
 
 

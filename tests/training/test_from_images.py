@@ -159,3 +159,10 @@ def test_full_mode_fine_tunes_from_the_photo_folder(photos, tmp_path):
                     "--input-size", 128, "--warmup-epochs", 1, "--epochs", 1, "--workers", 0, "--json")
     card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
     assert (card.mode, card.params["epochs"], card.preprocess.input_size) == ("full", 1, 128)
+
+
+def test_full_mode_also_trains_on_the_validation_photo_of_a_small_class_and_says_so(photos, tmp_path):
+    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--mode", "full",
+                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 0, "--json")
+    card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
+    assert card.extra["validation_photos_also_trained"] == ["blue", "green", "red"]
