@@ -15,12 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from socksort import contract
+from socksort import contract, paths
 from socksort.config import HostPort, MqttUrl
 from socksort.dashboard import health
 from socksort.dashboard.raw import MqttFeed, RawTimeline
 from socksort.dashboard.sse import Hub, frame
 from socksort.dashboard.tables import PairTable, Showings
+from socksort.dashboard.teach.routes import TeachApi
 from socksort.ksql.client import PushQuery, writing_queries
 
 PAIRS_SQL = f"SELECT * FROM {contract.PAIRS} EMIT CHANGES;"
@@ -40,6 +41,18 @@ class Settings:
     health_every: float = 1.0
     client_queue: int = 256
     window_ms: int = 60_000
+    images: Path | None = None      # the teach dataset (None: $SOCKSORT_HOME/teach/images)
+    models: Path | None = None      # the model store (None: $SOCKSORT_HOME/teach/models)
+    api_token: str | None = None    # every /api/ request must bring it as a bearer token
+    auto_train: bool = False        # quick retrain when the dataset changes and uploads pause
+
+
+def teach_images_default() -> Path:
+    return paths.runtime_dir() / "teach" / "images"
+
+
+def teach_models_default() -> Path:
+    return paths.runtime_dir() / "teach" / "models"
 
 
 class Dashboard:
@@ -68,10 +81,13 @@ class Dashboard:
         self.showing_query = PushQuery(settings.ksql_url, SHOWINGS_SQL, name="showings-query",
                                        on_reset=self._showings_restarted, on_row=self._showing_row,
                                        on_status=lambda ok, msg: self._query_status("showings", ok, msg))
+        self.teach = TeachApi(settings.images or teach_images_default(), settings.models or teach_models_default(),
+                              edge_url=settings.edge_url, auto_train=settings.auto_train)
 
     # --- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
+        self.teach.start()
         self.mqtt.start()
         self.pair_query.start()
         self.showing_query.start()
@@ -82,6 +98,7 @@ class Dashboard:
 
     def stop(self) -> None:
         self._stop.set()
+        self.teach.stop()
         self.pair_query.stop()
         self.showing_query.stop()
         self.mqtt.stop()

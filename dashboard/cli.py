@@ -7,10 +7,13 @@ import signal
 import threading
 
 from socksort import contract, progress
+from pathlib import Path
+
 from socksort.config import HostPort, host_port, http_url, mqtt_ca_option, mqtt_url, option, positive_float
 from socksort.dashboard import stack
-from socksort.dashboard.app import Dashboard, Settings
+from socksort.dashboard.app import Dashboard, Settings, teach_images_default, teach_models_default
 from socksort.dashboard.server import DashboardServer
+from socksort.dashboard.teach import auth
 from socksort.errors import UserError
 
 
@@ -44,6 +47,17 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
            help="name of the MQTT source connector to watch (default: every connector)")
     option(parser, "--health-every", env="SOCKSORT_DASHBOARD_HEALTH_EVERY", type=positive_float,
            default=1.0, help="seconds between health checks")
+    option(parser, "--images", env="SOCKSORT_TEACH_IMAGES", type=Path,
+           help="the teach API's photo folder, one folder per class "
+                "(default $SOCKSORT_HOME/teach/images)")
+    option(parser, "--models", env="SOCKSORT_TEACH_MODELS", type=Path,
+           help="the teach API's model store (default $SOCKSORT_HOME/teach/models)")
+    option(parser, "--api-token", env=auth.TOKEN_ENV, type=_token,
+           help="every /api/ request must send 'Authorization: Bearer TOKEN'; "
+                "required when --listen is not a loopback address")
+    parser.add_argument("--auto-train", action="store_true",
+                        help="train a quick model whenever the photos change and uploads have paused "
+                             "for 5 s (it never deploys by itself)")
 
 
 def settings_from_args(args, report: dict | None = None):
@@ -60,11 +74,22 @@ def settings_from_args(args, report: dict | None = None):
         mqtt_ca=args.tls_ca,
         connector=args.connector,
         health_every=args.health_every,
+        images=args.images or teach_images_default(),
+        models=args.models or teach_models_default(),
+        api_token=args.api_token or None,
+        auto_train=args.auto_train,
     )
+
+
+def _token(text: str) -> str:
+    if len(text.strip()) < 8 or not text.isprintable() or " " in text:
+        raise ValueError("an API token needs at least 8 printable characters and no spaces")
+    return text
 
 
 def start_dashboard(settings):
     """Start the feeds and the HTTP server; returns (dashboard, server, thread)."""
+    auth.check_bind(settings.listen.host, settings.api_token)
     dashboard = Dashboard(settings)
     try:
         server = DashboardServer(dashboard)
@@ -88,6 +113,9 @@ def run_dashboard(args) -> int:
     dashboard, server, thread = start_dashboard(settings)
     progress.step(f"dashboard at {server.url} (camera {settings.edge_url}, ksql {settings.ksql_url}, "
                   f"Connect {settings.connect_url}, MQTT {settings.mqtt_url}); Ctrl-C stops it")
+    progress.step(f"teach API at {server.url}api/ (photos {dashboard.teach.images_dir}, "
+                  f"models {dashboard.teach.models_dir}{', auto-train on' if settings.auto_train else ''}"
+                  f"{', bearer token required' if settings.api_token else ''})")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

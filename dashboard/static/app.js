@@ -315,7 +315,7 @@ function connect() {
 
 async function showStats() {
   try {
-    const s = (await (await fetch("/api/state")).json()).stats;
+    const s = (await (await fetch("/api/live")).json()).stats;
     $("stats").textContent = `frames received ${s.frames_received} · rejected ${s.frames_rejected}` +
       ` · dropped ${s.frames_dropped} · events dropped for slow pages ${s.events_dropped}`;
   } catch (err) { /* the dashboard is restarting; the event stream says so */ }

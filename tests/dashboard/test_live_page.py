@@ -173,7 +173,7 @@ def test_the_dashboard_command_finds_the_stack_by_itself_and_stops_on_sigterm(st
         assert wait_for_port("127.0.0.1", port, timeout=60)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/live", timeout=5) as response:
                 checks = {c["part"]: c for c in json.loads(response.read())["health"]["checks"]}
             if checks and all(c["ok"] for c in checks.values()):
                 break

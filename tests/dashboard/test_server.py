@@ -18,7 +18,7 @@ def get(url, timeout=5):
 def wait_for_health(base, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = json.loads(get(base + "api/state")[2])
+        state = json.loads(get(base + "api/live")[2])
         if state["health"]["checks"]:
             return state
         time.sleep(0.2)

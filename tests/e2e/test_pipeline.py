@@ -128,7 +128,7 @@ def test_the_dashboard_pair_table_shows_the_truth(show_run):
 def test_the_timeline_shows_the_smoothed_showings(show_run, painted_pixels):
     page = show_run["page"]
     counts = show_run["counts"]
-    showings = page.evaluate("() => fetch('/api/state').then(r => r.json()).then(s => s.showings)")
+    showings = page.evaluate("() => fetch('/api/live').then(r => r.json()).then(s => s.showings)")
     # Every design the show held up appears as a showing (ghost showings may add more).
     assert set(counts) <= {s["image"] for s in showings}
     assert len(showings) >= sum(counts.values())
