@@ -21,6 +21,7 @@ COMMANDS = (
     "socksort.im2rec.cli",
     "socksort.training.cli",
     "socksort.edge_lambda.cli",
+    "socksort.edge_lambda.fleet_cli",
     "socksort.stack.cli",
     "socksort.ksql.cli",
     "socksort.dashboard.cli",

@@ -25,6 +25,17 @@ PROCESSING_LOG_TOPIC = "socksort_ksql_processing_log"
 # MQTT messages the bridge cannot put into KAFKA_TOPIC (too large), with why, for inspection.
 KAFKA_DEAD_LETTER_TOPIC = "data_mqtt_dlq"
 
+# Thin cameras -> inference workers (issue 17): key = device id (UTF-8), value = one JPEG
+# frame, headers ts (epoch ms), seq (per-device counter), both ASCII decimal, and
+# content-type. The workers, one consumer group, put one prediction per frame on KAFKA_TOPIC.
+CAMERA_FRAMES = "camera_frames"
+FRAME_PARTITIONS = 6             # what `stack up` creates it with: the most useful workers
+FRAME_HEADERS = ("ts", "seq", "content-type")
+FRAME_CONTENT_TYPE = "image/jpeg"
+WORKER_GROUP = "socksort-workers"
+# Frames a worker cannot classify (not a JPEG, a header missing, too large), one JSON line each.
+WORKER_ERRORS_TOPIC = "socksort_worker_errors"
+
 # The largest MQTT payload the pipeline carries: Mosquitto's message_size_limit and the
 # connector's mqtt.max.payload.bytes, well under Kafka's 1 MiB request limit. A prediction
 # is a few hundred bytes.

@@ -1,0 +1,145 @@
+"""``socksort camera`` and ``socksort worker``: many cameras through Kafka (issue 17).
+
+A thin camera sends JPEG frames to ``camera_frames``; workers of the group
+``socksort-workers`` classify them and produce one prediction per frame to ``data_mqtt``,
+exactly once. Scale out by starting more workers, up to the topic's partitions.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+
+from socksort import config
+from socksort.config import option
+from socksort.edge_lambda import fleet_kafka, framewire
+from socksort.edge_lambda.camera import CameraConfig, ThinCamera
+from socksort.edge_lambda.worker.consumer import Worker, WorkerConfig
+from socksort.errors import UserError
+
+HOSTNAME = socket.gethostname()
+
+
+def optional(convert):
+    """A validator that also accepts ``none``/``off``."""
+    def value(text: str):
+        return None if text.strip().lower() in ("none", "off", "") else convert(text)
+    value.__name__ = getattr(convert, "__name__", "value")
+    return value
+
+
+def quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise ValueError("must be a JPEG quality from 1 to 100")
+    return value
+
+
+def http_address(text: str):
+    """``HOST:PORT`` for the worker's health server, or ``off`` for none."""
+    return "off" if text.strip().lower() in ("none", "off") else config.host_port(text)
+
+
+def register(commands) -> None:
+    _register_camera(commands)
+    _register_worker(commands)
+
+
+def _bootstrap_option(parser) -> None:
+    option(parser, "--bootstrap", env="SOCKSORT_BOOTSTRAP",
+           help="Kafka bootstrap servers HOST:PORT[,...] (default: the running local stack's, "
+                "else 127.0.0.1:9092)")
+
+
+def _register_camera(commands) -> None:
+    p = commands.add_parser("camera", help="a thin camera: send JPEG frames to Kafka for the workers",
+                            description="Read any source `socksort edge` reads, encode each frame as JPEG "
+                                        "and produce it to the Kafka topic camera_frames (key: the device; "
+                                        "headers ts, seq, content-type). No model runs here.")
+    option(p, "--source", env="SOCKSORT_SOURCE", default="0",
+           help="webcam index, video file, image folder, rtsp:// or http:// URL, or 'awscam'")
+    option(p, "--device", env="SOCKSORT_DEVICE", default=HOSTNAME, help="device id: the record key")
+    option(p, "--fps", env="SOCKSORT_FPS", type=config.positive_float,
+           help="frame rate of a recording, or the most frames per second sent from a live camera")
+    option(p, "--quality", env="SOCKSORT_JPEG_QUALITY", type=quality, default=80, help="JPEG quality")
+    option(p, "--max-side", env="SOCKSORT_MAX_SIDE", type=optional(config.positive_int), default=640,
+           help="shrink frames so their longer side is at most this many pixels, or 'none'")
+    option(p, "--queue", env="SOCKSORT_CAMERA_QUEUE", type=config.positive_int, default=30,
+           help="frames kept while Kafka is slow (oldest dropped first, counted)")
+    option(p, "--frames", env="SOCKSORT_FRAMES", type=config.positive_int,
+           help="stop after sending this many frames")
+    option(p, "--loop", env="SOCKSORT_LOOP", type=config.yes_no, default=False, nargs="?", const=True,
+           metavar="yes|no", help="replay a video file or folder forever")
+    _bootstrap_option(p)
+    p.add_argument("--json", action="store_true", help="print the final counts as JSON")
+    p.set_defaults(func=camera_command)
+
+
+def _register_worker(commands) -> None:
+    p = commands.add_parser("worker", help="an inference worker: classify camera frames from Kafka, exactly once",
+                            description="Join the consumer group socksort-workers, classify the frames of "
+                                        "camera_frames in batches across cameras and produce one prediction "
+                                        "per frame to data_mqtt, inside Kafka transactions. Serves /healthz "
+                                        "and /metrics.")
+    option(p, "--model", env="SOCKSORT_MODEL", type=config.existing_dir,
+           help="model folder (model.json, labels.txt, model.onnx)")
+    option(p, "--models", env="SOCKSORT_MODELS", type=config.existing_dir,
+           help="model store: serve its deployed model (else the newest) and follow new deploys")
+    option(p, "--max-batch", env="SOCKSORT_MAX_BATCH", type=config.positive_int, default=8,
+           help="most frames (of any cameras) in one model call")
+    option(p, "--max-lag", env="SOCKSORT_MAX_LAG", type=optional(config.positive_float), default=None,
+           help="skip (and count) frames older than this many seconds instead of classifying them late "
+                "(default: off, every frame is classified)")
+    option(p, "--max-bytes", env="SOCKSORT_MAX_BYTES", type=config.positive_int,
+           default=framewire.DEFAULT_MAX_BYTES, help="refuse frames larger than this")
+    option(p, "--http", env="SOCKSORT_WORKER_HTTP", type=http_address,
+           help="HOST:PORT for /healthz and /metrics, or 'none' (default: a free port on 127.0.0.1)")
+    option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
+           help="inference threads (default: all cores)")
+    option(p, "--threshold", env="SOCKSORT_THRESHOLD", type=config.percent, default=0.0,
+           help="below this probability (percent) a frame counts as Blank")
+    option(p, "--top-k", env="SOCKSORT_TOP_K", type=config.positive_int, default=3,
+           help="how many guesses each prediction lists")
+    _bootstrap_option(p)
+    p.set_defaults(func=worker_command)
+
+
+def camera_command(args) -> int:
+    if not args.device.strip():
+        raise UserError("--device must not be empty: it is the record key")
+    camera = ThinCamera(CameraConfig(
+        source=args.source, device=args.device, bootstrap=args.bootstrap or fleet_kafka.default_bootstrap(),
+        fps=args.fps, quality=args.quality, max_side=args.max_side, queue=args.queue,
+        frames=args.frames, loop=args.loop))
+    camera.start()
+    camera.run(stop_on_sigterm=True)
+    counts = {"device": args.device, "queued": camera.queued, "sent": camera.sent,
+              "dropped_by_queue": camera.queue.dropped, "skipped_by_capture": camera.slot.dropped,
+              "refused": camera.failed}
+    if args.json:
+        print(json.dumps(counts, indent=2))
+    else:
+        print(f"socksort camera: {camera.summary()}", file=sys.stderr)
+    if camera.undelivered() > camera.queue.dropped:
+        print(f"socksort: error: Kafka acknowledged {camera.sent} of {camera.queued - camera.queue.dropped} "
+              f"frames sent" + (f" ({camera.last_error})" if camera.last_error else ""), file=sys.stderr)
+        return 1
+    return 0
+
+
+def worker_command(args) -> int:
+    if (args.model is None) == (args.models is None):
+        raise UserError("give one of --model DIR or --models STORE")
+    http = None if args.http == "off" else args.http or config.HostPort("127.0.0.1", 0)
+    worker = Worker(WorkerConfig(
+        bootstrap=args.bootstrap or fleet_kafka.default_bootstrap(), model=args.model, models=args.models,
+        max_batch=args.max_batch, max_lag=args.max_lag, max_bytes=args.max_bytes, http=http,
+        threads=args.threads, threshold=args.threshold, top_k=args.top_k))
+    worker.start()
+    worker.run(stop_on_sigterm=True)
+    snap = worker.metrics.snapshot()
+    print(f"socksort worker: {snap['frames']} frames classified, {snap['skipped']} skipped as too old, "
+          f"{snap['bad']} refused, {snap['transactions']} transactions ({snap['aborted']} aborted)",
+          file=sys.stderr)
+    return 0

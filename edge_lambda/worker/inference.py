@@ -1,0 +1,77 @@
+"""Frames from many cameras through the model in one ONNX Runtime call.
+
+The edge's :class:`Classifier` prepares each frame exactly as training did and decides each
+row (threshold, top-k); this adds only the batch: the prepared frames stacked into one
+Nx3xHxW array and one session run. ``runtimes.OnnxRuntime.run`` hands back the first row
+only (the edge classifies one frame at a time), so the batch goes to its session directly.
+A model whose ONNX input has a fixed batch of 1 (older exports) is run frame by frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from socksort import images, modelcard
+from socksort.edge_lambda import runtimes
+from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.modelcard import ModelCard
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    folder: Path
+    card: ModelCard
+    id: str | None          # model.json's id; None for a folder without one
+    classifier: Classifier
+    max_batch: int          # what one session run takes (1 for a fixed-batch export)
+
+
+def load(folder: Path, threads: int | None = None, threshold: float = 0.0, top_k: int = 3) -> LoadedModel:
+    card = modelcard.load(folder)
+    runtime = runtimes.load(folder, card, "onnx", threads)
+    return LoadedModel(Path(folder), card, card.id, Classifier(card, runtime, threshold, top_k),
+                       _batch_limit(runtime))
+
+
+def _batch_limit(runtime) -> int:
+    session = getattr(runtime, "_session", None)
+    if session is None:
+        return 1
+    first = session.get_inputs()[0].shape[0]
+    return 1 if isinstance(first, int) else 1 << 16
+
+
+def decode(jpeg: bytes, name: str) -> np.ndarray:
+    """The frame as BGR pixels, or ``images.UnreadableImage`` naming ``name``."""
+    return images.decode(jpeg, name)
+
+
+def classify_batch(model: LoadedModel, pictures: list[np.ndarray]) -> list[Classification]:
+    """One Classification per picture, in order."""
+    if not pictures:
+        return []
+    clf = model.classifier
+    prepared = [clf.prepare(p) for p in pictures]
+    rows: list[np.ndarray] = []
+    step = model.max_batch
+    for start in range(0, len(prepared), step):
+        chunk = np.concatenate(prepared[start:start + step], axis=0)
+        rows.extend(_scores(clf, chunk))
+    return [clf.decide(row) for row in rows]
+
+
+def _scores(clf: Classifier, batch: np.ndarray) -> list[np.ndarray]:
+    runtime = clf.runtime
+    session = getattr(runtime, "_session", None)
+    if session is None or batch.shape[0] == 1:
+        out = np.asarray(runtime.run(batch), dtype=np.float64)[None]
+    else:
+        out = np.asarray(session.run(None, {runtime._input: batch})[0], dtype=np.float64)
+    out = out.reshape(out.shape[0], -1)
+    if clf.card.output == "logits":
+        out = np.exp(out - out.max(axis=1, keepdims=True))
+        out /= out.sum(axis=1, keepdims=True)
+    return list(out)
