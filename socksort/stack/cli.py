@@ -24,6 +24,10 @@ def register(commands) -> None:
 
     up = actions.add_parser("up", help="start what is not running and wait until each service answers")
     _port_options(up)
+    config.option(up, "--frame-partitions", env="SOCKSORT_FRAME_PARTITIONS", type=config.positive_int,
+                  default=contract.FRAME_PARTITIONS,
+                  help=f"partitions of {contract.CAMERA_FRAMES}: the most `socksort worker`s that share "
+                       "the cameras' frames (a topic with more keeps them)")
     up.add_argument("--json", action="store_true", help="print the resulting status as JSON")
     up.set_defaults(func=_up)
 
@@ -66,7 +70,7 @@ def _ports(args):
 
 def _up(args) -> int:
     try:
-        report = for_up(runtime_dir(), _ports(args)).up()
+        report = for_up(runtime_dir(), _ports(args), args.frame_partitions).up()
     except OSError as exc:  # a service's API broke off mid-answer: say so in a line, not a traceback
         raise UserError(f"stack up failed: {exc}") from None
     _print(report, args.json)

@@ -127,6 +127,29 @@ def broker_answers(bootstrap_servers: str, timeout: float = 2.0) -> bool:
     return bool(metadata.brokers)
 
 
+def ensure_topic(bootstrap_servers: str, name: str, partitions: int, timeout: float = 30.0) -> int:
+    """Create ``name`` with ``partitions`` partitions, or grow it to that many (Kafka cannot
+    shrink a topic: one with more keeps them); returns the count it has."""
+    from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, "logger": _silent})
+    topic = admin.list_topics(timeout=timeout).topics.get(name)
+    if topic is None:
+        futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
+                                      operation_timeout=timeout)
+    elif len(topic.partitions) < partitions:
+        futures = admin.create_partitions([NewPartitions(name, partitions)], operation_timeout=timeout)
+    else:
+        return len(topic.partitions)
+    for future in futures.values():
+        try:
+            future.result(timeout)
+        except Exception as exc:  # KafkaException; a racing creator already did it
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise UserError(f"cannot create Kafka topic {name} with {partitions} partitions: {exc}") from None
+    return partitions
+
+
 class _Silent:
     def log(self, *args, **kwargs) -> None:
         pass

@@ -21,7 +21,7 @@ from socksort.connect.registration import Failure, connector_status, failures, p
 from socksort.errors import UserError
 from socksort.net import HttpError
 from socksort.stack import processes
-from socksort.stack.kafka import Kafka, broker_answers
+from socksort.stack.kafka import Kafka, broker_answers, ensure_topic
 from socksort.stack.ksql_server import KsqlServer, http_answers, ksql_engine_available
 from socksort.stack.mosquitto import Mosquitto
 from socksort.stack.worker import ConnectWorker, rest_answers, wait_healthy, worker_health
@@ -54,10 +54,13 @@ class Service:
 
 class Stack:
     def __init__(self, home: Path, ports: Ports = Ports(), host: str = "127.0.0.1",
-                 with_ksql: bool | None = None, exactly_once: bool = True, die_with_parent: bool = False):
+                 with_ksql: bool | None = None, exactly_once: bool = True, die_with_parent: bool = False,
+                 frame_partitions: int = contract.FRAME_PARTITIONS):
         """``die_with_parent``: the services end when this process ends (for tests); ``stack
-        up`` leaves it off, its services outlive the command."""
+        up`` leaves it off, its services outlive the command. ``frame_partitions``: how many
+        partitions ``camera_frames`` gets, the most inference workers that can share it."""
         self.home = Path(home)
+        self.frame_partitions = frame_partitions
         self.ports = ports
         self.host = host
         self.with_ksql = ksql_engine_available() if with_ksql is None else with_ksql
@@ -94,7 +97,7 @@ class Stack:
         services = [
             Service("mosquitto", m, "mqtt_url", m.url, m.port, m.answers),
             Service("kafka", self.kafka, "bootstrap_servers", self.bootstrap_servers, self.ports.kafka,
-                    lambda: broker_answers(self.bootstrap_servers)),
+                    lambda: broker_answers(self.bootstrap_servers), after_start=self.create_topics),
             Service("connect", self.connect, "connect_url", self.connect_url, self.ports.connect,
                     lambda: rest_answers(self.connect_url), after_start=self.register_connector,
                     details=self._connect_details),
@@ -139,6 +142,12 @@ class Stack:
                 self._pid_file(service.name).unlink(missing_ok=True)
             raise
         return self.status()
+
+    def create_topics(self) -> None:
+        """The topics of the thin cameras and their workers (issue 17)."""
+        progress.step(f"topic {contract.CAMERA_FRAMES} with {self.frame_partitions} partitions")
+        ensure_topic(self.bootstrap_servers, contract.CAMERA_FRAMES, self.frame_partitions)
+        ensure_topic(self.bootstrap_servers, contract.WORKER_ERRORS_TOPIC, 1)
 
     def register_connector(self) -> None:
         """PUT our MQTT source (idempotent), the password through the FileConfigProvider."""
@@ -255,7 +264,7 @@ def problems(report: dict) -> list[str]:
     return found
 
 
-def for_up(home: Path, ports: Ports) -> Stack:
+def for_up(home: Path, ports: Ports, frame_partitions: int = contract.FRAME_PARTITIONS) -> Stack:
     """The stack ``up`` should bring up: the requested ports, unless part of the stack is
     already running from an earlier ``up`` — then that one's ports, so nothing runs twice."""
     recorded = load(home)
@@ -263,8 +272,9 @@ def for_up(home: Path, ports: Ports) -> Stack:
         progress.step(f"{', '.join(recorded.running())} already running with the ports of the last "
                       f"`stack up` ({vars(recorded.ports)}); keeping those (run `socksort stack down` "
                       "to change ports)")
+        recorded.frame_partitions = frame_partitions
         return recorded
-    return Stack(home, ports)
+    return Stack(home, ports, frame_partitions=frame_partitions)
 
 
 def load(home: Path, ports: Ports = Ports()) -> Stack:
