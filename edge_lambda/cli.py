@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from pathlib import Path
 
 from socksort import config
 from socksort.config import option
@@ -31,7 +32,11 @@ def register(commands) -> None:
                                         "or image folder; serve the annotated live stream and publish "
                                         "each prediction as JSON to MQTT.")
     option(p, "--model", env="SOCKSORT_MODEL", type=config.existing_dir, required=False,
-           help="model folder (model.json, labels.txt, model.onnx and/or MXNet files)")
+           help="a fixed model folder (model.json, labels.txt, model.onnx and/or MXNet files)")
+    option(p, "--models", env="SOCKSORT_MODELS", type=store_folder, required=False,
+           help="instead of --model: a model store (STORE/<id>/ + STORE/deployed) whose deployed model, "
+                "else newest, is served and swapped in without a restart after each deploy; "
+                "an empty store is waited on")
     option(p, "--source", env="SOCKSORT_SOURCE", default="0",
            help="webcam index, video file, image folder, rtsp:// or http:// URL, or 'awscam'")
     option(p, "--runtime", env="SOCKSORT_RUNTIME", type=config.one_of("auto", "mxnet", "onnx"),
@@ -78,10 +83,21 @@ def register(commands) -> None:
     p.set_defaults(func=edge_command)
 
 
+def store_folder(text: str) -> Path:
+    """A model store: a folder, or a path where one will be (the edge waits for a model)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ValueError("not a folder")
+    return path
+
+
 def edge_config(args):
     """Validated flags -> the EdgeConfig the loop runs with."""
-    if args.model is None:
-        raise UserError("--model is required (or set SOCKSORT_MODEL)")
+    if args.model is None and args.models is None:
+        raise UserError("--model DIR or --models STORE is required (or set SOCKSORT_MODEL / SOCKSORT_MODELS)")
+    if args.model is not None and args.models is not None:
+        raise UserError(f"--model {args.model} and --models {args.models} both given: use one (a fixed model "
+                        "folder, or a store whose deployed model is followed)")
     tls = None
     if args.tls_ca or args.tls_cert or args.tls_key or args.tls_insecure:
         tls = TlsOptions(str(args.tls_ca) if args.tls_ca else None,
@@ -92,7 +108,7 @@ def edge_config(args):
                       threshold=args.threshold, top_k=args.top_k, loop=args.loop,
                       unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
                       fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls,
-                      stream_fps=args.stream_fps)
+                      stream_fps=args.stream_fps, models=args.models)
 
 
 def edge_command(args) -> int:

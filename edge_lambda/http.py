@@ -3,6 +3,8 @@
     /              the annotated live picture with label, probability, FPS and connection state
     /stream.mjpg   multipart JPEG (multipart/x-mixed-replace), one part per annotated frame
     /snapshot.jpg  a freshly drawn annotated frame (frames are drawn only while someone watches)
+    /snapshot.jpg?raw=1  the newest camera frame as the camera gave it, nothing drawn on it
+                   (the teach service stores these as training photos)
     /status.json   what the page shows, as JSON
     /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
@@ -16,10 +18,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+from urllib.parse import parse_qs
 
 from socksort.config import HostPort
+from socksort.edge_lambda.annotate import encode_jpeg
 from socksort.edge_lambda.handoff import Broadcast
 from socksort.edge_lambda.status import EdgeStatus
 from socksort.errors import UserError
@@ -28,6 +33,7 @@ BOUNDARY = "socksortframe"
 
 
 SNAPSHOT_WAIT = 3.0   # seconds /snapshot.jpg waits for a frame drawn for it
+RAW_JPEG_QUALITY = 95  # a raw snapshot becomes a training photo: keep the detail
 
 
 class JpegHub(Broadcast[bytes]):
@@ -41,9 +47,11 @@ class JpegHub(Broadcast[bytes]):
 
 class EdgeHttpServer:
     def __init__(self, address: HostPort, hub: JpegHub, status: Callable[[], EdgeStatus],
-                 metrics: Callable[[], str]):
+                 metrics: Callable[[], str], raw_frame: Callable[[], object | None] | None = None):
+        """``raw_frame()`` gives the newest camera frame (``sources.Frame``) for
+        ``/snapshot.jpg?raw=1``; without it that answers 404."""
         self.hub = hub
-        handler = _handler_class(hub, status, metrics)
+        handler = _handler_class(hub, status, metrics, raw_frame)
         try:
             self._server = ThreadingHTTPServer((address.host, address.port), handler)
         except OSError as exc:
@@ -67,7 +75,8 @@ class EdgeHttpServer:
         self._thread.join(timeout=5)
 
 
-def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Callable[[], str]):
+def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Callable[[], str],
+                   raw_frame: Callable[[], object | None] | None):
     class Handler(BaseHTTPRequestHandler):
         server_version = "socksort-edge"
         protocol_version = "HTTP/1.1"
@@ -76,11 +85,13 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
             pass
 
         def do_GET(self):
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
             if path == "/":
                 self._send(200, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/stream.mjpg":
                 self._stream()
+            elif path == "/snapshot.jpg" and _yes(parse_qs(query, keep_blank_values=True).get("raw")):
+                self._raw_snapshot()
             elif path == "/snapshot.jpg":
                 # Frames are drawn only for viewers, so the latest one may be old: ask for a new one.
                 jpeg = hub.next(timeout=SNAPSHOT_WAIT)
@@ -94,7 +105,7 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
             elif path == "/healthz":
                 report = status()
                 body = {"status": "ok" if report.ok else "degraded", "problems": report.problems,
-                        "camera": report.camera.state,
+                        "camera": report.camera.state, "model": report.model.id,
                         "outputs": {o.name: o.state for o in report.outputs}}
                 code = 200 if report.ok else 503
                 self._send(code, "application/json", json.dumps(body).encode())
@@ -102,6 +113,23 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
                 self._send(200, "text/plain; version=0.0.4", metrics().encode())
             else:
                 self._send(404, "text/plain", b"not found\n")
+
+        def _raw_snapshot(self) -> None:
+            """The newest frame the camera gave; one newer than SNAPSHOT_WAIT is waited for,
+            so a camera that stopped does not hand out a stale picture as if it were live."""
+            if raw_frame is None:
+                self._send(404, "text/plain", b"this server has no camera frames\n")
+                return
+            deadline = time.monotonic() + SNAPSHOT_WAIT
+            frame = raw_frame()
+            while frame is None or time.monotonic() - frame.captured > SNAPSHOT_WAIT:
+                if time.monotonic() >= deadline:
+                    self._send(503, "text/plain", f"no camera frame within {SNAPSHOT_WAIT:g} s "
+                                                  "(is the camera running?)\n".encode())
+                    return
+                time.sleep(0.05)
+                frame = raw_frame()
+            self._send(200, "image/jpeg", encode_jpeg(frame.image, RAW_JPEG_QUALITY))
 
         def _send(self, code: int, kind: str, body: bytes) -> None:
             self.send_response(code)
@@ -131,6 +159,10 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
     return Handler
 
 
+def _yes(values: list[str] | None) -> bool:
+    return bool(values) and values[-1].strip().lower() in ("1", "yes", "true", "on", "")
+
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>socksort edge</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -142,7 +174,8 @@ header{display:flex;gap:1.5em;align-items:baseline;padding:.6em 1em;background:#
 img{display:block;max-width:100%;margin:0 auto}
 </style></head><body>
 <header><span id="label">…</span><span id="prob"></span><span id="fps"></span>
-<span>camera: <b id="camera">…</b></span><span>outputs: <b id="outputs">…</b></span></header>
+<span>camera: <b id="camera">…</b></span><span>outputs: <b id="outputs">…</b></span>
+<span>model: <b id="model">…</b></span></header>
 <img id="live" src="/stream.mjpg" alt="annotated live stream">
 <script>
 async function refresh(){
@@ -158,6 +191,10 @@ async function refresh(){
     const out=document.getElementById('outputs');
     out.textContent=s.outputs.map(o=>o.name+' '+o.state).join(', ')||'none';
     out.className=s.outputs.every(o=>o.state==='connected')?'ok':'bad';
+    const m=s.model, mod=document.getElementById('model');
+    mod.textContent=(m.id||m.folder.split('/').pop()||m.waiting||'none')+(m.loading?' (loading '+m.loading+')':'')
+      +(m.error?' ('+m.error+')':'');
+    mod.className=m.error||m.waiting?'bad':'ok';
   }catch(e){document.getElementById('camera').textContent='edge not reachable';}
 }
 setInterval(refresh,500);refresh();

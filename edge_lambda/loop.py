@@ -4,6 +4,10 @@ publishers, and → (latest result) → annotate + JPEG → HTTP stream / DeepLe
 Each arrow-with-parentheses is a thread boundary, so preprocessing the next frame overlaps
 with running the model on this one.
 
+The model is one reference (``self.loaded``: card + runtime + classifier) that the inference
+thread reads once per frame, so with ``--models`` the store follower (``models.py``) swaps
+a freshly loaded model in between two frames without stopping anything else.
+
 Every hand-over is either a one-slot buffer that keeps the newest item (frames, frames to
 draw) or a publisher's bounded buffer, so no consumer can stall the camera. Frames are only
 annotated and encoded while a viewer (a browser on /stream.mjpg, the FIFO) is waiting for
@@ -30,16 +34,18 @@ from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
 from socksort.edge_lambda.metrics import RateMeter, StageTimes, prometheus_text
+from socksort.edge_lambda.models import Loaded, StoreFollower
 from socksort.edge_lambda.publish import (DEFAULT_BUFFER, MqttPublisher, Publisher, TlsOptions,
                                           greengrass_publisher)
 from socksort.edge_lambda.sources import Capture, Frame, LatestFrame, Source, open_source
-from socksort.edge_lambda.status import CameraStatus, EdgeStatus, OutputStatus
+from socksort.edge_lambda.status import CameraStatus, EdgeStatus, ModelStatus, OutputStatus
+from socksort.errors import UserError
 from socksort.schema import Prediction
 
 
 @dataclass
 class EdgeConfig:
-    model: Path
+    model: Path | None            # a fixed model folder, or None with ``models``
     source: str
     runtime: str = "auto"
     mqtt_url: MqttUrl | None = None
@@ -58,6 +64,7 @@ class EdgeConfig:
     tls: TlsOptions | None = None
     stream_fps: float | None = 15.0   # most frames per second drawn for viewers; None: all
     greengrass: bool = True       # publish through Greengrass too when running under it
+    models: Path | None = None    # a model store whose current model is followed (instead of ``model``)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class _ToDraw:
     frame: Frame
     result: Classification
     fps: float
+    model: str | None
 
 
 class EdgeLoop:
@@ -90,8 +98,9 @@ class EdgeLoop:
         self.capture: Capture | None = None
         self.http: EdgeHttpServer | None = None
         self.fifo = None
-        self.card = None
-        self.classifier: Classifier | None = None
+        self.loaded: Loaded | None = None     # swapped whole, between two frames
+        self.follower: StoreFollower | None = None
+        self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
         self._preparer = threading.Thread(target=self._prepare_loop, name="edge-prepare", daemon=True)
@@ -108,13 +117,25 @@ class EdgeLoop:
 
     def _start(self) -> "EdgeLoop":
         cfg = self.config
-        self.card = modelcard.load(cfg.model)
+        if (cfg.model is None) == (cfg.models is None):
+            raise UserError("the edge needs exactly one of a model folder (--model) and a model store (--models)")
+        if cfg.models is not None and cfg.models.exists() and not cfg.models.is_dir():
+            raise UserError(f"--models {cfg.models} is not a folder")
+        card = modelcard.load(cfg.model) if cfg.model is not None else None
         # The source before the weights: a wrong --source is reported in a moment, not
         # after seconds of loading a model.
         self._source = source = self._given_source or open_source(cfg.source, cfg.fps)
-        runtime = runtimes.load(cfg.model, self.card, cfg.runtime, cfg.threads)
-        self.classifier = Classifier(self.card, runtime, cfg.threshold, cfg.top_k)
-        self.log(f"model {self.card.backbone} ({len(self.card.classes)} classes) on {runtime.name}")
+        if cfg.model is not None:
+            self._use(self._load_model(cfg.model, card))
+        else:
+            # The store's current model is loaded here, before the first frame, as --model's
+            # is; then a thread of its own follows the store. An empty store (or a current
+            # model that does not load) is waited out: the edge classifies nothing meanwhile.
+            self.follower = StoreFollower(cfg.models, self._load_model, self._use, log=self.log)
+            self.follower.check()
+            if self.follower.waiting:
+                self.log(self.follower.waiting)
+            self.follower.start()
         if cfg.mqtt_url is not None:
             # A clean session needs no stable client id; a unique one keeps two edges with
             # the same device name from taking each other's connection away.
@@ -129,7 +150,7 @@ class EdgeLoop:
             publisher.log = publisher.log or self.log
             publisher.start()
         if cfg.http is not None:
-            self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics).start()
+            self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics, self.raw_frame).start()
             self.log(f"live page on {self.http.url}/")
         if cfg.fifo is not None:
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
@@ -141,6 +162,8 @@ class EdgeLoop:
 
     def stop(self, flush_timeout: float = 5.0) -> None:
         self._stop.set()
+        if self.follower:
+            self.follower.stop()
         if self.capture:
             self.capture.stop()
         elif self._source is not None:
@@ -162,19 +185,47 @@ class EdgeLoop:
         self._stop.set()
         self.frames_slot.close()
 
+    # --- the model ---------------------------------------------------------------------
+
+    def _load_model(self, folder: Path, card=None) -> Loaded:
+        """Card, runtime and warm-up: everything a model needs before it serves a frame
+        (on the follower's thread when following a store)."""
+        cfg = self.config
+        card = card or modelcard.load(folder)
+        runtime = runtimes.load(folder, card, cfg.runtime, cfg.threads)
+        return Loaded(Path(folder), Classifier(card, runtime, cfg.threshold, cfg.top_k))
+
+    def _use(self, loaded: Loaded) -> None:
+        """Serve ``loaded`` from the next frame on: one reference assignment."""
+        self.loaded = loaded
+        card = loaded.card
+        self.log(f"model {card.id or loaded.folder} {card.backbone} ({len(card.classes)} classes) "
+                 f"on {loaded.classifier.runtime.name}")
+
+    @property
+    def card(self):
+        return self.loaded.card if self.loaded else None
+
+    @property
+    def classifier(self) -> Classifier | None:
+        return self.loaded.classifier if self.loaded else None
+
     # --- the inference thread ----------------------------------------------------------
 
     def run(self) -> int:
         """Classify frames until the source ends, ``max_frames`` or ``request_stop()``."""
-        cfg, clf, clock = self.config, self.classifier, time.perf_counter
-        for frame in self.prepared_slot:
+        cfg, clock = self.config, time.perf_counter
+        for frame, prepared_by in self.prepared_slot:
             if self._stop.is_set():
                 break
             t1 = clock()
-            result = clf.decide(clf.infer(frame.batch))
+            loaded = self.loaded   # once per frame: a swap lands between two frames
+            clf = loaded.classifier
+            batch = frame.batch if prepared_by is clf else clf.prepare(frame.image)
+            result = clf.decide(clf.infer(batch))
             t2 = clock()
             prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
-                                    self.classified, result.top)
+                                    self.classified, result.top, model=loaded.id)
             payload = prediction.to_json()
             for publisher in self.publishers:
                 publisher.publish(payload, frame.captured)
@@ -185,7 +236,7 @@ class EdgeLoop:
             self.classified += 1
             self.rate.tick()
             if self.hub.watched:
-                self.draw_slot.put(_ToDraw(frame, result, self.rate.rate))
+                self.draw_slot.put(_ToDraw(frame, result, self.rate.rate, loaded.id))
             if cfg.max_frames and self.classified >= cfg.max_frames:
                 break
         self.frames_slot.close()   # nothing will take frames any more: let capture end
@@ -196,10 +247,16 @@ class EdgeLoop:
         lossless = self.config.unthrottled
         try:
             for frame in self.frames_slot:
+                self.last_frame = frame
+                loaded = self.loaded
+                if loaded is None:
+                    continue   # no model yet (an empty store): nothing to classify with
                 began = time.perf_counter()
-                frame.batch = self.classifier.prepare(frame.image)
+                # Prepared for this model; the inference thread prepares again in the rare
+                # frame that reaches it after a swap to a model with another preprocessing.
+                frame.batch = loaded.classifier.prepare(frame.image)
                 self.times.add("preprocess", time.perf_counter() - began)
-                self.prepared_slot.put(frame, wait=lossless)
+                self.prepared_slot.put((frame, loaded.classifier), wait=lossless)
         finally:
             self.prepared_slot.close()
 
@@ -214,8 +271,10 @@ class EdgeLoop:
             if not self.hub.watched:
                 continue   # the viewer that asked went away, or was served meanwhile
             t0 = clock()
-            image = annotate.draw(item.frame.image, item.result.label, item.result.probability,
-                                  item.fps, self._camera_note())
+            # On a copy: the frame itself stays as the camera gave it (/snapshot.jpg?raw=1).
+            image = annotate.draw(item.frame.image.copy(), item.result.label, item.result.probability,
+                                  item.fps, " ".join(n for n in (item.model and f"model {item.model}",
+                                                                 self._camera_note()) if n))
             t1 = clock()
             self.hub.publish(annotate.encode_jpeg(image))
             t2 = clock()
@@ -225,6 +284,10 @@ class EdgeLoop:
                 # A person watching needs no more; the cores go to the model meanwhile, and
                 # the next frame drawn is the newest one by then.
                 self._stop.wait(max(0.0, t0 + 1 / self.config.stream_fps - clock()))
+
+    def raw_frame(self) -> Frame | None:
+        """The newest frame the camera gave, not drawn on (None before the first)."""
+        return self.last_frame
 
     def _camera_note(self) -> str:
         return "" if self.capture is None or self.capture.alive else f"camera {self.capture.state}"
@@ -237,12 +300,19 @@ class EdgeLoop:
                               frames=cap.frames if cap else 0, dropped=self.dropped,
                               reopens=cap.reopens if cap else 0, error=cap.last_error if cap else "",
                               up=bool(cap and cap.alive))
+        loaded, follower = self.loaded, self.follower
+        model = ModelStatus(id=loaded.id if loaded else None, folder=str(loaded.folder) if loaded else "",
+                            classes=tuple(loaded.card.classes) if loaded else (),
+                            store=str(self.config.models) if self.config.models else "",
+                            error=follower.error if follower else "",
+                            waiting=follower.waiting if follower else "",
+                            loading=follower.loading if follower else None)
         return EdgeStatus(device=self.config.device,
-                          backbone=self.card.backbone if self.card else "",
-                          runtime=self.classifier.runtime.name if self.classifier else "",
+                          backbone=loaded.card.backbone if loaded else "",
+                          runtime=loaded.classifier.runtime.name if loaded else "",
                           camera=camera, fps=self.rate.rate, uptime_seconds=time.time() - self.started_at,
                           classified=self.classified, latest=self.latest,
-                          outputs=tuple(OutputStatus.of(p) for p in self.publishers))
+                          outputs=tuple(OutputStatus.of(p) for p in self.publishers), model=model)
 
     def metrics(self) -> str:
         return prometheus_text(self.status(), self.times)

@@ -49,6 +49,19 @@ class OutputStatus:
 
 
 @dataclass(frozen=True)
+class ModelStatus:
+    """The model serving, and with ``--models`` what the store follower has to say."""
+
+    id: str | None = None         # model.json's id; None for a folder without one (or no model yet)
+    folder: str = ""
+    classes: tuple[str, ...] = ()
+    store: str = ""               # the followed store, empty with a fixed --model
+    error: str = ""               # why the store's current model was refused (the old one serves on)
+    waiting: str = ""             # why no model serves yet (an empty store)
+    loading: str | None = None    # the id being loaded right now
+
+
+@dataclass(frozen=True)
 class EdgeStatus:
     device: str
     backbone: str            # empty until the model is loaded
@@ -59,13 +72,20 @@ class EdgeStatus:
     classified: int
     latest: Prediction | None
     outputs: tuple[OutputStatus, ...]
+    model: ModelStatus = ModelStatus()
 
     @property
     def problems(self) -> list[str]:
-        """What keeps the edge from doing its job: a lost camera, an output not delivering."""
+        """What keeps the edge from doing its job: a lost camera, an output not delivering,
+        no model to classify with, a deployed model refused (an older one serving instead)."""
         found = [f"camera lost: {self.camera.error}"] if self.camera.state == "lost" else []
-        return found + [f"{out.name} {out.state}: {out.error}" for out in self.outputs
-                        if out.state not in ("connected", "starting")]
+        found += [f"{out.name} {out.state}: {out.error}" for out in self.outputs
+                  if out.state not in ("connected", "starting")]
+        if self.model.waiting:
+            found.append(self.model.waiting)
+        if self.model.error:
+            found.append(self.model.error)
+        return found
 
     @property
     def ok(self) -> bool:
@@ -77,7 +97,10 @@ class EdgeStatus:
             "status": "ok" if self.ok else "degraded",
             "problems": self.problems,
             "device": self.device,
-            "model": {"backbone": self.backbone, "runtime": self.runtime},
+            "model": {"id": self.model.id, "folder": self.model.folder, "backbone": self.backbone,
+                      "runtime": self.runtime, "classes": list(self.model.classes),
+                      "store": self.model.store, "error": self.model.error,
+                      "waiting": self.model.waiting, "loading": self.model.loading},
             "camera": self.camera.to_dict(),
             "fps": round(self.fps, 2),
             "uptime_seconds": round(self.uptime_seconds, 1),

@@ -47,7 +47,9 @@ def test_page_links_the_stream_and_status_reports_the_latest_prediction(running_
     assert wait_until(lambda: edge.classified > 0)
     report = json.loads(get(url + "/status.json")[1])
     assert report["latest"]["image"] in ("red", "green", "blue")
-    assert report["model"] == {"backbone": "colour-test-net", "runtime": "onnx"}
+    assert {k: report["model"][k] for k in ("backbone", "runtime", "classes", "folder", "error")} == {
+        "backbone": "colour-test-net", "runtime": "onnx", "classes": ["red", "green", "blue"],
+        "folder": str(colour_model), "error": ""}
 
 
 def test_healthz_reports_a_dead_camera_and_its_return(running_edge, colour_model):
