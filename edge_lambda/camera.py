@@ -129,7 +129,10 @@ class ThinCamera:
             "linger.ms": 5, "message.max.bytes": 2 * 1024 * 1024,
             # librdkafka's own queue stays small: frames wait in ours, where the oldest goes first.
             "queue.buffering.max.messages": max(2, cfg.queue), "message.timeout.ms": 30000})
-        self.capture = Capture(source, self.slot, loop=cfg.loop, log=self.log).start()
+        # A recording is handed over frame by frame (none overwritten) and paced here at its
+        # own rate: played as a camera would film it, every frame of it sent.
+        self.capture = Capture(source, self.slot, loop=cfg.loop, unthrottled=source.recording,
+                               log=self.log).start()
         self._sender.start()
         self.log(f"{source} as device {cfg.device!r} → Kafka {cfg.bootstrap} topic {contract.CAMERA_FRAMES}")
         return self
@@ -142,16 +145,20 @@ class ThinCamera:
         if stop_on_sigterm and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
         cfg = self.config
-        live_cap = cfg.fps if cfg.fps and not self.capture.source.recording else None
+        source = self.capture.source
+        recording = source.recording
+        rate = (source.fps or cfg.fps) if recording else cfg.fps
         next_report = time.monotonic() + REPORT_EVERY_S
-        next_frame = time.monotonic()
+        started = next_frame = time.monotonic()
         try:
             while not self._stop.is_set():
                 if cfg.frames is not None and self.queued >= cfg.frames:
                     break
-                if live_cap:
+                if recording and rate:
+                    self._stop.wait(max(0.0, started + self.queued / rate - time.monotonic()))
+                elif rate:   # a live camera: at most --fps, the newest frame each time
                     self._stop.wait(max(0.0, next_frame - time.monotonic()))
-                    next_frame = max(next_frame + 1 / live_cap, time.monotonic())
+                    next_frame = max(next_frame + 1 / rate, time.monotonic())
                 frame = self.slot.take(timeout=0.5)
                 if frame is None:
                     if not self.capture.alive and self.capture.state != "lost":
