@@ -20,7 +20,9 @@ const state = {
   deployed: null,
   shown: null,                  // the model shown in the Model panel: {detail, why}
   job: null,                    // the training job followed: {id, source}
-  cameraOk: null,
+  cameraOk: null,               // recording possible: the camera is up, or its stream plays
+  cameraCheck: null,            // the dashboard's health check of the camera: {ok, detail}
+  streamLive: false,            // the relayed stream has delivered a picture since it last failed
   apiOk: null,
   recording: null,
   uploading: false,
@@ -986,16 +988,25 @@ function showHealth(health) {
   setCamera(camera ? camera.ok : false, camera ? camera.detail : "no camera check");
 }
 
+// The camera can be recorded from when the edge says it is healthy, or when its stream plays
+// though the edge reports a problem elsewhere (its broker is down: frames still come).
 function setCamera(ok, detail) {
-  const was = state.cameraOk;
-  state.cameraOk = ok;
-  $("camera-note").textContent = ok ? "Camera live: hold the button to record photos from it."
-    : `No camera (${detail}). Uploading photos, training and deploying still work; recording waits for the camera.`;
-  $("camera-note").classList.toggle("bad", !ok);
-  if (ok && was !== true) reloadStream();
-  if (!ok) {
+  state.cameraCheck = { ok, detail };
+  if (ok && !state.streamLive) reloadStream();
+  cameraChanged();
+}
+
+function cameraChanged() {
+  const check = state.cameraCheck || { ok: false, detail: "checking…" };
+  const usable = check.ok || state.streamLive;
+  state.cameraOk = usable;
+  $("camera-note").textContent = check.ok ? "Camera live: hold the button to record photos from it."
+    : usable ? `Camera streaming, though the edge reports: ${check.detail}. Recording works.`
+    : `No camera (${check.detail}). Uploading photos, training and deploying still work; recording waits for the camera.`;
+  $("camera-note").classList.toggle("bad", !usable);
+  if (!usable) {
     stopRecording();
-    $("stream-missing").textContent = "No camera — " + detail;
+    $("stream-missing").textContent = "No camera — " + check.detail;
     $("stream-missing").hidden = false;
   }
   updateRecordButton();
@@ -1008,16 +1019,22 @@ function showCurrent(cur) {
   $("now-model").textContent = model || (cur ? "(not named)" : "–");
 }
 
+// The stream is asked for again every few seconds until it plays: the page finds the camera
+// as soon as it is back, whatever the health check says.
 let retryTimer = null;
 function reloadStream() {
   clearTimeout(retryTimer);
   $("stream").src = "/stream.mjpg?t=" + Date.now();
 }
-$("stream").addEventListener("load", () => { $("stream-missing").hidden = true; });
+$("stream").addEventListener("load", () => {
+  $("stream-missing").hidden = true;
+  if (!state.streamLive) { state.streamLive = true; cameraChanged(); }
+});
 $("stream").addEventListener("error", () => {
   $("stream-missing").hidden = false;
   clearTimeout(retryTimer);
-  if (state.cameraOk !== false) retryTimer = setTimeout(reloadStream, 3000);
+  retryTimer = setTimeout(reloadStream, 3000);
+  if (state.streamLive) { state.streamLive = false; cameraChanged(); }
 });
 
 function connect() {
@@ -1053,6 +1070,7 @@ async function refresh() {
 async function start() {
   $("stream-missing").hidden = false;
   $("stream-missing").textContent = "camera stream unavailable — retrying";
+  reloadStream();
   renderClasses();
   renderModel();
   connect();
