@@ -90,3 +90,36 @@ def test_mosquitto_follows_the_local_brokers_rules():
              "max_queued_bytes", "max_inflight_messages", "set_tcp_nodelay", "message_size_limit"]
     assert {k: docker.get(k) for k in rules} == {k: local[k] for k in rules}
     assert docker["listener"].split()[0] == str(contract.PORTS["mqtt"])
+
+
+def _env_of(command: str) -> set[str]:
+    """The SOCKSORT_* variables a `socksort COMMAND`'s options read."""
+    import re
+
+    from socksort.cli import build_parser
+    parser = build_parser()
+    commands = next(a for a in parser._actions if getattr(a, "choices", None) and "worker" in a.choices)
+    return {name for action in commands.choices[command]._actions
+            for name in re.findall(r"\[env (SOCKSORT_[A-Z_]+)\]", action.help or "")}
+
+
+def test_workers_scale_out_with_no_fixed_port_or_name():
+    worker = SERVICES["worker"]
+    assert "ports" not in worker and "container_name" not in worker
+    assert "socksort worker" in worker["command"]
+    assert {"kafka", "topics-init"} <= set(worker["depends_on"])
+
+
+def test_workers_reach_kafka_on_its_internal_listener_and_read_only_their_own_settings():
+    env = SERVICES["worker"]["environment"]
+    internal = next(l for l in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(",")
+                    if l.startswith("INTERNAL://"))
+    assert env["SOCKSORT_BOOTSTRAP"] == internal.removeprefix("INTERNAL://")
+    assert set(env) <= _env_of("worker")
+    assert "SOCKSORT_MODELS" in env or "SOCKSORT_MODEL" in env
+
+
+def test_the_frames_topic_gets_the_partitions_stack_up_gives_it():
+    import re
+    created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", SERVICES["topics-init"]["entrypoint"]))
+    assert created == {contract.CAMERA_FRAMES: str(contract.FRAME_PARTITIONS), contract.WORKER_ERRORS_TOPIC: "1"}

@@ -62,6 +62,11 @@ def shows(tmp_path_factory):
     return made
 
 
+def partitions(kafka, topic=contract.CAMERA_FRAMES) -> int:
+    from confluent_kafka.admin import AdminClient
+    return len(AdminClient({"bootstrap.servers": kafka}).list_topics(topic, timeout=10).topics[topic].partitions)
+
+
 def start_worker(kafka, model, logs, name, *extra):
     process = socksort_process(["worker", "--model", model, "--bootstrap", kafka, "--threads", "1", *extra],
                                logs / f"{name}.log")
@@ -127,7 +132,7 @@ def test_four_cameras_and_two_workers_give_every_frame_one_prediction_in_seq_ord
     run = uuid.uuid4().hex[:6]
     workers = [start_worker(kafka, model, logs, f"worker-{i}") for i in range(2)]
     processes.extend(workers)
-    wait_for(lambda: sum(len(health(w.url)["partitions"]) for w in workers) == contract.FRAME_PARTITIONS,
+    wait_for(lambda: sum(len(health(w.url)["partitions"]) for w in workers) == partitions(kafka),
              60, "the two workers to share the frame partitions")
     devices = {n: f"four-{run}-{n}" for n in shows}
     cameras = [start_camera(kafka, shows[n][0], devices[n], logs) for n in shows]
@@ -150,7 +155,7 @@ def test_a_worker_killed_mid_stream_and_a_new_one_lose_and_double_nothing(kafka,
     run = uuid.uuid4().hex[:6]
     first = start_worker(kafka, model, logs, "doomed")
     processes.append(first)
-    wait_for(lambda: len(health(first.url)["partitions"]) == contract.FRAME_PARTITIONS, 60,
+    wait_for(lambda: len(health(first.url)["partitions"]) == partitions(kafka), 60,
              "the worker to own every partition")
     devices = {n: f"kill-{run}-{n}" for n in shows}
     # Looped: each camera keeps sending while the worker dies and its successor takes over.
@@ -218,3 +223,19 @@ def test_bad_frames_are_skipped_with_a_line_on_the_error_topic_and_the_worker_ke
     assert worker.poll() is None
     assert health(worker.url)["state"] == "running" and health(worker.url)["bad"] == 4
     assert stop(worker) == 0
+
+
+def test_a_worker_on_a_bare_kafka_creates_the_frames_topic_with_six_partitions(kafka, model, logs, processes):
+    worker = start_worker(kafka, model, logs, "first-on-kafka")
+    processes.append(worker)
+    assert partitions(kafka) == contract.FRAME_PARTITIONS
+    assert partitions(kafka, contract.WORKER_ERRORS_TOPIC) == 1
+    assert stop(worker) == 0
+
+
+def test_stack_up_with_more_frame_partitions_grows_the_frames_topic(kafka, tmp_path):
+    from socksort.stack import Ports, Stack
+
+    port = int(kafka.rpartition(":")[2])
+    Stack(tmp_path / "stack", Ports(kafka=port), with_ksql=False, frame_partitions=8).create_topics()
+    assert partitions(kafka) == 8
