@@ -14,6 +14,7 @@ import base64
 import io
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
@@ -419,6 +420,80 @@ def test_holding_space_records_and_letting_go_stops(recording_page):
                            timeout=15_000)
     taken = api.get("/api/examples").json()["dataset"]["classes"]["live"]
     assert taken == page.evaluate(RECORDED)
+
+
+# --- the whole way: photos in, a model out, the live label from it ------------------------------
+
+@pytest.fixture
+def live_teach(mosquitto, sock_show, tmp_path):
+    """A dashboard and a real edge sharing one model store: the edge follows the store's deployed
+    (else newest) model, plays the synthetic show, and publishes to a real Mosquitto the dashboard
+    watches. The store starts empty, so the edge predicts nothing until the page has trained."""
+    from socksort.config import HostPort, mqtt_url
+    from socksort.dashboard.app import Settings
+    from socksort.dashboard.cli import start_dashboard, stop_dashboard
+
+    models = tmp_path / "models"
+    models.mkdir()
+    port = free_port()
+    log = tmp_path / "edge.log"
+    with open(log, "wb") as out:
+        edge = subprocess.Popen(
+            [sys.executable, "-m", "socksort", "edge", "--models", str(models), "--source", str(sock_show[0]),
+             "--loop", "yes", "--http", f"127.0.0.1:{port}", "--mqtt-url", mosquitto.url,
+             "--device", "teach-flow", "--threads", "1"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for_port("127.0.0.1", port, timeout=120), log.read_text()
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=f"http://127.0.0.1:{port}",
+                            ksql_url=nowhere, connect_url=nowhere, mqtt_url=mqtt_url(mosquitto.url),
+                            health_every=0.5, images=tmp_path / "images", models=models)
+        dashboard, server, thread = start_dashboard(settings)
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            stop_dashboard(dashboard, server, thread)
+    finally:
+        edge.terminate()
+        try:
+            edge.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            edge.kill()
+
+
+@pytest.mark.slow
+def test_photos_uploaded_trained_and_deployed_from_the_page_name_the_live_show(live_teach, sock_dataset,
+                                                                             browser_page, screenshot):
+    page = browser_page
+    page.goto(live_teach + "/teach")
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.wait_for_selector(READY, timeout=20_000)
+    began = time.monotonic()
+    designs = sorted(d.name for d in sock_dataset.iterdir() if d.is_dir())
+    assert "Blank" in designs and len(designs) == 4
+    for design in designs:
+        page.fill("#new-class", design)
+        page.click("#add-class-button")
+        photos = sorted(p for p in (sock_dataset / design).iterdir() if p.suffix == ".jpg")
+        class_card(page, design).locator("input.files").set_input_files(photos)
+        page.wait_for_function(f"document.querySelector(\"#classes li[data-label='{design}'] .count\")"
+                               f".textContent === '{len(photos)} photos'", timeout=60_000)
+    page.click("#train")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Done')", timeout=600_000)
+    page.click("#deploy")
+    page.wait_for_selector("#models tr.deployed .badge", timeout=10_000)
+    taught = [d for d in designs if d != "Blank"]
+    page.wait_for_function("(names) => names.includes(document.getElementById('now-label').textContent)",
+                           arg=taught, timeout=120_000)
+    # How long the whole flow took on this machine, for the issue's closing note (not asserted).
+    print(f"teach flow: first upload to a taught label live on the page in {time.monotonic() - began:.1f} s")
+    page.wait_for_selector("#stream-missing", state="hidden", timeout=30_000)   # the annotated stream plays
+    page.wait_for_function("(names) => names.includes(document.getElementById('now-label').textContent)",
+                           arg=taught, timeout=60_000)
+    screenshot(page, "teach-view.png")
+    assert page.inner_text("#model-which").endswith("deployed")
+    assert page.script_errors == []
 
 
 # --- export and import --------------------------------------------------------------------
