@@ -168,8 +168,8 @@ function classCard(name) {
       </div>
     </div>
     <div class="class-tools upload-tools">
-      <label class="files-label"></label><input type="file" class="files" multiple accept="image/jpeg,image/png,.jpg,.jpeg,.png">
-      <label class="folder-label"></label><input type="file" class="folder" webkitdirectory multiple>
+      <span class="pick"><label class="files-label"></label><input type="file" class="files" multiple accept="image/jpeg,image/png,.jpg,.jpeg,.png"></span>
+      <span class="pick"><label class="folder-label"></label><input type="file" class="folder" webkitdirectory multiple></span>
     </div>
     <div class="thumbs"></div>`;
   const uid = "c" + Math.random().toString(36).slice(2, 9);
@@ -985,23 +985,28 @@ function showHealth(health) {
     : "All parts up";
   overall.title = health.checks.map((c) => `${c.title}: ${c.ok ? "up" : c.detail}`).join("\n");
   const camera = health.checks.find((c) => c.part === "camera");
-  setCamera(camera ? camera.ok : false, camera ? camera.detail : "no camera check");
+  setCamera(camera ? camera.ok : false, camera ? camera.detail : "no camera check", camera ? camera.idle : false);
 }
 
-// The camera can be recorded from when the edge says it is healthy, or when its stream plays
-// though the edge reports a problem elsewhere (its broker is down: frames still come).
-function setCamera(ok, detail) {
-  state.cameraCheck = { ok, detail };
-  if (ok && !state.streamLive) reloadStream();
+// The camera can be recorded from when the edge says it is healthy, and also when it answers
+// but reports a problem elsewhere: its broker is down, or it waits for a first model (its
+// camera runs and serves frames to record from, though its annotated stream has none to show).
+// Only an edge that does not answer at all (health.py: "edge function at URL: ...") or has
+// finished its recording is no camera; if a capture still fails, the recording says why.
+const UNREACHABLE = /^edge function at /;
+
+function setCamera(ok, detail, idle) {
+  state.cameraCheck = { ok, detail, answers: ok || (!idle && !UNREACHABLE.test(detail)) };
+  if (state.cameraCheck.answers && !state.streamLive) reloadStream();
   cameraChanged();
 }
 
 function cameraChanged() {
-  const check = state.cameraCheck || { ok: false, detail: "checking…" };
-  const usable = check.ok || state.streamLive;
+  const check = state.cameraCheck || { ok: false, detail: "checking…", answers: false };
+  const usable = check.answers || state.streamLive;
   state.cameraOk = usable;
   $("camera-note").textContent = check.ok ? "Camera live: hold the button to record photos from it."
-    : usable ? `Camera streaming, though the edge reports: ${check.detail}. Recording works.`
+    : usable ? `The camera answers, though the edge reports: ${check.detail}. Recording works.`
     : `No camera (${check.detail}). Uploading photos, training and deploying still work; recording waits for the camera.`;
   $("camera-note").classList.toggle("bad", !usable);
   if (!usable) {

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import subprocess
 import sys
 import time
+import urllib.request
 import zipfile
 
 import pytest
@@ -422,13 +424,14 @@ def test_holding_space_records_and_letting_go_stops(recording_page):
     assert taken == page.evaluate(RECORDED)
 
 
-# --- the whole way: photos in, a model out, the live label from it ------------------------------
+# --- the whole way: record and upload, train, deploy, the live label -----------------------------
 
 @pytest.fixture
 def live_teach(mosquitto, sock_show, tmp_path):
-    """A dashboard and a real edge sharing one model store: the edge follows the store's deployed
-    (else newest) model, plays the synthetic show, and publishes to a real Mosquitto the dashboard
-    watches. The store starts empty, so the edge predicts nothing until the page has trained."""
+    """(dashboard URL, edge URL): a dashboard and a real edge sharing one model store. The edge
+    follows the store's deployed (else newest) model, plays the synthetic show in a loop, and
+    publishes to a real Mosquitto the dashboard watches. The store starts empty: the edge's
+    camera runs, but it predicts nothing until the page has trained."""
     from socksort.config import HostPort, mqtt_url
     from socksort.dashboard.app import Settings
     from socksort.dashboard.cli import start_dashboard, stop_dashboard
@@ -445,12 +448,13 @@ def live_teach(mosquitto, sock_show, tmp_path):
     try:
         assert wait_for_port("127.0.0.1", port, timeout=120), log.read_text()
         nowhere = f"http://127.0.0.1:{free_port()}"
-        settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=f"http://127.0.0.1:{port}",
+        edge_url = f"http://127.0.0.1:{port}"
+        settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=edge_url,
                             ksql_url=nowhere, connect_url=nowhere, mqtt_url=mqtt_url(mosquitto.url),
                             health_every=0.5, images=tmp_path / "images", models=models)
         dashboard, server, thread = start_dashboard(settings)
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            yield f"http://127.0.0.1:{server.server_address[1]}", edge_url
         finally:
             stop_dashboard(dashboard, server, thread)
     finally:
@@ -461,36 +465,123 @@ def live_teach(mosquitto, sock_show, tmp_path):
             edge.kill()
 
 
+class Show:
+    """Where the edge is in the looping show, and what the show's truth says is on screen there."""
+
+    MARGIN = 4   # frames kept clear of a showing's edges, for the page's and the edge's lag
+
+    def __init__(self, edge_url: str, truth_file):
+        self.edge_url = edge_url
+        self.truth = json.loads(truth_file.read_text())
+
+    def frame(self) -> int:
+        with urllib.request.urlopen(self.edge_url + "/status.json", timeout=5) as response:
+            return (json.load(response)["camera"]["frames"] - 1) % self.truth["frames"]
+
+    def showings(self, design: str) -> list[tuple[int, int]]:
+        """The frames in which ``design`` is mostly in view (coming in, held, going out), kept
+        clear of the showing's edges. Coming in and going out it moves: those frames differ
+        enough from the held ones not to be skipped as near-duplicates."""
+        return [(s["start_frame"] + self.MARGIN, s["end_frame"] - 2 * self.MARGIN)
+                for s in self.truth["showings"] if s["design"] == design]
+
+    def on_screen(self) -> str | None:
+        """The design held in view now, or None between showings or near their edges."""
+        now = self.frame()
+        for showing in self.truth["showings"]:
+            if showing["held_start_frame"] + self.MARGIN <= now < showing["held_end_frame"] - self.MARGIN:
+                return showing["design"]
+        return None
+
+    def wait_inside(self, design: str, timeout: float = 120) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.frame()
+            for start, end in self.showings(design):
+                if start <= now < start + 3:    # from the showing's start: the sock coming in
+                    return start, end
+            time.sleep(0.03)
+        raise AssertionError(f"the show never held {design} in view")
+
+    def wait_past(self, end: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.frame() < end:
+            time.sleep(0.03)
+
+
+def record_while_shown(page, show: Show, design: str, at_least: int = 2) -> int:
+    """Add class ``design`` and hold the record button while the show holds it in view, once
+    per showing (at most four), until the class has ``at_least`` photos; returns how many it has."""
+    page.fill("#new-class", design)
+    page.click("#add-class-button")
+    page.select_option("#record-class", design)
+    count = class_card(page, design).locator(".count")
+    for _ in range(4):
+        _, end = show.wait_inside(design)
+        page.hover("#record")
+        page.mouse.down()
+        show.wait_past(end)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('record').textContent === 'Hold to record'", timeout=15_000)
+        page.wait_for_timeout(300)   # the page re-reads the dataset after a recording
+        have = int(count.inner_text().split()[0])
+        if have >= at_least:
+            return have
+    return have
+
+
 @pytest.mark.slow
-def test_photos_uploaded_trained_and_deployed_from_the_page_name_the_live_show(live_teach, sock_dataset,
-                                                                             browser_page, screenshot):
+def test_record_upload_train_and_deploy_from_the_page_then_the_live_label_names_the_design_on_screen(
+        live_teach, sock_dataset, sock_show, browser_page, screenshot):
+    dashboard_url, edge_url = live_teach
+    show = Show(edge_url, sock_show[1])
+    shown = sorted({s["design"] for s in show.truth["showings"]})
+    designs = sorted(d.name for d in sock_dataset.iterdir() if d.is_dir() and d.name != "Blank")
+    assert len(designs) == 3 and set(shown) <= set(designs)
     page = browser_page
-    page.goto(live_teach + "/teach")
+    page.goto(dashboard_url + "/teach")
     page.evaluate("localStorage.clear()")
     page.reload()
     page.wait_for_selector(READY, timeout=20_000)
+    # the edge answers, its camera running, though it waits for a first model
+    page.wait_for_function("document.getElementById('camera-note').textContent.startsWith('The camera answers')",
+                           timeout=30_000)
     began = time.monotonic()
-    designs = sorted(d.name for d in sock_dataset.iterdir() if d.is_dir())
-    assert "Blank" in designs and len(designs) == 4
-    for design in designs:
+
+    # The design the show holds up most is recorded from it; the others, and Blank, are uploaded.
+    # (A design close to the background in grey, like grey-stripes, is skipped as a
+    # near-duplicate of its first photo all through its showing, as socksort capture skips it.)
+    recorded = max(shown, key=lambda d: (len(show.showings(d)), d))
+    assert record_while_shown(page, show, recorded) >= 2, page.inner_text("#record-status")
+    for design in [d for d in designs if d != recorded] + ["Blank"]:
         page.fill("#new-class", design)
         page.click("#add-class-button")
         photos = sorted(p for p in (sock_dataset / design).iterdir() if p.suffix == ".jpg")
         class_card(page, design).locator("input.files").set_input_files(photos)
         page.wait_for_function(f"document.querySelector(\"#classes li[data-label='{design}'] .count\")"
                                f".textContent === '{len(photos)} photos'", timeout=60_000)
+
     page.click("#train")
     page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Done')", timeout=600_000)
     page.click("#deploy")
     page.wait_for_selector("#models tr.deployed .badge", timeout=10_000)
-    taught = [d for d in designs if d != "Blank"]
-    page.wait_for_function("(names) => names.includes(document.getElementById('now-label').textContent)",
-                           arg=taught, timeout=120_000)
+
+    # The page names the design the truth says is on screen (checked only while one is held in view).
+    named = None
+    deadline = time.monotonic() + 120
+    while named is None and time.monotonic() < deadline:
+        truth = show.on_screen()
+        label = page.inner_text("#now-label")
+        if truth is not None and label == truth and show.on_screen() == truth:
+            named = label
+        time.sleep(0.1)
+    assert named in shown
     # How long the whole flow took on this machine, for the issue's closing note (not asserted).
-    print(f"teach flow: first upload to a taught label live on the page in {time.monotonic() - began:.1f} s")
+    print(f"teach flow: from holding the record button to the live label naming the design on screen in "
+          f"{time.monotonic() - began:.1f} s")
     page.wait_for_selector("#stream-missing", state="hidden", timeout=30_000)   # the annotated stream plays
     page.wait_for_function("(names) => names.includes(document.getElementById('now-label').textContent)",
-                           arg=taught, timeout=60_000)
+                           arg=designs, timeout=60_000)
     screenshot(page, "teach-view.png")
     assert page.inner_text("#model-which").endswith("deployed")
     assert page.script_errors == []
