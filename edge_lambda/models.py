@@ -28,7 +28,7 @@ from socksort.edge_lambda.classify import Classifier
 from socksort.modelcard import ModelCard
 from socksort.modelstore import DEPLOYED, ID_PATTERN, ModelStore
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25   # two stat calls a poll: a deploy is seen within a quarter second for nothing
 
 
 @dataclass(frozen=True)
