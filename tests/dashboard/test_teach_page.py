@@ -291,6 +291,67 @@ def painted(page, canvas_id: str) -> int:
     }""", canvas_id)
 
 
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    """A dashboard for tests that start a full training and stop it."""
+    folder = tmp_path_factory.mktemp("teach-page-busy")
+    with teach_server(folder / "images", folder / "models") as api:
+        teach_colours(api, per_class=3)
+        yield api
+
+
+def start_full_training(page, api):
+    page.check("input[name=mode][value=full]")
+    page.click("#train")
+    page.wait_for_function("document.getElementById('train-status').textContent.includes('full')", timeout=10_000)
+    running = [job for job in api.get("/api/train").json()["jobs"] if job["state"] in ("queued", "running")]
+    assert len(running) == 1 and running[0]["mode"] == "full"
+    return running[0]["job"]
+
+
+def test_cancel_stops_the_training_and_leaves_no_model(busy, browser_page):
+    page = open_teach(browser_page, busy)
+    job = start_full_training(page, busy)
+    page.click("#cancel")
+    page.wait_for_function("document.getElementById('train-status').textContent.startsWith('Training cancelled')",
+                           timeout=60_000)
+    assert busy.get(f"/api/train/{job}").json()["state"] == "cancelled"
+    assert busy.get("/api/models").json()["models"] == []
+    assert page.is_enabled("#train") and page.is_disabled("#cancel")
+
+
+def test_the_page_stays_usable_while_training_runs(busy, browser_page, tmp_path):
+    page = open_teach(browser_page, busy)
+    job = start_full_training(page, busy)
+    try:
+        class_card(page, "green").locator("input.files").set_input_files([jpeg_file(tmp_path, "green", 90)])
+        page.wait_for_function("document.getElementById('upload-status').textContent.startsWith('Added 1 photo')",
+                               timeout=20_000)
+        assert busy.get(f"/api/train/{job}").json()["state"] in ("queued", "running")
+        assert page.is_enabled("#cancel")
+        assert class_card(page, "green").locator(".count").inner_text() == "4 photos"
+    finally:
+        busy.post(f"/api/train/{job}/cancel")
+        wait_job(busy, job)
+
+
+def test_a_class_with_few_photos_is_named_in_a_warning(busy, browser_page):
+    page = open_teach(browser_page, busy)
+    warnings = page.locator("#dataset-warnings li").all_inner_texts()
+    assert any(w.startswith("Class red has only 3 photos") for w in warnings), warnings
+
+
+def test_two_classes_often_confused_are_named_in_a_warning(fresh, browser_page):
+    page = open_teach(browser_page, fresh)
+    warnings = page.evaluate("""() => {
+        renderModelWarnings({ classes: ['argyle', 'plain', 'striped'] },
+                            { classes: ['argyle', 'plain', 'striped'], matrix: [[5, 0, 0], [0, 3, 3], [0, 2, 4]] });
+        return [...document.querySelectorAll('#model-warnings li')].map((li) => li.textContent);
+    }""")
+    assert len(warnings) == 1
+    assert warnings[0].startswith("plain and striped are often confused (5 of their 12 validation photos)")
+
+
 def test_enter_starts_training(taught, browser_page):
     before = {job["job"] for job in taught.get("/api/train").json()["jobs"]}
     page = open_teach(browser_page, taught)
@@ -605,6 +666,24 @@ def test_a_project_zip_imported_through_the_page_brings_its_photos(two_models, t
         for colour in ("red", "green", "blue"):
             class_card(page, colour).wait_for(timeout=10_000)
         assert empty.get("/api/examples").json()["dataset"] == taught.get("/api/examples").json()["dataset"]
+
+
+def test_a_file_that_is_not_a_project_zip_is_refused_with_the_apis_reason(fresh, tmp_path, browser_page):
+    page = open_teach(browser_page, fresh)
+    bogus = jpeg_file(tmp_path, "red", 99)
+    page.set_input_files("#import-file", bogus)
+    page.click("#import")
+    page.wait_for_function("document.getElementById('state-status').textContent.startsWith('Import refused')",
+                           timeout=10_000)
+    assert "not a zip file" in page.inner_text("#state-status")
+
+
+def test_photos_taught_elsewhere_appear_on_an_open_page(fresh, browser_page):
+    page = open_teach(browser_page, fresh)
+    assert class_card(page, "elsewhere").count() == 0
+    assert fresh.teach("elsewhere", photo("blue", 80)).status == 201
+    class_card(page, "elsewhere").wait_for(timeout=15_000)
+    assert class_card(page, "elsewhere").locator(".count").inner_text() == "1 photo"
 
 
 # --- layout -------------------------------------------------------------------------------
