@@ -897,15 +897,20 @@ function renderDatasetWarnings(names) {
 
 // --- the model list ------------------------------------------------------------------------
 
+// Returns whether the list changed; it is redrawn only then, so a control in it keeps its focus.
 async function loadModels() {
   try {
     const data = await api("GET", "/api/models");
+    const key = JSON.stringify(data);
+    if (key === state.modelsKey) return false;
+    state.modelsKey = key;
     state.models = data.models || [];
     state.deployed = data.deployed !== undefined ? data.deployed : (state.models.find((m) => m.deployed) || {}).id || null;
   } catch (err) {
     apiDown(err);
   }
   renderModels();
+  return true;
 }
 
 function renderModels() {
@@ -1021,7 +1026,7 @@ function showCurrent(cur) {
   $("now-label").textContent = cur ? cur.label : "–";
   $("now-probability").textContent = cur && typeof cur.probability === "number" ? cur.probability.toFixed(1) + " %" : "–";
   const model = cur && (cur.model || cur.model_id);
-  $("now-model").textContent = model || (cur ? "(not named)" : "–");
+  $("now-model").textContent = model || "–";   // older predictions do not name their model
 }
 
 // The stream is asked for again every few seconds until it plays: the page finds the camera
@@ -1061,9 +1066,11 @@ async function refresh() {
     if (overview.dataset && overview.dataset.version !== state.dataset.version && !state.recording && !state.uploading) {
       await loadDataset();
     }
-    if (overview.deployed !== state.deployed) {
-      await loadModels();
-      if (!state.shown && overview.deployed) await showModel(overview.deployed, "deployed");
+    // Models trained or deployed elsewhere (the CLI, the API, another page) show up here too.
+    if (await loadModels()) {
+      const newest = [...state.models].sort((a, b) => (b.created || "").localeCompare(a.created || ""))[0];
+      const first = state.deployed || (newest && newest.id);
+      if (!state.shown && first) await showModel(first, state.deployed ? "deployed" : "newest");
       else renderModel();
     }
     if (overview.job && !state.job) followJob(overview.job.job, overview.job.mode);
