@@ -485,6 +485,26 @@ def test_holding_space_records_and_letting_go_stops(recording_page):
     assert taken == page.evaluate(RECORDED)
 
 
+@pytest.mark.slow
+def test_the_countdown_counts_three_before_the_first_photo(recording_page):
+    page, api = recording_page
+    page.check("#record-countdown")
+    page.evaluate("""() => {
+        window.said = [];
+        new MutationObserver(() => window.said.push([document.getElementById('record-status').textContent,
+                                                     document.querySelectorAll('#record-thumbs .thumb').length]))
+            .observe(document.getElementById('record-status'), { childList: true, characterData: true, subtree: true });
+    }""")
+    page.hover("#record")
+    page.mouse.down()
+    page.wait_for_function(f"{RECORDED} >= 1", timeout=90_000)
+    page.mouse.up()
+    said = page.evaluate("window.said")
+    counting = [text for text, _ in said if " in " in text]
+    assert counting[:3] == ["Recording into live in 3…", "Recording into live in 2…", "Recording into live in 1…"]
+    assert all(photos == 0 for text, photos in said if text in counting)
+
+
 # --- the whole way: record and upload, train, deploy, the live label -----------------------------
 
 @pytest.fixture
