@@ -252,3 +252,11 @@ def test_models_from_the_environment_is_followed(store, rgb_video, mosquitto, su
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["model"]["id"] == ID_A
     assert {p.model for p in subscriber.predictions()} == {ID_A}
+
+
+def test_a_fixed_model_folder_stamps_its_id_on_every_prediction(store, rgb_video, mosquitto, subscriber, run_cli):
+    result = run_cli("edge", "--model", store / ID_B, "--source", rgb_video, "--mqtt-url", mosquitto.url,
+                     "--http", "none", "--frames", "3", "--unthrottled", timeout=120)
+    assert result.returncode == 0, result.stderr
+    subscriber.wait_for(3)
+    assert [p.model for p in subscriber.predictions()] == [ID_B] * 3
