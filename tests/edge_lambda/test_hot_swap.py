@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
 from socksort.modelstore import ModelStore
 from socksort.net import free_port, port_open
 
-from edge_fixtures import CLASSES, Subscriber, get, wait_until
+from edge_fixtures import CLASSES, Subscriber, get, start_in_thread, wait_until
 from store_fixtures import CLASSES_B, ID_A, ID_B, ID_BROKEN, add_broken_model, add_model
 
 pytestmark = pytest.mark.broker
@@ -260,3 +261,25 @@ def test_a_fixed_model_folder_stamps_its_id_on_every_prediction(store, rgb_video
     assert result.returncode == 0, result.stderr
     subscriber.wait_for(3)
     assert [p.model for p in subscriber.predictions()] == [ID_B] * 3
+
+
+def test_mxnet_models_swap_back_and_forth_while_frames_run_unthrottled(store, rgb_video):
+    """MXNet loads (bind, warm-up) on the follower's thread while the inference thread runs
+    the serving model's executor as fast as it can: swaps must neither crash nor mix up."""
+    edge = EdgeLoop(EdgeConfig(model=None, models=store, source=str(rgb_video), loop=True, unthrottled=True,
+                               runtime="mxnet")).start()
+    runner = start_in_thread(edge)
+    served = []
+    try:
+        for want in (ID_B, ID_A) * 3:
+            ModelStore(store).deploy(want)
+            assert wait_until(lambda: edge.latest is not None and edge.latest.model == want, DEADLINE), \
+                edge.follower.error
+            served.append(edge.latest)
+    finally:
+        edge.request_stop()
+        runner.join(10)
+        edge.stop()
+    assert edge.status().runtime == "mxnet" and edge.follower.error == ""
+    assert [p.model for p in served] == [ID_B, ID_A] * 3
+    assert all(p.image in (CLASSES_B if p.model == ID_B else CLASSES) for p in served)
