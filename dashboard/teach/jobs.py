@@ -6,14 +6,26 @@ so the HTTP server, the MJPEG relay and the event streams never wait for trainin
 job keeps its events (bounded) so an event stream that connects late gets what happened
 so far, then the live events, then the end.
 
-Cancelling sends SIGTERM to the job's process group; the command removes its unfinished
-model folder on SIGTERM, so a cancelled job leaves no half-written model behind.
+Cancelling sends SIGTERM to the command's own process, which unwinds, removing its
+unfinished model folder, and stops its data-loading workers. Not to the whole process group:
+a worker interrupted while it holds the loader's queue lock leaves the main process waiting
+for that lock forever (seen here about one time in four). The command turns SIGTERM into
+KeyboardInterrupt, which Python drops when it lands inside a finaliser (MXNet's
+``DataLoader.__del__``: "Exception ignored in ..."), so the signal is sent again every
+:data:`RESEND_EVERY` seconds until the command ends; after :data:`KILL_AFTER` seconds its
+whole group is killed. After a cancel, the hidden staging folders a command writes a model
+into are removed, so a cancelled job leaves no half-written model behind either way. If
+the command still finished its model before a signal took, the job says ``done``: the
+model exists. Once the command has exited, whatever is left of its group is killed, so no
+stray worker keeps its output pipe open.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +43,9 @@ ACTIVE = ("queued", "running")
 MAX_EVENTS = 5000          # per job; the oldest go first, counted in ``events_dropped``
 KEEP_JOBS = 50             # finished jobs remembered for GET /api/train/{job}
 KILL_AFTER = 30.0          # seconds a cancelled job gets to stop before SIGKILL
+RESEND_EVERY = 2.0         # seconds between SIGTERMs to a cancelled job still running
+STRAGGLERS_AFTER = 2.0     # seconds a finished command's leftover processes get before SIGKILL
+STAGING = re.compile(r"\.[0-9a-f]{12}\..*\.partial")   # atomic.replace_folder's name for a model being written
 MIN_PER_CLASS = 2
 
 
@@ -52,6 +67,7 @@ class Job:
     events_dropped: int = 0
     process: subprocess.Popen | None = None
     cancel_requested: bool = False
+    killed: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -145,7 +161,10 @@ class Jobs:
             if process is None:        # not started yet: it never will be
                 self._finish(job, "cancelled", None)
                 return job
-        _signal_group(process, signal.SIGTERM)
+        try:
+            process.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass   # it ended meanwhile
         threading.Thread(target=self._kill_if_stuck, args=(job, process), daemon=True,
                          name=f"train-{job.id}-kill").start()
         return job
@@ -163,10 +182,27 @@ class Jobs:
             job.changed.wait_for(lambda: not job.active, timeout=timeout)
 
     def _kill_if_stuck(self, job: Job, process: subprocess.Popen) -> None:
-        try:
-            process.wait(timeout=KILL_AFTER)
-        except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
+        deadline = time.monotonic() + KILL_AFTER
+        while time.monotonic() < deadline:
+            try:
+                process.wait(timeout=RESEND_EVERY)
+                return
+            except subprocess.TimeoutExpired:
+                try:
+                    process.send_signal(signal.SIGTERM)   # the last one may have been dropped
+                except ProcessLookupError:
+                    return
+        job.killed = True
+        _signal_group(process, signal.SIGKILL)
+
+    def _remove_staging(self) -> None:
+        """The hidden folders a stopped command was writing models into (one job runs at a
+        time, so any there now are its own)."""
+        if not self.models.is_dir():
+            return
+        for path in self.models.iterdir():
+            if path.is_dir() and STAGING.fullmatch(path.name):
+                shutil.rmtree(path, ignore_errors=True)
 
     def _forget_old(self) -> None:
         ended = sorted((j for j in self._jobs.values() if not j.active), key=lambda j: j.created)
@@ -195,6 +231,7 @@ class Jobs:
         reader = threading.Thread(target=_drain, args=(job.process.stderr, stderr_tail), daemon=True,
                                   name=f"train-{job.id}-stderr")
         reader.start()
+        threading.Thread(target=_reap, args=(job.process,), daemon=True, name=f"train-{job.id}-reap").start()
         done: dict | None = None
         reported_error: str | None = None
         for raw in job.process.stdout:
@@ -212,10 +249,13 @@ class Jobs:
                 job.add_event(kind, event)
         returncode = job.process.wait()
         reader.join(timeout=5)
+        if job.cancel_requested:
+            self._remove_staging()
         with job.changed:
-            if job.cancel_requested:
+            finished = returncode == 0 and done is not None and isinstance(done.get("model"), str)
+            if job.cancel_requested and not finished:
                 self._finish(job, "cancelled", None)
-            elif returncode == 0 and done is not None and isinstance(done.get("model"), str):
+            elif finished:
                 job.model = done["model"]
                 job.reused = bool(done.get("reused"))
                 job.progress = 1.0
@@ -259,6 +299,13 @@ def _error_line(stderr_tail: deque, returncode: int) -> str:
     if returncode < 0:
         return f"socksort train was killed by signal {-returncode}"
     return lines[-1] if lines else f"socksort train exited with status {returncode}"
+
+
+def _reap(process: subprocess.Popen) -> None:
+    """Once the command has exited, end what is left of its process group."""
+    process.wait()
+    time.sleep(STRAGGLERS_AFTER)
+    _signal_group(process, signal.SIGKILL)
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
