@@ -209,12 +209,12 @@ def _check(archive: zipfile.ZipFile) -> _Checked:
 def _safe_parts(name: str) -> list[str]:
     """The path of a member as parts, or BadState when it could land outside the target."""
     if "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise BadState(f"{name!r} is an absolute or Windows path: refusing it")
+        raise BadState(f"{name} is an absolute or Windows path: refusing it")
     parts = name.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise BadState(f"{name!r} has an empty, '.' or '..' part: refusing a path traversal")
+        raise BadState(f"{name} has an empty, '.' or '..' part: refusing a path traversal")
     if parts[0] == "models" and len(parts) >= 3 and not all(SAFE_NAME.fullmatch(p) for p in parts[2:]):
-        raise BadState(f"{name!r} is not a plain file name inside a model folder")
+        raise BadState(f"{name} is not a plain file name inside a model folder")
     return parts
 
 
