@@ -343,3 +343,12 @@ def test_auto_train_trains_quick_once_uploads_pause_and_does_not_deploy(tmp_path
         assert job["state"] == "done" and job["dataset_version"] == version
         assert ModelStore(tmp_path / "models").get(job["model"]).card.dataset_version == version
         assert api.get("/api/models").json()["deployed"] is None
+
+
+def test_a_training_that_fails_reports_failed_with_the_commands_one_line_error(tmp_path):
+    (tmp_path / "models").write_text("a file where the model store should be\n")
+    with teach_server(tmp_path / "images", tmp_path / "models") as api:
+        teach_colours(api, per_class=2, colours=("red", "blue"))
+        job = wait_job(api, api.post("/api/train", {"mode": "quick"}).json()["job"])
+        assert job["state"] == "failed" and job["model"] is None
+        assert job["error"] and "\n" not in job["error"] and not job["error"].startswith("socksort: error:")
