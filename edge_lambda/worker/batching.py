@@ -12,26 +12,44 @@ from dataclasses import dataclass
 from socksort.edge_lambda.framewire import FrameRecord
 
 
-def take_waiting(consumer, max_batch: int, wait_s: float, rebalanced=lambda: False) -> list:
-    """Up to ``max_batch`` records: wait up to ``wait_s`` for the first, then take only what
-    has already arrived (``consumer`` has confluent-kafka's ``poll`` and ``consume``).
+def take_waiting(consumer, max_batch: int, wait_s: float, rebalanced=lambda: False,
+                 takes_slot=lambda record: True, most: int | None = None) -> list:
+    """Up to ``max_batch`` records that ``takes_slot``: wait up to ``wait_s`` for the first,
+    then take only what has already arrived (``consumer`` has confluent-kafka's ``poll`` and
+    ``consume``). Records that take no slot (frames too old to classify, which cost next to
+    nothing to skip) ride along, up to ``most`` records in all, so a worker behind catches
+    up in a few turns instead of spending one turn on each frame it skips.
 
     ``rebalanced()`` says (and forgets) whether partitions were revoked during the last call.
     Records a call returns come after any rebalance it ran, but records an earlier call
     returned belong to the old assignment: their partitions restart from the committed
     offsets, so keeping them would classify those frames twice. They are dropped.
     """
+    most = max(most or max_batch, max_batch)
     first = consumer.poll(wait_s)
     rebalanced()
     if first is None:
         return []
     taken = [first]
-    if max_batch > 1:
-        more = consumer.consume(max_batch - 1, 0)
+    slots = 1 if takes_slot(first) else 0
+    while slots < max_batch and len(taken) < most:
+        more = consumer.consume(min(max_batch - slots, most - len(taken)), 0)
         if rebalanced():
-            taken = []
+            taken, slots = [], 0
+        if not more:
+            break
         taken.extend(more)
+        slots += sum(1 for record in more if takes_slot(record))
     return taken
+
+
+def frame_ts(header_list) -> int | None:
+    """The ``ts`` header as a number, None when it is missing or not a decimal (the record
+    is refused later, with the reason)."""
+    for name, raw in header_list or ():
+        if name == "ts":
+            return int(raw) if raw and raw.isdigit() else None
+    return None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from socksort.schema import Prediction
 SESSION_TIMEOUT_MS = 6000          # a killed worker's partitions move on after this
 TRANSACTION_TIMEOUT_MS = 10000     # and its open transaction is aborted after this
 DEPLOY_CHECK_S = 2.0
+SKIP_AHEAD = 1000                  # with --max-lag: old frames taken along in one turn, at most
 
 
 @dataclass
@@ -145,8 +146,18 @@ class Worker:
     def step(self) -> int:
         """Take what is waiting and handle it in one transaction; the number of records."""
         self._maybe_follow_deploy()
-        records = batching.take_waiting(self._consumer, self.config.max_batch, self.config.poll_s,
-                                        self._forget_revoked)
+        cfg = self.config
+        if cfg.max_lag is None:
+            records = batching.take_waiting(self._consumer, cfg.max_batch, cfg.poll_s, self._forget_revoked)
+        else:
+            oldest = int(time.time() * 1000) - cfg.max_lag * 1000
+
+            def takes_slot(record) -> bool:
+                ts = batching.frame_ts(record.headers())
+                return ts is not None and ts >= oldest
+
+            records = batching.take_waiting(self._consumer, cfg.max_batch, cfg.poll_s, self._forget_revoked,
+                                            takes_slot, most=cfg.max_batch + SKIP_AHEAD)
         records = [r for r in records if self._usable(r)]
         if not records:
             self.metrics.idle()

@@ -30,8 +30,8 @@ class Waiting:
         self.waits = []
 
     def _call(self, name):
-        if name == self.revoke_on:
-            self.revoked = True
+        if name == self.revoke_on:   # one rebalance, in the first call of that name
+            self.revoked, self.revoke_on = True, None
 
     def poll(self, timeout):
         self.waits.append(("poll", timeout))
@@ -57,7 +57,8 @@ def test_the_first_frame_is_waited_for_and_the_rest_only_taken_if_already_there(
     consumer = Waiting([Record(0, i) for i in range(3)])
     taken = batching.take_waiting(consumer, max_batch=8, wait_s=0.5)
     assert [r.offset() for r in taken] == [0, 1, 2]
-    assert consumer.waits == [("poll", 0.5), ("consume", 0)]
+    assert consumer.waits[0] == ("poll", 0.5)
+    assert all(wait == ("consume", 0) for wait in consumer.waits[1:])
 
 
 def test_a_batch_holds_at_most_max_batch_records():
@@ -103,3 +104,29 @@ def test_frames_older_than_the_lag_limit_are_stale():
 def test_the_offsets_committed_are_one_past_the_last_record_per_partition():
     records = [Record(0, 4), Record(2, 10), Record(0, 5), Record(2, 11), Record(2, 12)]
     assert batching.next_offsets(records) == {("camera_frames", 0): 6, ("camera_frames", 2): 13}
+
+
+class Stamped(Record):
+    def __init__(self, partition, offset, ts):
+        super().__init__(partition, offset)
+        self.ts = ts
+
+
+def test_frames_too_old_take_no_batch_slot_so_a_worker_behind_skips_many_in_one_turn():
+    old = [Stamped(0, i, ts=0) for i in range(30)]
+    fresh = [Stamped(0, 30 + i, ts=100) for i in range(5)]
+    consumer = Waiting(old + fresh)
+    taken = batching.take_waiting(consumer, max_batch=2, wait_s=0.1, takes_slot=lambda r: r.ts >= 100, most=100)
+    assert [r.offset() for r in taken] == list(range(32))
+
+
+def test_old_frames_taken_along_are_bounded_by_most():
+    consumer = Waiting([Stamped(0, i, ts=0) for i in range(50)])
+    taken = batching.take_waiting(consumer, max_batch=2, wait_s=0.1, takes_slot=lambda r: False, most=20)
+    assert len(taken) == 20
+
+
+def test_the_ts_header_is_read_as_a_number_or_none():
+    assert batching.frame_ts([("seq", b"1"), ("ts", b"1700")]) == 1700
+    assert batching.frame_ts([("ts", b"soon")]) is None
+    assert batching.frame_ts(None) is None
