@@ -352,3 +352,14 @@ def test_a_training_that_fails_reports_failed_with_the_commands_one_line_error(t
         job = wait_job(api, api.post("/api/train", {"mode": "quick"}).json()["job"])
         assert job["state"] == "failed" and job["model"] is None
         assert job["error"] and "\n" not in job["error"] and not job["error"].startswith("socksort: error:")
+
+
+def test_an_event_stream_resumed_with_last_event_id_gets_only_what_came_after(taught):
+    total = taught.api.get(f"/api/train/{taught.job['job']}").json()["events"]
+    request = urllib.request.Request(f"{taught.api.base}/api/train/{taught.job['job']}/events",
+                                     headers={"Last-Event-ID": str(total - 2)})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        text = response.read().decode()
+    ids = [int(line[4:]) for line in text.splitlines() if line.startswith("id: ")]
+    kinds = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+    assert ids == [total - 1, total] and kinds == ["done", "end"]
