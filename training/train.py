@@ -16,11 +16,15 @@ exactly as the camera's frames will. The best epoch (higher validation accuracy,
 lower validation loss) is kept; training stops early when ``patience`` epochs bring no
 improvement. Training from scratch (``pretrained=False``) skips the warm-up and trains
 everything, batch norm included, at ``lr``.
+
+MXNet's operators run on every usable core (``training/threads.py``, set before MXNet
+loads; ``SOCKSORT_TRAIN_THREADS`` overrides): left to itself MXNet used one of two.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,7 +37,7 @@ from socksort import progress
 from socksort.errors import UserError
 from socksort.modelcard import Preprocess
 from socksort.preprocess import normalize, prepare
-from socksort.training import data
+from socksort.training import data, threads
 from socksort.training.augment import Augment, augment
 from socksort.training.backbones import build, info
 from socksort.training.metrics import Scores
@@ -156,9 +160,18 @@ def _in_batches(array, size: int):
         yield array[start:start + size]
 
 
+def _use_the_cores() -> None:
+    """Every core for MXNet's operators, if MXNet is not loaded yet (see training/threads.py)."""
+    chosen = threads.configure()
+    if chosen.mxnet_loaded and chosen.settings and "OMP_NUM_THREADS" not in os.environ:
+        progress.step(f"MXNet was loaded before training set its threads: it uses its own default "
+                      f"(set OMP_NUM_THREADS={chosen.settings['OMP_NUM_THREADS']} to use every core)")
+
+
 def fit(train_rec: Path, val_rec: Path, classes: list[str], cfg: TrainConfig = TrainConfig(),
         events: Events | None = None) -> TrainResult:
     """Train on ``train_rec``, validate on ``val_rec``; ``classes`` in label order."""
+    _use_the_cores()
     cfg.validate()
     started = time.monotonic()
     train_set = data.read_records(Path(train_rec), len(classes))
@@ -171,6 +184,7 @@ def fit_records(train_set: data.RecordSet, val_set: data.RecordSet, classes: lis
                 cfg: TrainConfig = TrainConfig(), events: Events | None = None,
                 started: float | None = None) -> TrainResult:
     """Train on encoded images already read (from RecordIO or from a photo folder)."""
+    _use_the_cores()
     import mxnet as mx
 
     cfg.validate()
