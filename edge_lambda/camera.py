@@ -41,6 +41,7 @@ class CameraConfig:
     queue: int = 30                    # frames waiting for Kafka before the oldest is dropped
     frames: int | None = None          # stop after queueing this many
     loop: bool = False
+    partition: int | None = None       # None: Kafka's hash of the device id picks it
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,10 @@ class ThinCamera:
     def undelivered(self) -> int:
         return self.queued - self.sent
 
+    @property
+    def _placement(self) -> dict:
+        return {} if self.config.partition is None else {"partition": self.config.partition}
+
     def _send_loop(self) -> None:
         device = self.config.device.encode("utf-8")
         while True:
@@ -204,7 +209,7 @@ class ThinCamera:
                 try:
                     self._producer.produce(contract.CAMERA_FRAMES, value=item.jpeg, key=device,
                                            headers=framewire.headers(item.ts, item.seq), timestamp=item.ts,
-                                           on_delivery=self._delivered)
+                                           on_delivery=self._delivered, **self._placement)
                     break
                 except BufferError:
                     # librdkafka's queue is full: Kafka is slow. Wait here; meanwhile our

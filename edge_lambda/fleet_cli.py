@@ -71,6 +71,9 @@ def _register_camera(commands) -> None:
            help="stop after sending this many frames")
     option(p, "--loop", env="SOCKSORT_LOOP", type=config.yes_no, default=False, nargs="?", const=True,
            metavar="yes|no", help="replay a video file or folder forever")
+    option(p, "--partition", env="SOCKSORT_FRAME_PARTITION", type=config.non_negative_int,
+           help="put this camera's frames on this partition of camera_frames (default: Kafka's hash of "
+                "the device id; a few cameras often hash onto the same partition, and so the same worker)")
     _bootstrap_option(p)
     p.add_argument("--json", action="store_true", help="print the final counts as JSON")
     p.set_defaults(func=camera_command)
@@ -111,7 +114,7 @@ def camera_command(args) -> int:
     camera = ThinCamera(CameraConfig(
         source=args.source, device=args.device, bootstrap=args.bootstrap or fleet_kafka.default_bootstrap(),
         fps=args.fps, quality=args.quality, max_side=args.max_side, queue=args.queue,
-        frames=args.frames, loop=args.loop))
+        frames=args.frames, loop=args.loop, partition=args.partition))
     camera.start()
     camera.run(stop_on_sigterm=True)
     counts = {"device": args.device, "queued": camera.queued, "sent": camera.sent,

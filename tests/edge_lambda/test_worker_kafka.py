@@ -135,7 +135,9 @@ def test_four_cameras_and_two_workers_give_every_frame_one_prediction_in_seq_ord
     wait_for(lambda: sum(len(health(w.url)["partitions"]) for w in workers) == partitions(kafka),
              60, "the two workers to share the frame partitions")
     devices = {n: f"four-{run}-{n}" for n in shows}
-    cameras = [start_camera(kafka, shows[n][0], devices[n], logs) for n in shows]
+    # Two cameras in each half of the topic: the range assignor gives each worker a half.
+    cameras = [start_camera(kafka, shows[n][0], devices[n], logs, "--partition", place)
+               for n, place in zip(shows, (0, 1, 3, 4))]
     processes.extend(cameras)
     sent = {devices[n]: camera_finished(camera) for n, camera in zip(shows, cameras)}
     assert all(counts["sent"] == counts["queued"] == 3 * FRAMES_EACH for counts in sent.values()), sent
@@ -148,6 +150,7 @@ def test_four_cameras_and_two_workers_give_every_frame_one_prediction_in_seq_ord
         assert {p.model for p in got} == {MODEL_ID}
     classified = [health(w.url)["frames"] for w in workers]
     assert sum(classified) == 4 * 3 * FRAMES_EACH
+    assert sorted(classified) == [2 * 3 * FRAMES_EACH] * 2   # two cameras each
     assert [stop(w) for w in workers] == [0, 0]
 
 
