@@ -97,3 +97,8 @@ def test_api_state_asked_for_anything_else_gives_the_zip(tmp_path):
             answer = api.get("/api/state", headers={"Accept": accept})
             assert answer.status == 200 and answer.headers["Content-Type"] == "application/zip", accept
             assert answer.body[:2] == b"PK"
+
+
+def test_the_teach_page_is_served_at_teach_without_a_token(guarded):
+    answer = Api(guarded.base).get("/teach")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/html")
