@@ -184,6 +184,33 @@ def test_a_worker_killed_mid_stream_and_a_new_one_lose_and_double_nothing(kafka,
     assert stop(second) == 0
 
 
+def test_workers_joining_and_leaving_mid_stream_lose_and_double_nothing(kafka, model, shows, logs, processes):
+    run = uuid.uuid4().hex[:6]
+    first = start_worker(kafka, model, logs, "early")
+    processes.append(first)
+    wait_for(lambda: len(health(first.url)["partitions"]) == partitions(kafka), 60,
+             "the worker to own every partition")
+    devices = {n: f"join-{run}-{n}" for n in shows}
+    frames = 4 * FRAMES_EACH * 3
+    cameras = [start_camera(kafka, shows[n][0], devices[n], logs, "--loop", "--frames", frames,
+                            "--partition", place) for n, place in zip(shows, (0, 1, 3, 4))]
+    processes.extend(cameras)
+    wait_for(lambda: health(first.url)["frames"] >= 60, 60, "the first worker to classify frames")
+    joiner = start_worker(kafka, model, logs, "joiner")       # a rebalance while frames flow
+    processes.append(joiner)
+    wait_for(lambda: health(joiner.url)["frames"] > 0, 60, "the joining worker to classify frames")
+    assert stop(first) == 0                                    # and another as the first leaves
+    sent = {device: camera_finished(camera) for device, camera in zip(devices.values(), cameras)}
+    assert all(c["sent"] == c["queued"] == frames for c in sent.values()), sent
+
+    found = predictions_of(kafka, devices.values(), 4 * frames)
+    for device in devices.values():
+        seqs = [p.seq for p in found[device]]
+        assert seqs == list(range(frames)), f"{device}: {len(set(range(frames)) - set(seqs))} lost, " \
+                                            f"{len(seqs) - len(set(seqs))} duplicated"
+    assert stop(joiner) == 0
+
+
 def test_bad_frames_are_skipped_with_a_line_on_the_error_topic_and_the_worker_keeps_going(
         kafka, model, logs, processes):
     from confluent_kafka import Producer
