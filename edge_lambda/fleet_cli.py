@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import time
 
-from socksort import config
+from socksort import config, contract
 from socksort.config import option
 from socksort.edge_lambda import fleet_kafka, framewire
 from socksort.edge_lambda.camera import CameraConfig, ThinCamera
+from socksort.edge_lambda.worker import status_topic
 from socksort.edge_lambda.worker.consumer import Worker, WorkerConfig
 from socksort.errors import UserError
 
@@ -44,6 +46,16 @@ def http_address(text: str):
 def register(commands) -> None:
     _register_camera(commands)
     _register_worker(commands)
+    _register_workers(commands)
+
+
+def _register_workers(commands) -> None:
+    p = commands.add_parser("workers", help="list the running inference workers and their cameras",
+                            description="The workers reporting on socksort_worker_status: partitions, "
+                                        "frames/s, lag, and per camera frames/s and lag.")
+    _bootstrap_option(p)
+    p.add_argument("--json", action="store_true", help="one JSON list of the workers' snapshots")
+    p.set_defaults(func=workers_command)
 
 
 def _bootstrap_option(parser) -> None:
@@ -145,4 +157,25 @@ def worker_command(args) -> int:
     print(f"socksort worker: {snap['frames']} frames classified, {snap['skipped']} skipped as too old, "
           f"{snap['bad']} refused, {snap['transactions']} transactions ({snap['aborted']} aborted)",
           file=sys.stderr)
+    return 0
+
+
+def workers_command(args) -> int:
+    bootstrap = args.bootstrap or fleet_kafka.default_bootstrap()
+    snapshots = status_topic.fresh(fleet_kafka.latest_by_key(bootstrap, contract.WORKER_STATUS_TOPIC),
+                                   int(time.time() * 1000))
+    if args.json:
+        print(json.dumps(snapshots, indent=2))
+        return 0
+    if not snapshots:
+        print(f"no worker is reporting on {contract.WORKER_STATUS_TOPIC} at {bootstrap}")
+        return 0
+    for snap in snapshots:
+        parts = ",".join(map(str, snap["partitions"])) or "-"
+        print(f"{snap['worker']}  {snap['state']}  partitions {parts}  {snap['fps']:.1f} frames/s  "
+              f"lag p50 {snap['lag_p50_s']:.2f}s p99 {snap['lag_p99_s']:.2f}s  {snap['skipped']} skipped  "
+              f"{snap['bad']} refused  {snap.get('http') or ''}")
+        for device, cam in snap["cameras"].items():
+            print(f"    {device:<24} {cam['fps']:6.1f} frames/s  lag {cam['lag_s']:.2f}s  "
+                  f"{cam['frames']} frames  {cam['skipped']} skipped")
     return 0

@@ -43,8 +43,10 @@ def _ignore(error) -> None:
     pass
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 20.0) -> None:
-    """Create those of ``topics`` (name -> partitions) that do not exist yet."""
+def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 20.0,
+                  configs: dict[str, dict] | None = None) -> None:
+    """Create those of ``topics`` (name -> partitions) that do not exist yet, with
+    ``configs[name]`` (topic settings) when given."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(client_config(bootstrap))
@@ -53,7 +55,7 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 20.0)
     except Exception as exc:  # KafkaException: no broker there
         raise UserError(f"Kafka at {bootstrap} did not answer within {timeout:g}s "
                         f"(start it with `socksort stack up`, or pass --bootstrap)") from exc
-    wanted = [NewTopic(name, num_partitions=count, replication_factor=1)
+    wanted = [NewTopic(name, num_partitions=count, replication_factor=1, config=(configs or {}).get(name, {}))
               for name, count in topics.items() if name not in existing]
     if not wanted:
         return
@@ -68,3 +70,34 @@ def ensure_topics(bootstrap: str, topics: dict[str, int], timeout: float = 20.0)
         if time.monotonic() > deadline:
             raise UserError(f"Kafka topics {sorted(topics)} did not appear at {bootstrap} within {timeout:g}s")
         time.sleep(0.1)
+
+
+def latest_by_key(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[str, bytes]:
+    """The last value of each key of ``topic`` (one partition) up to its current end; keys
+    whose last record is a tombstone are left out."""
+    import uuid
+
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({**client_config(bootstrap), "group.id": f"socksort-reader-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return {}
+        latest: dict[str, bytes | None] = {}
+        for partition in meta.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high <= low:
+                continue
+            consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+            deadline = time.monotonic() + timeout
+            done = False
+            while not done and time.monotonic() < deadline:
+                for msg in consumer.consume(500, 0.2):
+                    if msg.error() is None:
+                        latest[(msg.key() or b"").decode("utf-8", "replace")] = msg.value()
+                        done = done or msg.offset() + 1 >= high
+        return {key: value for key, value in latest.items() if value is not None}
+    finally:
+        consumer.close()

@@ -35,6 +35,9 @@ FRAME_CONTENT_TYPE = "image/jpeg"
 WORKER_GROUP = "socksort-workers"
 # Frames a worker cannot classify (not a JPEG, a header missing, too large), one JSON line each.
 WORKER_ERRORS_TOPIC = "socksort_worker_errors"
+# Each running worker's /healthz snapshot (cameras with FPS and lag), every few seconds; key =
+# worker id, compacted, a tombstone when it stops: how `socksort workers` and a dashboard find them.
+WORKER_STATUS_TOPIC = "socksort_worker_status"
 
 # The largest MQTT payload the pipeline carries: Mosquitto's message_size_limit and the
 # connector's mqtt.max.payload.bytes, well under Kafka's 1 MiB request limit. A prediction

@@ -33,6 +33,7 @@ from socksort.edge_lambda import fleet_kafka, framewire
 from socksort.edge_lambda.framewire import BadFrame, FrameRecord
 from socksort.edge_lambda.worker import batching, inference
 from socksort.edge_lambda.worker.health import HealthServer, WorkerMetrics
+from socksort.edge_lambda.worker.status_topic import TOPIC_CONFIG, StatusPublisher
 from socksort.errors import UserError
 from socksort.images import UnreadableImage
 from socksort.modelstore import ModelStore
@@ -60,6 +61,7 @@ class WorkerConfig:
     top_k: int = 3
     follow_deploys: bool = True        # with `models`: switch when another model is deployed
     poll_s: float = 0.2
+    publish_status: bool = True        # snapshots on socksort_worker_status for `socksort workers`
 
 
 class Worker:
@@ -70,6 +72,7 @@ class Worker:
         self.log = log or (lambda text: print(f"socksort worker: {text}", file=sys.stderr, flush=True))
         self.model: inference.LoadedModel | None = None
         self.http: HealthServer | None = None
+        self.status: StatusPublisher | None = None
         self._consumer = None
         self._producer = None
         self._revoked = False
@@ -84,7 +87,8 @@ class Worker:
         cfg = self.config
         self.model = self._load_model()
         fleet_kafka.ensure_topics(cfg.bootstrap, {contract.CAMERA_FRAMES: contract.FRAME_PARTITIONS,
-                                                  contract.WORKER_ERRORS_TOPIC: 1})
+                                                  contract.WORKER_ERRORS_TOPIC: 1, contract.WORKER_STATUS_TOPIC: 1},
+                                  configs={contract.WORKER_STATUS_TOPIC: TOPIC_CONFIG})
         base = fleet_kafka.client_config(cfg.bootstrap)
         self._consumer = Consumer({
             **base, "group.id": contract.WORKER_GROUP, "client.id": self.id,
@@ -105,6 +109,8 @@ class Worker:
             self.http = HealthServer(self.metrics, cfg.http.host, cfg.http.port).start()
             self.log(f"health on {self.http.url}/healthz, metrics on {self.http.url}/metrics")
         self.metrics.state = "running"
+        if cfg.publish_status:
+            self.status = StatusPublisher(cfg.bootstrap, self.metrics, self.http.url if self.http else None).start()
         self.log(f"{self.id} in group {contract.WORKER_GROUP} on {cfg.bootstrap}, "
                  f"batches of up to {cfg.max_batch}"
                  + (f", skipping frames older than {cfg.max_lag:g}s" if cfg.max_lag is not None else ""))
@@ -137,6 +143,9 @@ class Worker:
         if self._producer is not None:
             self._producer.flush(5)
             self._producer = None
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
         if self.http is not None:
             self.http.stop()
             self.http = None

@@ -56,3 +56,11 @@ def test_lag_quantiles_come_from_the_recent_frames():
     text = prometheus_text(metrics.snapshot())
     assert 'socksort_worker_lag_seconds{worker="w",quantile="0.5"} 0.5' in text
     assert 'socksort_worker_lag_seconds{worker="w",quantile="0.99"} 0.99' in text
+
+
+def test_a_worker_that_stopped_reporting_is_no_longer_listed():
+    from socksort.edge_lambda.worker.status_topic import fresh
+    snapshots = {"alive": json.dumps({"worker": "alive", "ts": 100_000}).encode(),
+                 "killed": json.dumps({"worker": "killed", "ts": 100_000 - 16_000}).encode(),
+                 "garbled": b"{not json"}
+    assert [s["worker"] for s in fresh(snapshots, now_ms=100_500, stale_s=15)] == ["alive"]

@@ -255,6 +255,33 @@ def test_bad_frames_are_skipped_with_a_line_on_the_error_topic_and_the_worker_ke
     assert stop(worker) == 0
 
 
+def listed(kafka) -> list[dict]:
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "socksort", "workers", "--json", "--bootstrap", kafka],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_socksort_workers_lists_a_running_worker_with_its_cameras_until_it_stops(kafka, model, shows, logs,
+                                                                                processes):
+    worker = start_worker(kafka, model, logs, "listed")
+    processes.append(worker)
+    wait_for(lambda: len(health(worker.url)["partitions"]) == partitions(kafka), 60, "the worker's partitions")
+    device = f"listed-{uuid.uuid4().hex[:6]}"
+    camera_finished(start_camera(kafka, shows[0][0], device, logs))
+    wait_for(lambda: health(worker.url)["cameras"].get(device, {}).get("frames") == 3 * FRAMES_EACH, 60,
+             "the camera's frames")
+    wait_for(lambda: any(s["worker"] == health(worker.url)["worker"] and device in s["cameras"]
+                         for s in listed(kafka)), 30, "the worker's snapshot to list the camera")
+    [mine] = [s for s in listed(kafka) if s["http"] == worker.url]
+    assert mine["partitions"] == list(range(partitions(kafka)))
+    assert mine["cameras"][device]["frames"] == 3 * FRAMES_EACH
+    assert stop(worker) == 0
+    assert all(s["http"] != worker.url for s in listed(kafka))
+
+
 def test_a_worker_on_a_bare_kafka_creates_the_frames_topic_with_six_partitions(kafka, model, logs, processes):
     worker = start_worker(kafka, model, logs, "first-on-kafka")
     processes.append(worker)
