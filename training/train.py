@@ -75,6 +75,7 @@ class TrainConfig:
     augment: Augment = field(default_factory=Augment)
 
     def validate(self) -> None:
+        _use_the_cores()    # first: the backbone's module below loads MXNet
         info(self.backbone)
         if self.backbone == "efficientnet_lite0":
             from socksort.training.efficientnet_lite import check_input_size

@@ -48,11 +48,14 @@ def test_a_bad_thread_count_is_named(value):
         threads.configure({threads.ENV: value}, modules={}, cores=2)
 
 
-def test_training_sets_the_threads_before_it_loads_mxnet():
+def test_checking_a_training_config_sets_the_threads_before_it_loads_mxnet():
+    # Every training path (fit, fit_records, a photo folder's training) validates first,
+    # and validating imports the backbone's module, which loads MXNet.
     probe = ("import os, sys\n"
              "from socksort.training import train\n"
              "assert 'mxnet' not in sys.modules\n"
-             "train._use_the_cores()\n"
+             "train.TrainConfig().validate()\n"
+             "assert 'mxnet' in sys.modules\n"
              "print(os.environ.get('OMP_NUM_THREADS'), os.environ.get('OMP_WAIT_POLICY'))\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "MXNET_CPU_"))}
     result = subprocess.run([sys.executable, "-c", probe], env={**env, threads.ENV: "3"},
