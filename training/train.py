@@ -188,6 +188,12 @@ def fit_records(train_set: data.RecordSet, val_set: data.RecordSet, classes: lis
     _use_the_cores()
     import mxnet as mx
 
+    # The data loader forks its workers, and each sets OpenCV to one thread. A child that
+    # inherits a thread pool OpenCV started here (resizing a large photo goes parallel)
+    # waits forever to join threads that do not exist in it; with one thread here from now
+    # on, there is no pool to inherit.
+    cv2.setNumThreads(1)
+
     cfg.validate()
     started = time.monotonic() if started is None else started
     mx.random.seed(cfg.seed)

@@ -31,10 +31,11 @@ def jpeg(image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def write_photos(folder: Path, per_class: int = 3, colours: dict | None = None, seed: int = 0) -> Path:
+def write_photos(folder: Path, per_class: int = 3, colours: dict | None = None, seed: int = 0,
+                 size: tuple[int, int] = (160, 120)) -> Path:
     """``folder/<label>/<label>-NN.jpg``, ``per_class`` photos of each colour; returns ``folder``."""
     for c, (label, colour) in enumerate((colours or COLOURS).items()):
         (folder / label).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
-            (folder / label / f"{label}-{i:02d}.jpg").write_bytes(jpeg(photo(colour, seed * 1000 + c * 100 + i)))
+            (folder / label / f"{label}-{i:02d}.jpg").write_bytes(jpeg(photo(colour, seed * 1000 + c * 100 + i, size)))
     return folder

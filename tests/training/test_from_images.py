@@ -166,3 +166,12 @@ def test_full_mode_also_trains_on_the_validation_photo_of_a_small_class_and_says
                     "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 0, "--json")
     card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
     assert card.extra["validation_photos_also_trained"] == ["blue", "green", "red"]
+
+
+def test_full_mode_with_loader_workers_finishes_on_camera_sized_photos(tmp_path):
+    # Shrinking 640x480 photos runs OpenCV's thread pool before the loader forks; a
+    # worker that inherited it hung forever in cv2.setNumThreads.
+    images = write_photos(tmp_path / "images", per_class=3, size=(640, 480))
+    done = socksort("train", "--images", images, "--models", tmp_path / "models", "--mode", "full",
+                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 2, "--json")
+    assert json.loads(done.stdout)["reused"] is False
