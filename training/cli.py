@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -215,12 +216,14 @@ def _train_images(args) -> int:
             raise UserError(f"--{name} is for .rec files; with --images the photos are split by themselves")
     if args.quick and args.mode == "full":
         raise UserError("--quick contradicts --mode full")
+    if args.models.exists() and not args.models.is_dir():
+        raise UserError(f"--models {args.models} is a file, not a model store folder")
     mode = "quick" if args.quick else (args.mode or "full")
     full = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
                        batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                        patience=args.patience, workers=args.workers, seed=args.seed,
                        pretrained=not args.from_scratch)
-    emit = _print_event if args.events else (lambda event: None)
+    emit = _stoppable(_print_event if args.events else (lambda event: None))
     # A training stopped by SIGTERM (the teach API's cancel) unwinds like Ctrl-C, so the
     # model folder being written is removed rather than left half-written.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -250,8 +253,23 @@ def _print_event(event: dict) -> None:
     print(json.dumps(event), flush=True)
 
 
+_STOPPING = threading.Event()
+
+
 def _interrupt(signum, frame) -> None:
+    _STOPPING.set()
     raise KeyboardInterrupt
+
+
+def _stoppable(emit):
+    """``emit``, raising KeyboardInterrupt at the next event once SIGTERM came: the
+    handler's own KeyboardInterrupt is lost when it lands in a finaliser (MXNet's data
+    loader's ``__del__`` drops it), and every training step sends an event."""
+    def send(event: dict) -> None:
+        if _STOPPING.is_set():
+            raise KeyboardInterrupt
+        emit(event)
+    return send
 
 
 def _register_backbones(commands) -> None:

@@ -175,3 +175,28 @@ def test_full_mode_with_loader_workers_finishes_on_camera_sized_photos(tmp_path)
     done = socksort("train", "--images", images, "--models", tmp_path / "models", "--mode", "full",
                     "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 2, "--json")
     assert json.loads(done.stdout)["reused"] is False
+
+
+def test_a_models_path_that_is_a_file_is_refused_naming_it(photos, tmp_path):
+    (tmp_path / "store").write_text("not a folder")
+    done = socksort("train", "--images", photos, "--models", tmp_path / "store", "--quick", check=False)
+    assert done.returncode == 2 and "is a file, not a model store folder" in done.stderr
+
+
+def test_sigterm_stops_a_full_fine_tune_with_loader_workers(tmp_path):
+    images = write_photos(tmp_path / "images", per_class=4, size=(640, 480))
+    store = tmp_path / "models"
+    process = subprocess.Popen([sys.executable, "-m", "socksort", "train", "--images", str(images), "--models",
+                                str(store), "--mode", "full", "--input-size", "128", "--workers", "2",
+                                "--events"], stdout=subprocess.PIPE, text=True)
+    try:
+        steps = 0
+        for line in process.stdout:
+            steps += json.loads(line)["type"] == "step"
+            if steps == 2:
+                os.kill(process.pid, signal.SIGTERM)
+                break
+        assert process.wait(timeout=120) != 0
+    finally:
+        process.kill()
+    assert ModelStore(store).models() == []
