@@ -27,6 +27,7 @@ class Frame:
     probability: float
     device: str
     seq: int | None
+    model: str | None = None   # the id of the model that made it, when the camera says
 
     def compact(self) -> list:
         return [self.ts, self.label, round(self.probability, 1), self.device, self.seq]
@@ -60,7 +61,7 @@ class RawTimeline:
             return None
         ts = prediction.ts if prediction.ts is not None else int(time.time() * 1000)
         frame = Frame(ts, prediction.image, prediction.probability,
-                      prediction.device or topic, prediction.seq)
+                      prediction.device or topic, prediction.seq, prediction.model)
         self.add(frame)
         return frame
 
@@ -93,7 +94,7 @@ class RawTimeline:
                 return None
             newest = self._frames[-1]
             return {"label": newest.label, "probability": newest.probability,
-                    "device": newest.device, "ts": newest.ts, "fps": self._fps()}
+                    "device": newest.device, "ts": newest.ts, "fps": self._fps(), "model": newest.model}
 
     def _fps(self, span: float = 2.0) -> float:
         now = self.clock()

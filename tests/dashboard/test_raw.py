@@ -168,3 +168,16 @@ def test_a_seed_payload_is_timed_by_its_arrival_and_named_by_its_topic():
 def test_a_payload_s_own_device_and_time_win_over_the_topic_and_the_clock():
     frame = RawTimeline().add_payload(payload(3, 1234), "sockfound")
     assert (frame.ts, frame.device, frame.seq) == (1234, "cam", 3)
+
+
+def test_current_names_the_model_that_made_the_newest_frame():
+    timeline = RawTimeline()
+    message = json.loads(payload(0, 1000))
+    timeline.add_payload(json.dumps({**message, "model": "3e33a9737e18"}).encode())
+    assert timeline.current()["model"] == "3e33a9737e18"
+
+
+def test_a_frame_from_a_camera_that_names_no_model_has_none():
+    timeline = RawTimeline()
+    timeline.add_payload(payload(0, 1000))
+    assert timeline.current()["model"] is None
