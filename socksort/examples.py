@@ -29,6 +29,7 @@ from socksort.errors import UserError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 MAX_LABEL = 64
+MIN_PER_CLASS = 2   # photos a class needs before training: one to learn from, one to check
 JPEG_QUALITY = 95
 EMPTY_VERSION = "sha256:" + hashlib.sha256(b"").hexdigest()
 
@@ -68,6 +69,18 @@ def validate_label(label) -> str:
     if label.startswith(".") or label != label.strip():
         raise UserError(f"label {label!r} may not start with '.' or start or end with a space")
     return label
+
+
+def check_trainable(counts: dict[str, int]) -> None:
+    """At least two classes, each with at least ``MIN_PER_CLASS`` photos; else UserError
+    naming the class (the teach API answers it as 400, ``socksort train`` as its error)."""
+    if len(counts) < 2:
+        have = ", ".join(f"{name!r}" for name in sorted(counts)) or "none"
+        raise UserError(f"training needs photos of at least two classes; the dataset has {len(counts)} ({have})")
+    for name, count in sorted(counts.items()):
+        if count < MIN_PER_CLASS:
+            raise UserError(f"class {name!r} has {count} photo{'s' if count != 1 else ''}; "
+                            f"training needs at least {MIN_PER_CLASS} per class")
 
 
 def dataset_version(pairs) -> str:

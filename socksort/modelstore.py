@@ -26,6 +26,7 @@ from socksort.errors import UserError
 from socksort.modelcard import ModelCard
 
 DEPLOYED = "deployed"
+HISTORY = "training-history.json"   # per-epoch figures and the validation scores
 ID_PATTERN = re.compile(r"[0-9a-f]{12}")
 
 
@@ -115,21 +116,32 @@ class ModelStore:
 def summary(model: StoredModel, deployed: str | None) -> dict:
     """One model as `GET /api/models` and `socksort models list` give it."""
     card = model.card
+    extra = card.extra if isinstance(card.extra, dict) else {}
     return {"id": model.id, "created": card.created, "mode": card.mode, "backbone": card.backbone,
             "params": card.params, "dataset_version": card.dataset_version, "parent": card.parent,
             "code_version": card.code_version, "val_accuracy": card.val_accuracy,
-            "per_class": card.extra.get("per_class_val_accuracy"), "classes": list(card.classes),
+            "per_class": extra.get("per_class_val_accuracy"), "classes": list(card.classes),
             "deployed": model.id == deployed}
 
 
 def details(model: StoredModel, deployed: str | None) -> dict:
-    """One model with its confusion matrix and per-epoch history (``training-history.json``)."""
-    out = summary(model, deployed)
+    """The summary plus the validation confusion matrix and the per-epoch history, from the
+    model's ``training-history.json`` (absent for a model trained before it was written):
+    `GET /api/models/{id}` and `socksort models show`."""
+    history = _history(model)
+    validation = history.get("validation") if isinstance(history.get("validation"), dict) else None
+    confusion = None
+    if validation and isinstance(validation.get("confusion"), list):
+        confusion = {"classes": validation.get("classes") or list(model.card.classes),
+                     "matrix": validation["confusion"], "rows": "true class", "columns": "predicted class"}
+    epochs = history.get("epochs")
+    return {**summary(model, deployed), "confusion": confusion, "validation": validation,
+            "history": epochs if isinstance(epochs, list) else [], "config": history.get("config")}
+
+
+def _history(model: StoredModel) -> dict:
     try:
-        history = json.loads((model.folder / "training-history.json").read_text())
+        data = json.loads((model.folder / HISTORY).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        history = {}
-    validation = history.get("validation") or model.card.extra.get("validation") or {}
-    out["confusion"] = validation.get("confusion")
-    out["history"] = history.get("epochs", [])
-    return out
+        return {}
+    return data if isinstance(data, dict) else {}

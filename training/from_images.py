@@ -28,7 +28,7 @@ import numpy as np
 from socksort import images as image_files
 from socksort import modelstore, progress
 from socksort.errors import UserError
-from socksort.examples import Example, ExampleStore
+from socksort.examples import Example, ExampleStore, check_trainable
 from socksort.modelcard import ModelCard
 from socksort.modelstore import ModelStore, StoredModel
 from socksort.training import artifact, data, plots, quick
@@ -38,7 +38,6 @@ from socksort.training.lineage import code_version
 from socksort.training.train import Events, TrainConfig, fit_records
 
 MODES = ("quick", "full")
-MIN_PER_CLASS = 2
 WORKING_SIDE = 320      # photos are shrunk (shorter side) before training: camera frames are no larger
 VAL_SHARE = 0.2
 SMALL_CLASS = 5
@@ -48,17 +47,6 @@ SMALL_CLASS = 5
 class Outcome:
     model: StoredModel
     reused: bool          # the store already held this exact training's model
-
-
-def check_trainable(counts: dict[str, int]) -> None:
-    """At least two classes, each with at least two photos; else UserError naming the class."""
-    if len(counts) < 2:
-        only = f" (only {next(iter(counts))!r})" if counts else ""
-        raise UserError(f"training needs photos of at least two classes{only}")
-    for label, count in sorted(counts.items()):
-        if count < MIN_PER_CLASS:
-            raise UserError(f"class {label!r} has {count} photo{'s' if count != 1 else ''}; "
-                            f"training needs at least {MIN_PER_CLASS} per class")
 
 
 def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:

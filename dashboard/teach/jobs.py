@@ -36,7 +36,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from socksort import examples
 from socksort.dashboard.teach.web import ApiError
+from socksort.errors import UserError
 
 MODES = ("quick", "full")
 ACTIVE = ("queued", "running")
@@ -46,7 +48,6 @@ KILL_AFTER = 30.0          # seconds a cancelled job gets to stop before SIGKILL
 RESEND_EVERY = 2.0         # seconds between SIGTERMs to a cancelled job still running
 STRAGGLERS_AFTER = 2.0     # seconds a finished command's leftover processes get before SIGKILL
 STAGING = re.compile(r"\.[0-9a-f]{12}\..*\.partial")   # atomic.replace_folder's name for a model being written
-MIN_PER_CLASS = 2
 
 
 @dataclass
@@ -93,13 +94,10 @@ class Job:
 
 def check_trainable(classes: dict[str, int]) -> None:
     """400 naming the class unless the dataset has two classes of at least two photos."""
-    if len(classes) < 2:
-        have = ", ".join(f"{name!r}" for name in classes) or "none"
-        raise ApiError(400, f"training needs at least two classes; the dataset has {len(classes)} ({have})")
-    for name, count in sorted(classes.items()):
-        if count < MIN_PER_CLASS:
-            raise ApiError(400, f"class {name!r} has {count} photo{'s' if count != 1 else ''}; "
-                                f"training needs at least {MIN_PER_CLASS} per class")
+    try:
+        examples.check_trainable(classes)
+    except UserError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def train_command(images: Path, models: Path, mode: str) -> list[str]:

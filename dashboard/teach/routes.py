@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote
 
-from socksort import images
+from socksort import images, modelstore
 from socksort.errors import UserError
 from socksort.examples import ExampleStore, NoSuchExample, validate_label
 from socksort.modelstore import ModelStore, NoSuchModel, valid_id
 from socksort.dashboard.sse import comment, frame
-from socksort.dashboard.teach import capture, fetch, jobs, models, state
+from socksort.dashboard.teach import capture, fetch, jobs, state
 from socksort.dashboard.teach.autotrain import AutoTrainer
 from socksort.dashboard.teach.classify import Classifier
 from socksort.dashboard.teach.web import (MAX_IMAGE, ApiError, Request, Response, base64_image, error,
@@ -242,15 +242,15 @@ class TeachApi:
 
     def list_models(self, request: Request) -> Response:
         deployed = self.models.deployed()
-        return Response.of_json(200, {"models": [models.summary(m, deployed) for m in self.models.models()],
+        return Response.of_json(200, {"models": [modelstore.summary(m, deployed) for m in self.models.models()],
                                       "deployed": deployed})
 
     def model(self, request: Request, model: str) -> Response:
-        return Response.of_json(200, models.detail(self.models.get(valid_id(model)), self.models.deployed()))
+        return Response.of_json(200, modelstore.details(self.models.get(valid_id(model)), self.models.deployed()))
 
     def deploy(self, request: Request, model: str) -> Response:
         stored = self.models.deploy(valid_id(model))
-        return Response.of_json(200, models.summary(stored, stored.id))
+        return Response.of_json(200, modelstore.summary(stored, stored.id))
 
     # --- classifying ----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from socksort import atomic, images, modelcard
+from socksort import atomic, images, modelcard, modelstore
 from socksort.contract import MODEL_FILES
 from socksort.errors import UserError
 from socksort.examples import ExampleStore, validate_label
@@ -42,7 +42,7 @@ MAX_TOTAL = 2048 * MB           # every file inside it, uncompressed
 MAX_RATIO = 200                 # uncompressed / compressed size of one member
 MAX_MEMBERS = 100_000
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-HISTORY = "training-history.json"
+HISTORY = modelstore.HISTORY
 
 
 class BadState(UserError):

@@ -145,7 +145,7 @@ def test_models_deploy_then_list_marks_the_deployed_one(quick_model):
 def test_models_show_gives_the_confusion_matrix_and_history(quick_model):
     store, answer = quick_model
     shown = json.loads(socksort("models", "show", answer["model"], "--models", store, "--json").stdout)
-    assert len(shown["confusion"]) == len(shown["classes"]) == 3
+    assert len(shown["confusion"]["matrix"]) == len(shown["classes"]) == 3
     assert shown["history"] and {"train_loss", "val_acc"} <= set(shown["history"][0])
 
 

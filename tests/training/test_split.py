@@ -8,7 +8,8 @@ import pytest
 
 from socksort.errors import UserError
 from socksort.examples import Example
-from socksort.training.from_images import check_trainable, split
+from socksort.examples import check_trainable
+from socksort.training.from_images import split
 
 
 def examples(label: str, count: int) -> list[Example]:
