@@ -18,6 +18,7 @@ from pathlib import Path
 from socksort import contract, paths
 from socksort.config import HostPort, MqttUrl
 from socksort.dashboard import health
+from socksort.dashboard.fleet import FleetFeed
 from socksort.dashboard.raw import MqttFeed, RawTimeline
 from socksort.dashboard.sse import Hub, frame
 from socksort.dashboard.tables import PairTable, Showings
@@ -45,6 +46,7 @@ class Settings:
     models: Path | None = None      # the model store (None: $SOCKSORT_HOME/teach/models)
     api_token: str | None = None    # every /api/ request must bring it as a bearer token
     auto_train: bool = False        # quick retrain when the dataset changes and uploads pause
+    bootstrap: str | None = None    # Kafka, for the workers' status topic (None: no fleet panel)
 
 
 def teach_images_default() -> Path:
@@ -81,12 +83,16 @@ class Dashboard:
         self.showing_query = PushQuery(settings.ksql_url, SHOWINGS_SQL, name="showings-query",
                                        on_reset=self._showings_restarted, on_row=self._showing_row,
                                        on_status=lambda ok, msg: self._query_status("showings", ok, msg))
+        self.fleet = FleetFeed(settings.bootstrap) if settings.bootstrap else None
+        self._fleet_shown: dict | None = None
         self.teach = TeachApi(settings.images or teach_images_default(), settings.models or teach_models_default(),
                               edge_url=settings.edge_url, auto_train=settings.auto_train)
 
     # --- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.fleet is not None:
+            self.fleet.start()
         self.teach.start()
         self.mqtt.start()
         self.pair_query.start()
@@ -98,6 +104,8 @@ class Dashboard:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.fleet is not None:
+            self.fleet.stop()
         self.teach.stop()
         self.pair_query.stop()
         self.showing_query.stop()
@@ -115,7 +123,17 @@ class Dashboard:
         return {"now": _now_ms(), "pairs": self.pairs.snapshot(), "showings": self.showings.snapshot(),
                 "current": self.timeline.current(), "health": self.health.to_dict(),
                 "queries": {k: {"ok": ok, "detail": d} for k, (ok, d) in self.query_state.items()},
-                "stats": self.stats()}
+                "stats": self.stats(), "fleet": self.fleet_view()}
+
+    def fleet_view(self) -> dict:
+        """The thin cameras and inference workers reporting now (empty without Kafka)."""
+        return self.fleet.view() if self.fleet is not None else {"workers": [], "cameras": []}
+
+    def _publish_fleet(self) -> None:
+        view = self.fleet_view()
+        if view != self._fleet_shown:
+            self._fleet_shown = view
+            self.hub.publish("fleet", view, state=True)
 
     def stats(self) -> dict:
         return {"frames_received": self.timeline.received, "frames_rejected": self.timeline.rejected,
@@ -211,6 +229,7 @@ class Dashboard:
             while not self._stop.is_set():
                 checks = tuple(pool.map(lambda probe: probe(), probes))
                 self._follow_tables()
+                self._publish_fleet()
                 current = health.Health(checks)
                 if current != self.health:
                     self.health = current

@@ -43,6 +43,9 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
     mqtt_ca_option(parser)
     option(parser, "--topic", env="SOCKSORT_TOPIC", default=contract.MQTT_TOPIC,
            help="MQTT topic of the predictions")
+    option(parser, "--bootstrap", env="SOCKSORT_BOOTSTRAP",
+           help="Kafka, to list thin cameras and inference workers from their status topic (default: "
+                f"the stack's, else 127.0.0.1:{contract.PORTS['kafka']})")
     option(parser, "--connector", env="SOCKSORT_CONNECTOR",
            help="name of the MQTT source connector to watch (default: every connector)")
     option(parser, "--health-every", env="SOCKSORT_DASHBOARD_HEALTH_EVERY", type=positive_float,
@@ -78,6 +81,7 @@ def settings_from_args(args, report: dict | None = None):
         models=args.models or teach_models_default(),
         api_token=args.api_token or None,
         auto_train=args.auto_train,
+        bootstrap=args.bootstrap or found["bootstrap_servers"],
     )
 
 

@@ -311,6 +311,33 @@ function connect() {
   on("showings", (d) => { state.showings = d.showings; });
   on("health", showHealth);
   on("queries", showQueries);
+  on("fleet", showFleet);
+}
+
+// --- thin cameras and their workers (from the workers' status topic) -----------------
+
+function fillRows(table, rows) {
+  const body = $(table).tBodies[0];
+  body.replaceChildren(...rows.map((cells) => {
+    const tr = document.createElement("tr");
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    return tr;
+  }));
+}
+
+function showFleet(fleet) {
+  const workers = fleet.workers || [], cameras = fleet.cameras || [];
+  $("fleet").hidden = workers.length === 0 && cameras.length === 0;
+  const seconds = (s) => `${Number(s).toFixed(2)} s`;
+  fillRows("fleet-cameras", cameras.map((c) => [c.device, c.fps.toFixed(1), seconds(c.lag_s), c.frames,
+                                                 c.workers.join(", ")]));
+  fillRows("fleet-workers", workers.map((w) => [w.worker, w.state, w.fps.toFixed(1),
+                                                 `${seconds(w.lag_p50_s)} / ${seconds(w.lag_p99_s)}`,
+                                                 w.partitions, w.skipped, w.model || "–"]));
 }
 
 async function showStats() {
