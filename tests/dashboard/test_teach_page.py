@@ -170,8 +170,9 @@ def test_photos_chosen_for_a_class_are_uploaded_into_it(fresh, browser_page, tmp
     card.locator("input.files").set_input_files([jpeg_file(tmp_path, "green", i) for i in range(3)])
     page.wait_for_function("document.getElementById('upload-status').textContent.startsWith('Added 3 photos')",
                            timeout=20_000)
-    assert card.locator(".count").inner_text() == "3 photos"
-    assert card.locator(".thumbs .thumb img").count() == 3
+    # the status line comes before the class list is drawn again: wait for the list
+    class_card(page, "striped").locator(".count", has_text="3 photos").wait_for(timeout=20_000)
+    assert class_card(page, "striped").locator(".thumbs .thumb img").count() == 3
     listed = fresh.get("/api/examples?label=striped").json()
     assert len(listed["examples"]) == 3
 
@@ -192,7 +193,7 @@ def test_photos_dropped_onto_a_class_are_uploaded_into_it(fresh, browser_page):
     class_card(page, "dotted").dispatch_event("drop", {"dataTransfer": transfer})
     page.wait_for_function("document.getElementById('upload-status').textContent.startsWith('Added 2 photos')",
                            timeout=20_000)
-    assert class_card(page, "dotted").locator(".count").inner_text() == "2 photos"
+    class_card(page, "dotted").locator(".count", has_text="2 photos").wait_for(timeout=20_000)
     assert len(fresh.get("/api/examples?label=dotted").json()["examples"]) == 2
 
 
