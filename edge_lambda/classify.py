@@ -40,6 +40,14 @@ class Classifier:
             scores /= scores.sum()
         return scores
 
+    def infer_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Class probabilities, one row per image of a prepared N-image batch."""
+        scores = np.asarray(self.runtime.run_batch(batch), dtype=np.float64).reshape(len(batch), -1)
+        if self.card.output == "logits":
+            scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+            scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
     def decide(self, probabilities: np.ndarray) -> Classification:
         best = np.argsort(-probabilities, kind="stable")[: self.top_k]
         top = tuple(Guess(self.card.classes[i], percent(probabilities[i])) for i in best)

@@ -28,10 +28,15 @@ WARMUP_RUNS = 3
 
 class Runtime:
     name = "?"
+    max_batch = 1      # images one call takes; a runtime bound to batch 1 runs a batch image by image
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """One batch in, the first output's row for the first image out (1-D float array)."""
         raise NotImplementedError
+
+    def run_batch(self, batch: np.ndarray) -> np.ndarray:
+        """N images in, N rows of the first output out (N x classes)."""
+        return np.stack([self.run(batch[i:i + 1]) for i in range(len(batch))])
 
 
 class MxnetRuntime(Runtime):
@@ -147,9 +152,17 @@ class OnnxRuntime(Runtime):
             raise UserError(f"cannot load {folder / 'model.onnx'}: {_first_line(exc)}") from None
         names = [i.name for i in self._session.get_inputs()]
         self._input = input_name if input_name in names else names[0]
+        # A graph exported with a free batch axis takes any number of images in one call.
+        first = self._session.get_inputs()[0].shape[0]
+        self.max_batch = 1 if isinstance(first, int) else 1 << 16
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         return np.asarray(self._session.run(None, {self._input: batch})[0])[0]
+
+    def run_batch(self, batch: np.ndarray) -> np.ndarray:
+        if self.max_batch == 1:
+            return super().run_batch(batch)
+        return np.asarray(self._session.run(None, {self._input: batch})[0])
 
 
 def tune_threads(threads: int | None = None) -> None:

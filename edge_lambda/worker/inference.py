@@ -33,15 +33,7 @@ def load(folder: Path, threads: int | None = None, threshold: float = 0.0, top_k
     card = modelcard.load(folder)
     runtime = runtimes.load(folder, card, "onnx", threads)
     return LoadedModel(Path(folder), card, card.id, Classifier(card, runtime, threshold, top_k),
-                       _batch_limit(runtime))
-
-
-def _batch_limit(runtime) -> int:
-    session = getattr(runtime, "_session", None)
-    if session is None:
-        return 1
-    first = session.get_inputs()[0].shape[0]
-    return 1 if isinstance(first, int) else 1 << 16
+                       runtime.max_batch)
 
 
 def decode(jpeg: bytes, name: str) -> np.ndarray:
@@ -59,19 +51,5 @@ def classify_batch(model: LoadedModel, pictures: list[np.ndarray]) -> list[Class
     step = model.max_batch
     for start in range(0, len(prepared), step):
         chunk = np.concatenate(prepared[start:start + step], axis=0)
-        rows.extend(_scores(clf, chunk))
+        rows.extend(clf.infer_batch(chunk))
     return [clf.decide(row) for row in rows]
-
-
-def _scores(clf: Classifier, batch: np.ndarray) -> list[np.ndarray]:
-    runtime = clf.runtime
-    session = getattr(runtime, "_session", None)
-    if session is None or batch.shape[0] == 1:
-        out = np.asarray(runtime.run(batch), dtype=np.float64)[None]
-    else:
-        out = np.asarray(session.run(None, {runtime._input: batch})[0], dtype=np.float64)
-    out = out.reshape(out.shape[0], -1)
-    if clf.card.output == "logits":
-        out = np.exp(out - out.max(axis=1, keepdims=True))
-        out /= out.sum(axis=1, keepdims=True)
-    return list(out)
