@@ -86,13 +86,14 @@ class Embedder:
         """sha256 -> views x features for every photo; only photos not cached are computed."""
         folder = self.cache / "embeddings" / self.key(cfg)
         found: dict[str, np.ndarray] = {}
-        todo = []
+        todo: dict[str, Photo] = {}      # one embedding per content, whatever its labels
         for photo in photos:
             cached = _load(folder / f"{photo.sha256}.npy", cfg.views)
             if cached is not None:
                 found[photo.sha256] = cached
-            elif photo.sha256 not in {p.sha256 for p in todo}:
-                todo.append(photo)
+            else:
+                todo.setdefault(photo.sha256, photo)
+        todo = list(todo.values())
         done = 0
         for start in range(0, len(todo), max(1, BATCH // cfg.views)):
             chunk = todo[start:start + max(1, BATCH // cfg.views)]
