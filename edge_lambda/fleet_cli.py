@@ -16,19 +16,12 @@ from socksort import config, contract
 from socksort.config import option
 from socksort.edge_lambda import fleet_kafka, framewire
 from socksort.edge_lambda.camera import CameraConfig, ThinCamera
+from socksort.edge_lambda.cli import optional
 from socksort.edge_lambda.worker import status_topic
 from socksort.edge_lambda.worker.consumer import Worker, WorkerConfig
 from socksort.errors import UserError
 
 HOSTNAME = socket.gethostname()
-
-
-def optional(convert):
-    """A validator that also accepts ``none``/``off``."""
-    def value(text: str):
-        return None if text.strip().lower() in ("none", "off", "") else convert(text)
-    value.__name__ = getattr(convert, "__name__", "value")
-    return value
 
 
 def quality(text: str) -> int:
