@@ -1,13 +1,18 @@
 """The prediction message: what the camera publishes to MQTT for every classified frame.
 
     {"image": "Google", "probability": 97.31, "ts": 1732186800123, "device": "deeplens-1",
-     "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...], "model": "3f9c0a1b2d4e"}
+     "seq": 42, "top": [{"label": "Google", "probability": 97.31}, ...], "model": "3f9c0a1b2d4e",
+     "objects": [{"label": "Google", "probability": 97.31,
+                  "box": {"left": 12, "top": 40, "width": 200, "height": 310}}, ...]}
 
 ``image`` and ``probability`` (percent, 0-100) are the seed project's fields, kept so its
 ksqlDB statements still read the stream, and the only two a message must have: the seed's
 DeepLens function publishes nothing else. ``ts`` is the frame's time in epoch
 milliseconds, ``seq`` counts frames per device from 0, ``top`` is the top-k list, ``model``
-the id of the model that made it (``null`` when it has none); a message without them is
+the id of the model that made it (``null`` when it has none), ``objects`` each thing found in
+the frame with its box in pixels of the frame, most probable first (``image`` and
+``probability`` stay the main object, so readers that know only them keep working; a frame
+with nothing in it has ``"objects": []``); a message without them is
 still valid (the pipeline then takes the Kafka record's time, and a missing ``device``
 is one default camera, :data:`socksort.contract.DEFAULT_DEVICE`).
 Producers build a :class:`Prediction`; consumers parse with :meth:`Prediction.from_json`,
@@ -35,6 +40,29 @@ class Guess:
 
 
 @dataclass(frozen=True)
+class Box:
+    """A rectangle in pixels of the image it was found in."""
+    left: int
+    top: int
+    width: int
+    height: int
+
+    def to_dict(self) -> dict:
+        return {"left": self.left, "top": self.top, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    """One thing found in a frame: what it is, how sure (percent), and where."""
+    label: str
+    probability: float
+    box: Box
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "probability": self.probability, "box": self.box.to_dict()}
+
+
+@dataclass(frozen=True)
 class Prediction:
     image: str
     probability: float
@@ -43,6 +71,7 @@ class Prediction:
     seq: int | None = None
     top: tuple[Guess, ...] = field(default_factory=tuple)
     model: str | None = None        # the id of the model that made it (model.json's "id")
+    objects: tuple[DetectedObject, ...] | None = None   # None: the camera does not look for boxes
 
     def to_dict(self) -> dict:
         """The message; optional fields the frame does not have are left out, as the seed's
@@ -54,6 +83,8 @@ class Prediction:
                 out[name] = value
         if self.top:
             out["top"] = [guess.to_dict() for guess in self.top]
+        if self.objects is not None:
+            out["objects"] = [found.to_dict() for found in self.objects]
         return out
 
     def to_json(self) -> bytes:
@@ -80,6 +111,7 @@ class Prediction:
             seq=_optional(obj, "seq", _whole),
             top=tuple(guesses),
             model=_optional(obj, "model", _text),
+            objects=_objects(obj),
         )
 
     @classmethod
@@ -115,6 +147,33 @@ def _percent(obj: dict, key: str, name: str | None = None) -> float:
 
 def _optional(obj: dict, key: str, read):
     return None if obj.get(key) is None else read(obj, key)
+
+
+def _objects(obj: dict) -> tuple[DetectedObject, ...] | None:
+    items = obj.get("objects")
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise SchemaError("field 'objects' must be a list")
+    found = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SchemaError(f"field 'objects[{i}]' must be an object")
+        box = _field(item, "box", f"objects[{i}].box")
+        if not isinstance(box, dict):
+            raise SchemaError(f"field 'objects[{i}].box' must be an object")
+        found.append(DetectedObject(
+            _text(item, "label", f"objects[{i}].label"),
+            _percent(item, "probability", f"objects[{i}].probability"),
+            Box(*(_pixels(box, key, f"objects[{i}].box.{key}") for key in ("left", "top", "width", "height")))))
+    return tuple(found)
+
+
+def _pixels(obj: dict, key: str, name: str) -> int:
+    value = _field(obj, key, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise SchemaError(f"field '{name}' must be a number of pixels")
+    return int(round(value))
 
 
 def _whole(obj: dict, key: str) -> int:

@@ -29,6 +29,11 @@ def test_keeps_the_seed_fields_image_and_probability():
     ({"image": "x", "probability": 1, "ts": 1.5, "device": "d", "seq": 0}, "ts"),
     ({"image": "x", "probability": 1, "ts": 1, "device": "d", "seq": -1}, "seq"),
     ({"image": "x", "probability": 1, "ts": 1, "device": "d", "seq": 0, "top": [{"label": "x"}]}, "top[0].probability"),
+    ({"image": "x", "probability": 1, "objects": {}}, "objects"),
+    ({"image": "x", "probability": 1, "objects": [{"label": "x", "probability": 5}]}, "objects[0].box"),
+    ({"image": "x", "probability": 1,
+      "objects": [{"label": "x", "probability": 5, "box": {"left": 0, "top": 0, "width": "wide", "height": 1}}]},
+     "objects[0].box.width"),
 ])
 def test_rejects_a_bad_field_by_name(payload, field):
     with pytest.raises(SchemaError, match=f"'{field}'".replace("[", r"\[").replace("]", r"\]")):
@@ -52,3 +57,19 @@ def test_a_prediction_without_ts_device_or_seq_leaves_them_out_of_its_message():
 def test_an_optional_field_that_is_present_is_still_checked():
     with pytest.raises(SchemaError, match="'device'"):
         Prediction.from_dict({"image": "x", "probability": 1, "device": 7})
+
+
+def test_objects_with_their_boxes_survive_the_round_trip():
+    from socksort.schema import Box, DetectedObject
+
+    found = (DetectedObject("sock-01", 91.5, Box(10, 20, 120, 200)), DetectedObject("sock-02", 60.0, Box(300, 5, 90, 150)))
+    message = Prediction("sock-01", 91.5, objects=found).to_json()
+    assert json.loads(message)["objects"][1] == {"label": "sock-02", "probability": 60.0,
+                                                 "box": {"left": 300, "top": 5, "width": 90, "height": 150}}
+    assert Prediction.from_json(message).objects == found
+
+
+def test_a_message_without_objects_is_told_apart_from_one_that_found_nothing():
+    assert Prediction.from_json(b'{"image": "Blank", "probability": 99}').objects is None
+    assert Prediction.from_json(b'{"image": "Blank", "probability": 99, "objects": []}').objects == ()
+    assert "objects" not in json.loads(Prediction("Blank", 99.0).to_json())
