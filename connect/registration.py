@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from socksort import progress
+from socksort.connect_rest import connect_request
 from socksort.errors import UserError
 from socksort.net import HttpError, json_request as request
 
@@ -22,14 +23,14 @@ def put_connector(url: str, name: str, config: dict[str, str]) -> bool:
     An unchanged config is left alone: Connect restarts a connector and its tasks on every
     PUT, and ``stack up`` on a running stack should not interrupt the bridge."""
     try:
-        current = request(f"{url}/connectors/{name}/config")
+        current = connect_request(f"{url}/connectors/{name}/config")
     except HttpError as exc:
         if exc.status != 404:
             raise
         current = None
     if current == {**config, "name": name}:
         return False
-    request(f"{url}/connectors/{name}/config", "PUT", config)
+    connect_request(f"{url}/connectors/{name}/config", "PUT", config)
     return True
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socksort.ksql.engine import KsqlError, StatementResult
-from socksort.net import HttpError, json_request
+from socksort.connect_rest import connect_request
+from socksort.net import HttpError
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def _call(connect_url: str | None, method: str, path: str, body: dict | None = N
     if not connect_url:
         raise KsqlError("This ksql server has no Kafka Connect cluster: start it with --connect-url")
     try:
-        return json_request(f"{connect_url.rstrip('/')}{path}", method, body)
+        return connect_request(f"{connect_url.rstrip('/')}{path}", method, body)
     except (OSError, ValueError) as exc:
         raise KsqlError(f"Kafka Connect at {connect_url} did not answer: {exc}") from None
 
