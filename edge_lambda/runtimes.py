@@ -1,9 +1,11 @@
 """Two inference runtimes behind one interface: MXNet (symbol + params) and ONNX Runtime.
 
 Both take the 1x3xHxW float32 batch from ``socksort.preprocess.prepare`` and return the
-network's raw output row (probabilities or logits, as the model card says). Loading checks
-that the network's output width matches the card's classes and warms the runtime up, so
-the first real frame is not the one that pays for memory planning.
+network's raw output row (probabilities or logits, as the model card says); ``run_outputs``
+hands back every output of the graph for a batch (a localising model's maps follow the
+class scores). Loading checks that the network's output width matches the card's classes
+and warms the runtime up, so the first real frame is not the one that pays for memory
+planning.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ class Runtime:
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """N images in, N rows of the first output out (N x classes)."""
         return np.stack([self.run(batch[i:i + 1]) for i in range(len(batch))])
+
+    def run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        """N images in, every output of the graph out, in graph order, batch axis kept
+        (a localising model's maps come after the N x classes probabilities)."""
+        raise NotImplementedError
 
 
 class MxnetRuntime(Runtime):
@@ -102,6 +109,12 @@ class MxnetRuntime(Runtime):
         self._data[:] = batch
         return self._executor.forward(is_train=False)[0].asnumpy()[0]
 
+    def run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        if batch.shape != self._data.shape:
+            self._bind(batch.shape)
+        self._data[:] = batch
+        return [out.asnumpy() for out in self._executor.forward(is_train=False)]
+
 
 class PlainMxnetRuntime(Runtime):
     """The unoptimised path (Gluon SymbolBlock on the artifact as saved): the baseline the
@@ -124,6 +137,10 @@ class PlainMxnetRuntime(Runtime):
         if isinstance(out, (list, tuple)):
             out = out[0]
         return out.asnumpy()[0]
+
+    def run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        out = self._block(self._mx.nd.array(batch, dtype="float32"))
+        return [o.asnumpy() for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 def _onednn_wanted(mx) -> bool:
@@ -163,6 +180,12 @@ class OnnxRuntime(Runtime):
         if self.max_batch == 1:
             return super().run_batch(batch)
         return np.asarray(self._session.run(None, {self._input: batch})[0])
+
+    def run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        if self.max_batch == 1 and len(batch) > 1:
+            rows = [self._session.run(None, {self._input: batch[i:i + 1]}) for i in range(len(batch))]
+            return [np.concatenate([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]
+        return [np.asarray(out) for out in self._session.run(None, {self._input: batch})]
 
 
 def tune_threads(threads: int | None = None) -> None:

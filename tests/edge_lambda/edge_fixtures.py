@@ -58,6 +58,44 @@ def build_colour_model(folder: Path, classes=CLASSES, output: str = "probabiliti
     return folder
 
 
+def build_colour_map_model(folder: Path, classes=CLASSES) -> Path:
+    """The colour model with a second output after the probabilities: the per-pixel class
+    probabilities (N x classes x H x W), the shape a localising model's map has, to check
+    that the runtimes hand back every output in graph order."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    from socksort.modelcard import ModelCard, Preprocess
+
+    class ColourMap(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2D(len(classes), kernel_size=1, in_channels=3)
+            self.dense = nn.Dense(len(classes), in_units=len(classes))
+
+        def hybrid_forward(self, F, x):
+            cells = self.conv(x)
+            pooled = F.flatten(F.Pooling(cells, kernel=(1, 1), global_pool=True, pool_type="avg"))
+            return F.softmax(self.dense(pooled)), F.softmax(cells, axis=1)
+
+    net = ColourMap()
+    net.initialize(ctx=mx.cpu())
+    net.conv.weight.set_data(mx.nd.eye(3).reshape((3, 3, 1, 1)) * 4)
+    net.conv.bias.set_data(mx.nd.zeros(3))
+    net.dense.weight.set_data(mx.nd.eye(3) * 0.5)
+    net.dense.bias.set_data(mx.nd.zeros(3))
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, INPUT_SIZE, INPUT_SIZE)))
+    folder.mkdir(parents=True, exist_ok=True)
+    net.export(str(folder / "model"), epoch=0)
+    sym, arg_params, aux_params = mx.model.load_checkpoint(str(folder / "model"), 0)
+    mx.onnx.export_model(sym, {**arg_params, **aux_params}, in_shapes=[(1, 3, INPUT_SIZE, INPUT_SIZE)],
+                         in_types=[np.float32], onnx_file_path=str(folder / "model.onnx"))
+    ModelCard(backbone="colour-map-test-net", classes=tuple(classes),
+              preprocess=Preprocess(input_size=INPUT_SIZE)).save(folder)
+    return folder
+
+
 def write_video(path: Path, colours: list[tuple[int, int, int]], frames_each: int,
                 fps: float = 10.0, size: tuple[int, int] = (96, 64)) -> Path:
     """A video whose frames are solid colours, ``frames_each`` frames per colour."""
