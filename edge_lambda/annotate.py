@@ -1,19 +1,24 @@
-"""Draw the decision on the frame ("Google 97%") and encode it as JPEG for the stream."""
+"""Draw the decision on the frame ("Google 97%") and each object found in it (a box in the
+label's colour with "Google 97%" on a tag), and encode the frame as JPEG for the stream."""
 
 from __future__ import annotations
+
+import zlib
 
 import cv2
 import numpy as np
 
 from socksort.contract import BLANK_LABEL
+from socksort.schema import DetectedObject
 
 JPEG_QUALITY = 80
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def draw(image_bgr: np.ndarray, label: str, probability: float, fps: float | None = None,
-         status: str = "") -> np.ndarray:
-    """Write the label banner and a status line onto ``image_bgr`` in place and return it."""
+         status: str = "", objects: tuple[DetectedObject, ...] | None = None) -> np.ndarray:
+    """Write the label banner, a status line and the objects' boxes onto ``image_bgr`` in
+    place and return it."""
     height, width = image_bgr.shape[:2]
     scale = max(0.5, width / 640)
     thickness = max(1, round(scale * 2))
@@ -27,7 +32,50 @@ def draw(image_bgr: np.ndarray, label: str, probability: float, fps: float | Non
     if footer:
         cv2.putText(image_bgr, footer, (pad, height - pad), _FONT, scale * 0.6, (255, 255, 255),
                     max(1, thickness // 2), cv2.LINE_AA)
+    # After the banner: a box reaching the frame's top-left corner stays whole.
+    draw_objects(image_bgr, objects or ())
     return image_bgr
+
+
+def draw_objects(image_bgr: np.ndarray, objects: tuple[DetectedObject, ...]) -> np.ndarray:
+    """Each object's box (clipped to the frame) and a tag with its label and probability,
+    above the box where there is room, else just inside its top edge. The least probable
+    first, so where two overlap the more probable one's lines are on top."""
+    height, width = image_bgr.shape[:2]
+    scale = max(0.4, width / 1000)
+    thickness = max(2, round(width / 320))
+    pad = max(2, round(4 * scale))
+    for found in reversed(objects):
+        box = found.box
+        left, top = max(0, box.left), max(0, box.top)
+        right, bottom = min(width, box.left + box.width) - 1, min(height, box.top + box.height) - 1
+        if right < left or bottom < top:
+            continue   # wholly outside the frame
+        colour = label_colour(found.label)
+        cv2.rectangle(image_bgr, (left, top), (right, bottom), colour, thickness)
+        text = f"{found.label} {found.probability:.0f}%"
+        (text_w, text_h), base = cv2.getTextSize(text, _FONT, scale, 1)
+        tag_w, tag_h = text_w + 2 * pad, text_h + base + 2 * pad
+        tag_top = top - tag_h if top >= tag_h else top
+        tag_left = max(0, min(left, width - tag_w))
+        cv2.rectangle(image_bgr, (tag_left, tag_top), (tag_left + tag_w - 1, tag_top + tag_h - 1), colour, -1)
+        cv2.putText(image_bgr, text, (tag_left + pad, tag_top + pad + text_h), _FONT, scale,
+                    _ink(colour), 1, cv2.LINE_AA)
+    return image_bgr
+
+
+def label_colour(label: str) -> tuple[int, int, int]:
+    """A bright BGR colour for a label, the same on every device and every run (crc32, where
+    Python's own hash of a string changes from process to process)."""
+    hue = zlib.crc32(label.encode("utf-8")) % 180
+    bgr = cv2.cvtColor(np.array([[[hue, 210, 255]]], np.uint8), cv2.COLOR_HSV2BGR)[0, 0]
+    return int(bgr[0]), int(bgr[1]), int(bgr[2])
+
+
+def _ink(background: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Black text on a light tag, white on a dark one."""
+    blue, green, red = background
+    return (0, 0, 0) if 0.114 * blue + 0.587 * green + 0.299 * red > 140 else (255, 255, 255)
 
 
 def encode_jpeg(image_bgr: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
