@@ -1,7 +1,9 @@
-"""Commands of the im2rec stage: ``synth dataset``, ``synth show``, ``capture``, ``im2rec``."""
+"""Commands of the im2rec stage: ``synth dataset``, ``synth show``, ``synth scene``, ``capture``,
+``im2rec``."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ from socksort import config
 from socksort.config import option
 from socksort.contract import BLANK_LABEL
 from socksort.errors import UserError
-from socksort.im2rec import capture, dataset, designs, lists, pack, sheet, show
+from socksort.im2rec import capture, dataset, designs, lists, pack, scenes, sheet, show
 
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
 
@@ -75,11 +77,62 @@ def _register_synth(commands) -> None:
                 "for this long (0: no motion blur)")
     show_parser.set_defaults(func=_synth_show)
 
+    _register_scene(kinds)
+
     sheet_parser = kinds.add_parser("sheet", help="one picture of every design in a dataset, with its name")
     option(sheet_parser, "--classes-from", type=config.existing_dir, required=True,
            help="a `synth dataset` folder; its synth.json names the designs")
     option(sheet_parser, "--out", type=Path, required=True, help="picture to write (.png or .jpg)")
     sheet_parser.set_defaults(func=_synth_sheet)
+
+
+def _register_scene(kinds) -> None:
+    parser = kinds.add_parser("scene", help="photos of 0-3 socks lying together, plus truth.json with "
+                                            "each sock's box")
+    option(parser, "--classes-from", type=_dataset_folder, required=True,
+           help="a `synth dataset` folder; its synth.json names the designs")
+    option(parser, "--out", type=Path, required=True, help="folder to create: scene-00000.jpg ... + truth.json")
+    option(parser, "--count", type=config.positive_int, default=100, help="photos to draw")
+    option(parser, "--seed", type=config.non_negative_int, default=0, help="seed for the photos")
+    option(parser, "--min-socks", type=config.non_negative_int, default=0, help="fewest socks in a photo")
+    option(parser, "--max-socks", type=config.non_negative_int, default=3, help="most socks in a photo")
+    option(parser, "--max-overlap", type=_share, default=0.3,
+           help="most of a sock's area another may hide (0 for no overlap)")
+    option(parser, "--size", type=size, default="640x480", help="photo size WIDTHxHEIGHT")
+    option(parser, "--num-thread", type=config.positive_int, default=2,
+           help="photos drawn at once (the output does not depend on it)")
+    parser.add_argument("--json", action="store_true", help='print {"out", "scenes", "objects"} on one line')
+    parser.set_defaults(func=_synth_scene)
+
+
+def _dataset_folder(text: str) -> str:
+    """An existing folder, kept as typed: truth.json names the dataset as it was given."""
+    config.existing_dir(text)
+    return text
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not 0 <= value < 1:
+        raise ValueError("must be from 0 up to (not including) 1")
+    return value
+
+
+def _synth_scene(args) -> int:
+    spec = scenes.SceneSpec(out=args.out, classes_from=args.classes_from, count=args.count, seed=args.seed,
+                            min_socks=args.min_socks, max_socks=args.max_socks, max_overlap=args.max_overlap,
+                            width=args.size[0], height=args.size[1], threads=args.num_thread)
+    truth = scenes.generate(spec)
+    objects = sum(len(s["objects"]) for s in truth["scenes"])
+    if args.json:
+        print(json.dumps({"out": str(args.out), "scenes": len(truth["scenes"]), "objects": objects}))
+    else:
+        print(f"wrote {len(truth['scenes'])} scenes with {objects} socks and their truth to "
+              f"{args.out / scenes.TRUTH}")
+    return 0
 
 
 def _synth_dataset(args) -> int:
