@@ -21,6 +21,9 @@ The preprocessing is stated exactly, so any MXNet or ONNX program can reproduce 
 
 ``output`` says whether the network's output already is a probability distribution
 (``probabilities``: softmax is inside the graph) or raw ``logits``.
+
+``localise`` (absent in folders that cannot find boxes) says which further graph outputs
+locate things in the frame and how to decode them (:class:`Localise`, ``socksort.localise``).
 """
 
 from __future__ import annotations
@@ -66,6 +69,42 @@ class Preprocess:
 
 
 @dataclass(frozen=True)
+class Localise:
+    """The graph outputs after output 0 that say where things are, and how to decode them.
+
+    ``cells_output`` is an N x C x h x w output: the classifier's logits at every cell of the
+    backbone's last feature map (the Dense head applied as a 1x1 convolution; their mean
+    over the cells is the whole image's logits). ``objectness_output`` is N x 1 x h x w:
+    how much of a thing each cell sees, scaled so that 1.0 is a typical cell of the
+    training photos (``objectness``: ``feature_norm``, the L2 norm of the cell's features
+    divided by ``reference``). A pixel belongs to an object where the objectness,
+    upsampled to the network input and multiplied by 1 - p(background classes) of its
+    cell, is at least ``threshold``; see docs/model-artifact.md for the whole decoding.
+    """
+    cells_output: int = 1
+    objectness_output: int = 2
+    objectness: str = "feature_norm"
+    reference: float = 1.0          # the feature norm that objectness 1.0 stands for
+    threshold: float = 0.45         # objectness (0-1+) above which a pixel is part of an object
+    min_area: float = 0.01          # smallest object, as a fraction of the network input's area
+    min_probability: float = 40.0   # percent: less sure objects are left out
+    nms_iou: float = 0.5            # of two boxes overlapping more than this, the less sure goes
+    background: tuple[str, ...] = ()  # classes that are not objects (e.g. "Blank")
+
+    def validate(self, classes: tuple[str, ...]) -> None:
+        if min(self.cells_output, self.objectness_output) < 1 or self.cells_output == self.objectness_output:
+            raise ValueError("localise outputs must be distinct graph outputs after output 0")
+        if self.objectness != "feature_norm":
+            raise ValueError(f"localise.objectness {self.objectness!r} is not 'feature_norm'")
+        if not (self.reference > 0 and self.threshold > 0 and 0 <= self.min_area < 1
+                and 0 <= self.min_probability <= 100 and 0 < self.nms_iou <= 1):
+            raise ValueError("localise thresholds are out of range")
+        unknown = set(self.background) - set(classes)
+        if unknown:
+            raise ValueError(f"localise.background names {sorted(unknown)}, which are not classes")
+
+
+@dataclass(frozen=True)
 class ModelCard:
     backbone: str
     classes: tuple[str, ...]
@@ -84,6 +123,7 @@ class ModelCard:
     code_version: str | None = None
     mode: str | None = None             # "quick" (a head on cached embeddings) or "full" (fine-tune)
     params: dict | None = None          # the training settings that went into the id
+    localise: Localise | None = None    # None: output 0 only, no boxes (every older folder)
     format: str = FORMAT
 
     def to_dict(self) -> dict:
@@ -91,6 +131,10 @@ class ModelCard:
         data["classes"] = list(self.classes)
         data["preprocess"]["mean"] = list(self.preprocess.mean)
         data["preprocess"]["std"] = list(self.preprocess.std)
+        if self.localise is None:
+            del data["localise"]    # an older reader's card stays exactly as it was
+        else:
+            data["localise"]["background"] = list(self.localise.background)
         return data
 
     @classmethod
@@ -106,9 +150,9 @@ class ModelCard:
         for key in ("mean", "std"):
             if key in pre:
                 pre[key] = tuple(float(v) for v in pre[key])
-        fields = {k: v for k, v in data.items() if k in known and k != "preprocess"}
+        fields = {k: v for k, v in data.items() if k in known and k not in ("preprocess", "localise")}
         fields["classes"] = tuple(fields.get("classes") or ())
-        card = cls(**fields, preprocess=Preprocess(**pre))
+        card = cls(**fields, preprocess=Preprocess(**pre), localise=_localise(data.get("localise")))
         card.validate()
         return card
 
@@ -118,6 +162,8 @@ class ModelCard:
         if self.output not in ("probabilities", "logits"):
             raise ValueError(f"output {self.output!r} is not 'probabilities' or 'logits'")
         self.preprocess.validate()
+        if self.localise is not None:
+            self.localise.validate(self.classes)
 
     def save(self, folder: str | Path) -> None:
         """Write ``model.json`` and ``labels.txt`` (atomically) into ``folder``."""
@@ -125,6 +171,19 @@ class ModelCard:
         folder = Path(folder)
         atomic.write_text(folder / "labels.txt", "".join(f"{c}\n" for c in self.classes))
         atomic.write_json(folder / "model.json", self.to_dict())
+
+
+def _localise(data) -> Localise | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("localise must be an object")
+    known = set(Localise.__dataclass_fields__)
+    # A newer writer may add decoding hints; what this reader knows still decodes.
+    fields = {k: v for k, v in data.items() if k in known}
+    if "background" in fields:
+        fields["background"] = tuple(fields["background"])
+    return Localise(**fields)
 
 
 def load(folder: str | Path, need: tuple[str, ...] = ("model.json", "labels.txt")) -> ModelCard:

@@ -1,0 +1,162 @@
+"""Finding the things in a frame: boxes from a localising model's outputs, and NMS.
+
+A localising model folder (``model.json`` has ``localise``, :class:`socksort.modelcard.Localise`)
+gives, besides the whole image's class probabilities (output 0), the classifier's logits at
+every cell of the backbone's last feature map and an objectness per cell: a sliding window
+computed once per frame. :func:`find_objects` turns them into boxes in pixels of the frame:
+
+1. upsample objectness and cell logits (bilinear) to a grid ``UPSAMPLE`` times finer than the cells;
+2. objectness x (1 - p(background classes)) at least ``threshold`` marks object pixels;
+3. connected components of those pixels; inside each, the pixels whose most likely class
+   differs form parts, and a part large enough becomes an object of its own (two socks of
+   different designs touching), else the component is one object;
+4. each object's class is the softmax of the mean cell logits over its pixels (what the
+   whole-image head says about the pooled features of that region alone);
+5. boxes go from network input pixels back to frame pixels through the card's preprocess
+   (squash or the centred square of ``shorter_center_crop``);
+6. non-maximum suppression, most probable first.
+
+The same steps are written out in docs/model-artifact.md for programs without this module.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from socksort.modelcard import ModelCard, Preprocess
+from socksort.preprocess import center_square
+from socksort.schema import Box, DetectedObject
+
+UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
+PART_SHARE = 0.2        # a differently classified part must hold this share of its component
+
+
+def has_boxes(card: ModelCard) -> bool:
+    """Whether the model folder carries localisation outputs."""
+    return card.localise is not None
+
+
+def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height: int) -> tuple[DetectedObject, ...]:
+    """The objects in one ``width`` x ``height`` frame, most probable first.
+
+    ``outputs`` is every graph output for that one image, batch axis removed, in graph order.
+    A model without localisation outputs has nothing to decode: ``()``.
+    """
+    spec = card.localise
+    if spec is None:
+        return ()
+    cells = np.asarray(outputs[spec.cells_output], dtype=np.float32)
+    objectness = np.asarray(outputs[spec.objectness_output], dtype=np.float32).reshape(cells.shape[1:])
+    if cells.ndim != 3 or cells.shape[0] != len(card.classes):
+        raise ValueError(f"output {spec.cells_output} has shape {cells.shape}, expected "
+                         f"{len(card.classes)} x h x w")
+    found = decode(cells, objectness, card.classes, spec.background, spec.threshold, spec.min_area,
+                   spec.min_probability)
+    placed = tuple(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height))
+                   for label, probability, box in found)
+    placed = tuple(o for o in placed if o.box.width > 0 and o.box.height > 0)
+    return nms(placed, spec.nms_iou)
+
+
+def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...],
+           threshold: float, min_area: float, min_probability: float) -> list[tuple[str, float, tuple]]:
+    """(label, percent, (x0, y0, x1, y1) as fractions of the network input) per object found."""
+    count, rows, cols = cells.shape
+    grid = (cols * UPSAMPLE, rows * UPSAMPLE)
+    logits = _upsample(cells, grid)                               # gh x gw x C
+    score = cv2.resize(objectness, grid, interpolation=cv2.INTER_LINEAR)
+    probabilities = _softmax(logits)
+    kept = np.ones(count, bool)
+    if background:
+        for name in background:
+            kept[classes.index(name)] = False
+        score = score * (1.0 - probabilities[..., ~kept].sum(axis=-1))
+    if not kept.any():
+        return []
+    mask = (score >= threshold).astype(np.uint8)
+    smallest = max(1, int(min_area * grid[0] * grid[1]))
+    n, labels = cv2.connectedComponents(mask, connectivity=8)
+    own_class = np.where(kept, logits, -np.inf).argmax(axis=-1)
+    found = []
+    for component in range(1, n):
+        inside = labels == component
+        area = int(inside.sum())
+        if area < smallest:
+            continue
+        for part in _parts(inside, area, own_class, smallest):
+            pooled = _softmax(logits[part].mean(axis=0))
+            best = int(np.where(kept, pooled, -1.0).argmax())
+            percent = round(float(pooled[best]) * 100, 2)
+            if percent < min_probability or pooled[best] < pooled[~kept].max(initial=0.0):
+                continue
+            ys, xs = np.nonzero(part)
+            box = (xs.min() / grid[0], ys.min() / grid[1], (xs.max() + 1) / grid[0], (ys.max() + 1) / grid[1])
+            found.append((classes[best], percent, box))
+    return found
+
+
+def _parts(inside: np.ndarray, area: int, own_class: np.ndarray, smallest: int) -> list[np.ndarray]:
+    """The component split where its pixels' classes differ, if each piece is big enough."""
+    labels_here = own_class[inside]
+    classes, counts = np.unique(labels_here, return_counts=True)
+    big = classes[counts >= max(smallest, PART_SHARE * area)]
+    if len(big) < 2:
+        return [inside]
+    parts = []
+    for c in big:
+        n, pieces, stats, _ = cv2.connectedComponentsWithStats((inside & (own_class == c)).astype(np.uint8),
+                                                               connectivity=8)
+        largest = 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
+        if stats[largest, cv2.CC_STAT_AREA] >= max(smallest, PART_SHARE * area):
+            parts.append(pieces == largest)
+    return parts if len(parts) >= 2 else [inside]
+
+
+def _upsample(cells: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """C x h x w -> gh x gw x C, bilinear with cell centres on pixel centres (as cv2.resize)."""
+    planes = np.ascontiguousarray(cells.transpose(1, 2, 0))
+    out = np.empty((grid[1], grid[0], cells.shape[0]), np.float32)
+    for start in range(0, cells.shape[0], 256):      # cv2.resize takes at most 512 channels
+        chunk = cv2.resize(planes[..., start:start + 256], grid, interpolation=cv2.INTER_LINEAR)
+        out[..., start:start + 256] = chunk.reshape(grid[1], grid[0], -1)
+    return out
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def to_frame(box: tuple[float, float, float, float], pre: Preprocess, width: int, height: int) -> Box:
+    """A box in fractions of the network input -> whole pixels of the frame it came from."""
+    x0, y0, x1, y1 = box
+    if pre.resize == "squash":
+        left, top, sx, sy = 0, 0, width, height
+    else:
+        top, left, side = center_square(height, width, pre)
+        sx = sy = side
+    fx0 = max(0, min(width, int(round(left + x0 * sx))))
+    fy0 = max(0, min(height, int(round(top + y0 * sy))))
+    fx1 = max(0, min(width, int(round(left + x1 * sx))))
+    fy1 = max(0, min(height, int(round(top + y1 * sy))))
+    return Box(fx0, fy0, fx1 - fx0, fy1 - fy0)
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when either is empty)."""
+    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
+    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
+    inter = max(0, w) * max(0, h)
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
+
+
+def nms(objects, iou_threshold: float) -> tuple[DetectedObject, ...]:
+    """Most probable first; an object whose box overlaps a kept one by more than
+    ``iou_threshold`` (IoU) is dropped, whatever its label: one place holds one thing."""
+    kept: list[DetectedObject] = []
+    for candidate in sorted(objects, key=lambda o: -o.probability):
+        if all(iou(candidate.box, other.box) <= iou_threshold for other in kept):
+            kept.append(candidate)
+    return tuple(kept)
