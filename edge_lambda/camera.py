@@ -11,7 +11,6 @@ gap, so a reader can see it.
 from __future__ import annotations
 
 import collections
-import signal
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from socksort import contract
-from socksort.edge_lambda import fleet_kafka, framewire
+from socksort.edge_lambda import fleet_kafka, framewire, signals
 from socksort.edge_lambda.metrics import RateMeter
 from socksort.edge_lambda.sources import Capture, LatestFrame, Source, open_source
 from socksort.errors import UserError
@@ -143,8 +142,8 @@ class ThinCamera:
 
     def run(self, stop_on_sigterm: bool = False) -> None:
         """Encode and queue frames until the source ends, ``--frames`` or a stop."""
-        if stop_on_sigterm and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        if stop_on_sigterm:
+            signals.stop_on_sigterm(self.request_stop)
         cfg = self.config
         source = self.capture.source
         recording = source.recording

@@ -17,7 +17,6 @@ nobody receives.
 
 from __future__ import annotations
 
-import signal
 import socket
 import sys
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 from socksort import modelcard
 from socksort.config import HostPort, MqttUrl
 from socksort.contract import MQTT_TOPIC
-from socksort.edge_lambda import annotate, runtimes
+from socksort.edge_lambda import annotate, runtimes, signals
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
@@ -330,7 +329,7 @@ def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout:
     """
     edge = EdgeLoop(config, publishers=publishers, source=source, log=log)
     if stop_on_sigterm:
-        signal.signal(signal.SIGTERM, lambda *_: edge.request_stop())
+        signals.stop_on_sigterm(edge.request_stop)
     edge.start()
     try:
         edge.run()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
 import threading
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from socksort import contract
 from socksort.config import HostPort
-from socksort.edge_lambda import fleet_kafka, framewire
+from socksort.edge_lambda import fleet_kafka, framewire, signals
 from socksort.edge_lambda.framewire import BadFrame, FrameRecord
 from socksort.edge_lambda.worker import batching, inference
 from socksort.edge_lambda.worker.health import HealthServer, WorkerMetrics
@@ -120,8 +119,8 @@ class Worker:
         self._stop.set()
 
     def run(self, stop_on_sigterm: bool = False) -> None:
-        if stop_on_sigterm and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        if stop_on_sigterm:
+            signals.stop_on_sigterm(self.request_stop)
         try:
             while not self._stop.is_set():
                 self.step()
