@@ -56,7 +56,7 @@ def _register_synth(commands) -> None:
                            "another synth dataset (made with other flags or an older socksort)")
     data.set_defaults(func=_synth_dataset)
 
-    show_parser = kinds.add_parser("show", help="a video of socks shown one at a time, plus truth.json")
+    show_parser = kinds.add_parser("show", help="a video of socks shown one (or two) at a time, plus truth.json")
     option(show_parser, "--out", type=Path, required=True, help="video file to write (.mp4 or .avi)")
     option(show_parser, "--truth", type=Path, default=None,
            help="where to write the truth (default: next to the video, NAME.truth.json)")
@@ -75,6 +75,10 @@ def _register_synth(commands) -> None:
     option(show_parser, "--shutter", type=config.non_negative_float, default=0.02,
            help="exposure of each frame in seconds: a moving sock smears along its path "
                 "for this long (0: no motion blur)")
+    option(show_parser, "--max-socks", type=int, choices=[1, 2], default=1,
+           help="2: about half the showings hold two socks up together, a pair or two designs")
+    option(show_parser, "--boxes", type=Path, default=None,
+           help="also write each frame's socks and their boxes here (JSON lines)")
     show_parser.set_defaults(func=_synth_show)
 
     _register_scene(kinds)
@@ -154,7 +158,8 @@ def _synth_show(args) -> int:
     spec = show.ShowSpec(out=args.out, truth=truth_path, classes_from=args.classes_from, seed=args.seed,
                          fps=args.fps, seconds=args.seconds, width=args.size[0], height=args.size[1],
                          threads=args.num_thread, back_to_back=args.back_to_back,
-                         back_to_back_gap=args.back_to_back_gap, shutter=args.shutter)
+                         back_to_back_gap=args.back_to_back_gap, shutter=args.shutter,
+                         max_socks=args.max_socks, boxes=args.boxes)
     result = show.make_show(spec)
     shown = ", ".join(f"{name} x{n}" for name, n in result["counts"].items())
     print(f"wrote {args.out} ({result['frames']} frames at {args.fps:g} FPS) and {truth_path}: "

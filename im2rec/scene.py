@@ -183,6 +183,11 @@ def acceptable(masks: list[_Mask], max_overlap: float) -> bool:
     return True
 
 
+def fits(placed: list[Placed], max_overlap: float) -> bool:
+    """Whether these placed socks keep to the overlap limit (see :func:`acceptable`)."""
+    return acceptable([_mask(p) for p in placed], max_overlap)
+
+
 def layout(rng: np.random.Generator, chosen: list[Design], width: int, height: int,
            max_overlap: float) -> list[Placed]:
     """The designs laid in the frame one on top of the other, bottom first, each within the

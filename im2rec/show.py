@@ -13,17 +13,25 @@ designs allow it) a design is shown again right after itself with only
 ``back_to_back_gap`` seconds (1 s) of wall between, as when someone holds up the two
 socks of a pair one after the other.
 
+With ``max_socks`` 2 (``--max-socks 2``) about half the showings hold two socks up
+together, side by side and moving as one (``together.py``): two socks of one design (a
+pair at once) or two different designs. The plan, the room and the single showings are
+drawn exactly as with 1, the default, which draws the very video it drew before two-sock
+showings existed.
+
 ``truth.json`` says what was shown when::
 
     {"format": "socksort-show/1", "renderer": 2, "video": "show.mp4", "fps": 30,
      "seconds": 60.0, "frames": 1800, "width": 640, "height": 480, "blank": "Blank",
-     "shutter": 0.02, "back_to_back_gap": 1.0,
-     "showings": [{"n": 0, "design": "navy-stripes", "start_frame": 62, "end_frame": 218,
+     "shutter": 0.02, "back_to_back_gap": 1.0, "max_socks": 1,
+     "showings": [{"n": 0, "design": "navy-stripes", "designs": ["navy-stripes"],
+                   "start_frame": 62, "end_frame": 218,
                    "held_start_frame": 66, "held_end_frame": 212, "enter_frame": 57,
                    "leave_frame": 223, "back_to_back": false, "start": 2.0667, ...}, ...],
      "counts": {"navy-stripes": 2, ...},
-     "timeline": [{"label": "Blank", "start_frame": 0, "end_frame": 62, "start": 0.0,
-                   "end": 2.0667}, {"label": "navy-stripes", "start_frame": 62, ...}, ...]}
+     "timeline": [{"label": "Blank", "labels": [], "start_frame": 0, "end_frame": 62,
+                   "start": 0.0, "end": 2.0667},
+                  {"label": "navy-stripes", "labels": ["navy-stripes"], "start_frame": 62, ...}, ...]}
 
 Frame ranges are half-open. The rule for a showing: it spans the frames in which at least
 half of the sock is inside the picture, ``start_frame <= f < end_frame`` (the sock is
@@ -37,12 +45,32 @@ short gap between. ``start``/``end``/``held_start``/... are the same instants in
 seconds (``frame / fps``). ``timeline`` covers every frame once, in order, with the label
 a perfect classifier gives it under the same rule: the design while it is mostly in
 view, ``Blank`` otherwise.
+
+``designs`` lists the socks a showing holds up, one entry per sock: ``[d]`` for one,
+``[d, d]`` for a pair held together, ``[d, e]`` for two designs. ``design`` is always
+``designs[0]``, so readers of one-sock shows keep working (truth written before
+``designs`` existed lacks it: read it as ``[design]``). ``counts`` counts socks: a pair
+held together adds 2 to its design, two designs 1 each. For two socks the showing's rule
+measures both together (at least half of their joined area in view); a two-sock
+segment's ``label`` is ``designs[0]`` and its ``labels`` names both.
+
+``boxes`` (``--boxes FILE``, optional, any ``max_socks``) writes one JSON line per frame::
+
+    {"frame": 70, "t": 2.3333, "objects": [{"label": "navy-stripes",
+     "box": {"left": 80, "top": 12, "width": 300, "height": 290}, "visible": 0.97}, ...]}
+
+``objects`` follows ``synth scene``'s truth (``scene.py``): every sock with a visible pixel,
+the one underneath first, its tight box in frame pixels and the share of it inside the
+frame and not behind the other sock, where the sock is at the frame's instant (the
+motion blur's smear is not part of the box). A sock sliding in or out has a small
+``visible``; the showing's rule counts it from 0.5.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import os
 from dataclasses import asdict, dataclass, replace
@@ -54,10 +82,11 @@ import numpy as np
 from socksort import atomic
 from socksort.contract import BLANK_LABEL
 from socksort.errors import UserError
-from socksort.im2rec import render
+from socksort.im2rec import render, scene, together
 from socksort.im2rec.dataset import load_manifest, manifest_designs
 from socksort.im2rec.designs import Design
 from socksort.im2rec.ordered import ordered_map
+from socksort.im2rec.together import Held
 from socksort.progress import Bar
 
 FORMAT = "socksort-show/1"
@@ -86,6 +115,11 @@ class Slot:
     held_end_frame: int
     leave_frame: int
     back_to_back: bool = False   # the same design was shown just before, with the short gap
+    partner: str | None = None   # a second sock held up together with the first (--max-socks 2)
+
+    @property
+    def designs(self) -> tuple[str, ...]:
+        return (self.design,) if self.partner is None else (self.design, self.partner)
 
 
 @dataclass(frozen=True)
@@ -95,6 +129,7 @@ class Showing:
 
     n: int
     design: str
+    designs: tuple[str, ...]
     start_frame: int
     held_start_frame: int
     held_end_frame: int
@@ -118,6 +153,8 @@ class ShowSpec:
     back_to_back: int = BACK_TO_BACK
     back_to_back_gap: float = BACK_TO_BACK_GAP
     shutter: float = SHUTTER
+    max_socks: int = 1            # 2: some showings hold two socks up together
+    boxes: Path | None = None     # where to write each frame's socks and their boxes (JSON lines)
 
 
 # --- what is shown when -----------------------------------------------------------------
@@ -262,10 +299,10 @@ class Motion:
             flip=self.pose.flip, shear=self.pose.shear)
 
 
-def _offscreen_shift(spr: render.Sprite, matrix: np.ndarray, direction: tuple[float, float],
+def _offscreen_shift(sprites: list[render.Sprite], matrices: list[np.ndarray], direction: tuple[float, float],
                      width: int, height: int) -> np.ndarray:
-    """How far to move a placed sock along direction until it is just out of the frame."""
-    corners = spr.hull @ matrix[:, :2].T + matrix[:, 2]
+    """How far to move the placed socks along direction until they are just out of the frame."""
+    corners = np.vstack([spr.hull @ m[:, :2].T + m[:, 2] for spr, m in zip(sprites, matrices)])
     dx, dy = direction
     if dx < 0:
         return np.array([-corners[:, 0].max() - 2, 0.0])
@@ -279,32 +316,38 @@ def _ease(x: float) -> float:
     return x * x * (3 - 2 * x)
 
 
-def frame_matrix(slot: Slot, motion: Motion, spr: render.Sprite, frame: float, fps: float,
-                 width: int, height: int) -> np.ndarray | None:
-    """Where the sock is at this (possibly fractional) frame, or None outside the showing."""
+def frame_matrices(slot: Slot, motion: Motion, held: Held, frame: float, fps: float,
+                   width: int, height: int) -> list[np.ndarray] | None:
+    """Where each held sock is at this (possibly fractional) frame, or None outside the showing."""
     if not slot.enter_frame <= frame < slot.leave_frame:
         return None
     t = (min(max(frame, slot.held_start_frame), slot.held_end_frame) - slot.held_start_frame) / fps
-    matrix = render.placement(spr, motion.pose_at(t), width, height)
+    matrices = together.held_matrices(held, motion, t, width, height)
     if frame < slot.held_start_frame:
         away = 1 - _ease((frame - slot.enter_frame) / max(slot.held_start_frame - slot.enter_frame, 1))
-        matrix[:, 2] += away * _offscreen_shift(spr, matrix, motion.enter_from, width, height)
+        shift = away * _offscreen_shift(held.sprites, matrices, motion.enter_from, width, height)
     elif frame >= slot.held_end_frame:
         away = _ease((frame - slot.held_end_frame + 1) / max(slot.leave_frame - slot.held_end_frame, 1))
-        matrix[:, 2] += away * _offscreen_shift(spr, matrix, motion.leave_to, width, height)
-    return matrix
+        shift = away * _offscreen_shift(held.sprites, matrices, motion.leave_to, width, height)
+    else:
+        return matrices
+    for matrix in matrices:
+        matrix[:, 2] += shift
+    return matrices
 
 
-def travel(slot: Slot, motion: Motion, spr: render.Sprite, frame: int, fps: float, shutter: float,
-           width: int, height: int) -> tuple[float, float]:
-    """How far (x, y pixels) the sock's centre moves while the shutter is open around this frame."""
+def travels(slot: Slot, motion: Motion, held: Held, frame: int, fps: float, shutter: float,
+            width: int, height: int) -> list[tuple[float, float]]:
+    """How far (x, y pixels) each sock's centre moves while the shutter is open around this frame."""
     half = min(shutter, 1 / fps) * fps / 2
-    ends = []
-    for at in (max(frame - half, slot.enter_frame), min(frame + half, slot.leave_frame - 1)):
-        matrix = frame_matrix(slot, motion, spr, at, fps, width, height)
-        ends.append(matrix[:, :2] @ np.asarray(spr.centre, np.float32) + matrix[:, 2])
-    dx, dy = ends[1] - ends[0]
-    return float(dx), float(dy)
+    ends = [frame_matrices(slot, motion, held, at, fps, width, height)
+            for at in (max(frame - half, slot.enter_frame), min(frame + half, slot.leave_frame - 1))]
+    moves = []
+    for spr, before, after in zip(held.sprites, *ends):
+        centre = np.asarray(spr.centre, np.float32)
+        dx, dy = (after[:, :2] @ centre + after[:, 2]) - (before[:, :2] @ centre + before[:, 2])
+        moves.append((float(dx), float(dy)))
+    return moves
 
 
 @functools.lru_cache(maxsize=64)
@@ -324,20 +367,32 @@ def in_view(design: Design, matrix: np.ndarray | None, width: int, height: int) 
     return float(inside.mean())
 
 
-def showing(slot: Slot, motion: Motion, design: Design, fps: float, width: int, height: int) -> Showing:
-    """The slot as truth.json states it: from the first frame with at least VIEW_SHARE of the
-    sock in view to the first frame after the hold with less (half-open)."""
-    spr = render.sprite(design)
+def share_in_view(held: Held, matrices: list[np.ndarray] | None, width: int, height: int) -> float:
+    """The share of the held socks' area inside the picture, all socks together."""
+    if matrices is None:
+        return 0.0
+    if len(matrices) == 1:
+        return in_view(held.designs[0], matrices[0], width, height)
+    shares = [in_view(d, m, width, height) for d, m in zip(held.designs, matrices)]
+    sizes = [len(_sock_points(d)) * abs(float(np.linalg.det(m[:, :2]))) for d, m in zip(held.designs, matrices)]
+    return float(np.average(shares, weights=sizes))
 
+
+def showing(slot: Slot, motion: Motion, held: Held, fps: float, width: int, height: int) -> Showing:
+    """The slot as truth.json states it: from the first frame with at least VIEW_SHARE of the
+    sock (of both socks together, when two are held) in view to the first frame after the
+    hold with less (half-open)."""
     def mostly_in_view(frame: int) -> bool:
-        matrix = frame_matrix(slot, motion, spr, frame, fps, width, height)
-        return in_view(design, matrix, width, height) >= VIEW_SHARE
+        matrices = frame_matrices(slot, motion, held, frame, fps, width, height)
+        return share_in_view(held, matrices, width, height) >= VIEW_SHARE
 
     start = next(f for f in range(slot.enter_frame, slot.held_start_frame + 1) if mostly_in_view(f))
     end = next((f for f in range(slot.held_end_frame, slot.leave_frame) if not mostly_in_view(f)),
                slot.leave_frame)
-    return Showing(slot.n, slot.design, start, slot.held_start_frame, slot.held_end_frame, end,
-                   slot.enter_frame, slot.leave_frame, slot.back_to_back)
+    return Showing(n=slot.n, design=slot.design, designs=slot.designs, start_frame=start,
+                   held_start_frame=slot.held_start_frame, held_end_frame=slot.held_end_frame,
+                   end_frame=end, enter_frame=slot.enter_frame, leave_frame=slot.leave_frame,
+                   back_to_back=slot.back_to_back)
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -363,24 +418,28 @@ class Stage:
             self._lit[design.name] = np.clip(colour, 0, 255).astype(np.uint8)
         return self._lit[design.name]
 
-    def frame(self, design: Design | None, matrix: np.ndarray | None,
-              travel: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-        """The picture with the design placed at matrix (if any), smeared by its travel
-        (pixels moved while the shutter was open)."""
+    def frame(self, socks: list[tuple[Design, np.ndarray, tuple[float, float]]] = ()) -> np.ndarray:
+        """The picture with each (design, matrix, travel) drawn in order, the last on top,
+        smeared by its travel (pixels moved while the shutter was open)."""
         image = self.empty.copy()
-        if design is None or matrix is None:
+        drawn = []
+        for design, matrix, moved in socks:
+            spr = render.sprite(design)
+            motion = render.motion_kernel(moved)
+            reach = 0 if motion is None else motion.shape[0] // 2
+            box = render.footprint(spr, matrix, self.width, self.height, extra=reach)
+            if box is not None:
+                drawn.append((design, spr, matrix, motion, box))
+        if not drawn:
             return image
-        spr = render.sprite(design)
-        motion = render.motion_kernel(travel)
-        reach = 0 if motion is None else motion.shape[0] // 2
-        box = render.footprint(spr, matrix, self.width, self.height, extra=reach)
-        if box is None:
-            return image
-        x0, y0, x1, y1 = box
-        local = matrix.copy()
-        local[:, 2] -= (x0, y0)
+        # one region around every sock, so the camera's blur runs once over where they meet
+        x0, y0 = min(d[4][0] for d in drawn), min(d[4][1] for d in drawn)
+        x1, y1 = max(d[4][2] for d in drawn), max(d[4][3] for d in drawn)
         region = image[y0:y1, x0:x1]
-        render.blend(region, spr, local, shadow=0.3, colour=self.lit(design), motion=motion)
+        for design, spr, matrix, motion, _ in drawn:
+            local = matrix.copy()
+            local[:, 2] -= (x0, y0)
+            render.blend(region, spr, local, shadow=0.3, colour=self.lit(design), motion=motion)
         if self.camera.blur > 0:
             region[:] = cv2.GaussianBlur(region, (0, 0), self.camera.blur)
         return image
@@ -413,7 +472,8 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
     fps = spec.fps
     counts: dict[str, int] = {}
     for s in showings:
-        counts[s.design] = counts.get(s.design, 0) + 1
+        for design in s.designs:  # two socks held up together count one each
+            counts[design] = counts.get(design, 0) + 1
     return {
         "format": FORMAT,
         "renderer": RENDERER,
@@ -429,6 +489,7 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
         "designs": [d["name"] for d in info["designs"]],
         "shutter": min(spec.shutter, 1 / fps),
         "back_to_back_gap": spec.back_to_back_gap,
+        "max_socks": spec.max_socks,
         "showings": [{
             **asdict(s),
             **{name: round(getattr(s, f"{name}_frame") / fps, 4)
@@ -443,17 +504,18 @@ def truth(spec: ShowSpec, showings: list[Showing], info: dict) -> dict:
 
 def timeline(showings: list[Showing], frames: int, fps: float) -> list[dict]:
     """The whole video as consecutive segments, each labelled with what is mostly in view:
-    a design or Blank; a frame's true label at a glance."""
+    a design or Blank; a frame's true label at a glance. ``labels`` names every sock in
+    view, one per sock ([] on the wall); ``label`` is its first, the showing's ``design``."""
     segments, cursor = [], 0
     for s in showings:
         if s.start_frame > cursor:
-            segments.append((BLANK_LABEL, cursor, s.start_frame))
-        segments.append((s.design, s.start_frame, s.end_frame))
+            segments.append((BLANK_LABEL, (), cursor, s.start_frame))
+        segments.append((s.design, s.designs, s.start_frame, s.end_frame))
         cursor = s.end_frame
     if cursor < frames:
-        segments.append((BLANK_LABEL, cursor, frames))
-    return [{"label": label, "start_frame": a, "end_frame": b,
-             "start": round(a / fps, 4), "end": round(b / fps, 4)} for label, a, b in segments]
+        segments.append((BLANK_LABEL, (), cursor, frames))
+    return [{"label": label, "labels": list(labels), "start_frame": a, "end_frame": b,
+             "start": round(a / fps, 4), "end": round(b / fps, 4)} for label, labels, a, b in segments]
 
 
 def frame_count(spec: ShowSpec) -> int:
@@ -464,32 +526,57 @@ def make_show(spec: ShowSpec) -> dict:
     """Render the video and write truth.json; returns the truth."""
     if spec.shutter < 0:
         raise UserError(f"--shutter {spec.shutter:g}: an exposure cannot be negative")
+    if spec.max_socks not in (1, 2):
+        raise UserError(f"--max-socks {spec.max_socks}: a show holds up 1 or 2 socks at once")
     info = load_manifest(spec.classes_from)
     chosen = {d.name: d for d in manifest_designs(info)}
     slots = plan(list(chosen), spec.seed, spec.fps, spec.seconds, spec.back_to_back, spec.back_to_back_gap)
     rng = np.random.default_rng([spec.seed, 3])
     stage = Stage(rng, spec.width, spec.height)
     motions = [Motion.random(rng) for _ in slots]
+    helds = [Held((chosen[slot.design],)) for slot in slots]
+    if spec.max_socks == 2:
+        slots = together.partners(slots, list(chosen), spec.seed)
+        helds = together.held(slots, chosen, spec.seed, spec.width, spec.height)
     size = (spec.fps, spec.width, spec.height)
 
-    def picture(number: int) -> np.ndarray:
-        for slot, motion in zip(slots, motions):
+    def socks(number: int) -> list[tuple[Design, np.ndarray, tuple[float, float]]]:
+        for slot, motion, held in zip(slots, motions, helds):
             if slot.enter_frame <= number < slot.leave_frame:
-                design = chosen[slot.design]
-                spr = render.sprite(design)
-                matrix = frame_matrix(slot, motion, spr, number, *size)
-                moved = travel(slot, motion, spr, number, spec.fps, spec.shutter, spec.width, spec.height)
-                return stage.frame(design, matrix, moved)
-        return stage.frame(None, None)
+                matrices = frame_matrices(slot, motion, held, number, *size)
+                moves = travels(slot, motion, held, number, spec.fps, spec.shutter, spec.width, spec.height)
+                return list(zip(held.designs, matrices, moves))
+        return []
+
+    def picture(number: int) -> tuple[np.ndarray, list[dict]]:
+        placed = socks(number)
+        objects = [] if spec.boxes is None else \
+            [o.to_dict() for o in scene.objects([scene.Placed(d, m) for d, m, _ in placed],
+                                                spec.width, spec.height)]
+        return stage.frame(placed), objects
 
     frames = frame_count(spec)
-    # frames are independent: draw them on a few threads (OpenCV releases the GIL), write in order
-    pictures = (image for _, image in ordered_map(picture, range(frames), spec.threads))
-    write_video(spec.out, pictures, frames, spec.fps, spec.width, spec.height)
-    showings = [showing(slot, motion, chosen[slot.design], *size) for slot, motion in zip(slots, motions)]
+    boxes: list[list[dict]] = []
+
+    def pictures():
+        # frames are independent: draw them on a few threads (OpenCV releases the GIL), write in order
+        for _, (image, objects) in ordered_map(picture, range(frames), spec.threads):
+            boxes.append(objects)
+            yield image
+
+    write_video(spec.out, pictures(), frames, spec.fps, spec.width, spec.height)
+    showings = [showing(slot, motion, held, *size) for slot, motion, held in zip(slots, motions, helds)]
     result = truth(spec, showings, info)
+    if spec.boxes is not None:
+        write_boxes(spec.boxes, boxes, spec.fps)
     atomic.write_json(spec.truth, result)
     return result
+
+
+def write_boxes(path: Path, boxes: list[list[dict]], fps: float) -> None:
+    """One JSON line per frame: ``{"frame", "t", "objects": [{"label", "box", "visible"}]}``."""
+    lines = (json.dumps({"frame": n, "t": round(n / fps, 4), "objects": objects}) for n, objects in enumerate(boxes))
+    atomic.write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def write_video(out: Path, pictures, frames: int, fps: float, width: int, height: int) -> None:

@@ -1,4 +1,5 @@
-"""`socksort synth show`: a video of socks shown one at a time, and the truth about it."""
+"""`socksort synth show`: a video of socks shown one (or two together) at a time, and the truth
+about it."""
 
 from __future__ import annotations
 
@@ -244,3 +245,135 @@ def test_the_blur_runs_along_the_path_as_long_as_the_travel():
     assert set(columns) == {down.shape[1] // 2} and 5 <= rows.max() - rows.min() + 1 <= 8
     assert across.sum() == pytest.approx(1) and down.sum() == pytest.approx(1)
     assert render.motion_kernel((0.3, 0.4)) is None
+
+
+# --- two socks held up together (--max-socks 2) ---------------------------------------------
+
+LONG = ("--seconds", "40", "--fps", "5")
+# what `synth show --seed 4 --seconds 40 --fps 5 --size 96x72` drew of the `socks` designs
+# before two-sock showings existed; cached benchmark shows are keyed on the seed alone
+UNCHANGED_VIDEO = "d5c4101f42c5a258198efe2ffc918d7f1382e231b27be07b9989083353f82b22"
+UNCHANGED_SHOWINGS = [["navy-diamonds", 13, 43], ["navy-chevrons", 61, 87], ["navy-diamonds", 103, 126],
+                      ["grey-stripes", 139, 171], ["grey-stripes", 179, 190]]
+
+
+def test_the_default_show_is_the_one_drawn_before_two_sock_showings_existed(cli, socks, tmp_path):
+    import hashlib
+
+    cli("synth", "show", "--out", tmp_path / "s.avi", "--classes-from", socks, "--seed", "4", *LONG,
+        "--size", "96x72", "--boxes", tmp_path / "boxes.jsonl")
+    truth = json.loads((tmp_path / "s.truth.json").read_text())
+    assert hashlib.sha256((tmp_path / "s.avi").read_bytes()).hexdigest() == UNCHANGED_VIDEO
+    assert [[s["design"], s["start_frame"], s["end_frame"]] for s in truth["showings"]] == UNCHANGED_SHOWINGS
+    assert all(s["designs"] == [s["design"]] for s in truth["showings"]) and truth["max_socks"] == 1
+
+
+@pytest.fixture(scope="module")
+def together(socks, tmp_path_factory):
+    """A 40 s, 5 FPS show with --max-socks 2 and its per-frame boxes, rendered once."""
+    from socksort.cli import main
+
+    out = tmp_path_factory.mktemp("together") / "show.avi"
+    boxes = out.with_name("boxes.jsonl")
+    assert main(["synth", "show", "--out", str(out), "--classes-from", str(socks), "--seed", "4", *LONG,
+                 "--size", "160x120", "--max-socks", "2", "--boxes", str(boxes)]) == 0
+    truth = json.loads(out.with_name("show.truth.json").read_text())
+    return out, truth, [json.loads(line) for line in boxes.read_text().splitlines()]
+
+
+def test_max_socks_2_mixes_single_showings_pairs_held_together_and_two_designs(together):
+    _, truth, _ = together
+    kinds = Counter("single" if len(s["designs"]) == 1 else "pair" if len(set(s["designs"])) == 1 else "two"
+                    for s in truth["showings"])
+    assert set(kinds) == {"single", "pair", "two"}
+    assert truth["max_socks"] == 2
+
+
+def test_every_sock_held_up_counts_once_and_the_first_is_the_showings_design(together):
+    _, truth, _ = together
+    assert all(s["design"] == s["designs"][0] for s in truth["showings"])
+    assert truth["counts"] == dict(Counter(d for s in truth["showings"] for d in s["designs"]))
+    assert sum(truth["counts"].values()) > len(truth["showings"])
+
+
+def test_a_two_sock_timeline_segment_names_both_socks(together):
+    _, truth, _ = together
+    shown = [(s["design"], s["designs"], s["start_frame"], s["end_frame"]) for s in truth["showings"]]
+    segments = [(t["label"], t["labels"], t["start_frame"], t["end_frame"]) for t in truth["timeline"]
+                if t["label"] != BLANK_LABEL]
+    assert segments == shown
+    assert all(t["labels"] == [] for t in truth["timeline"] if t["label"] == BLANK_LABEL)
+
+
+def test_the_boxes_file_has_a_line_per_frame_and_no_sock_outside_the_showings(together):
+    _, truth, boxes = together
+    assert [b["frame"] for b in boxes] == list(range(truth["frames"]))
+    shown = {f for s in truth["showings"] for f in range(s["enter_frame"], s["leave_frame"])}
+    assert all(not b["objects"] for b in boxes if b["frame"] not in shown)
+
+
+def test_held_socks_have_a_box_each_that_is_mostly_visible(together):
+    _, truth, boxes = together
+    for s in truth["showings"]:
+        for f in range(s["held_start_frame"], s["held_end_frame"]):
+            objects = boxes[f]["objects"]
+            assert sorted(o["label"] for o in objects) == sorted(s["designs"])
+            assert all(o["visible"] >= 0.85 for o in objects)
+            for o in objects:
+                b = o["box"]
+                assert b["left"] >= 0 and b["top"] >= 0
+                assert b["left"] + b["width"] <= 160 and b["top"] + b["height"] <= 120
+
+
+def test_boxes_cover_what_changed_in_the_held_frames(together):
+    path, truth, boxes = together
+    frames = _frames(path)
+    empty = frames[0]
+    for s in truth["showings"]:
+        middle = (s["held_start_frame"] + s["held_end_frame"]) // 2
+        changed = _changed(frames[middle], empty)
+        inside = np.zeros_like(changed)
+        for o in boxes[middle]["objects"]:
+            b = o["box"]
+            inside[b["top"]:b["top"] + b["height"], b["left"]:b["left"] + b["width"]] = True
+        # the socks' shadows and the camera's blur reach a little beyond their boxes
+        assert (changed & inside).sum() >= 0.85 * changed.sum()
+        assert changed[inside].mean() > 0.5
+
+
+def test_two_held_socks_hang_side_by_side(together):
+    _, truth, boxes = together
+    for s in truth["showings"]:
+        if len(s["designs"]) == 2:
+            middle = (s["held_start_frame"] + s["held_end_frame"]) // 2
+            left, right = sorted((o["box"] for o in boxes[middle]["objects"]), key=lambda b: b["left"])
+            assert left["left"] + left["width"] / 2 < 80 < right["left"] + right["width"] / 2
+
+
+def test_same_seed_gives_the_same_two_sock_show(together, socks, tmp_path, cli):
+    path, truth, boxes = together
+    cli("synth", "show", "--out", tmp_path / "again.avi", "--classes-from", socks, "--seed", "4", *LONG,
+        "--size", "160x120", "--max-socks", "2", "--boxes", tmp_path / "b.jsonl", "--num-thread", "3")
+    assert (tmp_path / "again.avi").read_bytes() == path.read_bytes()
+    assert json.loads((tmp_path / "again.truth.json").read_text())["showings"] == truth["showings"]
+    assert [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()] == boxes
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_partners_make_a_pair_two_designs_and_a_single_and_keep_neighbours_apart(seed):
+    from socksort.im2rec import together
+
+    names = [f"design-{i}" for i in range(8)]
+    slots = together.partners(show.plan(names, seed=seed, fps=30, seconds=60), names, seed)
+    kinds = {"single" if s.partner is None else "pair" if s.partner == s.design else "two" for s in slots}
+    assert kinds == {"single", "pair", "two"}
+    for n, s in enumerate(slots):
+        if s.partner not in (None, s.design):
+            assert s.partner not in {t.design for t in slots[max(n - 1, 0):n + 2]}
+
+
+def test_more_than_two_socks_held_together_is_refused(cli, socks, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli("synth", "show", "--out", tmp_path / "s.mp4", "--classes-from", socks, "--max-socks", "3")
+    assert exit_.value.code == 2 and "--max-socks" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
