@@ -5,7 +5,8 @@
     /snapshot.jpg  a freshly drawn annotated frame (frames are drawn only while someone watches)
     /snapshot.jpg?raw=1  the newest camera frame as the camera gave it, nothing drawn on it
                    (the teach service stores these as training photos)
-    /status.json   what the page shows, as JSON
+    /status.json   what the page shows, as JSON (``latest`` is the last prediction message,
+                   with its ``objects`` when the model finds boxes)
     /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
 
@@ -172,10 +173,14 @@ header{display:flex;gap:1.5em;align-items:baseline;padding:.6em 1em;background:#
 #label{font-size:1.6em;font-weight:600}
 .bad{color:#f66}.ok{color:#6d6}
 img{display:block;max-width:100%;margin:0 auto}
+#objects{list-style:none;margin:0;padding:.4em 1em;display:flex;gap:.5em 1.5em;flex-wrap:wrap;background:#1a1a1a}
+#objects:empty{display:none}
+#objects .box{color:#999;font-size:.85em}
 </style></head><body>
 <header><span id="label">…</span><span id="prob"></span><span id="fps"></span>
 <span>camera: <b id="camera">…</b></span><span>outputs: <b id="outputs">…</b></span>
 <span>model: <b id="model">…</b></span></header>
+<ul id="objects" aria-label="objects in the frame"></ul>
 <img id="live" src="/stream.mjpg" alt="annotated live stream">
 <script>
 async function refresh(){
@@ -185,6 +190,7 @@ async function refresh(){
     document.getElementById('label').textContent=p?p.image:'waiting for the first frame';
     document.getElementById('prob').textContent=p?p.probability.toFixed(1)+' %':'';
     document.getElementById('fps').textContent=s.fps.toFixed(1)+' fps';
+    showObjects(p&&p.objects);
     const cam=document.getElementById('camera');
     cam.textContent=s.camera.state+(s.camera.error?' ('+s.camera.error+')':'');
     cam.className=s.camera.state==='lost'?'bad':'ok';
@@ -196,6 +202,24 @@ async function refresh(){
       +(m.error?' ('+m.error+')':'');
     mod.className=m.error||m.waiting?'bad':'ok';
   }catch(e){document.getElementById('camera').textContent='edge not reachable';}
+}
+// A model that looks for boxes lists each object of the frame; one that does not sends no
+// "objects" (nothing listed), and a frame it looked at and found empty says so.
+function showObjects(objects){
+  const list=document.getElementById('objects');
+  const items=(objects||[]).map(o=>{
+    const li=document.createElement('li'), b=o.box, where=document.createElement('span');
+    li.className='object';
+    li.textContent=o.label+' '+o.probability.toFixed(1)+' % ';
+    where.className='box';
+    where.textContent='at '+b.left+','+b.top+' '+b.width+'\u00d7'+b.height;
+    li.append(where);
+    return li;
+  });
+  if(objects&&!objects.length){
+    const li=document.createElement('li');li.textContent='no objects in the frame';items.push(li);
+  }
+  list.replaceChildren(...items);
 }
 setInterval(refresh,500);refresh();
 </script></body></html>
