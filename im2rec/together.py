@@ -92,6 +92,8 @@ def rest(rng: np.random.Generator, chosen: tuple[Design, Design], width: int,
     for attempt in range(TRIES + 1):
         matrices = []
         for design, side in zip(chosen, (-1, 1) if left_first else (1, -1)):
+            # the last try moves neither inward: centred in its half, a box at most 0.45 of the
+            # frame's width wide cannot reach the other sock, so the limit always holds
             inward = 0.0 if attempt == TRIES else float(rng.uniform(0, 0.06))
             centre = (width * (0.5 + side * (0.25 - inward)), height * (0.5 + rng.uniform(-0.04, 0.04)))
             matrices.append(scene.sized(design, float(rng.uniform(-25, 25)), bool(rng.integers(2)),
