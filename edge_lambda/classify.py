@@ -1,18 +1,21 @@
-"""From a frame to a decision: preprocess exactly as in training, run the model, pick top-k.
+"""From a frame to a decision: preprocess exactly as in training, run the model, pick top-k,
+and, when the model localises (``socksort.localise.has_boxes``), find the objects in the
+frame.
 
-The stages are separate methods so the loop can time each one.
+The stages are separate methods so the loop can time each one. A model without localising
+outputs runs exactly as before: output 0 only, ``objects`` None.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from socksort import preprocess
+from socksort import localise, preprocess
 from socksort.contract import BLANK_LABEL
 from socksort.modelcard import ModelCard
-from socksort.schema import Guess
+from socksort.schema import DetectedObject, Guess
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Classification:
     label: str                 # the best class, or Blank when it is below the threshold
     probability: float         # the best class's probability in percent
     top: tuple[Guess, ...]     # the k best classes, best first
+    objects: tuple[DetectedObject, ...] | None = None   # in frame pixels; None: the model finds no boxes
 
 
 class Classifier:
@@ -28,21 +32,21 @@ class Classifier:
         self.runtime = runtime
         self.threshold = threshold
         self.top_k = max(1, min(top_k, len(card.classes)))
+        self.boxes = localise.has_boxes(card)
 
     def prepare(self, image_bgr: np.ndarray) -> np.ndarray:
         return preprocess.prepare(image_bgr, self.card.preprocess)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities (summing to 1) for one prepared batch."""
-        scores = np.asarray(self.runtime.run(batch), dtype=np.float64)
-        if self.card.output == "logits":
-            scores = np.exp(scores - scores.max())
-            scores /= scores.sum()
-        return scores
+        return self._probabilities(self.runtime.run(batch)[None])[0]
 
     def infer_batch(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities, one row per image of a prepared N-image batch."""
-        scores = np.asarray(self.runtime.run_batch(batch), dtype=np.float64).reshape(len(batch), -1)
+        return self._probabilities(self.runtime.run_batch(batch))
+
+    def _probabilities(self, rows: np.ndarray) -> np.ndarray:
+        scores = np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
         if self.card.output == "logits":
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
             scores /= scores.sum(axis=1, keepdims=True)
@@ -54,8 +58,27 @@ class Classifier:
         label = top[0].label if top[0].probability >= self.threshold else BLANK_LABEL
         return Classification(label, top[0].probability, top)
 
+    def classify_frame(self, batch: np.ndarray, width: int, height: int) -> Classification:
+        """One prepared frame that was ``width`` x ``height`` pixels: its decision, and from a
+        model that localises, the objects in it, boxes in that frame's pixels."""
+        if not self.boxes:
+            return self.decide(self.infer(batch))
+        return self.classify_batch(batch, [(width, height)])[0]
+
+    def classify_batch(self, batch: np.ndarray, sizes: list[tuple[int, int]]) -> list[Classification]:
+        """A prepared N-image batch and each image's (width, height): one Classification each.
+        A localising model runs once for its class scores and its maps together."""
+        if not self.boxes:
+            return [self.decide(row) for row in self.infer_batch(batch)]
+        outputs = self.runtime.run_outputs(batch)
+        rows = self._probabilities(outputs[0])
+        return [replace(self.decide(row),
+                        objects=localise.find_objects([out[i] for out in outputs], self.card, width, height))
+                for i, (row, (width, height)) in enumerate(zip(rows, sizes, strict=True))]
+
     def classify(self, image_bgr: np.ndarray) -> Classification:
-        return self.decide(self.infer(self.prepare(image_bgr)))
+        height, width = image_bgr.shape[:2]
+        return self.classify_frame(self.prepare(image_bgr), width, height)
 
 
 def percent(p: float) -> float:

@@ -221,10 +221,11 @@ class EdgeLoop:
             loaded = self.loaded   # once per frame: a swap lands between two frames
             clf = loaded.classifier
             batch = frame.batch if prepared_by is clf else clf.prepare(frame.image)
-            result = clf.decide(clf.infer(batch))
+            height, width = frame.image.shape[:2]
+            result = clf.classify_frame(batch, width, height)
             t2 = clock()
             prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
-                                    self.classified, result.top, model=loaded.id)
+                                    self.classified, result.top, model=loaded.id, objects=result.objects)
             payload = prediction.to_json()
             for publisher in self.publishers:
                 publisher.publish(payload, frame.captured)
@@ -273,7 +274,8 @@ class EdgeLoop:
             # On a copy: the frame itself stays as the camera gave it (/snapshot.jpg?raw=1).
             image = annotate.draw(item.frame.image.copy(), item.result.label, item.result.probability,
                                   item.fps, " ".join(n for n in (item.model and f"model {item.model}",
-                                                                 self._camera_note()) if n))
+                                                                 self._camera_note()) if n),
+                                  objects=item.result.objects)
             t1 = clock()
             self.hub.publish(annotate.encode_jpeg(image))
             t2 = clock()

@@ -267,7 +267,8 @@ class Worker:
         results = inference.classify_batch(self.model, pictures)
         for frame, result in zip(readable, results):
             prediction = Prediction(image=result.label, probability=result.probability, ts=frame.ts,
-                                    device=frame.device, seq=frame.seq, top=result.top, model=self.model.id)
+                                    device=frame.device, seq=frame.seq, top=result.top, model=self.model.id,
+                                    objects=result.objects)
             self._send(contract.KAFKA_TOPIC, frame.device.encode("utf-8"), prediction.to_json(), frame.ts)
         return readable, split.stale, refused
 

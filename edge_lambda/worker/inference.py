@@ -2,9 +2,9 @@
 
 The edge's :class:`Classifier` prepares each frame exactly as training did and decides each
 row (threshold, top-k); this adds only the batch: the prepared frames stacked into one
-Nx3xHxW array and one session run. ``runtimes.OnnxRuntime.run`` hands back the first row
-only (the edge classifies one frame at a time), so the batch goes to its session directly.
-A model whose ONNX input has a fixed batch of 1 (older exports) is run frame by frame.
+Nx3xHxW array and one session run. A model whose ONNX input has a fixed batch of 1 (older
+exports) is run frame by frame. A localising model's objects come back with each
+Classification, boxes in the pixels of the picture they were found in.
 """
 
 from __future__ import annotations
@@ -42,14 +42,15 @@ def decode(jpeg: bytes, name: str) -> np.ndarray:
 
 
 def classify_batch(model: LoadedModel, pictures: list[np.ndarray]) -> list[Classification]:
-    """One Classification per picture, in order."""
+    """One Classification per picture, in order (with its objects when the model localises)."""
     if not pictures:
         return []
     clf = model.classifier
     prepared = [clf.prepare(p) for p in pictures]
-    rows: list[np.ndarray] = []
+    sizes = [(p.shape[1], p.shape[0]) for p in pictures]
+    results: list[Classification] = []
     step = model.max_batch
     for start in range(0, len(prepared), step):
         chunk = np.concatenate(prepared[start:start + step], axis=0)
-        rows.extend(clf.infer_batch(chunk))
-    return [clf.decide(row) for row in rows]
+        results.extend(clf.classify_batch(chunk, sizes[start:start + step]))
+    return results

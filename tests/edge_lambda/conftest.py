@@ -12,12 +12,18 @@ import pytest
 # on sys.path itself.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edge_fixtures import CLASSES, COLOURS, build_colour_model, write_video  # noqa: E402
+from edge_fixtures import CLASSES, COLOURS, build_colour_box_model, build_colour_model, write_video  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def colour_model(tmp_path_factory) -> Path:
     return build_colour_model(tmp_path_factory.mktemp("model") / "colour")
+
+
+@pytest.fixture(scope="session")
+def colour_box_model(tmp_path_factory) -> Path:
+    """The colour model that also localises: coloured patches on black are its objects."""
+    return build_colour_box_model(tmp_path_factory.mktemp("box-model") / "colour-boxes")
 
 
 @pytest.fixture(scope="session")

@@ -58,42 +58,87 @@ def build_colour_model(folder: Path, classes=CLASSES, output: str = "probabiliti
     return folder
 
 
-def build_colour_map_model(folder: Path, classes=CLASSES) -> Path:
-    """The colour model with a second output after the probabilities: the per-pixel class
-    probabilities (N x classes x H x W), the shape a localising model's map has, to check
-    that the runtimes hand back every output in graph order."""
+BOX_INPUT = 64
+BOX_CELL = 4   # input pixels per cell of the box model's map
+
+
+def build_colour_box_model(folder: Path, classes=CLASSES) -> Path:
+    """A localising colour model (``socksort.localise``'s contract): output 0 the whole
+    image's class probabilities, output 1 the class logits of every 4x4-pixel cell
+    (N x classes x 16 x 16), output 2 each cell's objectness (N x 1 x 16 x 16), the L2 norm of
+    its colour, so a black background holds nothing and a saturated patch is an object of
+    its colour. A frame with coloured patches on black has known boxes: the patches'."""
     import mxnet as mx
     from mxnet.gluon import nn
 
-    from socksort.modelcard import ModelCard, Preprocess
+    from socksort.modelcard import Localise, ModelCard, Preprocess
 
-    class ColourMap(nn.HybridBlock):
+    class ColourBoxes(nn.HybridBlock):
         def __init__(self):
             super().__init__()
-            self.conv = nn.Conv2D(len(classes), kernel_size=1, in_channels=3)
+            self.cells = nn.Conv2D(len(classes), kernel_size=1, in_channels=3)
             self.dense = nn.Dense(len(classes), in_units=len(classes))
 
         def hybrid_forward(self, F, x):
-            cells = self.conv(x)
+            fmap = F.Pooling(x, kernel=(BOX_CELL, BOX_CELL), stride=(BOX_CELL, BOX_CELL), pool_type="avg")
+            cells = self.cells(fmap)
             pooled = F.flatten(F.Pooling(cells, kernel=(1, 1), global_pool=True, pool_type="avg"))
-            return F.softmax(self.dense(pooled)), F.softmax(cells, axis=1)
+            objectness = F.sqrt(F.sum(F.square(fmap), axis=1, keepdims=True))
+            return F.softmax(self.dense(pooled)), cells, objectness
 
-    net = ColourMap()
+    net = ColourBoxes()
     net.initialize(ctx=mx.cpu())
-    net.conv.weight.set_data(mx.nd.eye(3).reshape((3, 3, 1, 1)) * 4)
-    net.conv.bias.set_data(mx.nd.zeros(3))
-    net.dense.weight.set_data(mx.nd.eye(3) * 0.5)
+    net.cells.weight.set_data(mx.nd.eye(3).reshape((3, 3, 1, 1)) * 6)
+    net.cells.bias.set_data(mx.nd.zeros(3))
+    net.dense.weight.set_data(mx.nd.eye(3))
     net.dense.bias.set_data(mx.nd.zeros(3))
     net.hybridize()
-    net(mx.nd.zeros((1, 3, INPUT_SIZE, INPUT_SIZE)))
+    net(mx.nd.zeros((1, 3, BOX_INPUT, BOX_INPUT)))
     folder.mkdir(parents=True, exist_ok=True)
     net.export(str(folder / "model"), epoch=0)
     sym, arg_params, aux_params = mx.model.load_checkpoint(str(folder / "model"), 0)
-    mx.onnx.export_model(sym, {**arg_params, **aux_params}, in_shapes=[(1, 3, INPUT_SIZE, INPUT_SIZE)],
+    mx.onnx.export_model(sym, {**arg_params, **aux_params}, in_shapes=[(1, 3, BOX_INPUT, BOX_INPUT)],
                          in_types=[np.float32], onnx_file_path=str(folder / "model.onnx"))
-    ModelCard(backbone="colour-map-test-net", classes=tuple(classes),
-              preprocess=Preprocess(input_size=INPUT_SIZE)).save(folder)
+    _outputs_in_symbol_order(folder / "model.onnx", sym.list_outputs())
+    # pixels in 0-1, not ImageNet-normalised: black is all zeros, so it has no objectness
+    ModelCard(backbone="colour-box-test-net", classes=tuple(classes),
+              preprocess=Preprocess(input_size=BOX_INPUT, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)),
+              localise=Localise(cells_output=1, objectness_output=2, reference=1.0)).save(folder)
     return folder
+
+
+def write_frames_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """A video of the given BGR frames (all one size), in order."""
+    import cv2
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write MJPG videos here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def _outputs_in_symbol_order(path: Path, names: list[str]) -> None:
+    """MXNet's exporter lists a grouped symbol's outputs in the order it reaches them, not
+    the group's; put them back in the symbol's order, which the model card counts in."""
+    import onnx
+
+    model = onnx.load(str(path))
+    order = {name.removesuffix("_output"): i for i, name in enumerate(names)}
+    outputs = sorted(model.graph.output, key=lambda o: order[o.name])
+    del model.graph.output[:]
+    model.graph.output.extend(outputs)
+    onnx.save(model, str(path))
+
+
+def patches_frame(patches: list[tuple[str, tuple[int, int, int, int]]], size=(320, 240)) -> np.ndarray:
+    """A black BGR frame with a solid patch of each (colour name, (left, top, width, height))."""
+    width, height = size
+    image = np.zeros((height, width, 3), np.uint8)
+    for colour, (left, top, w, h) in patches:
+        image[top:top + h, left:left + w] = COLOURS[colour]
+    return image
 
 
 def write_video(path: Path, colours: list[tuple[int, int, int]], frames_each: int,

@@ -10,12 +10,7 @@ import pytest
 from socksort import modelcard, preprocess
 from socksort.edge_lambda import runtimes
 
-from edge_fixtures import COLOURS, INPUT_SIZE, build_colour_map_model
-
-
-@pytest.fixture(scope="module")
-def map_model(tmp_path_factory):
-    return build_colour_map_model(tmp_path_factory.mktemp("map-model") / "colour-map")
+from edge_fixtures import BOX_CELL, BOX_INPUT, COLOURS
 
 
 def two_frames(card):
@@ -27,27 +22,28 @@ def two_frames(card):
 
 
 @pytest.mark.parametrize("kind", ["mxnet", "onnx"])
-def test_run_outputs_gives_every_output_in_graph_order_with_the_batch_kept(map_model, kind):
-    card = modelcard.load(map_model)
-    runtime = runtimes.load(map_model, card, kind)
+def test_run_outputs_gives_every_output_in_graph_order_with_the_batch_kept(colour_box_model, kind):
+    card = modelcard.load(colour_box_model)
+    runtime = runtimes.load(colour_box_model, card, kind)
     outputs = runtime.run_outputs(two_frames(card))
-    assert [o.shape for o in outputs] == [(2, 3), (2, 3, INPUT_SIZE, INPUT_SIZE)]
-    # the map says red for every pixel of the red frame and blue for the blue one
+    side = BOX_INPUT // BOX_CELL
+    assert [o.shape for o in outputs] == [(2, 3), (2, 3, side, side), (2, 1, side, side)]
+    # the cells say red all over the red frame and blue all over the blue one
     assert (outputs[1][0].argmax(axis=0) == 0).all() and (outputs[1][1].argmax(axis=0) == 2).all()
 
 
 @pytest.mark.parametrize("kind", ["mxnet", "onnx"])
-def test_run_still_gives_the_class_scores_of_a_model_with_more_outputs(map_model, kind):
-    card = modelcard.load(map_model)
-    runtime = runtimes.load(map_model, card, kind)
+def test_run_still_gives_the_class_scores_of_a_model_with_more_outputs(colour_box_model, kind):
+    card = modelcard.load(colour_box_model)
+    runtime = runtimes.load(colour_box_model, card, kind)
     batch = two_frames(card)
     assert np.allclose(runtime.run(batch[:1]), runtime.run_outputs(batch)[0][0], atol=1e-5)
     assert np.allclose(runtime.run_batch(batch), runtime.run_outputs(batch)[0], atol=1e-5)
 
 
-def test_both_runtimes_agree_on_every_output(map_model):
-    card = modelcard.load(map_model)
+def test_both_runtimes_agree_on_every_output(colour_box_model):
+    card = modelcard.load(colour_box_model)
     batch = two_frames(card)
-    mx_out = runtimes.load(map_model, card, "mxnet").run_outputs(batch)
-    onnx_out = runtimes.load(map_model, card, "onnx").run_outputs(batch)
+    mx_out = runtimes.load(colour_box_model, card, "mxnet").run_outputs(batch)
+    onnx_out = runtimes.load(colour_box_model, card, "onnx").run_outputs(batch)
     assert all(np.allclose(a, b, atol=1e-4) for a, b in zip(mx_out, onnx_out, strict=True))
