@@ -46,6 +46,9 @@ def walk(e):
             yield from walk(a)
     elif isinstance(e, ast.Dereference):
         yield from walk(e.base)
+    elif isinstance(e, ast.Subscript):
+        yield from walk(e.base)
+        yield from walk(e.index)
 
 
 def _children(e) -> list:
@@ -59,6 +62,8 @@ def _children(e) -> list:
         return list(e.args)
     if isinstance(e, ast.Dereference):
         return [e.base]
+    if isinstance(e, ast.Subscript):
+        return [e.base, e.index]
     return []
 
 
@@ -95,6 +100,8 @@ def _qualified(e, alias: str):
                                 e.pos)
     if isinstance(e, ast.Dereference):
         return ast.Dereference(_qualified(e.base, alias), e.field, e.pos)
+    if isinstance(e, ast.Subscript):
+        return ast.Subscript(_qualified(e.base, alias), _qualified(e.index, alias), e.pos)
     return e
 
 
@@ -148,6 +155,40 @@ def check_functions_known(exprs: list) -> None:
         for node in walk(expr):
             if isinstance(node, ast.FunctionCall):
                 functions.check_known(node.name, node.pos)
+
+
+def is_table_function_call(e) -> bool:
+    return isinstance(e, ast.FunctionCall) and functions.is_table_function(e.name)
+
+
+def check_table_functions(items: list, grouped: bool) -> None:
+    """ksqlDB's Analyzer on each SELECT item in turn: an aggregate in this or an earlier item
+    gives the query a (dummy) GROUP BY before its table functions are looked at."""
+    for expr in items:
+        grouped = grouped or any(is_aggregate_call(n) for n in walk(expr))
+        _visit_table_functions(expr, grouped, None, None)
+
+
+def _visit_table_functions(e, grouped: bool, outer, case) -> None:
+    if isinstance(e, ast.Case):
+        case = case or e
+    if is_table_function_call(e):
+        if outer is not None:
+            raise KsqlError(f"Table functions cannot be nested: {outer.name}({e.name}())",
+                            *_pos(e))
+        if grouped:
+            raise KsqlError("Table functions cannot be used with aggregations.", *_pos(e))
+        if case is not None:
+            raise KsqlError(f"Table functions cannot be used in CASE: {format_expr(case)}",
+                            *_pos(e))
+        outer = e
+    for child in _children(e):
+        _visit_table_functions(child, grouped, outer, case)
+
+
+def check_table_source(source: Source, items: list) -> None:
+    if source.kind == "TABLE" and any(is_table_function_call(n) for e in items for n in walk(e)):
+        raise KsqlError("Table source is not supported with table functions")
 
 
 # --- the AggregateAnalyzer ------------------------------------------------------------------

@@ -222,6 +222,44 @@ class Select:
         return (out,) if out is not None else ()
 
 
+class FlatMap(Select):
+    """A stream projection with table functions (ksqlDB's StreamFlatMap): each input row
+    gives as many output rows as its longest table function result, the results zipped
+    row by row, a shorter one null past its end; a null or empty result adds no row."""
+
+    def __init__(self, reader, where, key_fns, value_fns, sink, table, table_fns, on_error):
+        super().__init__(reader, where, key_fns, value_fns, sink, table)
+        self.table_fns = table_fns              # [(TableFunction, argument closure)]
+        self.on_error = on_error
+
+    def process(self, record: Record):
+        read = self.reader.read(record)
+        if read is None:
+            return ()
+        row, tombstone, window = read
+        if tombstone or (self.where is not None and self.where(row) is not True):
+            return ()
+        results = []
+        for fn, arg in self.table_fns:
+            value = arg(row)
+            try:
+                results.append([] if value is None else fn.impl(value))
+            except (ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                # ksqlDB logs the failure and drops the input row.
+                if self.on_error is not None:
+                    self.on_error(f"Table function {fn.display} threw an exception: {exc}")
+                return ()
+        ts = row[-3]
+        out = []
+        for i in range(max(map(len, results))):
+            wide = row + [r[i] if i < len(r) else None for r in results]
+            rec = self.sink.emit([f(wide) for f in self.key_fns],
+                                 [f(wide) for f in self.value_fns], ts, window)
+            if rec is not None:
+                out.append(rec)
+        return out
+
+
 class _Emitter:
     """Turns an aggregate's state into output rows: HAVING, then the projection."""
 

@@ -68,6 +68,9 @@ def _strip_qualifiers(e, qualifiers: set):
         return dataclasses.replace(e, args=tuple(_strip_qualifiers(a, qualifiers) for a in e.args))
     if isinstance(e, ast.Dereference):
         return dataclasses.replace(e, base=_strip_qualifiers(e.base, qualifiers))
+    if isinstance(e, ast.Subscript):
+        return dataclasses.replace(e, base=_strip_qualifiers(e.base, qualifiers),
+                                   index=_strip_qualifiers(e.index, qualifiers))
     return e
 
 
@@ -104,6 +107,8 @@ def _column_context(expr, name: str, index: int) -> str:
 
 
 def _clause_error(clause: str, exc: KsqlError) -> KsqlError:
+    if getattr(exc, "code_generation", False):
+        return exc
     return KsqlError(f"Error in {clause} expression: {exc.message}", exc.line, exc.column)
 
 
@@ -165,8 +170,10 @@ class Planner:
                     for item in singles]
         analysis.check_reserved_aliases(stripped, self._output_names(stripped),
                                         self.sink_name is not None)
+        analysis.check_table_functions([e for e, _ in stripped], bool(s.group_by))
         analysis.check_columns_resolve(s, [(item.expr, item.alias) for item in singles],
                                        analysis.known_columns(self.source, s.window is not None))
+        analysis.check_table_source(self.source, [e for e, _ in stripped])
         analysis.check_functions_known(clauses + [e for e, _ in stripped])
 
     # --- projection --------------------------------------------------------------------
@@ -231,6 +238,7 @@ class Planner:
         select_scope = _source_scope(source, self.qualifiers, unknown=self._select_unknown,
                                      on_error=self.on_error)
         transient = self.sink_name is None
+        table_fns = self._table_functions(items, select_scope)
         key_order = {c.name: i for i, c in enumerate(source.key_columns)}
         outputs = []
         for index, ((expr, alias), name) in enumerate(zip(items, names)):
@@ -262,9 +270,40 @@ class Planner:
             self._check_no_clash(columns)
         sink = sink_factory(columns, source.window_type, source.window_kind, source.window_size,
                             key_positions, self._window_positions(items))
-        op = operators.Select(self._reader(), where, key_fns, value_fns, sink,
-                              source.kind == "TABLE")
+        if table_fns:
+            op = operators.FlatMap(self._reader(), where, key_fns, value_fns, sink, False,
+                                   table_fns, self.on_error)
+        else:
+            op = operators.Select(self._reader(), where, key_fns, value_fns, sink,
+                                  source.kind == "TABLE")
         return Plan(op, columns, source.window_kind, source.window_size, source.kind)
+
+    def _table_functions(self, items, scope: Scope) -> list:
+        """Each distinct table function call in the projection gets a slot after the row's
+        own (columns, ROWTIME, WINDOWSTART, WINDOWEND), where the flat map puts one of its
+        values per output row; the projection reads the slot. [(TableFunction, argument)]"""
+        found = []
+        for expr, _ in items:
+            for node in analysis.walk(expr):
+                if analysis.is_table_function_call(node) and node not in found:
+                    found.append(node)
+        width = len(self.source.columns) + 3
+        compiled = []
+        for call in found:
+            fn = functions.table_function(call.name)
+            args = [_compile_in(a, scope, f"Failed to evaluate table function parameter {i}")
+                    for i, a in enumerate(call.args)]
+            types = [t for _, t in args]
+            if len(args) != 1:
+                raise KsqlError(f"Function '{fn.display}' does not accept parameters "
+                                f"{functions.args_text(types)}.", *_pos(call))
+            try:
+                returns = fn.returns(types[0])
+            except KsqlError as exc:
+                raise exc.at(_pos(call)) from None
+            scope.slots[call] = (width + len(compiled), returns)
+            compiled.append((fn, args[0][0]))
+        return compiled
 
     def _check_projection_schema(self, outputs) -> None:
         """ksqlDB builds the projection's schema first: every column needs a type, and no
@@ -536,6 +575,9 @@ class Planner:
             return all(self._covered(a, group_by, windowed) for a in e.args)
         if isinstance(e, ast.Dereference):
             return self._covered(e.base, group_by, windowed)
+        if isinstance(e, ast.Subscript):
+            return (self._covered(e.base, group_by, windowed)
+                    and self._covered(e.index, group_by, windowed))
         return False
 
     def _make_aggregate(self, call: ast.FunctionCall, scope: Scope):

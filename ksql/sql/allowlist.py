@@ -62,7 +62,7 @@ class AllowList:
 def load(path: Path = DATA, target: str | None = None) -> AllowList:
     data = json.loads(path.read_text())
     functions = {name: _version(since)
-                 for group in ("aggregate_functions", "scalar_functions")
+                 for group in ("aggregate_functions", "scalar_functions", "table_functions")
                  for name, since in data[group].items()}
     return AllowList(
         target=_version(target or data["target_version"]),
@@ -166,20 +166,26 @@ def _declared_names(tokens: list[Token], allow: AllowList) -> set[str]:
 
 
 def _column_names(tokens: list[Token], open_paren: int) -> set[str]:
-    """The first word of each comma-separated element of a column list."""
-    names, depth, expect_name = set(), 0, True
+    """The first word of each comma-separated element of a column list, and of each field
+    of a STRUCT<name type, ...> in a column's type (``OBJECTS[1]->LABEL`` names a field)."""
+    names, expect_name = set(), True
+    # One entry per open bracket: whether its elements are named (the column list, a STRUCT).
+    named = [True]
+    previous = None
     for tok in tokens[open_paren + 1:]:
         if tok.text in ("(", "<"):
-            depth += 1
+            named.append(tok.text == "<" and previous is not None and previous.upper == "STRUCT")
+            expect_name = named[-1]
         elif tok.text in (")", ">"):
-            if depth == 0:
+            named.pop()
+            if not named:
                 break
-            depth -= 1
-        elif tok.text == "," and depth == 0:
+        elif tok.text == "," and named[-1]:
             expect_name = True
         elif expect_name and tok.kind == "word":
             names.add(tok.upper)
             expect_name = False
+        previous = tok
     return names
 
 

@@ -72,6 +72,14 @@ class Dereference(Expr):
 
 
 @dataclass(frozen=True)
+class Subscript(Expr):
+    """``base[index]``: one element of an ARRAY, counted from 1 (negative: from the end)."""
+    base: Expr
+    index: Expr
+    pos: Pos = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class FunctionCall(Expr):
     name: str
     args: tuple

@@ -16,7 +16,7 @@ from typing import Callable
 from socksort.ksql.sql import ast, functions
 from socksort.ksql.sql import java_semantics as J
 from socksort.ksql.sql import types as T
-from socksort.ksql.sql.errors import KsqlError
+from socksort.ksql.sql.errors import KsqlError, unsupported
 from socksort.ksql.sql.lexer import quoted
 
 Fn = Callable[[list], object]
@@ -104,6 +104,8 @@ def format_expr(e: ast.Expr) -> str:
         return f"(CASE {parts}{default} END)"
     if isinstance(e, ast.Dereference):
         return f"{format_expr(e.base)}->{_field_text(e.field)}"
+    if isinstance(e, ast.Subscript):
+        return f"{format_expr(e.base)}[{format_expr(e.index)}]"
     if isinstance(e, ast.FunctionCall):
         if e.star:
             return f"{e.name}(*)"
@@ -146,6 +148,8 @@ def compile_expr(e: ast.Expr, scope: Scope) -> tuple[Fn, str]:
         return _call(e, scope)
     if isinstance(e, ast.Dereference):
         return _dereference(e, scope)
+    if isinstance(e, ast.Subscript):
+        return _subscript(e, scope)
     raise KsqlError(f"Unsupported expression: {format_expr(e)}")
 
 
@@ -165,6 +169,27 @@ def _failure(e: ast.Expr, scope: Scope):
         report(f"{context}: {exc}")
         return None
     return failed
+
+
+def _subscript(e: ast.Subscript, scope: Scope):
+    """``arr[i]`` as ksqlDB's ArrayAccess: 1 is the first element, -1 the last; 0, an index
+    out of range or a null array or index give null."""
+    base, t = compile_expr(e.base, scope)
+    index, index_type = compile_expr(e.index, scope)
+    if not t.startswith("ARRAY<"):
+        raise unsupported(f"subscripts on {T.display(t)}", _pos(e))
+    if index_type not in (T.INTEGER, T.NULL):
+        raise KsqlError(f"Array index must be an INTEGER, got: {T.display(index_type)}",
+                        *_pos(e.index))
+
+    def f(row):
+        values, i = base(row), index(row)
+        if values is None or i is None:
+            return None
+        n = len(values)
+        at = i - 1 if i > 0 else n + i
+        return values[at] if 0 <= at < n and i != 0 else None
+    return f, T.array_element(t)
 
 
 def _dereference(e: ast.Dereference, scope: Scope):
@@ -503,6 +528,12 @@ def _call(e: ast.FunctionCall, scope: Scope):
     compiled = [compile_expr(a, scope) for a in e.args]
     if functions.is_aggregate(e.name):
         raise KsqlError(f"Aggregate function {e.name} is not allowed here", *_pos(e))
+    if functions.is_table_function(e.name):
+        # A table function outside the SELECT list reaches ksqlDB's code generator, which
+        # looks it up among the scalar functions only.
+        exc = KsqlError(f"Can't find any functions with the name '{e.name}'", *_pos(e))
+        exc.code_generation = True      # not a type error: no "Error in WHERE expression"
+        raise exc
     functions.check_known(e.name, e.pos)
     fn = functions.scalar(e.name)
     arg_types = [t for _, t in compiled]       # f(*) passes no arguments, as in ksqlDB

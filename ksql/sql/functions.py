@@ -63,6 +63,21 @@ class Resolved:
 
 _SCALARS: dict[str, ScalarFunction] = {}
 _AGGREGATES: dict[str, type] = {}
+_TABLES: dict[str, "TableFunction"] = {}
+
+
+@dataclass(frozen=True)
+class TableFunction:
+    """A function that turns one value into zero or more rows (ksqlDB's UDTF).
+
+    ``returns(arg_type)`` is the type of each row's value, raising KsqlError with ksqlDB's
+    message for an argument type it refuses; ``impl(value)`` returns the list of values
+    (never called with null: a null argument gives no rows, as ksqlDB's EXPLODE does).
+    """
+    name: str
+    impl: Callable[[object], list]
+    returns: Callable[[str], str]
+    display: str
 
 
 def register_scalar(name: str, impl: Callable | None, returns: Callable[[list], str] | str,
@@ -79,6 +94,18 @@ def register_aggregate(name: str, cls: type) -> None:
     _AGGREGATES[name.upper()] = cls
 
 
+def register_table(fn: TableFunction) -> None:
+    _TABLES[fn.name.upper()] = fn
+
+
+def table_function(name: str) -> TableFunction | None:
+    return _TABLES.get(name.upper())
+
+
+def is_table_function(name: str) -> bool:
+    return name.upper() in _TABLES
+
+
 def scalar(name: str) -> ScalarFunction | None:
     return _SCALARS.get(name.upper())
 
@@ -92,7 +119,9 @@ def is_aggregate(name: str) -> bool:
 
 
 def names() -> tuple[list[str], list[str]]:
-    return sorted(_SCALARS), sorted(_AGGREGATES)
+    """(scalar names, aggregate names); table functions count with the scalars, as ksqlDB's
+    SHOW FUNCTIONS lists them with no kind of their own."""
+    return sorted([*_SCALARS, *_TABLES]), sorted(_AGGREGATES)
 
 
 def ksqldb_function_names() -> frozenset:
@@ -103,13 +132,14 @@ def ksqldb_function_names() -> frozenset:
 @functools.lru_cache(maxsize=1)
 def _ksqldb_functions() -> frozenset:
     data = json.loads(DATA.read_text())
-    return frozenset(data["aggregate_functions"]) | frozenset(data["scalar_functions"])
+    return (frozenset(data["aggregate_functions"]) | frozenset(data["scalar_functions"])
+            | frozenset(data["table_functions"]))
 
 
 def check_known(name: str, pos=None) -> None:
     """Raise ksqlDB's error for a name that is no function, or "not supported" for one of
     ksqlDB's functions the engine lacks."""
-    if name.upper() in _SCALARS or name.upper() in _AGGREGATES:
+    if name.upper() in _SCALARS or name.upper() in _AGGREGATES or name.upper() in _TABLES:
         return
     if name.upper() in _ksqldb_functions():
         raise unsupported(f"function {name.upper()}", pos)
@@ -608,3 +638,59 @@ register_scalar("COALESCE", None, T.NULL, null_on_null=False, display="COALESCE"
 register_scalar("TIMESTAMPTOSTRING", None, T.STRING, display="timestamptostring",
                 signatures=[Signature((_L, _S), _S, timestamp_to_string),
                             Signature((_L, _S, _S), _S, timestamp_to_string)])
+
+
+# --- table functions (ksqlDB's UDTFs) ---------------------------------------------------
+
+def _array_argument(display: str, alternatives: tuple):
+    """The element type of the one ARRAY argument, or ksqlDB's UdfIndex error listing the
+    function's overloads."""
+    def returns(arg_type: str) -> str:
+        if arg_type.startswith("ARRAY<"):
+            return T.array_element(arg_type)
+        raise KsqlError(f"Function '{display}' does not accept parameters "
+                        f"{args_text([arg_type])}.\nValid alternatives are:\n"
+                        + "\n".join(f"{display}({alt})" for alt in alternatives))
+    return returns
+
+
+def _explode(values: list) -> list:
+    return values
+
+
+def _cube(values: list) -> list:
+    """Every combination of the values kept or nulled, 2^n rows; a null value has only one
+    choice, so its duplicates are left out (ksqlDB's Cube UDTF, in its order)."""
+    if len(values) > 20:
+        raise ValueError(f"cube_explode: too many columns ({len(values)}); max is 20")
+    n = len(values)
+    present = 0
+    for i, v in enumerate(values):
+        if v is not None:
+            present |= 1 << (n - 1 - i)
+    rows = []
+    for mask in range(1 << n):
+        if mask & present != mask:
+            continue
+        rows.append([values[i] if mask & (1 << (n - 1 - i)) else None for i in range(n)])
+    return rows
+
+
+register_table(TableFunction("EXPLODE", _explode,
+                             _array_argument("explode", ("ARRAY<DECIMAL> input", "ARRAY<T> list")),
+                             "explode"))
+_cube_element = _array_argument("cube_explode", ("ARRAY<T> columns",))
+register_table(TableFunction("CUBE_EXPLODE", _cube,
+                             lambda t: T.array_type(_cube_element(t)), "cube_explode"))
+
+
+def _split(string: str, delimiter: str) -> list:
+    """SPLIT as ksqlDB's UDF: a literal delimiter (no regular expression), empty pieces
+    kept; an empty delimiter splits into characters."""
+    if delimiter == "":
+        return list(string) or [""]
+    return string.split(delimiter)
+
+
+register_scalar("SPLIT", None, T.array_type(T.STRING), display="split",
+                signatures=[Signature((T.STRING, T.STRING), T.array_type(T.STRING), _split)])

@@ -618,7 +618,12 @@ class _Parser:
         e = self.primary_base()
         # `base->field`, left-associative: a->b->c is (a->b)->c, as in ksqlDB's grammar;
         # like ksqlDB, the node's position is where its base starts.
-        while self.at_op("->"):
+        while self.at_op("->", "["):
+            if self.accept_op("["):
+                index = self.expr()
+                self.expect_op("]")
+                e = ast.Subscript(e, index, start.pos)
+                continue
             if self.peek().kind == OP and self.peek().text == "*":
                 # `base->*` is a select item of its own (ksqlDB's selectStructAll).
                 self._struct_all_base = e
@@ -626,8 +631,6 @@ class _Parser:
             self.advance()
             name, _ = self.identifier()
             e = ast.Dereference(e, name, start.pos)
-        if self.at_op("["):
-            raise unsupported("array/map subscripts", self.tok.pos)
         return e
 
     def primary_base(self):

@@ -48,6 +48,8 @@ def rewrite(e):
         return ast.FunctionCall(e.name, tuple(rewrite(a) for a in e.args), e.star, e.pos)
     if isinstance(e, ast.Dereference):
         return ast.Dereference(rewrite(e.base), e.field, e.pos)
+    if isinstance(e, ast.Subscript):
+        return ast.Subscript(rewrite(e.base), rewrite(e.index), e.pos)
     return e
 
 

@@ -70,3 +70,11 @@ def test_the_checker_reports_file_and_line_from_the_command_line(tmp_path, capsy
     bad.write_text("CREATE STREAM S (A INT) WITH (KAFKA_TOPIC='t');\n\nSELECT NOPE(A) FROM S;\n")
     assert allowlist.main([str(bad)]) == 1
     assert capsys.readouterr().out == f"{bad}:3: NOPE() is not a documented ksqlDB function\n"
+
+
+def test_a_struct_field_declared_in_a_column_type_is_a_known_name():
+    sql = ("CREATE STREAM S (O ARRAY<STRUCT<LABEL VARCHAR, P DOUBLE>>) "
+           "WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+           "CREATE STREAM T AS SELECT O[1]->LABEL, O[1]->OTHER FROM S;")
+    assert messages(sql) == [
+        "OTHER is not a ksqlDB keyword, type or function, nor a name declared in the file"]
