@@ -2,7 +2,9 @@
 
 The photo becomes the network's input through :func:`socksort.preprocess.prepare`, the
 same code training validated with and the camera runs, so the API and the camera agree on
-a photo. Sessions are cached per model id: a model folder never changes under its id (the
+a photo. A model that localises (``socksort.localise.has_boxes``) also answers the objects
+in the photo, each box in the uploaded photo's pixels, decoded by the same shared code the
+camera uses. Sessions are cached per model id: a model folder never changes under its id (the
 id is a hash of what made it), so a cached session is never stale.
 """
 
@@ -10,14 +12,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from socksort import images
+from socksort import images, localise
 from socksort.modelcard import ModelCard
 from socksort.modelstore import ModelStore, StoredModel
 from socksort.preprocess import prepare
+from socksort.schema import DetectedObject
 
 # ONNX Runtime (a heavy import) is imported inside Classifier._session.
 
@@ -31,10 +34,14 @@ class Prediction:
     label: str
     probability: float           # percent, as the camera publishes it
     top: list[dict]
+    objects: tuple[DetectedObject, ...] | None = None   # None: the model finds no boxes
 
     def to_dict(self) -> dict:
-        return {"success": True, "model": self.model, "label": self.label,
-                "probability": self.probability, "top": self.top}
+        out = {"success": True, "model": self.model, "label": self.label,
+               "probability": self.probability, "top": self.top}
+        if self.objects is not None:
+            out["objects"] = [found.to_dict() for found in self.objects]
+        return out
 
 
 class Classifier:
@@ -48,8 +55,13 @@ class Classifier:
         image = images.decode(data, name)
         session = self._session(model)
         batch = prepare(image, model.card.preprocess)
-        (output,) = session.run(None, {model.card.input_name: batch})[:1]
-        return predict(output[0], model.card, model.id)
+        outputs = session.run(None, {model.card.input_name: batch})
+        answer = predict(outputs[0][0], model.card, model.id)
+        if localise.has_boxes(model.card):
+            height, width = image.shape[:2]
+            answer = replace(answer, objects=localise.find_objects([np.asarray(out[0]) for out in outputs],
+                                                                   model.card, width, height))
+        return answer
 
     def _session(self, model: StoredModel):
         with self._lock:
