@@ -38,30 +38,44 @@ def draw(image_bgr: np.ndarray, label: str, probability: float, fps: float | Non
 
 
 def draw_objects(image_bgr: np.ndarray, objects: tuple[DetectedObject, ...]) -> np.ndarray:
-    """Each object's box (clipped to the frame) and a tag with its label and probability,
-    above the box where there is room, else just inside its top edge. The least probable
-    first, so where two overlap the more probable one's lines are on top."""
+    """Each object's box (clipped to the frame) and a tag with its label and probability.
+
+    Boxes go down least probable first, so where two overlap the more probable one's lines
+    are on top. Tags come after all boxes, placed most probable first: above the box where
+    there is room, else just inside its top edge, else below or inside its foot, taking the
+    first place no earlier tag covers, so two socks side by side keep both names readable.
+    """
     height, width = image_bgr.shape[:2]
     scale = max(0.4, width / 1000)
     thickness = max(2, round(width / 320))
     pad = max(2, round(4 * scale))
-    for found in reversed(objects):
+    shown = []
+    for found in objects:
         box = found.box
         left, top = max(0, box.left), max(0, box.top)
         right, bottom = min(width, box.left + box.width) - 1, min(height, box.top + box.height) - 1
-        if right < left or bottom < top:
-            continue   # wholly outside the frame
-        colour = label_colour(found.label)
+        if right >= left and bottom >= top:   # else wholly outside the frame
+            shown.append((found, (left, top, right, bottom), label_colour(found.label)))
+    for found, (left, top, right, bottom), colour in reversed(shown):
         cv2.rectangle(image_bgr, (left, top), (right, bottom), colour, thickness)
+    taken: list[tuple[int, int, int, int]] = []
+    for found, (left, top, right, bottom), colour in shown:
         text = f"{found.label} {found.probability:.0f}%"
         (text_w, text_h), base = cv2.getTextSize(text, _FONT, scale, 1)
         tag_w, tag_h = text_w + 2 * pad, text_h + base + 2 * pad
-        tag_top = top - tag_h if top >= tag_h else top
         tag_left = max(0, min(left, width - tag_w))
-        cv2.rectangle(image_bgr, (tag_left, tag_top), (tag_left + tag_w - 1, tag_top + tag_h - 1), colour, -1)
-        cv2.putText(image_bgr, text, (tag_left + pad, tag_top + pad + text_h), _FONT, scale,
-                    _ink(colour), 1, cv2.LINE_AA)
+        rows = [y for y in (top - tag_h, top, bottom + 1, bottom - tag_h + 1) if 0 <= y <= height - tag_h]
+        spots = [(tag_left, y, tag_left + tag_w - 1, y + tag_h - 1) for y in rows or [max(0, top - tag_h)]]
+        spot = next((s for s in spots if not any(_overlaps(s, t) for t in taken)), spots[0])
+        taken.append(spot)
+        x0, y0, x1, y1 = spot
+        cv2.rectangle(image_bgr, (x0, y0), (x1, y1), colour, -1)
+        cv2.putText(image_bgr, text, (x0 + pad, y0 + pad + text_h), _FONT, scale, _ink(colour), 1, cv2.LINE_AA)
     return image_bgr
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def label_colour(label: str) -> tuple[int, int, int]:

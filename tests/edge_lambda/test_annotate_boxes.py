@@ -69,3 +69,17 @@ def test_a_frame_without_objects_gets_the_banner_only():
     plain = annotate.draw(grey(), "Google", 97.0)
     with_none = annotate.draw(grey(), "Google", 97.0, objects=())
     assert (plain == with_none).all()
+
+
+def test_two_socks_side_by_side_keep_both_tags_whole():
+    # The less probable one's tag, above its box, would run under the other's: it goes inside its box.
+    right = DetectedObject("grey-stripes", 100.0, Box(150, 100, 120, 100))
+    left = DetectedObject("navy-chevrons", 99.0, Box(50, 100, 120, 100))
+    image = annotate.draw_objects(grey(), (right, left))
+    navy, stripes = annotate.label_colour("navy-chevrons"), annotate.label_colour("grey-stripes")
+    above = image[80:99]
+    assert not any(is_colour(p, navy) for p in above[:, 150:].reshape(-1, 3))   # nothing of it under the other
+    assert is_colour(image[99, 200], stripes)                                   # the more probable one's tag above
+    assert not any(is_colour(p, navy) for p in image[80:97, 50:150].reshape(-1, 3))   # not above its box
+    inside = image[102:115, 53:150].reshape(-1, 3)
+    assert sum(is_colour(p, navy) for p in inside) > len(inside) // 3          # but inside its top edge
