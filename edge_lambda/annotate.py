@@ -25,25 +25,29 @@ def draw(image_bgr: np.ndarray, label: str, probability: float, fps: float | Non
     text = f"{label} {probability:.0f}%"
     (text_w, text_h), base = cv2.getTextSize(text, _FONT, scale * 1.2, thickness)
     pad = round(8 * scale)
-    cv2.rectangle(image_bgr, (0, 0), (min(width, text_w + 2 * pad), text_h + base + 2 * pad), (0, 0, 0), -1)
+    banner = (0, 0, min(width, text_w + 2 * pad), text_h + base + 2 * pad)
+    cv2.rectangle(image_bgr, banner[:2], banner[2:], (0, 0, 0), -1)
     colour = (180, 180, 180) if label == BLANK_LABEL else (80, 220, 80)
     cv2.putText(image_bgr, text, (pad, pad + text_h), _FONT, scale * 1.2, colour, thickness, cv2.LINE_AA)
     footer = " ".join(part for part in (f"{fps:.1f} fps" if fps else "", status) if part)
     if footer:
         cv2.putText(image_bgr, footer, (pad, height - pad), _FONT, scale * 0.6, (255, 255, 255),
                     max(1, thickness // 2), cv2.LINE_AA)
-    # After the banner: a box reaching the frame's top-left corner stays whole.
-    draw_objects(image_bgr, objects or ())
+    # After the banner: a box reaching the frame's top-left corner stays whole, and no tag
+    # is put where it would hide the banner.
+    draw_objects(image_bgr, objects or (), avoid=(banner,))
     return image_bgr
 
 
-def draw_objects(image_bgr: np.ndarray, objects: tuple[DetectedObject, ...]) -> np.ndarray:
+def draw_objects(image_bgr: np.ndarray, objects: tuple[DetectedObject, ...],
+                 avoid: tuple[tuple[int, int, int, int], ...] = ()) -> np.ndarray:
     """Each object's box (clipped to the frame) and a tag with its label and probability.
 
     Boxes go down least probable first, so where two overlap the more probable one's lines
     are on top. Tags come after all boxes, placed most probable first: above the box where
     there is room, else just inside its top edge, else below or inside its foot, taking the
-    first place no earlier tag covers, so two socks side by side keep both names readable.
+    first place no earlier tag (nor any ``avoid`` rectangle, x0, y0, x1, y1) covers, so two
+    socks side by side keep both names readable.
     """
     height, width = image_bgr.shape[:2]
     scale = max(0.4, width / 1000)
@@ -58,7 +62,7 @@ def draw_objects(image_bgr: np.ndarray, objects: tuple[DetectedObject, ...]) -> 
             shown.append((found, (left, top, right, bottom), label_colour(found.label)))
     for found, (left, top, right, bottom), colour in reversed(shown):
         cv2.rectangle(image_bgr, (left, top), (right, bottom), colour, thickness)
-    taken: list[tuple[int, int, int, int]] = []
+    taken = list(avoid)
     for found, (left, top, right, bottom), colour in shown:
         text = f"{found.label} {found.probability:.0f}%"
         (text_w, text_h), base = cv2.getTextSize(text, _FONT, scale, 1)

@@ -83,3 +83,11 @@ def test_two_socks_side_by_side_keep_both_tags_whole():
     assert not any(is_colour(p, navy) for p in image[80:97, 50:150].reshape(-1, 3))   # not above its box
     inside = image[102:115, 53:150].reshape(-1, 3)
     assert sum(is_colour(p, navy) for p in inside) > len(inside) // 3          # but inside its top edge
+
+
+def test_a_tag_is_not_put_over_the_label_banner():
+    image = annotate.draw(grey(), "Google", 97.0, objects=(DetectedObject("Argyle", 90.0, Box(5, 2, 150, 120)),))
+    colour = annotate.label_colour("Argyle")
+    banner = image[6:20, 10:60].reshape(-1, 3)   # below the box's top line
+    assert not any(is_colour(p, colour) for p in banner)                   # the banner stays whole
+    assert is_colour(image[124, 40], colour)                               # the tag went below the box
