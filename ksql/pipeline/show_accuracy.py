@@ -27,7 +27,7 @@ from socksort.contract import BLANK_LABEL
 from socksort.errors import UserError
 from socksort.ksql.pipeline.accuracy import PipelineResult
 from socksort.ksql.pipeline.rows import PairRow
-from socksort.ksql.pipeline.simulate import pair_rows
+from socksort.ksql.pipeline.simulate import TOGETHER, pair_rows
 from socksort.schema import Prediction
 
 
@@ -166,7 +166,9 @@ def _range(low: float, high: float, unit: str, fmt: str) -> str:
 
 
 def _spans(frames: Frames, result: PipelineResult) -> list[Span]:
-    return sorted((Span(row.image, frames.number(row.start), frames.number(row.end)) for row in result.showings),
+    # A showing read as two socks held together ('A + B') is one span per sock.
+    return sorted((Span(design, frames.number(row.start), frames.number(row.end))
+                   for row in result.showings for design in row.image.split(TOGETHER)),
                   key=lambda s: s.first)
 
 

@@ -19,6 +19,15 @@ The frames carry the noise real cameras give:
   or ``seed`` (only ``image`` and ``probability``; the Kafka record time is then the
   arrival time, as the connector stamps it).
 
+* **two socks held up together** (``together_share`` of the showings, only with
+  ``objects``): a pair at once (``together_pair_share`` of them) or two designs side by
+  side. Such a frame lists both objects at 80-99 %; ``miss_share`` of its frames see only
+  one of the two, a ghost inside it misreads one of the two, and the wall is ``[]``;
+* **objects** - with ``objects`` the camera finds things and lists them (``objects``,
+  most probable first; ``image``/``probability`` are the first); ``ghost_object_share``
+  of the frames with a sock carry one more object, another design at 30-65 %. Without it
+  (the default, the seed's cameras and older edges) no frame has ``objects``.
+
 ``EASY`` keeps the clean sessions of the first pipeline for comparison (ghosts inside
 showings only). A stress knob, ``blank_in_showing_share``, puts single ``Blank`` frames
 inside showings (a sock slipping half out of view). :func:`simulate_cameras` runs several
@@ -36,7 +45,7 @@ from dataclasses import dataclass, field, replace
 
 from socksort.contract import BLANK_LABEL, MQTT_TOPIC
 from socksort.ksql.pipeline.rows import PairRow
-from socksort.schema import Guess, Prediction
+from socksort.schema import Box, DetectedObject, Guess, Prediction
 
 # Designs the simulated model knows; a session shows some of them, ghosts may be any other.
 DESIGNS = ("Mongo", "Streamset", "Google", "Confluent", "Kafka", "Argyle", "Polka", "Stripes")
@@ -44,6 +53,7 @@ DESIGNS = ("Mongo", "Streamset", "Google", "Confluent", "Kafka", "Argyle", "Polk
 SESSION_START_MS = 1_732_186_800_000  # 2024-11-21 11:00:00 UTC, a fixed origin for replayable ts
 
 PAYLOADS = ("ours", "seed")
+TOGETHER = " + "     # how a showing of two socks held up together is named (as the pipeline reads it)
 
 
 @dataclass(frozen=True)
@@ -63,12 +73,18 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Showing:
-    """One sock held up: its design, its camera and the span of its held frames (ms, inclusive)."""
+    """One sock held up, or two together: its design ('A + B' for two, in alphabetical
+    order), its camera and the span of its held frames (ms, inclusive)."""
 
     image: str
     start: int
     end: int
     device: str | None = None
+
+    @property
+    def designs(self) -> list[str]:
+        """The socks shown: one design per sock."""
+        return self.image.split(TOGETHER)
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,12 @@ class SessionSpec:
     loss: float = 0.05                         # frames never delivered
     duplicate_share: float = 0.02              # frames delivered a second time, a little later
     payload: str = "ours"
+    objects: bool = False                      # the camera lists what it finds ("objects")
+    together_share: float = 0.0                # showings of two socks held up together
+    together_pair_share: float = 0.5           # of those, a pair (else two designs)
+    miss_share: float = 0.1                    # frames of two socks that see only one
+    ghost_object_share: float = 0.1            # sock frames with one more object at 30-65 %
+    ghost_object_probability: tuple[float, float] = (30.0, 65.0)
     device: str = "deeplens-1"
     topic: str = MQTT_TOPIC                    # the MQTT topic the camera publishes to
     start_ms: int = SESSION_START_MS           # epoch ms of the session's start; through a
@@ -123,7 +145,14 @@ class SessionSpec:
     def __post_init__(self):
         if self.payload not in PAYLOADS:
             raise ValueError(f"payload must be one of {PAYLOADS}, not {self.payload!r}")
+        if self.objects and self.payload == "seed":
+            raise ValueError("the seed's payload has no objects")
+        if self.together_share > 0 and not self.objects:
+            raise ValueError("two socks held up together need a camera that lists objects")
 
+
+# Sessions of a camera that finds objects, a third of the showings two socks together.
+TOGETHER_SESSIONS = SessionSpec(objects=True, together_share=0.35)
 
 # Today's clean sessions, kept for comparison: ghosts inside showings, nothing else.
 EASY = SessionSpec(back_to_back=0.0, wall_ghost_share=0.0, transition_frames=(0, 0),
@@ -145,6 +174,7 @@ class _Frame:
     image: str
     probability: float
     ghost: bool = False
+    objects: list | None = None     # [(label, probability)], most probable first
 
 
 def simulate(seed: int, spec: SessionSpec = SessionSpec()) -> Session:
@@ -157,6 +187,10 @@ def simulate(seed: int, spec: SessionSpec = SessionSpec()) -> Session:
               for i, truth in enumerate(truths)]
     _add_ghosts(rng, spec, frames)
     _add_blanks_in_showings(rng, spec, frames)
+    if spec.objects:
+        misses = _misses(rng, spec, frames)
+        for i, frame in enumerate(frames):
+            _find_objects(rng, spec, frame, i in misses)
 
     stamps = [spec.start_ms + round(f.t * 1000) for f in frames]
     deliveries, delivered = _deliver(rng, spec, frames, stamps)
@@ -169,7 +203,7 @@ def simulate(seed: int, spec: SessionSpec = SessionSpec()) -> Session:
     return Session(seed=seed, fps=spec.fps, deliveries=tuple(deliveries),
                    showings=tuple(showings),
                    ghost_frames=sum(f.ghost for f in in_showings), showing_frames=len(in_showings),
-                   pairs=pair_rows(Counter(s.image for s in showings)))
+                   pairs=pair_rows(Counter(d for s in showings for d in s.designs)))
 
 
 def simulate_cameras(seed: int, spec: SessionSpec = SessionSpec(), cameras: int = 2) -> Session:
@@ -198,7 +232,7 @@ def simulate_cameras(seed: int, spec: SessionSpec = SessionSpec(), cameras: int 
                    showings=showings,
                    ghost_frames=sum(p.ghost_frames for p, _ in parts),
                    showing_frames=sum(p.showing_frames for p, _ in parts),
-                   pairs=pair_rows(Counter(s.image for s in showings)))
+                   pairs=pair_rows(Counter(d for s in showings for d in s.designs)))
 
 
 def sessions(count: int, spec: SessionSpec = SessionSpec(), first_seed: int = 0,
@@ -210,7 +244,8 @@ def sessions(count: int, spec: SessionSpec = SessionSpec(), first_seed: int = 0,
 
 
 def _order(rng: random.Random, spec: SessionSpec) -> list[str]:
-    """The designs in the order they are shown; some repeated designs come back to back."""
+    """The designs in the order they are shown; some repeated designs come back to back,
+    and with ``together_share`` some showings hold two socks ('A + B')."""
     shown = rng.sample(DESIGNS, rng.randint(*spec.designs))
     order = [d for d in shown for _ in range(rng.randint(*spec.showings_per_design))]
     rng.shuffle(order)
@@ -219,7 +254,25 @@ def _order(rng: random.Random, spec: SessionSpec) -> list[str]:
         if len(places) >= 2 and rng.random() < spec.back_to_back:
             order.pop(places[1])
             order.insert(places[0] + 1, design)
+    if spec.together_share > 0:
+        order = _together(rng, spec, order)
     return order
+
+
+def _together(rng: random.Random, spec: SessionSpec, order: list[str]) -> list[str]:
+    """Join some showings with a later one: a sock of the same design (a pair held up at
+    once) or of another design (two designs side by side)."""
+    joined, i = list(order), 0
+    while i < len(joined):
+        if rng.random() < spec.together_share:
+            same = rng.random() < spec.together_pair_share
+            later = [j for j in range(i + 1, len(joined)) if TOGETHER not in joined[j]
+                     and (joined[j] == joined[i]) == same]
+            if later and TOGETHER not in joined[i]:
+                partner = joined.pop(rng.choice(later))
+                joined[i] = TOGETHER.join(sorted((joined[i], partner)))
+        i += 1
+    return joined
 
 
 def _timeline(rng: random.Random, spec: SessionSpec, order: list[str]) -> list[str]:
@@ -285,7 +338,7 @@ def _add_ghosts(rng: random.Random, spec: SessionSpec, frames: list[_Frame]) -> 
                 continue
             length = 1 if rng.random() < spec.single_ghost_share else rng.randint(low, high)
             length = min(length, _ghost_room(frames, i))
-            other = rng.choice([d for d in DESIGNS if d != here])
+            other = rng.choice([d for d in DESIGNS if d not in here.split(TOGETHER)])
             j = i
             while j < len(frames) and j < i + length and frames[j].truth == here:
                 frames[j].image, frames[j].ghost = other, True
@@ -320,6 +373,64 @@ def _add_blanks_in_showings(rng: random.Random, spec: SessionSpec, frames: list[
         frame.probability = _percent(rng, spec.blank_probability)
 
 
+def _misses(rng: random.Random, spec: SessionSpec, frames: list[_Frame]) -> set[int]:
+    """Frames of two socks held together that see only one of them, about ``miss_share`` of
+    them; with the ghosts, fewer than half of each hold, as ``_ghost_room`` keeps a hold
+    mostly read right (here: both socks seen)."""
+    missed: set[int] = set()
+    i = 0
+    while i < len(frames):
+        truth = frames[i].truth
+        last = i
+        while last + 1 < len(frames) and frames[last + 1].truth == truth:
+            last += 1
+        if TOGETHER in truth:
+            stretch = range(i, last + 1)
+            room = (len(stretch) - 1) // 2 - sum(frames[j].ghost for j in stretch)
+            for j in stretch:
+                if not frames[j].ghost and rng.random() < spec.miss_share and room > 0:
+                    missed.add(j)
+                    room -= 1
+        i = last + 1
+    return missed
+
+
+def _find_objects(rng: random.Random, spec: SessionSpec, frame: _Frame, missed: bool) -> None:
+    """What a camera that finds objects lists for ``frame``; ``image``/``probability`` become
+    the most probable object, as the edge sends them."""
+    held = frame.truth.split(TOGETHER) if frame.truth not in (BLANK_LABEL, "") else []
+    if frame.image == BLANK_LABEL:
+        objects = []                         # the wall, or a sock slipped out of view
+    elif len(held) == 2 and frame.ghost:
+        # A ghost inside two socks misreads one of them; the other still reads right.
+        objects = [(frame.image, frame.probability),
+                   (rng.choice(held), _percent(rng, spec.true_probability))]
+    elif len(held) == 2:
+        objects = [(label, _percent(rng, spec.true_probability)) for label in held]
+        if missed:
+            objects = [rng.choice(objects)]
+    else:
+        objects = [(frame.image, frame.probability)]
+    if held and objects and rng.random() < spec.ghost_object_share:
+        others = [d for d in DESIGNS if d not in held]
+        objects.append((rng.choice(others), _percent(rng, spec.ghost_object_probability)))
+    objects.sort(key=lambda o: -o[1])
+    frame.objects = objects
+    if objects:
+        frame.image, frame.probability = objects[0]
+
+
+def _boxes(rng: random.Random, objects: list) -> tuple[DetectedObject, ...]:
+    """The objects with boxes side by side in a 640x480 frame (the pipeline ignores boxes)."""
+    found = []
+    for n, (label, probability) in enumerate(objects):
+        left = 20 + 200 * n + rng.randint(0, 30)
+        found.append(DetectedObject(label, probability,
+                                    Box(left, rng.randint(40, 80), rng.randint(150, 190),
+                                        rng.randint(250, 330))))
+    return tuple(found)
+
+
 def _deliver(rng: random.Random, spec: SessionSpec, frames: list[_Frame],
              stamps: list[int]) -> tuple[list[Delivery], set[int]]:
     """The records Kafka gets: lost frames left out, some delivered again a little later.
@@ -339,7 +450,9 @@ def _deliver(rng: random.Random, spec: SessionSpec, frames: list[_Frame],
             prediction = Prediction(image=frame.image, probability=frame.probability)
         else:
             prediction = Prediction(image=frame.image, probability=frame.probability, ts=ts,
-                                    device=spec.device, seq=seq, top=top)
+                                    device=spec.device, seq=seq, top=top,
+                                    objects=None if frame.objects is None
+                                    else _boxes(rng, frame.objects))
         copies = [ts + rng.uniform(2, 15)]
         if rng.random() < spec.duplicate_share:
             copies.append(copies[0] + rng.randint(1, 5) * interval_ms)

@@ -16,7 +16,7 @@ from socksort.ksql.pipeline.accuracy import pipeline_pairs, run_pipeline
 from socksort.ksql.pipeline.rows import PairRow
 from socksort.ksql.pipeline.seed_method import seed_pairs
 from socksort.ksql.pipeline.simulate import Delivery, SessionSpec, sessions
-from socksort.schema import Prediction
+from socksort.schema import Box, DetectedObject, Prediction
 
 T0 = 1_732_186_800_000
 
@@ -57,6 +57,26 @@ class Camera:
             self.seq += 1
             self.t += self.interval
         return self
+
+    def objects(self, found: list, seconds: float) -> "Camera":
+        """Frames of a camera that finds objects: ``found`` is [(label, probability)], most
+        probable first; the message's image and probability are the first object, or
+        ``Blank`` when nothing is found."""
+        image, probability = found[0] if found else ("Blank", 90.0)
+        boxes = tuple(DetectedObject(label, p, Box(20 + 220 * n, 40, 180, 300))
+                      for n, (label, p) in enumerate(found))
+        for _ in range(round(seconds * 1000 / self.interval)):
+            ts = round(self.t)
+            prediction = Prediction(image=image, probability=probability, ts=ts,
+                                    device=self.device, seq=self.seq, objects=boxes)
+            self.deliveries.append(Delivery(prediction, ts, self.topic))
+            self.seq += 1
+            self.t += self.interval
+        return self
+
+    def wall(self, seconds: float) -> "Camera":
+        """The bare wall as a camera that finds objects sends it: nothing found."""
+        return self.objects([], seconds)
 
     def lose(self, count: int) -> "Camera":
         """Frames the camera made that never arrived (a gap in ``seq``)."""
@@ -296,6 +316,69 @@ def test_a_single_frame_without_seq_on_the_wall_is_not_a_showing():
 def test_a_single_numbered_frame_between_walls_is_a_showing():
     camera = Camera(4).blank(2).frames_of("Mongo", 1, 95.0).blank(2)
     assert pipeline_pairs(camera.deliveries) == pairs(Mongo=1)
+
+
+# --- socks held up together (frames with objects) -------------------------------------------
+
+def test_two_socks_of_one_design_held_up_together_are_a_pair_at_once():
+    for fps in (4, 30):
+        camera = Camera(fps).wall(1).objects([("Mongo", 95.0), ("Mongo", 91.0)], 3).wall(1)
+        assert pipeline_pairs(camera.deliveries) == pairs(Mongo=2), f"{fps} FPS"
+
+
+def test_two_designs_held_up_together_count_one_showing_each():
+    camera = Camera(10).wall(1).objects([("Polka", 93.0), ("Argyle", 88.0)], 3).wall(1)
+    assert pipeline_pairs(camera.deliveries) == pairs(Argyle=1, Polka=1)
+
+
+def test_a_pair_held_together_is_still_a_pair_when_some_frames_see_only_one_sock():
+    camera = Camera(10).wall(1)
+    for _ in range(6):
+        camera.objects([("Mongo", 95.0), ("Mongo", 91.0)], 0.4).objects([("Mongo", 93.0)], 0.1)
+    camera.wall(1)
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=2)
+
+
+def test_a_ghost_object_at_low_probability_next_to_the_held_sock_adds_no_sock():
+    camera = Camera(10).wall(1).objects([("Mongo", 95.0), ("Kafka", 55.0)], 3).wall(1)
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=1)
+
+
+def test_a_frame_with_no_objects_is_the_wall_between_two_showings():
+    camera = (Camera(4).wall(1).objects([("Mongo", 95.0)], 2).wall(1.5)
+              .objects([("Mongo", 95.0)], 2).wall(1))
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=2)
+
+
+def test_a_pair_held_together_and_a_sock_shown_alone_make_three():
+    camera = (Camera(10).wall(1).objects([("Mongo", 95.0), ("Mongo", 90.0)], 2).wall(1.5)
+              .objects([("Mongo", 92.0)], 2).wall(1))
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=3)
+
+
+def test_a_showing_that_turns_out_to_hold_two_socks_replaces_its_count():
+    # The first frames see one sock, then both: the showing counts 1, then 2, never 3.
+    camera = (Camera(10).wall(1).objects([("Mongo", 95.0)], 0.5)
+              .objects([("Mongo", 95.0), ("Mongo", 92.0)], 3).wall(1))
+    assert pipeline_pairs(camera.deliveries) == pairs(Mongo=2)
+
+
+def test_frames_without_objects_and_frames_with_them_pair_across_cameras():
+    seed = Camera(4, device="old-edge").blank(1).show("Mongo", 2).blank(1)
+    boxes = Camera(4, device="box-edge").wall(1).objects([("Mongo", 94.0)], 2).wall(1)
+    assert pipeline_pairs(interleave(seed, boxes)) == pairs(Mongo=2)
+
+
+@pytest.mark.parametrize("fps", [4, 30])
+def test_simulated_sessions_with_socks_held_together_are_exactly_right(fps):
+    from dataclasses import replace
+
+    from socksort.ksql.pipeline.simulate import TOGETHER_SESSIONS
+
+    batch = sessions(3, replace(TOGETHER_SESSIONS, fps=fps), first_seed=100)
+    assert any(len(s.designs) == 2 for session in batch for s in session.showings)
+    for session in batch:
+        assert pipeline_pairs(session.deliveries) == session.pairs, f"seed {session.seed}"
 
 
 # --- the output ----------------------------------------------------------------------------

@@ -200,7 +200,7 @@ def test_bad_records_are_skipped_counted_and_logged(server, pipeline, stack):
                 if json.loads(m.value)["message"].get("deserializationError", {}).get("topic") == pipeline]
     entries = wait_for(lambda: len(ours()) >= 2 and ours(), timeout=30)
     assert len(entries) == 2
-    assert all(e["level"] == "ERROR" and e["logger"].startswith("processing.CTAS_SOCK_DELIVERIES")
+    assert all(e["level"] == "ERROR" and e["logger"].startswith("processing.CSAS_SOCK_READINGS")
                for e in entries)
 
 

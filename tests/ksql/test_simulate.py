@@ -179,3 +179,69 @@ def test_truth_counts_showings_per_design_and_marks_even_counts_as_pairs():
 
 def test_pair_rows_leave_out_designs_never_shown():
     assert set(pair_rows(Counter({"Mongo": 2, "Kafka": 0}))) == {"Mongo"}
+
+
+# --- a camera that finds objects, and two socks held up together --------------------------
+
+def together(fps: float = 10, count: int = 4):
+    from dataclasses import replace
+
+    from socksort.ksql.pipeline.simulate import TOGETHER_SESSIONS
+    return sessions(count, replace(TOGETHER_SESSIONS, fps=fps))
+
+
+def test_a_camera_that_finds_objects_sends_them_most_probable_first_as_image():
+    for session in together():
+        for frame in session.frames:
+            assert frame.objects is not None
+            probabilities = [o.probability for o in frame.objects]
+            assert probabilities == sorted(probabilities, reverse=True)
+            if frame.objects:
+                assert (frame.image, frame.probability) == (frame.objects[0].label,
+                                                            frame.objects[0].probability)
+
+
+def test_the_wall_seen_by_a_camera_that_finds_objects_is_an_empty_list():
+    session = together(count=1)[0]
+    assert wall(session) and all(f.objects == () for f in wall(session) if f.image == BLANK_LABEL)
+
+
+def test_showings_of_two_socks_together_are_pairs_and_two_designs():
+    shown = [s.designs for session in together(count=6) for s in session.showings]
+    assert any(len(d) == 2 and d[0] == d[1] for d in shown)
+    assert any(len(d) == 2 and d[0] != d[1] for d in shown)
+    assert any(len(d) == 1 for d in shown)
+
+
+def test_the_truth_counts_one_showing_per_sock_held():
+    for session in together():
+        counts = Counter(d for s in session.showings for d in s.designs)
+        assert {k: v.number_socks_seen for k, v in session.pairs.items()} == dict(counts)
+
+
+def test_most_frames_of_two_socks_together_see_both_and_some_see_one():
+    seen = Counter()
+    for session in together(fps=30):
+        for showing in session.showings:
+            if len(showing.designs) == 2:
+                seen.update(len([o for o in f.objects if o.label in showing.designs
+                                 and o.probability >= 80]) for f in held(session, showing))
+    assert seen[2] > 2 * seen[1] > 0
+
+
+def test_ghost_objects_next_to_a_held_sock_read_at_most_65_percent():
+    extra = [o for session in together() for s in session.showings if len(s.designs) == 1
+             for f in held(session, s) for o in f.objects[1:]]
+    assert extra and all(o.probability <= 65 and o.label not in ("Blank",) for o in extra)
+
+
+def test_without_objects_no_frame_lists_them_as_the_seeds_cameras_and_older_edges():
+    for spec in (SessionSpec(fps=4), SessionSpec(fps=4, payload="seed")):
+        assert all(f.objects is None for f in simulate(1, spec).frames)
+
+
+def test_two_socks_together_need_a_camera_that_lists_objects():
+    with pytest.raises(ValueError, match="objects"):
+        SessionSpec(together_share=0.3)
+    with pytest.raises(ValueError, match="objects"):
+        SessionSpec(objects=True, payload="seed")
