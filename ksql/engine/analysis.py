@@ -166,24 +166,26 @@ def check_table_functions(items: list, grouped: bool) -> None:
     gives the query a (dummy) GROUP BY before its table functions are looked at."""
     for expr in items:
         grouped = grouped or any(is_aggregate_call(n) for n in walk(expr))
-        _visit_table_functions(expr, grouped, None, None)
+        _visit_table_functions(expr, grouped, None, {"case": None})
 
 
-def _visit_table_functions(e, grouped: bool, outer, case) -> None:
-    if isinstance(e, ast.Case):
-        case = case or e
+def _visit_table_functions(e, grouped: bool, outer, seen: dict) -> None:
+    # As ksqlDB's TableFunctionVisitor, one per SELECT item: once it has entered a CASE it
+    # remembers it for the rest of the item, so a table function after a CASE is refused too.
+    if isinstance(e, ast.Case) and seen["case"] is None:
+        seen["case"] = e
     if is_table_function_call(e):
         if outer is not None:
             raise KsqlError(f"Table functions cannot be nested: {outer.name}({e.name}())",
                             *_pos(e))
         if grouped:
             raise KsqlError("Table functions cannot be used with aggregations.", *_pos(e))
-        if case is not None:
-            raise KsqlError(f"Table functions cannot be used in CASE: {format_expr(case)}",
+        if seen["case"] is not None:
+            raise KsqlError(f"Table functions cannot be used in CASE: {format_expr(seen['case'])}",
                             *_pos(e))
         outer = e
     for child in _children(e):
-        _visit_table_functions(child, grouped, outer, case)
+        _visit_table_functions(child, grouped, outer, seen)
 
 
 def check_table_source(source: Source, items: list) -> None:

@@ -138,3 +138,15 @@ def test_split_takes_its_delimiter_literally():
                '{"X": "Argyle + Polka"}', '{"X": "a.b"}')
     assert [v for _, v in rows] == [{"P": ["Argyle", "Polka"], "D": ["Argyle + Polka"]},
                                     {"P": ["a.b"], "D": ["a", "b"]}]
+
+
+def test_a_table_function_after_a_case_in_the_same_item_is_refused_as_ksqldb_does():
+    # ksqlDB's analyzer remembers a CASE for the rest of the SELECT item.
+    assert refused("CREATE STREAM T AS SELECT ID, COALESCE(CASE WHEN N > 1 THEN 1 END, "
+                   "EXPLODE(A)) FROM S;").startswith("Table functions cannot be used in CASE:")
+
+
+def test_a_case_in_another_item_does_not_matter():
+    rows = run("SELECT ID, CASE WHEN N > 1 THEN 'big' END AS C, EXPLODE(A) AS V FROM S",
+               '{"N": 2, "A": [1]}')
+    assert [v for _, v in rows] == [{"C": "big", "V": 1}]
