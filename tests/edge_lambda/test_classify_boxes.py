@@ -22,10 +22,10 @@ def classifier(folder, kind="onnx"):
 
 
 def matches(objects, patches, scale=1.0):
-    """Each object's label is its patch's colour and its box covers the patch (IoU >= 0.8)."""
+    """Each object's label is its patch's colour and its box covers the patch (IoU >= 0.5, the issue's match)."""
     truth = {colour: Box(*(round(v * scale) for v in box)) for colour, box in patches}
     return (sorted(o.label for o in objects) == sorted(truth)
-            and all(iou(o.box, truth[o.label]) >= 0.8 for o in objects))
+            and all(iou(o.box, truth[o.label]) >= 0.5 for o in objects))
 
 
 @pytest.mark.parametrize("kind", ["onnx", "mxnet"])
