@@ -42,6 +42,12 @@ class TrueShowing:
     enter: int            # the sock starts to come in (frames before show only wall) ...
     leave: int            # ... and is gone again
     back_to_back: bool
+    designs: tuple[str, ...] = ()   # one per sock held up ([d, d]: a pair held together)
+
+    @property
+    def socks(self) -> tuple[str, ...]:
+        """The designs of the socks held up (truth written before ``designs``: the design)."""
+        return self.designs or (self.design,)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class ShowTruth:
     @property
     def pairs(self) -> dict[str, PairRow]:
         """The SOCK_PAIRS a correct pipeline ends with."""
-        return pair_rows(Counter(s.design for s in self.showings))
+        return pair_rows(Counter(d for s in self.showings for d in s.socks))
 
     def second(self, frame: float) -> float:
         return frame / self.fps
@@ -65,7 +71,8 @@ def load_truth(path: Path, name: str | None = None) -> ShowTruth:
     try:
         data = json.loads(Path(path).read_text())
         showings = tuple(TrueShowing(s["n"], s["design"], s["start_frame"], s["end_frame"],
-                                     s["enter_frame"], s["leave_frame"], bool(s["back_to_back"]))
+                                     s["enter_frame"], s["leave_frame"], bool(s["back_to_back"]),
+                                     tuple(s.get("designs") or (s["design"],)))
                          for s in data["showings"])
         truth = ShowTruth(name or Path(path).parent.name, float(data["fps"]), int(data["frames"]), showings)
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -81,6 +88,7 @@ class Span:
     image: str
     first: int
     last: int
+    socks: int = 1        # socks of this design in the showing (2: a pair held up together)
 
 
 @dataclass(frozen=True)
@@ -166,10 +174,14 @@ def _range(low: float, high: float, unit: str, fmt: str) -> str:
 
 
 def _spans(frames: Frames, result: PipelineResult) -> list[Span]:
-    # A showing read as two socks held together ('A + B') is one span per sock.
-    return sorted((Span(design, frames.number(row.start), frames.number(row.end))
-                   for row in result.showings for design in row.image.split(TOGETHER)),
-                  key=lambda s: s.first)
+    # A showing read as two socks held together is one span per design ('A + B': two spans,
+    # 'A + A': one span of two socks).
+    spans = []
+    for row in result.showings:
+        held = row.image.split(TOGETHER)
+        spans += [Span(design, frames.number(row.start), frames.number(row.end), held.count(design))
+                  for design in sorted(set(held))]
+    return sorted(spans, key=lambda s: s.first)
 
 
 def _overlaps(span: Span, showing: TrueShowing) -> bool:
@@ -193,7 +205,7 @@ def _where(truth: ShowTruth, span: Span) -> str:
 
 
 def _reasons(truth: ShowTruth, frames: Frames, spans: list[Span], design: str) -> list[str]:
-    mine = [s for s in truth.showings if s.design == design]
+    mine = [s for s in truth.showings if design in s.socks]
     found = [s for s in spans if s.image == design]
     reasons = []
     matched: dict[Span, list[TrueShowing]] = {span: [s for s in mine if _overlaps(span, s)] for span in found}
@@ -215,6 +227,11 @@ def _reasons(truth: ShowTruth, frames: Frames, spans: list[Span], design: str) -
             as_what = f"it became a showing of {', '.join(others)}" if others else "no showing was found"
             reasons.append(f"showing {showing.n} ({when}) was missed, {as_what}: its frames: "
                            f"{frames.describe(showing.first, showing.end)}")
+        elif len(hits) == 1 and hits[0].socks != showing.socks.count(design):
+            held = showing.socks.count(design)
+            reasons.append(f"showing {showing.n} ({when}) held {held} {design} sock{'s' if held > 1 else ''} "
+                           f"up, read as {hits[0].socks}: its frames: "
+                           f"{frames.describe(showing.first, showing.end)}")
         elif len(hits) > 1:
             cuts = ", ".join(f"{truth.second(a.last):.2f}-{truth.second(b.first):.2f} s" for a, b in zip(hits, hits[1:]))
             reasons.append(f"showing {showing.n} ({when}) was split in {len(hits)} at {cuts}: there "
@@ -223,19 +240,19 @@ def _reasons(truth: ShowTruth, frames: Frames, spans: list[Span], design: str) -
 
 
 def _reading(truth: ShowTruth, frames: Frames) -> Reading:
-    in_view = {f: s.design for s in truth.showings for f in range(s.first, s.end)}
+    in_view = {f: s.socks for s in truth.showings for f in range(s.first, s.end)}
     # the sock's first and last frames of movement show only wall (it is just outside)
-    moving = {f: s.design for s in truth.showings
+    moving = {f: s.socks for s in truth.showings
               for f in (*range(s.enter + 1, s.first), *range(s.end, s.leave - 1))}
     wall = set(range(truth.frames)) - {f for s in truth.showings for f in range(s.enter + 1, s.leave - 1)}
     counts = Counter()
     for number, prediction in frames.by_number.items():
         if number in in_view:
             counts["showing"] += 1
-            counts["showing right"] += prediction.image == in_view[number]
+            counts["showing right"] += prediction.image in in_view[number]
         elif number in moving:
             counts["moving"] += 1
-            counts["moving other"] += prediction.image not in (BLANK_LABEL, moving[number])
+            counts["moving other"] += prediction.image not in (BLANK_LABEL, *moving[number])
         elif number in wall:
             counts["wall"] += 1
             counts["wall ghosts"] += prediction.image != BLANK_LABEL

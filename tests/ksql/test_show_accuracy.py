@@ -126,3 +126,45 @@ def test_the_reading_counts_misreads_on_the_wall_and_while_a_sock_comes_in_or_go
     moving = sum((first - enter - 1) + (leave - 1 - end) for _, enter, first, end, leave, _ in SHOWINGS)
     assert (reading.moving_frames, reading.moving_other) == (moving, 2)
     assert (reading.wall_frames, reading.wall_ghosts) == (FRAMES - 68 - moving, 1)
+
+
+@pytest.fixture
+def pair_truth(tmp_path):
+    """A's showing as before; then a pair of B held up together once (designs [B, B])."""
+    path = tmp_path / "pair" / "truth.json"
+    path.parent.mkdir()
+    showings = [("A", ["A"], 10, 13, 35, 38), ("B", ["B", "B"], 65, 68, 90, 93)]
+    path.write_text(json.dumps({
+        "format": "socksort-show/1", "fps": FPS, "frames": 120,
+        "showings": [{"n": n, "design": d, "designs": ds, "enter_frame": e, "start_frame": f,
+                      "end_frame": end, "leave_frame": leave, "held_start_frame": f,
+                      "held_end_frame": end, "back_to_back": False}
+                     for n, (d, ds, e, f, end, leave) in enumerate(showings)]}))
+    return load_truth(path)
+
+
+def object_frames(seen_of_b: list) -> list[Prediction]:
+    """A camera that finds objects: A alone, then ``seen_of_b`` B socks; the wall is []."""
+    from socksort.schema import Box, DetectedObject
+    found = [[] for _ in range(120)]
+    found[13:35] = [[("A", 95.0)]] * 22
+    found[68:90] = [[("B", 95.0 - n) for n in range(seen_of_b)]] * 22
+    return [Prediction(objects[0][0] if objects else "Blank", objects[0][1] if objects else 90.0,
+                       ORIGIN_MS + 1000 * seq // FPS, "cam", seq,
+                       objects=tuple(DetectedObject(label, p, Box(10 + 200 * n, 10, 150, 300))
+                                     for n, (label, p) in enumerate(objects)))
+            for seq, objects in enumerate(found)]
+
+
+def test_a_pair_held_up_together_is_counted_as_two_socks_in_the_truth_and_the_table(pair_truth):
+    frames = object_frames(seen_of_b=2)
+    verdict = judge(pair_truth, frames, run_pipeline([Delivery.of(f) for f in frames]))
+    assert verdict.expected == {"A": PairRow("A", "Un-matched", 1), "B": PairRow("B", "Pair", 2)}
+    assert verdict.right and verdict.reading.showing_right == 44
+
+
+def test_a_pair_held_together_read_as_one_sock_says_how_many_were_held(pair_truth):
+    frames = object_frames(seen_of_b=1)
+    verdict = judge(pair_truth, frames, run_pipeline([Delivery.of(f) for f in frames]))
+    (difference,) = verdict.differences
+    assert difference.reasons[0].startswith("showing 1 (6.80-9.00 s) held 2 B socks up, read as 1")
