@@ -40,11 +40,13 @@ def softmax_head(net):
 
 
 def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
-                       extra_files: dict[str, bytes] | None = None) -> ModelCard:
+                       extra_files: dict[str, bytes] | None = None, finish=None) -> ModelCard:
     """Export ``net`` (logits out) with a softmax on top, convert and check ONNX, save the card.
 
     ``check_batch`` is a preprocessed N x 3 x S x S batch (validation images) for the ONNX
-    check; ``extra_files`` (name -> bytes: plots, history) join the folder. Returns the card
+    check; ``extra_files`` (name -> bytes: plots, history) join the folder; ``finish(folder, card,
+    check_batch) -> card`` adds files made from the checked ONNX model (quantize.finisher's INT8
+    model) before the folder takes its name. Returns the card
     as saved, with the check's figures in ``extra["onnx_check"]``.
     """
     from mxnet import nd
@@ -55,7 +57,7 @@ def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
     model(nd.zeros((1, 3, size, size)))
     with atomic.replace_folder(out) as folder:
         model.export(str(folder / PREFIX), epoch=0)
-        return _complete(folder, card, check_batch, extra_files)
+        return _complete(folder, card, check_batch, extra_files, finish)
 
 
 def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out: Path,
@@ -68,13 +70,15 @@ def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out:
         return _complete(folder, card, check_batch, None)
 
 
-def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files) -> ModelCard:
+def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files, finish=None) -> ModelCard:
     """ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
     size = card.preprocess.input_size
     onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
     checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
     card = replace(card, output="probabilities", input_name="data", created=card.created or utc_now(),
                    extra={**card.extra, "onnx_check": checked.to_dict()})
+    if finish is not None:
+        card = finish(folder, card, check_batch)
     card.save(folder)
     for name, payload in (extra_files or {}).items():
         (folder / name).write_bytes(payload)

@@ -14,6 +14,7 @@ from socksort.config import (existing_dir, existing_file, non_negative_int, one_
 from socksort.errors import UserError
 from socksort.modelstore import ModelStore
 from socksort.training import data, evaluate, from_images, models_cli, plots, sagemaker, train_job
+from socksort.training import quantize, quantize_cli
 from socksort.training.backbones import BACKBONES, build, count_parameters
 from socksort.training.imagenet_export import export_imagenet
 from socksort.training.predict import Classifier, read_image, top_k
@@ -31,6 +32,7 @@ def register(commands) -> None:
     _register_evaluate(commands)
     _register_sagemaker(commands)
     models_cli.register(commands)
+    quantize_cli.register(commands)
 
 
 def _register_sagemaker(commands) -> None:
@@ -184,6 +186,9 @@ def _register_train(commands) -> None:
     option(parser, "--seed", type=non_negative_int, default=d.seed, help="random seed")
     parser.add_argument("--from-scratch", action="store_true",
                         help="random initial weights instead of ImageNet's (for comparison)")
+    parser.add_argument("--int8", action="store_true",
+                        help="also write model.int8.onnx (INT8, calibrated on the training photos) and report "
+                             "its accuracy and speed against FP32 on the validation photos")
     parser.set_defaults(func=_train)
 
 
@@ -200,12 +205,18 @@ def _train(args) -> int:
                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                       patience=args.patience, workers=args.workers, seed=args.seed,
                       pretrained=not args.from_scratch)
-    card, result = train_job.run(args.train, args.val, args.labels, args.out, cfg)
+    card, result = train_job.run(args.train, args.val, args.labels, args.out, cfg, int8=args.int8)
     print(train_job.summary_table(result))
     check = card.extra["onnx_check"]
     print(f"wrote {args.out}: {len(card.classes)} classes, validation accuracy {100 * card.val_accuracy:.1f}%, "
           f"ONNX agrees with MXNet on {check['top1_agree']}/{check['images']} validation images")
+    _print_int8(card)
     return 0
+
+
+def _print_int8(card) -> None:
+    if "int8" in card.extra:
+        print(quantize.Int8Report(**card.extra["int8"]).summary())
 
 
 def _train_images(args) -> int:
@@ -229,7 +240,7 @@ def _train_images(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = from_images.train_from_images(args.images, args.models, mode, emit, backbone=args.backbone,
-                                                full=full)
+                                                full=full, int8=args.int8)
     except UserError as exc:
         emit({"type": "error", "error": str(exc)})
         raise
@@ -241,11 +252,13 @@ def _train_images(args) -> int:
     if args.json:
         print(json.dumps({"model": outcome.model.id, "reused": outcome.reused, "folder": str(outcome.model.folder),
                           "mode": card.mode, "dataset_version": card.dataset_version,
-                          "val_accuracy": card.val_accuracy, "deployed": store.deployed() == outcome.model.id}))
+                          "val_accuracy": card.val_accuracy, "deployed": store.deployed() == outcome.model.id,
+                          **({"int8": card.extra["int8"]} if "int8" in card.extra else {})}))
     elif not args.events:
         print(f"{'found' if outcome.reused else 'wrote'} model {outcome.model.id} in {args.models}: "
               f"{len(card.classes)} classes, {card.mode} mode, validation accuracy "
               f"{100 * (card.val_accuracy or 0):.1f}%{', deployed' if args.deploy else ''}")
+        _print_int8(card)
     return 0
 
 

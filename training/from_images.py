@@ -31,7 +31,7 @@ from socksort.errors import UserError
 from socksort.examples import Example, ExampleStore, check_trainable
 from socksort.modelcard import ModelCard
 from socksort.modelstore import ModelStore, StoredModel
-from socksort.training import artifact, data, plots, quick
+from socksort.training import artifact, data, plots, quantize, quick
 from socksort.training.train_job import full_params
 from socksort.training.backbones import info
 from socksort.training.lineage import code_version
@@ -65,7 +65,7 @@ def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
 
 def train_from_images(images: Path, models: Path, mode: str, events: Events,
                       backbone: str = "efficientnet_lite0", full: TrainConfig | None = None,
-                      fast: quick.QuickConfig | None = None) -> Outcome:
+                      fast: quick.QuickConfig | None = None, int8: bool = False) -> Outcome:
     if mode not in MODES:
         raise UserError(f"--mode {mode!r}: choose quick or full")
     photo_store = ExampleStore(images)
@@ -86,6 +86,8 @@ def train_from_images(images: Path, models: Path, mode: str, events: Events,
     model_id = modelstore.model_id(version, mode, backbone, params, code_version())
     if store.has(model_id):
         progress.step(f"model {model_id} was already trained on this dataset with these settings")
+        if int8:
+            _int8_for_stored(store.get(model_id), examples, classes)
         return Outcome(store.get(model_id), True)
     lineage = {"id": model_id, "dataset_version": version, "code_version": code_version(),
                "mode": mode, "params": params}
@@ -102,8 +104,24 @@ def train_from_images(images: Path, models: Path, mode: str, events: Events,
                    extra={**card.extra, "train_seconds": round(time.monotonic() - started, 1),
                           "photos": {"train": len(train), "val": len(val)}})
     events({"type": "step", "progress": 0.96, "text": f"exporting model {model_id} (MXNet + ONNX)"})
-    artifact.write_model_folder(net, card, store.root / model_id, val_batch, _files(card, history, params))
+    finish = quantize.finisher([photos[e.sha256] for e in train], _labels(val, classes)) if int8 else None
+    artifact.write_model_folder(net, card, store.root / model_id, val_batch, _files(card, history, params), finish)
     return Outcome(store.get(model_id), False)
+
+
+def _labels(subset: list[Example], classes: list[str]) -> np.ndarray:
+    return np.asarray([classes.index(e.label) for e in subset], dtype=np.int64)
+
+
+def _int8_for_stored(model: StoredModel, examples: list[Example], classes: list[str]) -> None:
+    """``--int8`` for a model the store already holds without one: the same split's photos
+    calibrate and check it, as they would have when it was trained."""
+    if (model.folder / quantize.INT8_FILE).is_file():
+        return
+    train, val = split(examples)
+    photos = {e.sha256: _read(e) for e in train + val}
+    quantize.add_to_folder(model.folder, [photos[e.sha256] for e in train], [photos[e.sha256] for e in val],
+                           _labels(val, classes))
 
 
 def _read(example: Example) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 from socksort import modelcard, progress
 from socksort.modelcard import ModelCard
 from socksort.modelstore import model_id
-from socksort.training import artifact, data, plots
+from socksort.training import artifact, data, plots, quantize
 from socksort.training.lineage import code_version
 from socksort.training.train import TrainConfig, TrainResult, fit
 
@@ -21,7 +21,8 @@ def full_params(cfg: TrainConfig) -> dict:
     return params
 
 
-def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: TrainConfig) -> tuple[ModelCard, TrainResult]:
+def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: TrainConfig,
+        int8: bool = False) -> tuple[ModelCard, TrainResult]:
     labels = labels or data.default_labels_path(Path(train_rec))
     classes = data.read_classes(labels)
     result = fit(train_rec, val_rec, classes, cfg)
@@ -46,8 +47,16 @@ def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: Tra
                                               "validation": result.val_scores.to_dict()}, indent=2) + "\n").encode(),
     }
     progress.step(f"exporting {out} (MXNet + ONNX, checking ONNX against MXNet on {len(result.val_batch)} images)")
-    card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files)
+    finish = _int8_step(train_rec, val_rec, len(classes)) if int8 else None
+    card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files, finish)
     return card, result
+
+
+def _int8_step(train_rec: Path, val_rec: Path, num_classes: int):
+    """``--int8``: calibrated on the training records, checked on the validation records
+    (in file order, as ``result.val_batch`` is)."""
+    calibration = quantize.RecordImages(data.read_records(Path(train_rec), num_classes))
+    return quantize.finisher(calibration, data.read_records(Path(val_rec), num_classes).labels)
 
 
 def summary_table(result: TrainResult) -> str:
