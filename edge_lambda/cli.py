@@ -39,8 +39,9 @@ def register(commands) -> None:
                 "an empty store is waited on")
     option(p, "--source", env="SOCKSORT_SOURCE", default="0",
            help="webcam index, video file, image folder, rtsp:// or http:// URL, or 'awscam'")
-    option(p, "--runtime", env="SOCKSORT_RUNTIME", type=config.one_of("auto", "mxnet", "onnx"),
-           default="auto", help="inference runtime; auto prefers ONNX Runtime when model.onnx exists")
+    option(p, "--runtime", env="SOCKSORT_RUNTIME", type=config.one_of("auto", "mxnet", "onnx", "onnx-int8"),
+           default="auto", help="inference runtime; auto prefers ONNX Runtime when model.onnx exists; "
+                                "onnx-int8 runs the folder's model.int8.onnx (socksort train --int8)")
     option(p, "--mqtt-url", env="SOCKSORT_MQTT_URL", type=optional(config.mqtt_url),
            default=config.mqtt_url(f"mqtt://127.0.0.1:{PORTS['mqtt']}"),
            help="broker as mqtt[s]://user:pass@host:port, or 'none'")

@@ -24,7 +24,8 @@ from socksort.mxnet_block import import_block
 # MXNet and ONNX Runtime (seconds to import, and a device may have only one of them) are
 # imported inside the runtime that uses each.
 
-RUNTIMES = ("auto", "mxnet", "onnx")
+RUNTIMES = ("auto", "mxnet", "onnx", "onnx-int8")
+INT8_FILE = "model.int8.onnx"   # training/quantize.py writes it (docs/model-artifact.md)
 WARMUP_RUNS = 3
 
 
@@ -152,8 +153,10 @@ def _onednn_wanted(mx) -> bool:
 class OnnxRuntime(Runtime):
     name = "onnx"
 
-    def __init__(self, folder: Path, input_name: str, threads: int | None):
+    def __init__(self, folder: Path, input_name: str, threads: int | None, file: str = "model.onnx"):
         import onnxruntime as ort
+        if file == INT8_FILE:
+            self.name = "onnx-int8"
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -163,10 +166,10 @@ class OnnxRuntime(Runtime):
         # and everything else sharing a small device's cores (measured: 2-3x slower here).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(str(folder / "model.onnx"), options,
+            self._session = ort.InferenceSession(str(folder / file), options,
                                                  providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise UserError(f"cannot load {folder / 'model.onnx'}: {_first_line(exc)}") from None
+            raise UserError(f"cannot load {folder / file}: {_first_line(exc)}") from None
         names = [i.name for i in self._session.get_inputs()]
         self._input = input_name if input_name in names else names[0]
         # A graph exported with a free batch axis takes any number of images in one call.
@@ -216,12 +219,17 @@ def load(folder: str | Path, card: ModelCard, kind: str = "auto", threads: int |
     if kind not in RUNTIMES:
         raise UserError(f"runtime {kind!r} is not one of {', '.join(RUNTIMES)}")
     kind = choose(folder, kind)
-    needed = ("model.onnx",) if kind == "onnx" else ("model-symbol.json", "model-0000.params")
+    if kind == "onnx-int8" and not (folder / INT8_FILE).is_file():
+        raise UserError(f"model folder {folder} has no {INT8_FILE} (needed by --runtime onnx-int8): make it with "
+                        f"socksort quantize {folder} --calibration PHOTOS, or train with --int8")
+    needed = {"onnx": ("model.onnx",), "onnx-int8": (INT8_FILE,)}.get(
+        kind, ("model-symbol.json", "model-0000.params"))
     for name in needed:
         if not (folder / name).is_file():
             raise UserError(f"model folder {folder} is missing {name} (needed by --runtime {kind})")
-    if kind == "onnx":
-        runtime: Runtime = OnnxRuntime(folder, card.input_name, threads)
+    if kind in ("onnx", "onnx-int8"):
+        runtime: Runtime = OnnxRuntime(folder, card.input_name, threads,
+                                       INT8_FILE if kind == "onnx-int8" else "model.onnx")
     else:
         tune_threads(threads)
         runtime = MxnetRuntime(folder, card.input_name, card.preprocess.input_size)
