@@ -298,3 +298,27 @@ def test_stack_up_with_more_frame_partitions_grows_the_frames_topic(kafka, tmp_p
     port = int(kafka.rpartition(":")[2])
     Stack(tmp_path / "stack", Ports(kafka=port), with_ksql=False, frame_partitions=8).create_topics()
     assert partitions(kafka) == 8
+
+
+def test_a_localising_models_predictions_on_data_mqtt_carry_each_frames_objects(
+        kafka, colour_box_model, logs, processes, tmp_path):
+    from edge_fixtures import patches_frame, write_frames_video
+
+    from socksort.localise import iou
+    from socksort.schema import Box
+
+    patches = [("red", (30, 70, 100, 120)), ("blue", (200, 60, 80, 100))]
+    video = write_frames_video(tmp_path / "two.avi", [patches_frame(patches)] * 10, fps=30.0)
+    worker = start_worker(kafka, colour_box_model, logs, "boxes")
+    processes.append(worker)
+    wait_for(lambda: len(health(worker.url)["partitions"]) == partitions(kafka), 60, "the worker's partitions")
+    device = f"boxes-{uuid.uuid4().hex[:6]}"
+    camera = start_camera(kafka, video, device, logs)
+    processes.append(camera)
+    camera_finished(camera)
+    got = predictions_of(kafka, [device], 10)[device]
+    truth = {colour: Box(*box) for colour, box in patches}
+    assert len(got) == 10
+    assert all(sorted(o.label for o in p.objects) == ["blue", "red"]
+               and all(iou(o.box, truth[o.label]) >= 0.5 for o in p.objects) for p in got)
+    assert stop(worker) == 0
