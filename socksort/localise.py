@@ -30,6 +30,7 @@ from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
+PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
 
 def has_boxes(card: ModelCard) -> bool:
@@ -52,7 +53,7 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
         raise ValueError(f"output {spec.cells_output} has shape {cells.shape}, expected "
                          f"{len(card.classes)} x h x w")
     found = decode(cells, objectness, card.classes, spec.background, spec.threshold, spec.min_area,
-                   spec.min_probability)
+                   spec.min_probability, spec.cell_offset / card.preprocess.input_size)
     placed = tuple(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height))
                    for label, probability, box in found)
     placed = tuple(o for o in placed if o.box.width > 0 and o.box.height > 0)
@@ -60,8 +61,10 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
 
 
 def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...],
-           threshold: float, min_area: float, min_probability: float) -> list[tuple[str, float, tuple]]:
-    """(label, percent, (x0, y0, x1, y1) as fractions of the network input) per object found."""
+           threshold: float, min_area: float, min_probability: float,
+           offset: float = 0.0) -> list[tuple[str, float, tuple]]:
+    """(label, percent, (x0, y0, x1, y1) as fractions of the network input) per object found;
+    ``offset`` (a fraction of the input) moves the cells to where they look."""
     count, rows, cols = cells.shape
     grid = (cols * UPSAMPLE, rows * UPSAMPLE)
     logits = _upsample(cells, grid)                               # gh x gw x C
@@ -84,6 +87,10 @@ def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], 
         area = int(inside.sum())
         if area < smallest:
             continue
+        # A thing's features are strongest on it and fade over a cell or two around it: the box
+        # keeps the pixels of at least ``PEAK_SHARE`` of the component's strongest.
+        inside &= score >= PEAK_SHARE * score[inside].max()
+        area = int(inside.sum())
         for part in _parts(inside, area, own_class, smallest):
             pooled = _softmax(logits[part].mean(axis=0))
             best = int(np.where(kept, pooled, -1.0).argmax())
@@ -91,7 +98,8 @@ def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], 
             if percent < min_probability or pooled[best] < pooled[~kept].max(initial=0.0):
                 continue
             ys, xs = np.nonzero(part)
-            box = (xs.min() / grid[0], ys.min() / grid[1], (xs.max() + 1) / grid[0], (ys.max() + 1) / grid[1])
+            box = (xs.min() / grid[0] + offset, ys.min() / grid[1] + offset,
+                   (xs.max() + 1) / grid[0] + offset, (ys.max() + 1) / grid[1] + offset)
             found.append((classes[best], percent, box))
     return found
 
@@ -130,7 +138,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def to_frame(box: tuple[float, float, float, float], pre: Preprocess, width: int, height: int) -> Box:
     """A box in fractions of the network input -> whole pixels of the frame it came from."""
-    x0, y0, x1, y1 = box
+    x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in box)
     if pre.resize == "squash":
         left, top, sx, sy = 0, 0, width, height
     else:

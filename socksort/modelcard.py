@@ -80,23 +80,28 @@ class Localise:
     divided by ``reference``). A pixel belongs to an object where the objectness,
     upsampled to the network input and multiplied by 1 - p(background classes) of its
     cell, is at least ``threshold``; see docs/model-artifact.md for the whole decoding.
+    ``cell_offset`` (network input pixels, both axes) is where a cell really looks compared
+    with the centre of the input square it covers: TensorFlow's "SAME" padding puts the odd
+    pixel of each strided layer after the image, so EfficientNet-Lite's cells look 15.5
+    pixels right of and below their centres.
     """
     cells_output: int = 1
     objectness_output: int = 2
     objectness: str = "feature_norm"
     reference: float = 1.0          # the feature norm that objectness 1.0 stands for
-    threshold: float = 0.45         # objectness (0-1+) above which a pixel is part of an object
+    threshold: float = 0.6          # objectness (0-1+) above which a pixel is part of an object
     min_area: float = 0.01          # smallest object, as a fraction of the network input's area
     min_probability: float = 40.0   # percent: less sure objects are left out
     nms_iou: float = 0.5            # of two boxes overlapping more than this, the less sure goes
     background: tuple[str, ...] = ()  # classes that are not objects (e.g. "Blank")
+    cell_offset: float = 0.0        # network input pixels from a cell's centre to where it looks
 
     def validate(self, classes: tuple[str, ...]) -> None:
         if min(self.cells_output, self.objectness_output) < 1 or self.cells_output == self.objectness_output:
             raise ValueError("localise outputs must be distinct graph outputs after output 0")
         if self.objectness != "feature_norm":
             raise ValueError(f"localise.objectness {self.objectness!r} is not 'feature_norm'")
-        if not (self.reference > 0 and self.threshold > 0 and 0 <= self.min_area < 1
+        if not (self.reference > 0 and self.threshold > 0 and 0 <= self.min_area < 1 and abs(self.cell_offset) < 1e4
                 and 0 <= self.min_probability <= 100 and 0 < self.nms_iou <= 1):
             raise ValueError("localise thresholds are out of range")
         unknown = set(self.background) - set(classes)

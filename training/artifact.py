@@ -16,7 +16,7 @@ import numpy as np
 from socksort import atomic
 from socksort.contract import MODEL_FILES
 from socksort.modelcard import ModelCard
-from socksort.training import onnx_export
+from socksort.training import box_outputs, onnx_export
 
 # MXNet (seconds to import) is imported inside the functions that use it.
 
@@ -71,8 +71,11 @@ def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out:
 
 
 def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files, finish=None) -> ModelCard:
-    """ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
+    """Box outputs, ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
     size = card.preprocess.input_size
+    # Every model that can localise does (docs/model-artifact.md): the graph gains the
+    # per-cell outputs after output 0, which stays what it was.
+    card = replace(card, localise=box_outputs.add_box_outputs(folder / PREFIX, card.classes, check_batch))
     onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
     checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
     card = replace(card, output="probabilities", input_name="data", created=card.created or utc_now(),

@@ -13,7 +13,7 @@ from socksort.config import (existing_dir, existing_file, non_negative_int, one_
                              positive_int)
 from socksort.errors import UserError
 from socksort.modelstore import ModelStore
-from socksort.training import data, evaluate, from_images, models_cli, plots, sagemaker, train_job
+from socksort.training import boxes, data, evaluate, from_images, models_cli, plots, sagemaker, train_job
 from socksort.training import quantize, quantize_cli
 from socksort.training.backbones import BACKBONES, build, count_parameters
 from socksort.training.imagenet_export import export_imagenet
@@ -110,13 +110,18 @@ def _register_predict(commands) -> None:
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     option(parser, "--top", type=positive_int, default=3, help="classes shown per image")
     parser.add_argument("--json", action="store_true",
-                        help='one JSON object per line: {"path", "top": [{"label", "probability"}]}')
+                        help='one JSON object per line: {"path", "top": [{"label", "probability"}]} '
+                             '(with --boxes: {"path", "objects": [...]})')
+    parser.add_argument("--boxes", action="store_true",
+                        help="find every object in each image: label, probability and box in pixels")
     parser.set_defaults(func=_predict)
 
 
 def _predict(args) -> int:
     classifier = Classifier(args.model)
     images = [read_image(path) for path in args.images]  # all readable before any output
+    if args.boxes:
+        return _predict_boxes(args, classifier, images)
     for path, probabilities in zip(args.images, classifier.probabilities(images)):
         top = top_k(probabilities, classifier.classes, args.top)
         if args.json:
@@ -126,18 +131,52 @@ def _predict(args) -> int:
     return 0
 
 
+def _predict_boxes(args, classifier, images) -> int:
+    for path, objects in zip(args.images, classifier.objects(images)):
+        if args.json:
+            print(json.dumps({"path": str(path), "objects": [o.to_dict() for o in objects]}))
+        else:
+            found = ", ".join(f"{o.label} {o.probability:.1f}% at {o.box.left},{o.box.top} "
+                              f"{o.box.width}x{o.box.height}" for o in objects)
+            print(f"{path}: {found or 'nothing found'}")
+    return 0
+
+
 def _register_evaluate(commands) -> None:
     parser = commands.add_parser("evaluate", help="accuracy of a model folder on labelled photos",
                                  description="Accuracy, per-class accuracy and confusion matrix on "
-                                             "DATA_DIR/<label>/*.jpg.")
+                                             "DATA_DIR/<label>/*.jpg. With --boxes --truth TRUTH_JSON: "
+                                             "per-object precision and recall at IoU >= 0.5 and label "
+                                             "accuracy of the matched objects on labelled scenes (the "
+                                             "truth.json of socksort synth scene).")
     option(parser, "--model", type=Path, env="SOCKSORT_MODEL", required=True, help="model folder")
-    parser.add_argument("data_dir", type=Path, metavar="DATA_DIR")
+    parser.add_argument("data_dir", type=Path, metavar="DATA_DIR", nargs="?")
     parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
     option(parser, "--plot", type=Path, help="also draw the confusion matrix into this PNG file")
+    parser.add_argument("--boxes", action="store_true", help="score the objects found against --truth")
+    option(parser, "--truth", type=existing_file, help="with --boxes: the scenes' truth.json")
+    option(parser, "--method", type=one_of("decoder", "window"), default="decoder",
+           help="with --boxes: the model's box decoder, or the sliding-window reference")
     parser.set_defaults(func=_evaluate)
 
 
+def _evaluate_boxes(args) -> int:
+    if args.truth is None:
+        raise UserError("--boxes needs --truth TRUTH_JSON (what socksort synth scene writes)")
+    if args.data_dir is not None or args.plot is not None:
+        raise UserError("--boxes scores the scenes of --truth; DATA_DIR and --plot are for whole photos")
+    scores = boxes.evaluate_boxes(Classifier(args.model), args.truth, args.method)
+    print(json.dumps({"method": args.method, **scores.to_dict()}) if args.json else boxes.report(scores, args.method))
+    return 0
+
+
 def _evaluate(args) -> int:
+    if args.boxes:
+        return _evaluate_boxes(args)
+    if args.truth is not None:
+        raise UserError("--truth goes with --boxes")
+    if args.data_dir is None:
+        raise UserError("DATA_DIR is required (a folder of DATA_DIR/<label>/*.jpg), or --boxes --truth TRUTH_JSON")
     scores = evaluate.evaluate(args.model, args.data_dir)
     if args.plot:
         atomic.write_bytes(args.plot, plots.confusion_matrix(scores.confusion, scores.classes,

@@ -1,0 +1,126 @@
+"""The localisation outputs a model folder's graph gains after output 0 (docs/model-artifact.md).
+
+The classifier is global average pooling followed by a Dense layer, both linear, so the
+Dense weights applied as a 1x1 convolution to the last feature map give the class logits
+of every cell, whose mean is exactly the whole image's logits: a sliding window computed
+once per frame. Objectness is the L2 norm of each cell's features: an ImageNet backbone's
+last features are strong where there is a thing and weak on plain surfaces (floors, walls,
+cloth). It is divided by a reference measured on the model's own validation photos (the
+75th percentile of each photo's strongest cell; the photos are socks filling the frame),
+so 1.0 means "as strong as a sock in the training photos" whichever backbone or fine-tune
+made the features.
+
+Both outputs reuse the classifier's parameters: the checkpoint's params file is unchanged,
+and output 0 stays exactly what it was.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from socksort.contract import BLANK_LABEL
+from socksort.modelcard import Localise
+
+# MXNet (seconds to import) is imported inside the functions that use it.
+
+REFERENCE_PERCENTILE = 75
+PASS_THROUGH = ("Flatten", "Dropout", "Reshape", "reshape", "flatten")
+
+
+def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndarray) -> Localise | None:
+    """Rewrite ``prefix-symbol.json`` as Group(output 0, cell logits, objectness).
+
+    Returns the card's ``localise``, or None (and leaves the files alone) when the graph is
+    not pooled features into one Dense layer, e.g. an imported SageMaker network.
+    """
+    import mxnet as mx
+
+    symbol, args, aux = mx.model.load_checkpoint(str(prefix), 0)
+    found = _head(symbol)
+    if found is None:
+        return None
+    fmap_name, weight_name, bias_name = found
+    weight = args[weight_name]
+    if weight.shape[0] != len(classes):
+        return None
+    internals = symbol.get_internals()
+    fmap = internals[fmap_name]
+    norm = mx.sym.sqrt(mx.sym.sum(mx.sym.square(fmap), axis=1, keepdims=True))
+    reference = _reference(norm, args, aux, check_batch)
+    offset = _cell_offset(fmap, args, aux, check_batch.shape[2])
+    # The Dense layer's own parameter nodes, not new variables of the same names: one node
+    # per parameter keeps the graph a tree the ONNX converter reads.
+    cells = mx.sym.Convolution(fmap, weight=mx.sym.reshape(internals[weight_name], shape=(*weight.shape, 1, 1)),
+                               bias=internals[bias_name], kernel=(1, 1), num_filter=weight.shape[0],
+                               name="box_cells")
+    objectness = norm * (1.0 / reference)
+    grouped = mx.sym.Group([symbol, cells, objectness])
+    mx.model.save_checkpoint(str(prefix), 0, grouped, args, aux, remove_amp_cast=False)
+    background = (BLANK_LABEL,) if BLANK_LABEL in classes else ()
+    return Localise(reference=round(reference, 6), background=background, cell_offset=round(offset, 2))
+
+
+def _head(symbol) -> tuple[str, str, str] | None:
+    """(feature map output, Dense weight, Dense bias) names, if output 0 is softmax/identity of
+    Dense(pass-through(global average pool(feature map)))."""
+    nodes = json.loads(symbol.tojson())["nodes"]
+    heads = json.loads(symbol.tojson())["heads"]
+    if len(heads) != 1:
+        return None
+    node = nodes[heads[0][0]]
+    if node["op"] in ("softmax", "SoftmaxActivation"):
+        node = nodes[node["inputs"][0][0]]
+    if node["op"] != "FullyConnected" or len(node["inputs"]) != 3:
+        return None
+    weight, bias = (nodes[i[0]]["name"] for i in node["inputs"][1:])
+    data = nodes[node["inputs"][0][0]]
+    while data["op"] in PASS_THROUGH:
+        data = nodes[data["inputs"][0][0]]
+    attrs = data.get("attrs", {})
+    if data["op"] != "Pooling" or attrs.get("global_pool") != "True" or attrs.get("pool_type", "max") != "avg":
+        return None
+    fmap = nodes[data["inputs"][0][0]]
+    return f"{fmap['name']}_output", weight, bias
+
+
+def _reference(norm, args, aux, batch: np.ndarray) -> float:
+    import mxnet as mx
+
+    module = mx.mod.Module(norm, data_names=("data",), label_names=None, context=mx.cpu())
+    module.bind(data_shapes=[("data", batch.shape)], for_training=False)
+    module.set_params(args, aux, allow_missing=False, allow_extra=True)
+    module.forward(mx.io.DataBatch([mx.nd.array(batch)]), is_train=False)
+    strongest = module.get_outputs()[0].asnumpy().reshape(len(batch), -1).max(axis=1)
+    reference = float(np.percentile(strongest, REFERENCE_PERCENTILE))
+    return reference if reference > 0 else 1.0
+
+
+def _cell_offset(fmap, args, aux, size: int) -> float:
+    """How far (input pixels) the middle cell's receptive field centre lies from the centre of
+    the input square the cell covers: the centroid of the input gradient of that cell's
+    features, over a few noise images, averaged over both axes."""
+    import mxnet as mx
+
+    total = mx.sym.sum(fmap, axis=1)
+    module = mx.mod.Module(total, data_names=("data",), label_names=None, context=mx.cpu(),
+                           fixed_param_names=[n for n in total.list_arguments() if n != "data"])
+    module.bind(data_shapes=[("data", (1, 3, size, size))], for_training=True, inputs_need_grad=True)
+    module.set_params(args, aux, allow_missing=False, allow_extra=True)
+    rng = np.random.default_rng(0)
+    weight = np.zeros((size, size))
+    for _ in range(4):
+        module.forward(mx.io.DataBatch([mx.nd.array(rng.normal(0, 1, (1, 3, size, size)))]), is_train=False)
+        rows, cols = module.get_outputs()[0].shape[1:]
+        pick = np.zeros((1, rows, cols), np.float32)
+        pick[0, rows // 2, cols // 2] = 1.0
+        module.backward([mx.nd.array(pick)])
+        weight += np.abs(module.get_input_grads()[0].asnumpy()[0]).sum(axis=0)
+    if weight.sum() <= 0:
+        return 0.0
+    centre = np.arange(size) + 0.5
+    found_y = float((weight.sum(axis=1) * centre).sum() / weight.sum())
+    found_x = float((weight.sum(axis=0) * centre).sum() / weight.sum())
+    return ((found_y - (rows // 2 + 0.5) * size / rows) + (found_x - (cols // 2 + 0.5) * size / cols)) / 2
