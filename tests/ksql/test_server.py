@@ -160,6 +160,17 @@ def test_a_simulated_session_on_kafka_ends_with_the_true_pair_table(server, pipe
     assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
 
 
+def test_socks_held_up_together_on_kafka_end_with_the_true_pair_table(server, pipeline, stack):
+    from dataclasses import replace
+
+    from socksort.ksql.pipeline.simulate import TOGETHER_SESSIONS
+
+    session = simulate(11, replace(TOGETHER_SESSIONS, fps=4, start_ms=RECENT))
+    assert any(len(s.designs) == 2 for s in session.showings)
+    produce(stack.bootstrap_servers, pipeline, session.frames)
+    assert read_when(server.url, expected_pairs(session)) == expected_pairs(session)
+
+
 def test_a_restarted_server_rebuilds_the_same_tables(server, pipeline, stack):
     session = simulate(12, SessionSpec(fps=4, start_ms=RECENT))
     produce(stack.bootstrap_servers, pipeline, session.frames)
