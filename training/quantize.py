@@ -27,7 +27,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +69,8 @@ class Int8Report:
     fp32_bytes: int
     int8_bytes: int
     quantize_seconds: float
+    # Outputs after 0 (a localising model's per-cell maps): mean |INT8 - FP32| / mean |FP32| each.
+    other_outputs_diff: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -293,8 +295,8 @@ def compare(fp32_path: Path, int8_path: Path, batch: np.ndarray, labels: np.ndar
     fp32, int8 = session(fp32_path, threads), session(int8_path, threads)
     name = fp32.get_inputs()[0].name
     batch = batch.astype(np.float32)
-    fp32_top = _top1(fp32, name, batch)
-    int8_top = _top1(int8, name, batch)
+    fp32_out, int8_out = _outputs(fp32, name, batch), _outputs(int8, name, batch)
+    fp32_top, int8_top = fp32_out[0].argmax(axis=1), int8_out[0].argmax(axis=1)
     fp32_ms, int8_ms = time_per_photo([fp32, int8], name, batch, runs)
     fp32_acc = int8_acc = lost = None
     if labels is not None:
@@ -306,15 +308,18 @@ def compare(fp32_path: Path, int8_path: Path, batch: np.ndarray, labels: np.ndar
                       fp32_accuracy=fp32_acc, int8_accuracy=int8_acc, accuracy_lost_points=lost,
                       fp32_ms=round(fp32_ms, 3), int8_ms=round(int8_ms, 3), speedup=round(fp32_ms / int8_ms, 3),
                       threads=threads, fp32_bytes=Path(fp32_path).stat().st_size,
-                      int8_bytes=Path(int8_path).stat().st_size, quantize_seconds=0.0)
+                      int8_bytes=Path(int8_path).stat().st_size, quantize_seconds=0.0,
+                      other_outputs_diff=[round(float(np.abs(a - b).mean() / max(np.abs(a).mean(), 1e-12)), 4)
+                                          for a, b in zip(fp32_out[1:], int8_out[1:])])
 
 
-def _top1(sess, name: str, batch: np.ndarray) -> np.ndarray:
+def _outputs(sess, name: str, batch: np.ndarray) -> list[np.ndarray]:
+    """Every graph output for ``batch``, in chunks the graph takes."""
     first = sess.get_inputs()[0].shape[0]
     step = first if isinstance(first, int) and first > 0 else 16
     padded = np.concatenate([batch, np.repeat(batch[-1:], -len(batch) % step, axis=0)])   # a fixed size
-    return np.concatenate([sess.run(None, {name: padded[i:i + step]})[0].argmax(axis=1)
-                           for i in range(0, len(padded), step)])[:len(batch)]
+    chunks = [sess.run(None, {name: padded[i:i + step]}) for i in range(0, len(padded), step)]
+    return [np.concatenate([np.asarray(c[k]) for c in chunks])[:len(batch)] for k in range(len(chunks[0]))]
 
 
 def time_per_photo(sessions: list, name: str, batch: np.ndarray, runs: int = TIMING_RUNS) -> list[float]:
