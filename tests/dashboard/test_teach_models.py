@@ -15,6 +15,7 @@ import urllib.request
 from types import SimpleNamespace
 
 import pytest
+import teach_photos
 from teach_api import Api, photo, sse_events, teach_colours, teach_server, wait_job
 
 from socksort.examples import ExampleStore
@@ -203,6 +204,20 @@ def test_classify_a_multipart_photo_agrees_with_socksort_predict(taught, tmp_pat
     assert body["label"] == body["top"][0]["label"] and body["probability"] == body["top"][0]["probability"]
     (tmp_path / "photo.jpg").write_bytes(data)
     assert_same_top(body["top"], predicted_by_the_cli(taught.store.current().folder, tmp_path / "photo.jpg"))
+
+
+def test_classify_returns_the_objects_socksort_predict_boxes_finds_in_the_photos_pixels(taught, tmp_path):
+    # Twice the training photos' size: the boxes must be in this photo's pixels, not the model's.
+    data = teach_photos.jpeg(teach_photos.photo(teach_photos.COLOURS["blue"], 46, size=(320, 240)))
+    body = taught.api.upload("/api/classify", {}, data).json()
+    (tmp_path / "photo.jpg").write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "socksort", "predict", "--model", str(taught.store.current().folder),
+                           "--boxes", "--json", str(tmp_path / "photo.jpg")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    by_the_cli = json.loads(done.stdout.strip().splitlines()[-1])["objects"]
+    assert body["objects"] and body["objects"] == by_the_cli
+    assert all(o["box"]["left"] + o["box"]["width"] <= 320 and o["box"]["top"] + o["box"]["height"] <= 240
+               for o in body["objects"])
 
 
 def test_classify_base64_gives_the_same_answer_as_multipart(taught):
