@@ -641,9 +641,11 @@ async function jobEnded(job, d) {
   $("cancel").disabled = true;
   if (d.state === "done") {
     $("progress").value = 1;
-    say("train-status", `Done: model ${d.model}${d.reused ? " (already trained on these photos with these settings)" : ""}.`);
+    // "Done" is said only once the new model's figures are on screen, so nobody reads an old model's.
+    say("train-status", `Trained model ${d.model}; loading its figures…`);
     await loadModels();
     await showModel(d.model, "just trained");
+    say("train-status", `Done: model ${d.model}${d.reused ? " (already trained on these photos with these settings)" : ""}.`);
   } else if (d.state === "cancelled") {
     $("progress").value = 0;
     say("train-status", "Training cancelled; no model was written.");
