@@ -72,9 +72,11 @@ class Classifier:
             return [self.decide(row) for row in self.infer_batch(batch)]
         outputs = self.runtime.run_outputs(batch)
         rows = self._probabilities(outputs[0])
+        if len(rows) != len(sizes):  # zip(strict=) is Python 3.10; the device runs 3.7
+            raise ValueError(f"{len(rows)} classified images but {len(sizes)} sizes")
         return [replace(self.decide(row),
                         objects=localise.find_objects([out[i] for out in outputs], self.card, width, height))
-                for i, (row, (width, height)) in enumerate(zip(rows, sizes, strict=True))]
+                for i, (row, (width, height)) in enumerate(zip(rows, sizes))]
 
     def classify(self, image_bgr: np.ndarray) -> Classification:
         height, width = image_bgr.shape[:2]

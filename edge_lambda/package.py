@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parent
 # Shared modules the edge function imports (directly or through each other); never
 # another stage's internals.
 SHARED = ("__init__.py", "errors.py", "config.py", "contract.py", "schema.py", "modelcard.py",
-          "preprocess.py", "atomic.py", "net.py", "images.py", "mxnet_block.py", "modelstore.py")
+          "preprocess.py", "localise.py", "onnx_session.py", "atomic.py", "net.py", "images.py",
+          "mxnet_block.py", "modelstore.py")
 # Only this stage's runtime modules: packaging and the CLI registration helpers are
 # included because the Lambda validates its settings with the CLI's own options.
 EDGE_SKIP = ("package.py",)
