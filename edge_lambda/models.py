@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from socksort.edge_lambda.classify import Classifier
+from socksort.errors import first_line
 from socksort.modelcard import ModelCard
 from socksort.modelstore import DEPLOYED, ID_PATTERN, ModelStore
 
@@ -122,7 +123,7 @@ class StoreFollower:
             try:
                 self.check()
             except Exception as exc:   # the follower must outlive a surprise: say it, try again
-                self.error = f"cannot read the model store {self.store.root}: {_first_line(exc)}"
+                self.error = f"cannot read the model store {self.store.root}: {first_line(exc)}"
 
     def check(self) -> bool:
         """One poll: load and hand over the store's current model if it changed. True when
@@ -145,7 +146,7 @@ class StoreFollower:
         try:
             loaded = self._load(want.folder)
         except Exception as exc:
-            self.error = f"model {want.id} refused: {_first_line(exc)}"
+            self.error = f"model {want.id} refused: {first_line(exc)}"
             self.log(self.error + (f"; still serving {self.serving}" if self.serving_folder else ""))
             return False
         finally:
@@ -158,6 +159,3 @@ class StoreFollower:
         return True
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
-from socksort.errors import UserError
+from socksort.errors import UserError, first_line
 from socksort.modelcard import ModelCard
 from socksort.mxnet_block import import_block
+from socksort.onnx_session import edge_session
 
 # MXNet and ONNX Runtime (seconds to import, and a device may have only one of them) are
 # imported inside the runtime that uses each.
@@ -70,7 +71,7 @@ class MxnetRuntime(Runtime):
                 raise ValueError(f"the network has no input named {input_name!r}")
             params = {k: v.asnumpy() for k, v in {**args, **aux}.items()}
         except Exception as exc:  # MXNetError, JSON errors, mismatched params: all mean a bad file
-            raise UserError(f"cannot load the MXNet model in {folder}: {_first_line(exc)}") from None
+            raise UserError(f"cannot load the MXNet model in {folder}: {first_line(exc)}") from None
         graph, params, self.folded_pads = fold_pads(symbol.tojson(), params)
         graph, params, self.folded_batchnorms = fold_batchnorm(graph, params)
         symbol = mx.sym.load_json(graph)
@@ -91,7 +92,7 @@ class MxnetRuntime(Runtime):
                 self._bind(shape)
         except Exception as exc:
             raise UserError(f"the mxnet model does not run on a {input_size}x{input_size} input: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
 
     def _bind(self, shape: tuple) -> None:
         mx, symbol = self._mx, self._symbol
@@ -129,7 +130,7 @@ class PlainMxnetRuntime(Runtime):
         try:
             block = import_block(folder, input_name, ctx=mx.cpu())
         except Exception as exc:
-            raise UserError(f"cannot load the MXNet model in {folder}: {_first_line(exc)}") from None
+            raise UserError(f"cannot load the MXNet model in {folder}: {first_line(exc)}") from None
         block.hybridize(static_alloc=True, static_shape=True)
         self._block = block
 
@@ -154,22 +155,9 @@ class OnnxRuntime(Runtime):
     name = "onnx"
 
     def __init__(self, folder: Path, input_name: str, threads: int | None, file: str = "model.onnx"):
-        import onnxruntime as ort
         if file == INT8_FILE:
             self.name = "onnx-int8"
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # Spinning worker threads win on an idle machine but starve the capture, encoder
-        # and everything else sharing a small device's cores (measured: 2-3x slower here).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(folder / file), options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise UserError(f"cannot load {folder / file}: {_first_line(exc)}") from None
+        self._session = edge_session(folder / file, threads)
         names = [i.name for i in self._session.get_inputs()]
         self._input = input_name if input_name in names else names[0]
         # A graph exported with a free batch axis takes any number of images in one call.
@@ -247,12 +235,9 @@ def warm_up(runtime: Runtime, card: ModelCard) -> None:
             raise
         except Exception as exc:
             raise UserError(f"the {runtime.name} model does not run on a {size}x{size} input: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
     if out.ndim != 1 or out.shape[0] != len(card.classes):
         raise UserError(f"the {runtime.name} model outputs {out.shape[-1] if out.ndim else 1} scores "
                         f"but labels.txt lists {len(card.classes)} classes")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -18,6 +18,7 @@ import numpy as np
 
 from socksort.im2rec import render
 from socksort.im2rec.designs import Design
+from socksort.schema import Box
 
 MIN_SIDE, MAX_SIDE = 0.25, 0.70  # a lying sock's longer side, as a share of the frame's shorter side
 TRIES = 60                       # random places tried for a sock before it is left out
@@ -29,17 +30,6 @@ class Placed:
 
     design: Design
     matrix: np.ndarray
-
-
-@dataclass(frozen=True)
-class Box:
-    left: int
-    top: int
-    width: int
-    height: int
-
-    def to_dict(self) -> dict:
-        return {"left": self.left, "top": self.top, "width": self.width, "height": self.height}
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from socksort import atomic, progress
-from socksort.errors import UserError
+from socksort.errors import UserError, first_line
 from socksort.modelcard import ModelCard, Preprocess
+from socksort.onnx_session import edge_session
 from socksort.preprocess import prepare
 
 # ONNX and ONNX Runtime (seconds to import together) are imported inside the functions
@@ -167,7 +168,7 @@ def quantize(onnx_path: Path, calibration: Sequence[np.ndarray], pre: Preprocess
         try:
             quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
         except Exception as exc:
-            raise UserError(f"cannot prepare {onnx_path} for quantization: {_first_line(exc)}") from None
+            raise UserError(f"cannot prepare {onnx_path} for quantization: {first_line(exc)}") from None
         model = onnx.load(str(prepared))
         _name_every_node(model)
         onnx.save(model, str(prepared))
@@ -273,19 +274,8 @@ def _onnx_names_the_4bit_types() -> None:
 # --- comparison ---------------------------------------------------------------------------
 
 def session(path: Path, threads: int | None = None):
-    """An ONNX Runtime session with the edge's options (edge_lambda/runtimes.py's OnnxRuntime)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        raise UserError(f"cannot load {path}: {_first_line(exc)}") from None
+    """An ONNX Runtime session with the edge's options."""
+    return edge_session(path, threads)
 
 
 def compare(fp32_path: Path, int8_path: Path, batch: np.ndarray, labels: np.ndarray | None,
@@ -342,6 +332,3 @@ def time_per_photo(sessions: list, name: str, batch: np.ndarray, runs: int = TIM
     return [1000 * float(np.median(t)) for t in times]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
