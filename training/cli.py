@@ -14,7 +14,7 @@ from socksort.config import (existing_dir, existing_file, non_negative_int, one_
 from socksort.errors import UserError
 from socksort.modelstore import ModelStore
 from socksort.training import boxes, data, evaluate, from_images, models_cli, plots, sagemaker, train_job
-from socksort.training import quantize, quantize_cli
+from socksort.training import match_cli, quantize, quantize_cli
 from socksort.training.backbones import BACKBONES, build, count_parameters
 from socksort.training.imagenet_export import export_imagenet
 from socksort.training.predict import Classifier, read_image, top_k
@@ -33,6 +33,7 @@ def register(commands) -> None:
     _register_sagemaker(commands)
     models_cli.register(commands)
     quantize_cli.register(commands)
+    match_cli.register(commands)
 
 
 def _register_sagemaker(commands) -> None:
