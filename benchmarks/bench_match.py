@@ -240,8 +240,10 @@ def best_threshold(pool_: Pool, spec: LookSpec, chosen: list[Basket], cache: dic
 
 
 def tune(pool_: Pool, chosen: list[Basket], log) -> tuple[LookSpec, float | None, Score]:
+    """For each way of preparing the photos (sock cut out or not, basket centred or not): the
+    views that suit plain pooled features best, then forward selection of the components and
+    their weights; the best of the four, then its min-similarity."""
     cache: dict = {}
-    start = LookSpec(views=("centre",), weights=(("pooled", 1.0),), centre=False)
 
     def evaluate(spec):
         result = score(pool_, spec, chosen, None, cache)
@@ -249,15 +251,25 @@ def tune(pool_: Pool, chosen: list[Basket], log) -> tuple[LookSpec, float | None
             f"{result.true_pairs} pairs: {spec.describe()}")
         return result
 
-    best, best_score = start, evaluate(start)
-    for views in VIEW_SETS:
+    candidates = []
+    for isolate in (False, True):
         for centre in (False, True):
-            for isolate in (False, True):
-                spec = LookSpec(views, best.weights, centre, isolate)
+            best, best_score = None, None
+            for views in VIEW_SETS:
+                spec = LookSpec(views, (("pooled", 1.0),), centre, isolate)
                 result = evaluate(spec)
-                if rank(result) > rank(best_score):
+                if best is None or rank(result) > rank(best_score):
                     best, best_score = spec, result
-    for _ in range(3):   # forward selection: add (or reweigh) the one component that helps most
+            best, best_score = forward_selection(best, best_score, evaluate)
+            candidates.append((rank(best_score), best, best_score))
+    _, best, _ = max(candidates, key=lambda c: c[0])
+    threshold, with_threshold = best_threshold(pool_, best, chosen, cache)
+    return best, threshold, with_threshold
+
+
+def forward_selection(best: LookSpec, best_score: Score, evaluate, rounds: int = 2) -> tuple[LookSpec, Score]:
+    """Add (or reweigh) the one component that helps most, ``rounds`` times at most."""
+    for _ in range(rounds):
         improved = False
         current = dict(best.weights)
         for name in look.COMPONENTS:
@@ -270,8 +282,7 @@ def tune(pool_: Pool, chosen: list[Basket], log) -> tuple[LookSpec, float | None
                     best, best_score, improved = spec, result, True
         if not improved:
             break
-    threshold, with_threshold = best_threshold(pool_, best, chosen, cache)
-    return best, threshold, with_threshold
+    return best, best_score
 
 
 def run() -> list[dict]:
