@@ -69,9 +69,8 @@ class LookSpec:
                 f"{'; sock cut out' if self.isolate else ''}")
 
 
-DEFAULT = LookSpec(views=("centre", "flip", "rot90", "rot180", "rot270", "rot45", "rot135", "rot225", "rot315",
-                          "flip-rot90", "flip-rot180", "flip-rot270"),
-                   weights=(("pooled", 0.5), ("salient", 0.5), ("colour", 0.25)), centre=False, isolate=True)
+DEFAULT = LookSpec(views=VIEWS, weights=(("pooled", 1.0), ("salient", 0.5), ("colour", 0.25)),
+                   centre=False, isolate=False)
 # A trained model's graph is known only up to its pooled features and last feature map.
 MODEL_COMPONENTS = ("pooled", "salient", "colour")
 
