@@ -66,13 +66,19 @@ def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndar
 def _head(symbol) -> tuple[str, str, str] | None:
     """(feature map output, Dense weight, Dense bias) names, if output 0 is softmax/identity of
     Dense(pass-through(global average pool(feature map)))."""
-    nodes = json.loads(symbol.tojson())["nodes"]
-    heads = json.loads(symbol.tojson())["heads"]
+    graph = json.loads(symbol.tojson())
+    nodes, heads = graph["nodes"], graph["heads"]
     if len(heads) != 1:
         return None
     node = nodes[heads[0][0]]
     if node["op"] in ("softmax", "SoftmaxActivation"):
         node = nodes[node["inputs"][0][0]]
+    return pooled_dense(nodes, node)
+
+
+def pooled_dense(nodes: list[dict], node: dict) -> tuple[str, str, str] | None:
+    """(feature map output, Dense weight, Dense bias) names, if ``node`` of the graph's
+    ``nodes`` is Dense(pass-through(global average pool(feature map)))."""
     if node["op"] != "FullyConnected" or len(node["inputs"]) != 3:
         return None
     weight, bias = (nodes[i[0]]["name"] for i in node["inputs"][1:])

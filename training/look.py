@@ -19,6 +19,7 @@ length or scale.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from socksort.modelcard import Preprocess
 from socksort.preprocess import normalize, resize
 from socksort.training.backbones import DEFAULT as DEFAULT_BACKBONE
 from socksort.training.backbones import info as backbone_info
+from socksort.training.box_outputs import pooled_dense
 from socksort.training.data import mxnet_reason
 
 # MXNet (seconds to import) and OpenCV are imported inside the functions that use them.
@@ -300,18 +302,13 @@ def combine(components: dict[str, np.ndarray], spec: LookSpec) -> np.ndarray:
 
 
 def feature_map_name(symbol) -> str:
-    """The output name of the last feature map: what the graph pools before its one Dense layer."""
-    import json
-
-    graph = json.loads(symbol.tojson())
-    nodes = graph["nodes"]
+    """The output name of the last feature map: what the graph pools before its last Dense layer
+    (a localising model's extra outputs come after output 0, so the graph's heads do not say)."""
+    nodes = json.loads(symbol.tojson())["nodes"]
     dense = [n for n in nodes if n["op"] == "FullyConnected"]
     if not dense:
         raise ValueError("the graph has no Dense (FullyConnected) layer to take the features before")
-    node = nodes[dense[-1]["inputs"][0][0]]
-    while node["op"] in ("Flatten", "flatten", "Dropout", "Reshape", "reshape"):
-        node = nodes[node["inputs"][0][0]]
-    if node["op"] != "Pooling":
-        raise ValueError("the Dense layer does not read pooled features")
-    source = nodes[node["inputs"][0][0]]
-    return f"{source['name']}_output"
+    head = pooled_dense(nodes, dense[-1])
+    if head is None:
+        raise ValueError("the Dense layer does not read globally average-pooled features")
+    return head[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from socksort import images
-from socksort.config import option
+from socksort.config import existing_dir, option
 from socksort.errors import UserError
 from socksort.training import look
 from socksort.training.match import Matching, cosine_similarities, pair_up
@@ -19,20 +19,12 @@ def register(commands) -> None:
                     "ImageNet backbone's alone; --model uses a trained model folder's.")
     # Paths stay strings: they are printed back exactly as given.
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos, one sock each")
-    option(parser, "--model", type=_folder, help="a trained model folder whose features to use")
+    option(parser, "--model", type=existing_dir, help="a trained model folder whose features to use")
     option(parser, "--min-similarity", type=_similarity, default=None,
            help="leave single any photo less similar than this to every photo still free (-1 to 1)")
     parser.add_argument("--json", action="store_true",
                         help='{"pairs": [{"a", "b", "similarity", "weak", "runner_up"}], "single": [...]}')
     parser.set_defaults(func=_match)
-
-
-def _folder(text: str):
-    from pathlib import Path
-    path = Path(text)
-    if not path.is_dir():
-        raise ValueError("no such folder")
-    return path
 
 
 def _similarity(text: str) -> float:
