@@ -328,9 +328,12 @@ def test_the_page_stays_usable_while_training_runs(busy, browser_page, tmp_path)
         class_card(page, "green").locator("input.files").set_input_files([jpeg_file(tmp_path, "green", 90)])
         page.wait_for_function("document.getElementById('upload-status').textContent.startsWith('Added 1 photo')",
                                timeout=20_000)
+        # The count is redrawn from the API after the status line; wait for it, don't race it.
+        page.wait_for_function(
+            "document.querySelector(\"#classes li.class-card[data-label='green'] .count\").textContent === '4 photos'",
+            timeout=20_000)
         assert busy.get(f"/api/train/{job}").json()["state"] in ("queued", "running")
         assert page.is_enabled("#cancel")
-        assert class_card(page, "green").locator(".count").inner_text() == "4 photos"
     finally:
         busy.post(f"/api/train/{job}/cancel")
         wait_job(busy, job)
