@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from socksort.edge_lambda.embedding import with_features
 from socksort.edge_lambda.fold import fold_batchnorm, fold_pads
 from socksort.errors import UserError, first_line
 from socksort.modelcard import ModelCard
@@ -154,10 +155,14 @@ def _onednn_wanted(mx) -> bool:
 class OnnxRuntime(Runtime):
     name = "onnx"
 
-    def __init__(self, folder: Path, input_name: str, threads: int | None, file: str = "model.onnx"):
+    def __init__(self, folder: Path, input_name: str, threads: int | None, file: str = "model.onnx",
+                 features: bool = False):
         if file == INT8_FILE:
             self.name = "onnx-int8"
-        self._session = edge_session(folder / file, threads)
+        # With ``features`` the pooled features are one more output, after the graph's own.
+        self.features = features
+        graph = with_features(folder / file)[0] if features else folder / file
+        self._session = edge_session(graph, threads, name=folder / file)
         names = [i.name for i in self._session.get_inputs()]
         self._input = input_name if input_name in names else names[0]
         # A graph exported with a free batch axis takes any number of images in one call.
@@ -173,6 +178,18 @@ class OnnxRuntime(Runtime):
         return np.asarray(self._session.run(None, {self._input: batch})[0])
 
     def run_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
+        outputs = self._all_outputs(batch)
+        return outputs[:-1] if self.features else outputs
+
+    def run_with_features(self, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The graph's outputs as :meth:`run_outputs` gives them, and N x D pooled features
+        (a runtime loaded with ``features``)."""
+        if not self.features:
+            raise ValueError("this runtime was loaded without features")
+        outputs = self._all_outputs(batch)
+        return outputs[:-1], outputs[-1].reshape(len(batch), -1)
+
+    def _all_outputs(self, batch: np.ndarray) -> list[np.ndarray]:
         if self.max_batch == 1 and len(batch) > 1:
             rows = [self._session.run(None, {self._input: batch[i:i + 1]}) for i in range(len(batch))]
             return [np.concatenate([np.asarray(r[k]) for r in rows]) for k in range(len(rows[0]))]
@@ -201,12 +218,17 @@ def choose(folder: Path, kind: str) -> str:
     return "mxnet"
 
 
-def load(folder: str | Path, card: ModelCard, kind: str = "auto", threads: int | None = None) -> Runtime:
-    """Load the model in ``folder`` with the runtime ``kind``, check it and warm it up."""
+def load(folder: str | Path, card: ModelCard, kind: str = "auto", threads: int | None = None,
+         features: bool = False) -> Runtime:
+    """Load the model in ``folder`` with the runtime ``kind``, check it and warm it up;
+    ``features``: with the pooled features as an extra output (ONNX runtimes only)."""
     folder = Path(folder)
     if kind not in RUNTIMES:
         raise UserError(f"runtime {kind!r} is not one of {', '.join(RUNTIMES)}")
     kind = choose(folder, kind)
+    if features and kind not in ("onnx", "onnx-int8"):
+        raise UserError(f"matching by look needs ONNX Runtime and model.onnx; model folder {folder} "
+                        f"runs on {kind}")
     if kind == "onnx-int8" and not (folder / INT8_FILE).is_file():
         raise UserError(f"model folder {folder} has no {INT8_FILE} (needed by --runtime onnx-int8): make it with "
                         f"socksort quantize {folder} --calibration PHOTOS, or train with --int8")
@@ -217,7 +239,7 @@ def load(folder: str | Path, card: ModelCard, kind: str = "auto", threads: int |
             raise UserError(f"model folder {folder} is missing {name} (needed by --runtime {kind})")
     if kind in ("onnx", "onnx-int8"):
         runtime: Runtime = OnnxRuntime(folder, card.input_name, threads,
-                                       INT8_FILE if kind == "onnx-int8" else "model.onnx")
+                                       INT8_FILE if kind == "onnx-int8" else "model.onnx", features)
     else:
         tune_threads(threads)
         runtime = MxnetRuntime(folder, card.input_name, card.preprocess.input_size)

@@ -26,11 +26,13 @@ def session_options(threads: int | None):
     return options
 
 
-def edge_session(path: Path, threads: int | None = None):
-    """A CPU session on ``path``; a file ONNX Runtime cannot load is a one-line UserError."""
+def edge_session(model: Path | bytes, threads: int | None = None, name: Path | None = None):
+    """A CPU session on the file ``model`` (or a serialised graph, ``name`` the file it came
+    from); a graph ONNX Runtime cannot load is a one-line UserError."""
     import onnxruntime as ort
 
+    graph = model if isinstance(model, bytes) else str(model)
     try:
-        return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(graph, session_options(threads), providers=["CPUExecutionProvider"])
     except Exception as exc:
-        raise UserError(f"cannot load {path}: {first_line(exc)}") from None
+        raise UserError(f"cannot load {name or model}: {first_line(exc)}") from None
