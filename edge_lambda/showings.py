@@ -1,0 +1,232 @@
+"""Open-set showings: cut a camera's frames into showings, and give two showings of the same
+sock one label, with no trained sock classes (``socksort edge --match``).
+
+Frames come in as :class:`Observation`: whether a sock is in view (from the model's
+``Blank`` class or the learned background) and, for frames a showing may keep, the material
+its look is made from. :class:`ShowingMatcher` holds a showing's frames until the showing
+ends, so every frame of one showing is published with the same label (a label that changed
+partway would split the pipeline's vote into two showings):
+
+- a run of sock frames opens a showing; ``end_gap_ms`` without a sock closes it; blank
+  frames inside it (a frame the detector missed) carry its label, blank frames after its
+  last sock frame are ``Blank``;
+- a run of fewer than ``min_frames`` sock frames is a ghost: its frames are ``Blank``;
+- at close the showing's look (:meth:`ShowingMatcher.look`, an L2-normalised vector) is
+  compared with every earlier showing still unmatched: it joins the most similar one when
+  their cosine similarity clears the threshold (:class:`Threshold`), and both are matched;
+  otherwise it is a new sock, ``sock-<n>``.
+
+The matcher holds at most ``max_held`` frames: a showing longer than that is decided with
+what it has, and its later frames stream out with its label as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, TypeVar
+
+import numpy as np
+
+from socksort.contract import BLANK_LABEL
+
+T = TypeVar("T")
+LABEL_PREFIX = "sock-"
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    end_gap_ms: int = 400         # this long with no sock in view ends a showing
+    min_frames: int = 3           # fewer sock frames in a row are a ghost
+    max_held: int = 2000          # frames held while a showing is open, at most
+    samples: int = 8              # frames a showing keeps to make its look from
+
+    def validate(self) -> "MatchSettings":
+        if self.end_gap_ms <= 0 or self.min_frames < 1 or self.max_held < 2 or self.samples < 1:
+            raise ValueError("match settings: end_gap_ms, min_frames, max_held and samples must be positive")
+        return self
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How similar two showings must be to be one pair.
+
+    ``fixed``: that cosine similarity, whatever the session. Otherwise calibrated on the
+    session's own showings: a match must stand ``sigmas`` standard deviations above the mean
+    similarity of this camera's showings to each other (most of which are different socks),
+    that spread starting from ``prior_mean``/``prior_std`` as if ``prior_weight`` pairs had
+    been seen, and never below ``floor``.
+    """
+    fixed: float | None = None
+    sigmas: float = 2.0
+    prior_mean: float = 0.5
+    prior_std: float = 0.15
+    prior_weight: float = 10.0
+    floor: float = 0.5
+
+    def value(self, others: list[float]) -> float:
+        if self.fixed is not None:
+            return self.fixed
+        n = len(others)
+        w = self.prior_weight
+        mean = (w * self.prior_mean + sum(others)) / (w + n)
+        second = (w * (self.prior_std ** 2 + self.prior_mean ** 2) + sum(x * x for x in others)) / (w + n)
+        std = float(np.sqrt(max(second - mean * mean, 1e-6)))
+        return max(self.floor, mean + self.sigmas * std)
+
+
+@dataclass(frozen=True)
+class Observation(Generic[T]):
+    item: T                       # what is published (the loop's prediction), handed back with its label
+    ts_ms: int
+    sock: bool                    # a sock is in view
+    sample: Any = None            # material for the showing's look (an image and where the sock is)
+    share: float = 0.0            # how much of the frame the sock fills: fuller frames make better samples
+
+
+@dataclass
+class Showing:
+    number: int                   # 1, 2, ... in order of closing
+    label: str
+    look: np.ndarray | None
+    frames: int
+    partner: int | None = None    # the number of the showing it was matched with
+    similarity: float | None = None
+    first_ts: int = 0
+    last_ts: int = 0
+
+
+@dataclass
+class _Open:
+    held: list = field(default_factory=list)        # Observations not yet published
+    sock_frames: int = 0
+    first_ts: int = 0
+    last_sock_ts: int = 0
+    samples: list = field(default_factory=list)     # (position among sock frames, share, sample)
+    stride: int = 1
+    label: str | None = None                        # decided early when the showing outgrew max_held
+    showing: Showing | None = None
+
+
+class ShowingMatcher(Generic[T]):
+    """Feed observations in order with :meth:`add`; publish what it hands back, in order."""
+
+    def __init__(self, look: Callable[[list], np.ndarray | None], settings: MatchSettings = MatchSettings(),
+                 threshold: Threshold = Threshold()):
+        self.look_of = look
+        self.settings = settings.validate()
+        self.threshold = threshold
+        self.showings: list[Showing] = []
+        self.ghosts = 0
+        self._next_sock = 1
+        self._open: _Open | None = None
+
+    @property
+    def open_label(self) -> str | None:
+        """The label of the showing in view if already decided (a long showing), else None."""
+        return self._open.label if self._open else None
+
+    @property
+    def holding(self) -> int:
+        return len(self._open.held) if self._open else 0
+
+    def add(self, obs: Observation[T]) -> list[tuple[T, str]]:
+        current = self._open
+        if current is None:
+            if not obs.sock:
+                return [(obs.item, BLANK_LABEL)]
+            current = self._open = _Open(first_ts=obs.ts_ms)
+        if obs.sock:
+            return self._add_sock(current, obs)
+        if obs.ts_ms - current.last_sock_ts >= self.settings.end_gap_ms:
+            return self._close() + [(obs.item, BLANK_LABEL)]
+        current.held.append(obs)
+        return []
+
+    def flush(self) -> list[tuple[T, str]]:
+        """Close the open showing (the stream ended): everything held, labelled."""
+        return self._close() if self._open else []
+
+    def _add_sock(self, current: _Open, obs: Observation[T]) -> list[tuple[T, str]]:
+        current.sock_frames += 1
+        current.last_sock_ts = obs.ts_ms
+        if obs.sample is not None:
+            self._keep_sample(current, obs)
+        if current.label is not None:
+            # Decided already: blank frames held since the last sock frame were inside the showing.
+            out = [(held.item, current.label) for held in current.held] + [(obs.item, current.label)]
+            current.held = []
+            return out
+        current.held.append(obs)
+        if len(current.held) >= self.settings.max_held:
+            showing = self._decide(current)
+            out = [(held.item, showing.label) for held in current.held]
+            current.held = []
+            return out
+        return []
+
+    def _keep_sample(self, current: _Open, obs: Observation[T]) -> None:
+        """Every ``stride``-th sock frame, the stride doubling whenever twice ``samples`` are
+        kept: a bounded, evenly spread choice over a showing of any length."""
+        position = current.sock_frames - 1
+        if position % current.stride:
+            return
+        current.samples.append((position, obs.share, obs.sample))
+        if len(current.samples) >= 2 * self.settings.samples + 2:
+            current.stride *= 2
+            current.samples = [s for s in current.samples if s[0] % current.stride == 0]
+
+    def _chosen_samples(self, current: _Open) -> list:
+        """Up to ``samples`` of the kept frames, leaving out the first and last fifth (the
+        sock coming in and going out, blurred and cut by the frame's edge)."""
+        kept = current.samples
+        if not kept:
+            return []
+        last = current.sock_frames
+        middle = [s for s in kept if 0.2 * last <= s[0] < 0.8 * last] or kept
+        picks = np.linspace(0, len(middle) - 1, min(self.settings.samples, len(middle))).round().astype(int)
+        return [middle[i][2] for i in sorted(set(picks.tolist()))]
+
+    def _close(self) -> list[tuple[T, str]]:
+        current, self._open = self._open, None
+        if current.label is None and current.sock_frames < self.settings.min_frames:
+            self.ghosts += 1
+            return [(held.item, BLANK_LABEL) for held in current.held]
+        if current.label is None:
+            self._decide(current)
+        label = current.label
+        last_sock = max((i for i, held in enumerate(current.held) if held.sock), default=-1)
+        # Blank frames after the showing's last sock frame are the empty scene again.
+        return [(held.item, label if i <= last_sock else BLANK_LABEL) for i, held in enumerate(current.held)]
+
+    def _decide(self, current: _Open) -> Showing:
+        look = self.look_of(self._chosen_samples(current))
+        showing = Showing(number=len(self.showings) + 1, label="", look=look, frames=current.sock_frames,
+                          first_ts=current.first_ts, last_ts=current.last_sock_ts)
+        partner, similarity = self._best_partner(look)
+        if partner is not None:
+            showing.label, showing.partner, showing.similarity = partner.label, partner.number, similarity
+            partner.partner, partner.similarity = showing.number, similarity
+        else:
+            showing.label = f"{LABEL_PREFIX}{self._next_sock}"
+            self._next_sock += 1
+        self.showings.append(showing)
+        current.label, current.showing = showing.label, showing
+        return showing
+
+    def _best_partner(self, look: np.ndarray | None) -> tuple[Showing | None, float]:
+        if look is None:
+            return None, 0.0
+        earlier = [s for s in self.showings if s.look is not None]
+        # The session's spread: its showings' similarities to each other, its pairs left out.
+        others = [float(a.look @ b.look) for i, a in enumerate(earlier) for b in earlier[i + 1:]
+                  if a.partner != b.number]
+        free = [s for s in earlier if s.partner is None]
+        if not free:
+            return None, 0.0
+        scores = [float(look @ s.look) for s in free]
+        best = int(np.argmax(scores))
+        others += [float(look @ s.look) for s in earlier if s is not free[best]]
+        if scores[best] >= self.threshold.value(others):
+            return free[best], scores[best]
+        return None, scores[best]
+
