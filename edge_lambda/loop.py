@@ -34,12 +34,15 @@ from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
 from socksort.edge_lambda.metrics import RateMeter, StageTimes, prometheus_text
 from socksort.edge_lambda.models import Loaded, StoreFollower
+from socksort.edge_lambda.open_set import OpenSet
 from socksort.edge_lambda.publish import (DEFAULT_BUFFER, MqttPublisher, Publisher, TlsOptions,
                                           greengrass_publisher)
+from socksort.edge_lambda.showings import Threshold
 from socksort.edge_lambda.sources import Capture, Frame, LatestFrame, Source, open_source
 from socksort.edge_lambda.status import CameraStatus, EdgeStatus, ModelStatus, OutputStatus
 from socksort.errors import UserError
-from socksort.schema import Prediction
+from socksort.contract import BLANK_LABEL
+from socksort.schema import Guess, Prediction
 
 
 @dataclass
@@ -64,6 +67,8 @@ class EdgeConfig:
     stream_fps: float | None = 15.0   # most frames per second drawn for viewers; None: all
     greengrass: bool = True       # publish through Greengrass too when running under it
     models: Path | None = None    # a model store whose current model is followed (instead of ``model``)
+    match: bool = False           # open set: label showings sock-1, sock-2, ... by look (``open_set.py``)
+    match_threshold: float | None = None   # a fixed similarity for a match; None: calibrated per session
 
 
 @dataclass
@@ -99,6 +104,7 @@ class EdgeLoop:
         self.fifo = None
         self.loaded: Loaded | None = None     # swapped whole, between two frames
         self.follower: StoreFollower | None = None
+        self.open_set: OpenSet | None = None   # with --match: the session's showings, per model
         self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
@@ -191,11 +197,14 @@ class EdgeLoop:
         (on the follower's thread when following a store)."""
         cfg = self.config
         card = card or modelcard.load(folder)
-        runtime = runtimes.load(folder, card, cfg.runtime, cfg.threads)
+        runtime = runtimes.load(folder, card, cfg.runtime, cfg.threads, features=cfg.match)
         return Loaded(Path(folder), Classifier(card, runtime, cfg.threshold, cfg.top_k))
 
     def _use(self, loaded: Loaded) -> None:
         """Serve ``loaded`` from the next frame on: one reference assignment."""
+        if self.config.match:
+            # Looks from two models are not comparable: a new model starts a new session.
+            self.open_set = OpenSet(loaded.classifier, threshold=Threshold(fixed=self.config.match_threshold))
         self.loaded = loaded
         card = loaded.card
         self.log(f"model {card.id or loaded.folder} {card.backbone} ({len(card.classes)} classes) "
@@ -226,21 +235,40 @@ class EdgeLoop:
             t2 = clock()
             prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
                                     self.classified, result.top, model=loaded.id, objects=result.objects)
-            payload = prediction.to_json()
-            for publisher in self.publishers:
-                publisher.publish(payload, frame.captured)
+            open_set = self.open_set
+            if open_set is not None:
+                ready = open_set.observe((prediction, frame.captured), frame.image, frame.ts_ms, result)
+                result = open_set.drawn(result)
+            else:
+                ready = [((prediction, frame.captured), None)]
+            t2b = clock()
+            self._publish(ready)
             t3 = clock()
             self.times.add("inference", t2 - t1)
-            self.times.add("publish", t3 - t2)
-            self.latest = prediction
+            if open_set is not None:
+                self.times.add("match", t2b - t2)
+            self.times.add("publish", t3 - t2b)
             self.classified += 1
             self.rate.tick()
             if self.hub.watched:
                 self.draw_slot.put(_ToDraw(frame, result, self.rate.rate, loaded.id))
             if cfg.max_frames and self.classified >= cfg.max_frames:
                 break
+        if self.open_set is not None:
+            self._publish(self.open_set.flush())   # the showing still open when the source ended
         self.frames_slot.close()   # nothing will take frames any more: let capture end
         return self.classified
+
+    def _publish(self, ready: list) -> None:
+        """Publish (prediction, captured) items; a label from the matcher replaces the
+        classifier's, its top list and boxes (ImageNet's classes say nothing of which sock)."""
+        for (prediction, captured), label in ready:
+            if label is not None:
+                prediction = match_prediction(prediction, label, self.open_set.blank_class)
+            payload = prediction.to_json()
+            for publisher in self.publishers:
+                publisher.publish(payload, captured)
+            self.latest = prediction
 
     def _prepare_loop(self) -> None:
         """Preprocess the newest frame while the model works on the previous one."""
@@ -317,6 +345,20 @@ class EdgeLoop:
 
     def metrics(self) -> str:
         return prometheus_text(self.status(), self.times)
+
+
+def match_prediction(prediction: Prediction, label: str, blank_class: bool) -> Prediction:
+    """The frame as --match publishes it: the showing's label, sure as the model's
+    1 - p(Blank) is that something is in view (a model without a Blank class: the learned
+    background's yes or no). The top list is the label alone: ImageNet's classes say
+    nothing of which sock it is."""
+    if blank_class:
+        blank = next((g.probability for g in prediction.top if g.label == BLANK_LABEL), 0.0)
+    else:
+        blank = 100.0 if label == BLANK_LABEL else 0.0
+    probability = blank if label == BLANK_LABEL else round(100.0 - blank, 2)
+    return Prediction(label, probability, prediction.ts, prediction.device, prediction.seq,
+                      (Guess(label, probability),), model=prediction.model)
 
 
 def run_edge(config: EdgeConfig, *, publishers=None, source=None, flush_timeout: float = 5.0,

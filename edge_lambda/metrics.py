@@ -11,7 +11,7 @@ import time
 
 from socksort.edge_lambda.status import EdgeStatus
 
-STAGES = ("capture", "preprocess", "inference", "annotate", "encode", "publish")
+STAGES = ("capture", "preprocess", "inference", "match", "annotate", "encode", "publish")
 TIMING_WINDOW = 4096
 
 

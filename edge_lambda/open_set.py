@@ -1,0 +1,128 @@
+"""``socksort edge --match``: from a classified frame to what the matcher needs, and a
+showing's look from the frames it kept.
+
+"No sock" comes from the model's ``Blank`` class when it has one, else from the empty
+scene of the first seconds (:mod:`background`). Either way the background is learned, so
+the sock's pixels are known: a showing's look is made from crops around the sock (the
+network then sees the sock, not the room: measured on rendered shows, the similarity of a
+pair's two showings rose clearly above that of two different socks only with crops) and
+from the colours of its pixels. One crop per kept frame goes through the network, at most
+``MatchSettings.samples`` a showing, when the showing ends: a few frames' work per
+showing, not per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from socksort.contract import BLANK_LABEL
+from socksort.edge_lambda.background import Background, BackgroundSettings, shrink
+from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Threshold
+from socksort.schema import Guess
+
+# OpenCV is imported inside the functions that use it.
+
+CROP_MARGIN = 1.1        # the crop's side, as a share of the sock's larger side
+UNDECIDED = "sock ?"      # drawn while a showing is in view and not yet matched
+COLOUR_WEIGHT = 0.25     # the colours' share of the look's cosine similarity
+HUE_BINS, SATURATION_BINS, VALUE_BINS = 12, 4, 4
+
+
+@dataclass(frozen=True)
+class Sample:
+    image: np.ndarray                        # the frame as captured
+    box: tuple[int, int, int, int] | None    # left, top, right, bottom of the sock in frame pixels
+    mask: np.ndarray | None                  # the background's foreground mask (small), for colours
+
+
+class OpenSet:
+    """Frames in, (item, label) out in order, for one camera session."""
+
+    def __init__(self, classifier: Classifier, settings: MatchSettings = MatchSettings(),
+                 threshold: Threshold = Threshold(), background: BackgroundSettings = BackgroundSettings()):
+        self.classifier = classifier
+        self.blank_class = BLANK_LABEL in classifier.card.classes
+        self.background = Background(background)
+        self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, threshold)
+
+    @property
+    def learning(self) -> bool:
+        """Still learning the empty scene (a model without a Blank class): nothing is a sock yet."""
+        return not self.blank_class and not self.background.learned
+
+    def observe(self, item, image: np.ndarray, ts_ms: int, result: Classification) -> list[tuple[object, str]]:
+        empty_scene = self.background.observe(image, ts_ms)
+        sock = result.label != BLANK_LABEL if self.blank_class else bool(empty_scene)
+        sample, share = None, 0.0
+        if sock:
+            mask = self.background.mask(image)
+            share = float(mask.mean()) if mask is not None else 1.0
+            sample = Sample(image, sock_box(mask, image.shape[1], image.shape[0]), mask)
+        return self.matcher.add(Observation(item, ts_ms, sock, sample, share))
+
+    def flush(self) -> list[tuple[object, str]]:
+        return self.matcher.flush()
+
+    def drawn(self, result: Classification) -> Classification:
+        """What the live page shows for the newest frame: the open showing's label once
+        decided, "sock ?" while it is being seen, else Blank."""
+        open_label = self.matcher.open_label
+        if open_label is None and self.matcher.holding:
+            open_label = UNDECIDED
+        label = open_label or BLANK_LABEL
+        return Classification(label, result.probability, (Guess(label, result.probability),))
+
+    def look(self, samples: list[Sample]) -> np.ndarray | None:
+        """A showing's look: its crops' mean pooled features and its sock's colours, each
+        L2-normalised, mixed by weight (None without samples)."""
+        if not samples:
+            return None
+        clf = self.classifier
+        batch = np.concatenate([clf.prepare(crop(s)) for s in samples])
+        _, features = clf.runtime.run_with_features(batch)
+        shape = _unit(features.astype(np.float64).mean(axis=0))
+        colours = _unit(np.sqrt(sum(sock_colours(s) for s in samples)))
+        return np.concatenate([np.sqrt(1 - COLOUR_WEIGHT) * shape, np.sqrt(COLOUR_WEIGHT) * colours])
+
+
+def sock_box(mask: np.ndarray | None, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The foreground's bounding box in frame pixels (None: no mask, or nothing in it)."""
+    if mask is None or not mask.any():
+        return None
+    ys, xs = np.nonzero(mask)
+    sx, sy = width / mask.shape[1], height / mask.shape[0]
+    return (int(xs.min() * sx), int(ys.min() * sy), int(np.ceil((xs.max() + 1) * sx)),
+            int(np.ceil((ys.max() + 1) * sy)))
+
+
+def crop(sample: Sample) -> np.ndarray:
+    """The square around the sock (the whole frame when it is not known)."""
+    if sample.box is None:
+        return sample.image
+    height, width = sample.image.shape[:2]
+    left, top, right, bottom = sample.box
+    side = max(right - left, bottom - top) * CROP_MARGIN
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+    x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+    return sample.image[y0:y1, x0:x1] if x1 - x0 > 8 and y1 - y0 > 8 else sample.image
+
+
+def sock_colours(sample: Sample) -> np.ndarray:
+    """Hue x saturation and brightness counts of the sock's pixels (the whole frame without a mask)."""
+    import cv2
+
+    hsv = cv2.cvtColor(shrink(sample.image).astype(np.uint8), cv2.COLOR_BGR2HSV)
+    pixels = hsv[sample.mask] if sample.mask is not None and sample.mask.any() else hsv.reshape(-1, 3)
+    hue_sat = np.histogram2d(pixels[:, 0], pixels[:, 1], bins=[HUE_BINS, SATURATION_BINS],
+                             range=[[0, 180], [0, 256]])[0].ravel()
+    value = np.histogram(pixels[:, 2], bins=VALUE_BINS, range=[0, 256])[0]
+    return np.concatenate([hue_sat, value]).astype(np.float64)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(x)
+    return x / norm if norm > 0 else x
