@@ -4,11 +4,15 @@ showing's look from the frames it kept.
 "No sock" comes from the model's ``Blank`` class when it has one, else from the empty
 scene of the first seconds (:mod:`background`). Either way the background is learned, so
 the sock's pixels are known: a showing's look is made from crops around the sock (the
-network then sees the sock, not the room: measured on rendered shows, the similarity of a
-pair's two showings rose clearly above that of two different socks only with crops) and
-from the colours of its pixels. One crop per kept frame goes through the network, at most
-``MatchSettings.samples`` a showing, when the showing ends: a few frames' work per
-showing, not per frame.
+network then sees the sock, not the room) and from the colours of its pixels. One crop per
+kept frame and its mirror image go through the network, at most ``MatchSettings.samples``
+frames a showing, when the showing ends: a few frames' work per showing, not per frame.
+
+What is used was chosen on rendered shows of designs seed 2017 only (crops against whole
+frames, mirrors, 8 or 12 frames, colour weights 0-0.55, fixed and calibrated thresholds):
+crops, mirrors, 8 frames, colour 0.25 and the calibrated threshold matched every showing
+of 7 of 8 shows, as the best fixed threshold did. ``benchmarks/bench_match_live.py``
+reports on designs seed 2026.
 """
 
 from __future__ import annotations
@@ -76,12 +80,16 @@ class OpenSet:
         return Classification(label, result.probability, (Guess(label, result.probability),))
 
     def look(self, samples: list[Sample]) -> np.ndarray | None:
-        """A showing's look: its crops' mean pooled features and its sock's colours, each
-        L2-normalised, mixed by weight (None without samples)."""
+        """A showing's look: its crops' (and their mirror images') mean pooled features and
+        its sock's colours, each L2-normalised, mixed by weight (None without samples)."""
         if not samples:
             return None
+        import cv2
+
         clf = self.classifier
-        batch = np.concatenate([clf.prepare(crop(s)) for s in samples])
+        crops = [crop(s) for s in samples]
+        # Each crop and its mirror image: a sock held the other way round is the same sock.
+        batch = np.concatenate([clf.prepare(view) for c in crops for view in (c, cv2.flip(c, 1))])
         _, features = clf.runtime.run_with_features(batch)
         shape = _unit(features.astype(np.float64).mean(axis=0))
         colours = _unit(np.sqrt(sum(sock_colours(s) for s in samples)))
