@@ -17,6 +17,7 @@ nobody receives.
 
 from __future__ import annotations
 
+import itertools
 import socket
 import sys
 import threading
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from socksort import modelcard
 from socksort.config import HostPort, MqttUrl
-from socksort.contract import MQTT_TOPIC
+from socksort.contract import BLANK_LABEL, MQTT_TOPIC
 from socksort.edge_lambda import annotate, runtimes, signals
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
@@ -41,7 +42,6 @@ from socksort.edge_lambda.showings import Threshold
 from socksort.edge_lambda.sources import Capture, Frame, LatestFrame, Source, open_source
 from socksort.edge_lambda.status import CameraStatus, EdgeStatus, ModelStatus, OutputStatus
 from socksort.errors import UserError
-from socksort.contract import BLANK_LABEL
 from socksort.schema import Guess, Prediction
 
 
@@ -105,6 +105,7 @@ class EdgeLoop:
         self.loaded: Loaded | None = None     # swapped whole, between two frames
         self.follower: StoreFollower | None = None
         self.open_set: OpenSet | None = None   # with --match: the session's showings, per model
+        self._sock_numbers = itertools.count(1)   # sock-<n> across the sessions, drawn on the inference thread
         self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
@@ -203,8 +204,12 @@ class EdgeLoop:
     def _use(self, loaded: Loaded) -> None:
         """Serve ``loaded`` from the next frame on: one reference assignment."""
         if self.config.match:
-            # Looks from two models are not comparable: a new model starts a new session.
-            self.open_set = OpenSet(loaded.classifier, threshold=Threshold(fixed=self.config.match_threshold))
+            # Looks from two models are not comparable: a new model starts a new session, whose
+            # labels go on from the last one's so the pipeline never counts two socks as one.
+            earlier = self.open_set
+            self.open_set = OpenSet(loaded.classifier, threshold=Threshold(fixed=self.config.match_threshold),
+                                    background=earlier.background if earlier else None,
+                                    numbers=self._sock_numbers)
         self.loaded = loaded
         card = loaded.card
         self.log(f"model {card.id or loaded.folder} {card.backbone} ({len(card.classes)} classes) "
@@ -223,6 +228,7 @@ class EdgeLoop:
     def run(self) -> int:
         """Classify frames until the source ends, ``max_frames`` or ``request_stop()``."""
         cfg, clock = self.config, time.perf_counter
+        matching: OpenSet | None = None   # the open set this thread last fed
         for frame, prepared_by in self.prepared_slot:
             if self._stop.is_set():
                 break
@@ -236,13 +242,16 @@ class EdgeLoop:
             prediction = Prediction(result.label, result.probability, frame.ts_ms, cfg.device,
                                     self.classified, result.top, model=loaded.id, objects=result.objects)
             open_set = self.open_set
+            if matching is not None and open_set is not matching:
+                self._publish(matching.flush(), matching)   # a swapped model's last showing, not lost
+            matching = open_set
             if open_set is not None:
                 ready = open_set.observe((prediction, frame.captured), frame.image, frame.ts_ms, result)
                 result = open_set.drawn(result)
             else:
                 ready = [((prediction, frame.captured), None)]
             t2b = clock()
-            self._publish(ready)
+            self._publish(ready, open_set)
             t3 = clock()
             self.times.add("inference", t2 - t1)
             if open_set is not None:
@@ -254,17 +263,17 @@ class EdgeLoop:
                 self.draw_slot.put(_ToDraw(frame, result, self.rate.rate, loaded.id))
             if cfg.max_frames and self.classified >= cfg.max_frames:
                 break
-        if self.open_set is not None:
-            self._publish(self.open_set.flush())   # the showing still open when the source ended
+        if matching is not None:
+            self._publish(matching.flush(), matching)   # the showing still open when the source ended
         self.frames_slot.close()   # nothing will take frames any more: let capture end
         return self.classified
 
-    def _publish(self, ready: list) -> None:
-        """Publish (prediction, captured) items; a label from the matcher replaces the
+    def _publish(self, ready: list, open_set: OpenSet | None) -> None:
+        """Publish (prediction, captured) items; a label from ``open_set`` replaces the
         classifier's, its top list and boxes (ImageNet's classes say nothing of which sock)."""
         for (prediction, captured), label in ready:
             if label is not None:
-                prediction = match_prediction(prediction, label, self.open_set.blank_class)
+                prediction = match_prediction(prediction, label, open_set.blank_class)
             payload = prediction.to_json()
             for publisher in self.publishers:
                 publisher.publish(payload, captured)

@@ -18,6 +18,7 @@ reports on designs seed 2026 (8 of 10 shows exactly right when this was written)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -46,11 +47,13 @@ class OpenSet:
     """Frames in, (item, label) out in order, for one camera session."""
 
     def __init__(self, classifier: Classifier, settings: MatchSettings = MatchSettings(),
-                 threshold: Threshold = Threshold(), background: BackgroundSettings = BackgroundSettings()):
+                 threshold: Threshold = Threshold(), background: Background | None = None,
+                 numbers: Iterator[int] | None = None):
         self.classifier = classifier
         self.blank_class = BLANK_LABEL in classifier.card.classes
-        self.background = Background(background)
-        self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, threshold)
+        # The room does not change with the model: a later session keeps the learned scene.
+        self.background = background or Background(BackgroundSettings())
+        self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, threshold, numbers)
 
     @property
     def learning(self) -> bool:

@@ -22,8 +22,9 @@ what it has, and its later frames stream out with its label as they come.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Iterator, TypeVar
 
 import numpy as np
 
@@ -112,13 +113,14 @@ class ShowingMatcher(Generic[T]):
     """Feed observations in order with :meth:`add`; publish what it hands back, in order."""
 
     def __init__(self, look: Callable[[list], np.ndarray | None], settings: MatchSettings = MatchSettings(),
-                 threshold: Threshold = Threshold()):
+                 threshold: Threshold = Threshold(), numbers: Iterator[int] | None = None):
         self.look_of = look
         self.settings = settings.validate()
         self.threshold = threshold
         self.showings: list[Showing] = []
         self.ghosts = 0
-        self._next_sock = 1
+        # One camera's sessions share their numbers, so a later session never reuses a label.
+        self._numbers = numbers if numbers is not None else itertools.count(1)
         self._open: _Open | None = None
 
     @property
@@ -208,8 +210,7 @@ class ShowingMatcher(Generic[T]):
             showing.label, showing.partner, showing.similarity = partner.label, partner.number, similarity
             partner.partner, partner.similarity = showing.number, similarity
         else:
-            showing.label = f"{LABEL_PREFIX}{self._next_sock}"
-            self._next_sock += 1
+            showing.label = f"{LABEL_PREFIX}{next(self._numbers)}"
         self.showings.append(showing)
         current.label, current.showing = showing.label, showing
         return showing
