@@ -1,11 +1,15 @@
-"""``--match`` across a model swap: the edge loop with the small colour model (no Blank class,
-so the empty scene is learned) on frames made here: a dark room, and a white card held up."""
+"""``--match`` in the edge loop, on frames made here (a dark room, a white card held up): with
+the small colour model (no Blank class, so the empty scene is learned), across a model swap,
+and with a model that has a Blank class."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
+from edge_fixtures import build_colour_model
 
 from socksort.edge_lambda.loop import EdgeConfig, run_edge
 from socksort.edge_lambda.sources import Source
@@ -17,10 +21,10 @@ FIRST, SECOND = range(15, 35), range(45, 65)
 SWAP_AT = 25   # read while the model works a few frames behind: both sessions see several card frames
 
 
-def frame(kind: str) -> np.ndarray:
-    image = np.full((64, 96, 3), 40, np.uint8)
+def frame(kind: str, room=(40, 40, 40), card=(235, 235, 235)) -> np.ndarray:
+    image = np.full((64, 96, 3), room, np.uint8)
     if kind == CARD:
-        image[16:48, 30:66] = 235
+        image[8:56, 20:76] = card
     return image
 
 
@@ -30,16 +34,17 @@ class Scripted(Source):
     recording = True
     fps = 10.0
 
-    def __init__(self, on_frame=lambda i: None):
+    def __init__(self, on_frame=lambda i: None, draw=frame):
         self.position = 0
         self.on_frame = on_frame
+        self.draw = draw
 
     def read(self):
         if self.position >= len(SCRIPT):
             return None
         self.on_frame(self.position)
         self.position += 1
-        return frame(SCRIPT[self.position - 1])
+        return self.draw(SCRIPT[self.position - 1])
 
 
 class Kept:
@@ -64,7 +69,7 @@ class Kept:
         pass
 
 
-def run_script(colour_model, swap_at: int | None = None) -> list[dict]:
+def run_script(colour_model, swap_at: int | None = None, draw=frame) -> list[dict]:
     kept, edges = Kept(), []
 
     def on_frame(i: int) -> None:
@@ -72,7 +77,7 @@ def run_script(colour_model, swap_at: int | None = None) -> list[dict]:
             edge = edges[0]
             edge._use(edge._load_model(colour_model))   # as the store follower hands a new model over
 
-    source = Scripted(on_frame)
+    source = Scripted(on_frame, draw)
 
     def start(config):
         from socksort.edge_lambda.loop import EdgeLoop
@@ -114,3 +119,28 @@ def test_labels_after_a_model_swap_go_on_from_the_earlier_sessions(colour_model)
     assert payloads[FIRST[0]]["image"] == "sock-1"
     assert payloads[FIRST[-1]]["image"] == "sock-2"
     assert labels_of(payloads, SECOND) == {"sock-2"}
+
+
+@pytest.fixture(scope="module")
+def blank_class_model(tmp_path_factory) -> Path:
+    """The colour model with classes red, green and Blank: a blue room is Blank."""
+    return build_colour_model(tmp_path_factory.mktemp("blank-model") / "colour", classes=("red", "green", "Blank"))
+
+
+def blue_room_red_card(kind: str) -> np.ndarray:
+    """A blue room, and a red card held close: it fills the frame, as the model needs to see it."""
+    return np.full((64, 96, 3), (0, 0, 230) if kind == CARD else (230, 0, 0), np.uint8)
+
+
+def test_with_a_blank_class_the_model_says_when_a_sock_is_in_view(blank_class_model):
+    payloads = run_script(blank_class_model, draw=blue_room_red_card)
+    assert labels_of(payloads, FIRST) == labels_of(payloads, SECOND) == {"sock-1"}
+    # No second of learning: the model knows the empty room from the first frame.
+    assert [p["image"] for p in payloads[:FIRST.start]] == ["Blank"] * FIRST.start
+
+
+def test_with_a_blank_class_a_frames_probability_is_how_sure_the_model_is_of_its_label(blank_class_model):
+    payloads = run_script(blank_class_model, draw=blue_room_red_card)
+    empty, held = payloads[0], payloads[FIRST.start + 5]
+    assert 50 < empty["probability"] < 100 and empty["top"] == [{"label": "Blank", "probability": empty["probability"]}]
+    assert 50 < held["probability"] < 100
