@@ -350,7 +350,8 @@ class EdgeLoop:
                           runtime=loaded.classifier.runtime.name if loaded else "",
                           camera=camera, fps=self.rate.rate, uptime_seconds=time.time() - self.started_at,
                           classified=self.classified, latest=self.latest,
-                          outputs=tuple(OutputStatus.of(p) for p in self.publishers), model=model)
+                          outputs=tuple(OutputStatus.of(p) for p in self.publishers), model=model,
+                          match=self.open_set.status() if self.open_set else None)
 
     def metrics(self) -> str:
         return prometheus_text(self.status(), self.times)

@@ -26,6 +26,7 @@ from socksort.contract import BLANK_LABEL
 from socksort.edge_lambda.background import Background, BackgroundSettings, shrink
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Threshold
+from socksort.edge_lambda.status import MatchStatus
 from socksort.schema import Guess
 
 # OpenCV is imported inside the functions that use it.
@@ -72,6 +73,14 @@ class OpenSet:
 
     def flush(self) -> list[tuple[object, str]]:
         return self.matcher.flush()
+
+    def status(self) -> MatchStatus:
+        matcher = self.matcher
+        fixed = matcher.threshold.fixed
+        return MatchStatus(showings=len(matcher.showings),
+                           pairs=sum(s.partner is not None for s in matcher.showings) // 2,
+                           ghosts=matcher.ghosts, holding=matcher.holding, learning=self.learning,
+                           threshold="calibrated" if fixed is None else f"{fixed:g}")
 
     def drawn(self, result: Classification) -> Classification:
         """What the live page shows for the newest frame: the open showing's label once

@@ -126,11 +126,13 @@ class ShowingMatcher(Generic[T]):
     @property
     def open_label(self) -> str | None:
         """The label of the showing in view if already decided (a long showing), else None."""
-        return self._open.label if self._open else None
+        current = self._open   # read once: the status is asked from other threads
+        return current.label if current else None
 
     @property
     def holding(self) -> int:
-        return len(self._open.held) if self._open else 0
+        current = self._open
+        return len(current.held) if current else 0
 
     def add(self, obs: Observation[T]) -> list[tuple[T, str]]:
         current = self._open

@@ -62,6 +62,21 @@ class ModelStatus:
 
 
 @dataclass(frozen=True)
+class MatchStatus:
+    """``--match``: the camera session's showings so far."""
+
+    showings: int = 0             # decided showings (ghosts not counted)
+    pairs: int = 0                # showings matched two by two
+    ghosts: int = 0               # runs of sock frames too short to be a showing
+    holding: int = 0              # frames held while the showing in view is undecided
+    learning: bool = False        # still learning the empty scene: nothing counts as a sock yet
+    threshold: str = "calibrated"  # or the fixed similarity, as given
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class EdgeStatus:
     device: str
     backbone: str            # empty until the model is loaded
@@ -73,6 +88,7 @@ class EdgeStatus:
     latest: Prediction | None
     outputs: tuple[OutputStatus, ...]
     model: ModelStatus = ModelStatus()
+    match: MatchStatus | None = None   # None without --match
 
     @property
     def problems(self) -> list[str]:
@@ -107,4 +123,5 @@ class EdgeStatus:
             "classified": self.classified,
             "latest": self.latest.to_dict() if self.latest else None,
             "outputs": [out.to_dict() for out in self.outputs],
+            **({"match": self.match.to_dict()} if self.match else {}),
         }

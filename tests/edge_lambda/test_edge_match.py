@@ -45,8 +45,9 @@ def truth(show) -> dict:
 
 
 @pytest.fixture(scope="module")
-def published(show, truth, efficientnet, tmp_path_factory) -> list[Prediction]:
-    """Every prediction ``socksort edge --match`` published for the show, in frame order."""
+def edge_run(show, truth, efficientnet, tmp_path_factory) -> tuple[list[Prediction], dict]:
+    """Every prediction ``socksort edge --match`` published for the show, in frame order, and
+    the final status it printed."""
     from socksort.stack.mosquitto import Mosquitto
 
     broker = Mosquitto(tmp_path_factory.mktemp("match-mosquitto"), port=free_port())
@@ -63,7 +64,12 @@ def published(show, truth, efficientnet, tmp_path_factory) -> list[Prediction]:
         broker.stop()
     predictions = sorted((Prediction.from_json(p) for p in payloads), key=lambda p: p.seq)
     assert [p.seq for p in predictions] == list(range(truth["frames"]))
-    return predictions
+    return predictions, json.loads(ran.stdout)
+
+
+@pytest.fixture(scope="module")
+def published(edge_run) -> list[Prediction]:
+    return edge_run[0]
 
 
 def held_labels(published, showing) -> set[str]:
@@ -101,6 +107,11 @@ def test_frames_with_no_sock_in_view_are_published_as_blank(published, truth):
 
 def test_each_frame_says_its_label_alone_in_its_top_list(published):
     assert all([(g.label, g.probability) for g in p.top] == [(p.image, p.probability)] for p in published)
+
+
+def test_the_final_status_counts_the_sessions_showings_and_pairs(edge_run):
+    assert edge_run[1]["match"] == {"showings": 4, "pairs": 1, "ghosts": 0, "holding": 0, "learning": False,
+                                    "threshold": "calibrated"}
 
 
 def test_matching_on_the_mxnet_runtime_is_refused_in_one_line(efficientnet, show):
