@@ -17,7 +17,7 @@ from socksort.config import option
 from socksort.edge_lambda import fleet_kafka, framewire
 from socksort.edge_lambda.camera import CameraConfig, ThinCamera
 from socksort.edge_lambda.cli import optional
-from socksort.edge_lambda.worker import status_topic
+from socksort.edge_lambda.worker import inference, status_topic
 from socksort.edge_lambda.worker.consumer import Worker, WorkerConfig
 from socksort.errors import UserError
 
@@ -105,6 +105,9 @@ def _register_worker(commands) -> None:
            help="HOST:PORT for /healthz and /metrics, or 'none' (default: a free port on 127.0.0.1)")
     option(p, "--threads", env="SOCKSORT_THREADS", type=config.positive_int,
            help="inference threads (default: all cores)")
+    option(p, "--runtime", env="SOCKSORT_RUNTIME", type=config.one_of(*inference.RUNTIMES), default="onnx",
+           help="onnx, or onnx-int8: the model folder's model.int8.onnx (socksort quantize), faster on "
+                "CPUs with fast 8-bit arithmetic")
     option(p, "--threshold", env="SOCKSORT_THRESHOLD", type=config.percent, default=0.0,
            help="below this probability (percent) a frame counts as Blank")
     option(p, "--top-k", env="SOCKSORT_TOP_K", type=config.positive_int, default=3,
@@ -143,7 +146,7 @@ def worker_command(args) -> int:
     worker = Worker(WorkerConfig(
         bootstrap=args.bootstrap or fleet_kafka.default_bootstrap(), model=args.model, models=args.models,
         max_batch=args.max_batch, max_lag=args.max_lag, max_bytes=args.max_bytes, http=http,
-        threads=args.threads, threshold=args.threshold, top_k=args.top_k))
+        threads=args.threads, threshold=args.threshold, top_k=args.top_k, runtime=args.runtime))
     worker.start()
     worker.run(stop_on_sigterm=True)
     snap = worker.metrics.snapshot()

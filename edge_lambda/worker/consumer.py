@@ -58,6 +58,7 @@ class WorkerConfig:
     threads: int | None = None
     threshold: float = 0.0
     top_k: int = 3
+    runtime: str = "onnx"         # or "onnx-int8": the folder's model.int8.onnx (socksort quantize)
     follow_deploys: bool = True        # with `models`: switch when another model is deployed
     poll_s: float = 0.2
     publish_status: bool = True        # snapshots on socksort_worker_status for `socksort workers`
@@ -319,7 +320,7 @@ class Worker:
             if current is None:
                 raise UserError(f"model store {cfg.models} holds no model yet (train one with --models)")
             folder = current.folder
-        model = inference.load(folder, cfg.threads, cfg.threshold, cfg.top_k)
+        model = inference.load(folder, cfg.threads, cfg.threshold, cfg.top_k, cfg.runtime)
         self.metrics.model = model.id
         self.log(f"model {model.id or folder} ({model.card.backbone}, {len(model.card.classes)} classes)"
                  + ("" if model.max_batch > 1 else "; its ONNX input takes one frame, so frames run one by one"))

@@ -29,9 +29,13 @@ class LoadedModel:
     max_batch: int          # what one session run takes (1 for a fixed-batch export)
 
 
-def load(folder: Path, threads: int | None = None, threshold: float = 0.0, top_k: int = 3) -> LoadedModel:
+RUNTIMES = ("onnx", "onnx-int8")   # a worker batches frames: ONNX Runtime only
+
+
+def load(folder: Path, threads: int | None = None, threshold: float = 0.0, top_k: int = 3,
+         runtime_kind: str = "onnx") -> LoadedModel:
     card = modelcard.load(folder)
-    runtime = runtimes.load(folder, card, "onnx", threads)
+    runtime = runtimes.load(folder, card, runtime_kind, threads)
     return LoadedModel(Path(folder), card, card.id, Classifier(card, runtime, threshold, top_k),
                        runtime.max_batch)
 

@@ -10,6 +10,7 @@ import pytest
 from socksort import modelcard
 from socksort.edge_lambda import runtimes
 from socksort.edge_lambda.classify import Classifier
+from socksort.edge_lambda.worker import inference
 from socksort.errors import UserError
 
 from edge_fixtures import CLASSES, COLOURS
@@ -64,3 +65,15 @@ def test_the_edge_command_refuses_the_int8_runtime_without_model_int8_onnx_in_on
     assert result.stderr.strip().splitlines() == [
         f"socksort: error: model folder {colour_model} has no model.int8.onnx (needed by --runtime onnx-int8): "
         f"make it with socksort quantize {colour_model} --calibration PHOTOS, or train with --int8"]
+
+
+def test_a_fleet_worker_loads_the_int8_model_when_asked(int8_colour_model):
+    model = inference.load(int8_colour_model, runtime_kind="onnx-int8")
+    assert model.classifier.runtime.name == "onnx-int8"
+    decided = inference.classify_batch(model, [solid(COLOURS[c]) for c in CLASSES])
+    assert [d.label for d in decided] == list(CLASSES)
+
+
+def test_a_fleet_worker_refuses_the_int8_runtime_without_model_int8_onnx(colour_model):
+    with pytest.raises(UserError, match="has no model.int8.onnx"):
+        inference.load(colour_model, runtime_kind="onnx-int8")
