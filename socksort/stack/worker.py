@@ -49,6 +49,10 @@ class ConnectWorker(processes.Launcher):
     # Names the Connect cluster; its config, offset and status topics are
     # <group_id>-configs|offsets|status, so two groups on one Kafka stay apart.
     group_id: str = GROUP_ID
+    # How long a source task's transaction may stay open (its producers' transaction.timeout.ms);
+    # None keeps Kafka's 60 s, which is also how long a crashed task's open transaction holds back
+    # the topics after it (a test that crashes workers on purpose may shorten it).
+    transaction_timeout_ms: int | None = None
 
     what = "the Connect worker"
     stop_timeout = 30.0
@@ -88,6 +92,8 @@ class ConnectWorker(processes.Launcher):
             "config.providers": "file",
             "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
             "scheduled.rebalance.max.delay.ms": 0,
+            **({"producer.transaction.timeout.ms": self.transaction_timeout_ms}
+               if self.transaction_timeout_ms is not None else {}),
         }
 
     def start(self, timeout: float = 180) -> "ConnectWorker":

@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 MESSAGES = 4000
 RATE = 400  # per second: the stream is still flowing when the worker dies and while it is down
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 @contextlib.contextmanager
@@ -35,8 +36,10 @@ def _own_bridge(stack, broker, workdir, exactly_once: bool = True):
     mqtt_topic, kafka_topic = f"resilience/{run}", f"resilience_{run}"
     config = connector.mqtt_source_config(broker.host, broker.port, broker.username, broker.password,
                                           mqtt_topic=mqtt_topic, kafka_topic=kafka_topic)
+    # A short transaction timeout: the killed worker's open transaction is aborted in seconds,
+    # not Kafka's 60 (what survives the crash does not depend on how long that takes).
     worker = ConnectWorker(workdir, stack.bootstrap_servers, port=free_port(), exactly_once=exactly_once,
-                           group_id=f"resilience-{run}")
+                           group_id=f"resilience-{run}", transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
     worker.die_with_parent = True
     try:
         worker.start()
