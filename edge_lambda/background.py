@@ -40,7 +40,7 @@ class BackgroundSettings:
 
 class Background:
     """Feed it every frame with :meth:`observe`; it answers None while learning, then
-    whether the frame shows something, and :meth:`mask` says where."""
+    whether the frame shows something, and ``last_mask`` says where."""
 
     def __init__(self, settings: BackgroundSettings = BackgroundSettings()):
         self.settings = settings.validate()
@@ -48,6 +48,7 @@ class Background:
         self._first_ts: int | None = None
         self.image: np.ndarray | None = None     # SIDE-wide float32 BGR, once learned
         self._noise: np.ndarray | None = None
+        self.last_mask: np.ndarray | None = None  # the foreground of the frame :meth:`observe` saw last
 
     @property
     def learned(self) -> bool:
@@ -58,17 +59,11 @@ class Background:
         if self.image is None:
             self._learn(small, ts_ms)
             return None
-        found = self._foreground(small)
+        found = self.last_mask = self._foreground(small)
         something = bool(found.mean() >= self.settings.min_share)
         if not something:
             self.image += ADAPT * (small - self.image)
         return something
-
-    def mask(self, frame_bgr: np.ndarray) -> np.ndarray | None:
-        """SIDE-wide bool mask of the frame's foreground, or None before the background is learned."""
-        if self.image is None:
-            return None
-        return self._foreground(shrink(frame_bgr))
 
     def _learn(self, small: np.ndarray, ts_ms: int) -> None:
         self._first_ts = ts_ms if self._first_ts is None else self._first_ts

@@ -62,14 +62,13 @@ class OpenSet:
         return not self.blank_class and not self.background.learned
 
     def observe(self, item, image: np.ndarray, ts_ms: int, result: Classification) -> list[tuple[object, str]]:
-        empty_scene = self.background.observe(image, ts_ms)
-        sock = result.label != BLANK_LABEL if self.blank_class else bool(empty_scene)
-        sample, share = None, 0.0
+        something = self.background.observe(image, ts_ms)
+        sock = result.label != BLANK_LABEL if self.blank_class else bool(something)
+        sample = None
         if sock:
-            mask = self.background.mask(image)
-            share = float(mask.mean()) if mask is not None else 1.0
+            mask = self.background.last_mask
             sample = Sample(image, sock_box(mask, image.shape[1], image.shape[0]), mask)
-        return self.matcher.add(Observation(item, ts_ms, sock, sample, share))
+        return self.matcher.add(Observation(item, ts_ms, sock, sample))
 
     def flush(self) -> list[tuple[object, str]]:
         return self.matcher.flush()

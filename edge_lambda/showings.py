@@ -82,7 +82,6 @@ class Observation(Generic[T]):
     ts_ms: int
     sock: bool                    # a sock is in view
     sample: Any = None            # material for the showing's look (an image and where the sock is)
-    share: float = 0.0            # how much of the frame the sock fills: fuller frames make better samples
 
 
 @dataclass
@@ -103,7 +102,7 @@ class _Open:
     sock_frames: int = 0
     first_ts: int = 0
     last_sock_ts: int = 0
-    samples: list = field(default_factory=list)     # (position among sock frames, share, sample)
+    samples: list = field(default_factory=list)     # (position among sock frames, sample)
     stride: int = 1
     label: str | None = None                        # decided early when the showing outgrew max_held
     showing: Showing | None = None
@@ -175,7 +174,7 @@ class ShowingMatcher(Generic[T]):
         position = current.sock_frames - 1
         if position % current.stride:
             return
-        current.samples.append((position, obs.share, obs.sample))
+        current.samples.append((position, obs.sample))
         if len(current.samples) >= 2 * self.settings.samples + 2:
             current.stride *= 2
             current.samples = [s for s in current.samples if s[0] % current.stride == 0]
@@ -189,7 +188,7 @@ class ShowingMatcher(Generic[T]):
         last = current.sock_frames
         middle = [s for s in kept if 0.2 * last <= s[0] < 0.8 * last] or kept
         picks = np.linspace(0, len(middle) - 1, min(self.settings.samples, len(middle))).round().astype(int)
-        return [middle[i][2] for i in sorted(set(picks.tolist()))]
+        return [middle[i][1] for i in sorted(set(picks.tolist()))]
 
     def _close(self) -> list[tuple[T, str]]:
         current, self._open = self._open, None
