@@ -83,22 +83,11 @@ def register(commands) -> None:
     option(p, "--match", env="SOCKSORT_MATCH", type=config.yes_no, default=False, nargs="?", const=True,
            metavar="yes|no", help="open set: no trained sock classes needed; label each showing sock-1, "
                                    "sock-2, ... and give two showings that look alike one label")
-    option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(similarity), default=None,
-           help="with --match, the similarity (-1 to 1) two showings need to be a pair; default: "
+    option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
+           default=None, help="with --match, the similarity (-1 to 1) two showings need to be a pair; default: "
                 "calibrated on the session's own showings")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=edge_command)
-
-
-def similarity(text: str) -> float:
-    """A cosine similarity, -1 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not -1.0 <= value <= 1.0:
-        raise ValueError("must be between -1 and 1")
-    return value
 
 
 def store_folder(text: str) -> Path:

@@ -146,6 +146,17 @@ def fraction(text: str) -> float:
     return value
 
 
+def similarity(text: str) -> float:
+    """A cosine similarity, -1 to 1 (what ``match`` and ``edge --match`` compare looks by)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not -1.0 <= value <= 1.0:
+        raise ValueError("must be between -1 and 1 (a cosine similarity)")
+    return value
+
+
 def percent(text: str) -> float:
     """A probability in percent, 0-100, as the seed published them."""
     try:

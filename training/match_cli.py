@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from socksort import images
-from socksort.config import existing_dir, option
+from socksort.config import existing_dir, option, similarity
 from socksort.errors import UserError
 from socksort.training import look
 from socksort.training.match import Matching, cosine_similarities, pair_up
@@ -20,21 +20,11 @@ def register(commands) -> None:
     # Paths stay strings: they are printed back exactly as given.
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos, one sock each")
     option(parser, "--model", type=existing_dir, help="a trained model folder whose features to use")
-    option(parser, "--min-similarity", type=_similarity, default=None,
+    option(parser, "--min-similarity", type=similarity, default=None,
            help="leave single any photo less similar than this to every photo still free (-1 to 1)")
     parser.add_argument("--json", action="store_true",
                         help='{"pairs": [{"a", "b", "similarity", "weak", "runner_up"}], "single": [...]}')
     parser.set_defaults(func=_match)
-
-
-def _similarity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not -1.0 <= value <= 1.0:
-        raise ValueError("must be between -1 and 1 (a cosine similarity)")
-    return value
 
 
 def _match(args) -> int:
