@@ -65,15 +65,34 @@ class Threshold:
     prior_weight: float = 10.0
     floor: float = 0.5
 
-    def value(self, others: list[float]) -> float:
+    def value(self, spread: "Spread") -> float:
         if self.fixed is not None:
             return self.fixed
-        n = len(others)
         w = self.prior_weight
-        mean = (w * self.prior_mean + sum(others)) / (w + n)
-        second = (w * (self.prior_std ** 2 + self.prior_mean ** 2) + sum(x * x for x in others)) / (w + n)
+        mean = (w * self.prior_mean + spread.total) / (w + spread.count)
+        second = (w * (self.prior_std ** 2 + self.prior_mean ** 2) + spread.squares) / (w + spread.count)
         std = float(np.sqrt(max(second - mean * mean, 1e-6)))
         return max(self.floor, mean + self.sigmas * std)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Similarities between showings, as their count, sum and sum of squares: kept as showings
+    close instead of recomputing every earlier pair at each decision."""
+    count: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+
+    @classmethod
+    def of(cls, similarities) -> "Spread":
+        values = [float(x) for x in similarities]
+        return cls(len(values), sum(values), sum(x * x for x in values))
+
+    def __add__(self, other: "Spread") -> "Spread":
+        return Spread(self.count + other.count, self.total + other.total, self.squares + other.squares)
+
+    def __sub__(self, other: "Spread") -> "Spread":
+        return Spread(self.count - other.count, self.total - other.total, self.squares - other.squares)
 
 
 @dataclass(frozen=True)
@@ -89,23 +108,17 @@ class Showing:
     number: int                   # 1, 2, ... in order of closing
     label: str
     look: np.ndarray | None
-    frames: int
     partner: int | None = None    # the number of the showing it was matched with
-    similarity: float | None = None
-    first_ts: int = 0
-    last_ts: int = 0
 
 
 @dataclass
 class _Open:
     held: list = field(default_factory=list)        # Observations not yet published
     sock_frames: int = 0
-    first_ts: int = 0
     last_sock_ts: int = 0
     samples: list = field(default_factory=list)     # (position among sock frames, sample)
     stride: int = 1
     label: str | None = None                        # decided early when the showing outgrew max_held
-    showing: Showing | None = None
 
 
 class ShowingMatcher(Generic[T]):
@@ -121,6 +134,8 @@ class ShowingMatcher(Generic[T]):
         # One camera's sessions share their numbers, so a later session never reuses a label.
         self._numbers = numbers if numbers is not None else itertools.count(1)
         self._open: _Open | None = None
+        # The session's spread: its showings' similarities to each other, its pairs left out.
+        self._spread = Spread()
 
     @property
     def open_label(self) -> str | None:
@@ -138,7 +153,7 @@ class ShowingMatcher(Generic[T]):
         if current is None:
             if not obs.sock:
                 return [(obs.item, BLANK_LABEL)]
-            current = self._open = _Open(first_ts=obs.ts_ms)
+            current = self._open = _Open()
         if obs.sock:
             return self._add_sock(current, obs)
         if obs.ts_ms - current.last_sock_ts >= self.settings.end_gap_ms:
@@ -204,32 +219,30 @@ class ShowingMatcher(Generic[T]):
 
     def _decide(self, current: _Open) -> Showing:
         look = self.look_of(self._chosen_samples(current))
-        showing = Showing(number=len(self.showings) + 1, label="", look=look, frames=current.sock_frames,
-                          first_ts=current.first_ts, last_ts=current.last_sock_ts)
-        partner, similarity = self._best_partner(look)
+        showing = Showing(number=len(self.showings) + 1, label="", look=look)
+        partner = self._best_partner(look) if look is not None else None
         if partner is not None:
-            showing.label, showing.partner, showing.similarity = partner.label, partner.number, similarity
-            partner.partner, partner.similarity = showing.number, similarity
+            showing.label, showing.partner, partner.partner = partner.label, partner.number, showing.number
         else:
             showing.label = f"{LABEL_PREFIX}{next(self._numbers)}"
         self.showings.append(showing)
-        current.label, current.showing = showing.label, showing
+        current.label = showing.label
         return showing
 
-    def _best_partner(self, look: np.ndarray | None) -> tuple[Showing | None, float]:
-        if look is None:
-            return None, 0.0
+    def _best_partner(self, look: np.ndarray) -> Showing | None:
+        """The most similar earlier unmatched showing, if it clears the threshold; the spread
+        takes in ``look``'s similarities to every earlier showing but that partner."""
         earlier = [s for s in self.showings if s.look is not None]
-        # The session's spread: its showings' similarities to each other, its pairs left out.
-        others = [float(a.look @ b.look) for i, a in enumerate(earlier) for b in earlier[i + 1:]
-                  if a.partner != b.number]
-        free = [s for s in earlier if s.partner is None]
-        if not free:
-            return None, 0.0
-        scores = [float(look @ s.look) for s in free]
-        best = int(np.argmax(scores))
-        others += [float(look @ s.look) for s in earlier if s is not free[best]]
-        if scores[best] >= self.threshold.value(others):
-            return free[best], scores[best]
-        return None, scores[best]
+        similarities = [float(look @ s.look) for s in earlier]
+        free = [i for i, s in enumerate(earlier) if s.partner is None]
+        best = max(free, key=lambda i: similarities[i], default=None)   # the first of equals
+        if best is None:
+            self._spread += Spread.of(similarities)
+            return None
+        others = self._spread + Spread.of(similarities[:best] + similarities[best + 1:])
+        if similarities[best] >= self.threshold.value(others):
+            self._spread = others
+            return earlier[best]
+        self._spread += Spread.of(similarities)
+        return None
 

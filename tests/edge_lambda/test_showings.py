@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Threshold
+from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Spread, Threshold
 
 FRAME_MS = 100
 
@@ -155,17 +155,17 @@ def test_a_showing_without_samples_is_never_matched():
 
 
 def test_a_fixed_threshold_is_used_as_given():
-    assert Threshold(fixed=0.8).value([0.1, 0.2]) == 0.8
+    assert Threshold(fixed=0.8).value(Spread.of([0.1, 0.2])) == 0.8
 
 
 def test_the_calibrated_threshold_rises_with_how_alike_the_sessions_socks_are():
-    alike, unlike = Threshold().value([0.85] * 40), Threshold().value([0.3] * 40)
+    alike, unlike = Threshold().value(Spread.of([0.85] * 40)), Threshold().value(Spread.of([0.3] * 40))
     assert alike > 0.85 > unlike
 
 
 def test_the_calibrated_threshold_starts_from_its_prior_with_no_showings_yet():
     prior = Threshold(prior_mean=0.6, prior_std=0.1, sigmas=2.0, floor=0.0)
-    assert prior.value([]) == pytest.approx(0.8)
+    assert prior.value(Spread()) == pytest.approx(0.8)
 
 
 @pytest.mark.parametrize("bad", [MatchSettings(end_gap_ms=0), MatchSettings(min_frames=0),
@@ -173,3 +173,11 @@ def test_the_calibrated_threshold_starts_from_its_prior_with_no_showings_yet():
 def test_settings_that_cannot_work_are_refused(bad):
     with pytest.raises(ValueError):
         ShowingMatcher(lambda samples: None, bad)
+
+
+def test_the_calibration_counts_every_pair_of_showings_but_the_matched_ones():
+    show = Show(threshold=Threshold()).sock(RED, 5).blank(4).sock(RED_AGAIN, 5).blank(4).sock(BLUE, 5).blank(4)
+    assert show.runs() == ["sock-1", "sock-1", "sock-2"]
+    spread = show.matcher._spread
+    assert spread.count == 2   # blue with each red; the reds' own similarity, a pair, left out
+    assert spread.total == pytest.approx(float(BLUE @ RED + BLUE @ RED_AGAIN))
