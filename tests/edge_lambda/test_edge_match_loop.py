@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from edge_fixtures import build_colour_model
 
-from socksort.edge_lambda.loop import EdgeConfig, run_edge
+from socksort.edge_lambda.loop import EdgeConfig, EdgeLoop
 from socksort.edge_lambda.sources import Source
 
 EMPTY, CARD = "empty", "card"
@@ -70,23 +70,14 @@ class Kept:
 
 
 def run_script(colour_model, swap_at: int | None = None, draw=frame) -> list[dict]:
-    kept, edges = Kept(), []
+    kept = Kept()
 
     def on_frame(i: int) -> None:
         if i == swap_at:
-            edge = edges[0]
             edge._use(edge._load_model(colour_model))   # as the store follower hands a new model over
 
-    source = Scripted(on_frame, draw)
-
-    def start(config):
-        from socksort.edge_lambda.loop import EdgeLoop
-        edge = EdgeLoop(config, publishers=[kept], source=source, log=lambda text: None)
-        edges.append(edge)
-        return edge
-
     config = EdgeConfig(model=colour_model, source="scripted", unthrottled=True, match=True, greengrass=False)
-    edge = start(config)
+    edge = EdgeLoop(config, publishers=[kept], source=Scripted(on_frame, draw), log=lambda text: None)
     edge.start()
     try:
         edge.run()
