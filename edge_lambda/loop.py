@@ -17,7 +17,6 @@ nobody receives.
 
 from __future__ import annotations
 
-import itertools
 import socket
 import sys
 import threading
@@ -30,6 +29,7 @@ from socksort import modelcard
 from socksort.config import HostPort, MqttUrl
 from socksort.contract import BLANK_LABEL, MQTT_TOPIC
 from socksort.edge_lambda import annotate, runtimes, signals
+from socksort.edge_lambda.album import Album
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
@@ -105,7 +105,8 @@ class EdgeLoop:
         self.loaded: Loaded | None = None     # swapped whole, between two frames
         self.follower: StoreFollower | None = None
         self.open_set: OpenSet | None = None   # with --match: the session's showings, per model
-        self._sock_numbers = itertools.count(1)   # sock-<n> across the sessions, drawn on the inference thread
+        # The showings of every --match session, their crops and corrections; numbers go on across sessions.
+        self.album = Album() if config.match else None
         self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
@@ -156,7 +157,8 @@ class EdgeLoop:
             publisher.log = publisher.log or self.log
             publisher.start()
         if cfg.http is not None:
-            self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics, self.raw_frame).start()
+            self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics, self.raw_frame,
+                                       album=self.album).start()
             self.log(f"live page on {self.http.url}/")
         if cfg.fifo is not None:
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
@@ -208,8 +210,7 @@ class EdgeLoop:
             # labels go on from the last one's so the pipeline never counts two socks as one.
             earlier = self.open_set
             self.open_set = OpenSet(loaded.classifier, threshold=Threshold(fixed=self.config.match_threshold),
-                                    background=earlier.background if earlier else None,
-                                    numbers=self._sock_numbers)
+                                    background=earlier.background if earlier else None, album=self.album)
         self.loaded = loaded
         card = loaded.card
         self.log(f"model {card.id or loaded.folder} {card.backbone} ({len(card.classes)} classes) "

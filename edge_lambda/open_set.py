@@ -23,9 +23,11 @@ from typing import Iterator
 import numpy as np
 
 from socksort.contract import BLANK_LABEL
+from socksort.edge_lambda.album import Album
+from socksort.edge_lambda.annotate import encode_jpeg
 from socksort.edge_lambda.background import Background, BackgroundSettings, shrink
 from socksort.edge_lambda.classify import Classification, Classifier
-from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Threshold
+from socksort.edge_lambda.showings import MatchSettings, Observation, Showing, ShowingMatcher, Threshold
 from socksort.edge_lambda.status import MatchStatus
 from socksort.schema import Guess
 
@@ -35,6 +37,7 @@ CROP_MARGIN = 1.1        # the crop's side, as a share of the sock's larger side
 UNDECIDED = "sock ?"      # drawn while a showing is in view and not yet matched
 COLOUR_WEIGHT = 0.25     # the colours' share of the look's cosine similarity
 HUE_BINS, SATURATION_BINS, VALUE_BINS = 12, 4, 4
+CROP_JPEG_QUALITY = 90   # the album's crops may become training photos (naming on the dashboard)
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,17 @@ class OpenSet:
 
     def __init__(self, classifier: Classifier, settings: MatchSettings = MatchSettings(),
                  threshold: Threshold = Threshold(), background: Background | None = None,
-                 numbers: Iterator[int] | None = None):
+                 album: Album | None = None):
+        """``album``: where each showing's crops are kept and corrections are made; the
+        camera's sessions share one, and with it their sock and showing numbers."""
         self.classifier = classifier
         self.blank_class = BLANK_LABEL in classifier.card.classes
         # The room does not change with the model: a later session keeps the learned scene.
         self.background = background or Background(BackgroundSettings())
-        self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, threshold, numbers)
+        self.album = album if album is not None else Album()
+        self.matcher: ShowingMatcher = ShowingMatcher(
+            self.look, settings, threshold, self.album.numbers, showing_numbers=self.album.showing_numbers,
+            lock=self.album.lock, on_decided=self._keep)
 
     @property
     def learning(self) -> bool:
@@ -89,6 +97,9 @@ class OpenSet:
             open_label = UNDECIDED
         label = open_label or BLANK_LABEL
         return Classification(label, result.probability, (Guess(label, result.probability),))
+
+    def _keep(self, showing: Showing, samples: list[Sample], started_ms: int) -> None:
+        self.album.add(showing, [encode_jpeg(crop(s), CROP_JPEG_QUALITY) for s in samples], started_ms)
 
     def look(self, samples: list[Sample]) -> np.ndarray | None:
         """A showing's look: its crops' (and their mirror images') mean pooled features and

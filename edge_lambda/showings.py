@@ -22,9 +22,10 @@ what it has, and its later frames stream out with its label as they come.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, ContextManager, Generic, Iterator, TypeVar
 
 import numpy as np
 
@@ -103,9 +104,9 @@ class Observation(Generic[T]):
     sample: Any = None            # material for the showing's look (an image and where the sock is)
 
 
-@dataclass
+@dataclass(eq=False)
 class Showing:
-    number: int                   # 1, 2, ... in order of closing
+    number: int                   # 1, 2, ... in order of deciding, unique across a camera's sessions
     label: str
     look: np.ndarray | None
     partner: int | None = None    # the number of the showing it was matched with
@@ -118,21 +119,35 @@ class _Open:
     last_sock_ts: int = 0
     samples: list = field(default_factory=list)     # (position among sock frames, sample)
     stride: int = 1
-    label: str | None = None                        # decided early when the showing outgrew max_held
+    showing: Showing | None = None                  # decided early when the showing outgrew max_held
+
+    @property
+    def label(self) -> str | None:
+        # Read through the showing: a correction (album.py) may relabel it while it is in view.
+        return self.showing.label if self.showing else None
 
 
 class ShowingMatcher(Generic[T]):
     """Feed observations in order with :meth:`add`; publish what it hands back, in order."""
 
     def __init__(self, look: Callable[[list], np.ndarray | None], settings: MatchSettings = MatchSettings(),
-                 threshold: Threshold = Threshold(), numbers: Iterator[int] | None = None):
+                 threshold: Threshold = Threshold(), numbers: Iterator[int] | None = None, *,
+                 showing_numbers: Iterator[int] | None = None, lock: ContextManager | None = None,
+                 on_decided: Callable[[Showing, list, int], None] | None = None):
+        """``on_decided(showing, samples, started_ms)`` hears of each showing as it is decided
+        (the album keeps its crops); ``lock`` is held while a showing is decided, so a
+        correction from another thread never lands halfway through a match."""
         self.look_of = look
         self.settings = settings.validate()
         self.threshold = threshold
         self.showings: list[Showing] = []
         self.ghosts = 0
-        # One camera's sessions share their numbers, so a later session never reuses a label.
+        # One camera's sessions share their numbers, so a later session never reuses a label
+        # (nor a showing number, which corrections name across sessions).
         self._numbers = numbers if numbers is not None else itertools.count(1)
+        self._showing_numbers = showing_numbers if showing_numbers is not None else itertools.count(1)
+        self._lock = lock if lock is not None else contextlib.nullcontext()
+        self._on_decided = on_decided
         self._open: _Open | None = None
         # The session's spread: its showings' similarities to each other, its pairs left out.
         self._spread = Spread()
@@ -218,15 +233,19 @@ class ShowingMatcher(Generic[T]):
         return [(held.item, label if i <= last_sock else BLANK_LABEL) for i, held in enumerate(current.held)]
 
     def _decide(self, current: _Open) -> Showing:
-        look = self.look_of(self._chosen_samples(current))
-        showing = Showing(number=len(self.showings) + 1, label="", look=look)
-        partner = self._best_partner(look) if look is not None else None
-        if partner is not None:
-            showing.label, showing.partner, partner.partner = partner.label, partner.number, showing.number
-        else:
-            showing.label = f"{LABEL_PREFIX}{next(self._numbers)}"
-        self.showings.append(showing)
-        current.label = showing.label
+        samples = self._chosen_samples(current)
+        look = self.look_of(samples)
+        with self._lock:
+            showing = Showing(number=next(self._showing_numbers), label="", look=look)
+            partner = self._best_partner(look) if look is not None else None
+            if partner is not None:
+                showing.label, showing.partner, partner.partner = partner.label, partner.number, showing.number
+            else:
+                showing.label = f"{LABEL_PREFIX}{next(self._numbers)}"
+            self.showings.append(showing)
+            current.showing = showing
+        if self._on_decided is not None:
+            self._on_decided(showing, samples, current.held[0].ts_ms if current.held else 0)
         return showing
 
     def _best_partner(self, look: np.ndarray) -> Showing | None:

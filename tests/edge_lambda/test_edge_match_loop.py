@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from edge_fixtures import build_colour_model
@@ -69,7 +70,8 @@ class Kept:
         pass
 
 
-def run_script(colour_model, swap_at: int | None = None, draw=frame) -> list[dict]:
+def scripted_edge(colour_model, swap_at: int | None = None, draw=frame) -> tuple[EdgeLoop, Kept]:
+    """The edge run over SCRIPT, stopped: the loop (its album) and what it published."""
     kept = Kept()
 
     def on_frame(i: int) -> None:
@@ -83,6 +85,11 @@ def run_script(colour_model, swap_at: int | None = None, draw=frame) -> list[dic
         edge.run()
     finally:
         edge.stop(0)
+    return edge, kept
+
+
+def run_script(colour_model, swap_at: int | None = None, draw=frame) -> list[dict]:
+    _, kept = scripted_edge(colour_model, swap_at, draw)
     return sorted(kept.payloads, key=lambda p: p["seq"])
 
 
@@ -95,6 +102,20 @@ def test_two_showings_of_one_card_share_a_label(colour_model):
     assert labels_of(payloads, FIRST) == labels_of(payloads, SECOND) == {"sock-1"}
     empty = [p["image"] for p in payloads if p["seq"] not in FIRST and p["seq"] not in SECOND]
     assert set(empty) == {"Blank"}
+
+
+def test_the_album_keeps_crops_of_the_card_from_both_showings(colour_model):
+    edge, _ = scripted_edge(colour_model)
+    entries = edge.album.entries()
+    assert [(e.label, e.crops > 0) for e in entries] == [("sock-1", True), ("sock-1", True)]
+    crop = cv2.imdecode(np.frombuffer(edge.album.crop(entries[1].number, 0), np.uint8), cv2.IMREAD_COLOR)
+    # The crop is the card and a margin of room, not the whole frame.
+    assert crop.shape[0] < 64 and crop.shape[1] < 96 and crop.mean() > 180
+
+
+def test_the_album_keeps_both_sessions_showings_across_a_model_swap(colour_model):
+    edge, _ = scripted_edge(colour_model, swap_at=SWAP_AT)
+    assert [(e.number, e.label) for e in edge.album.entries()] == [(1, "sock-1"), (2, "sock-2"), (3, "sock-2")]
 
 
 def test_a_model_swap_mid_showing_publishes_every_held_frame(colour_model):
