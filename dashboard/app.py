@@ -17,9 +17,11 @@ from pathlib import Path
 
 from socksort import contract, paths
 from socksort.config import HostPort, MqttUrl
-from socksort.dashboard import health
+from socksort.dashboard import corrections, health
+from socksort.dashboard.corrections import CorrectionLog
 from socksort.dashboard.fleet import FleetFeed
 from socksort.dashboard.raw import MqttFeed, RawTimeline
+from socksort.dashboard.socks import SocksApi
 from socksort.dashboard.sse import Hub, frame
 from socksort.dashboard.tables import PairTable, Showings
 from socksort.dashboard.teach.routes import TeachApi
@@ -47,6 +49,7 @@ class Settings:
     api_token: str | None = None    # every /api/ request must bring it as a bearer token
     auto_train: bool = False        # quick retrain when the dataset changes and uploads pause
     bootstrap: str | None = None    # Kafka, for the workers' status topic (None: no fleet panel)
+    corrections: Path | None = None  # the session's split/join/name (None: $SOCKSORT_HOME/dashboard/corrections.json)
 
 
 def teach_images_default() -> Path:
@@ -55,6 +58,10 @@ def teach_images_default() -> Path:
 
 def teach_models_default() -> Path:
     return paths.runtime_dir() / "teach" / "models"
+
+
+def corrections_default() -> Path:
+    return paths.runtime_dir() / "dashboard" / "corrections.json"
 
 
 class Dashboard:
@@ -87,6 +94,8 @@ class Dashboard:
         self._fleet_shown: dict | None = None
         self.teach = TeachApi(settings.images or teach_images_default(), settings.models or teach_models_default(),
                               edge_url=settings.edge_url, auto_train=settings.auto_train)
+        self.corrections = CorrectionLog(settings.corrections or corrections_default())
+        self.socks = SocksApi(settings.edge_url, self.corrections, self.teach.examples, changed=self._pairs_changed)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -120,10 +129,14 @@ class Dashboard:
                                    "frames": [f.compact() for f in self.timeline.frames()]})]
 
     def state(self) -> dict:
-        return {"now": _now_ms(), "pairs": self.pairs.snapshot(), "showings": self.showings.snapshot(),
+        return {"now": _now_ms(), "pairs": self.pair_rows(), "showings": self.showings.snapshot(),
                 "current": self.timeline.current(), "health": self.health.to_dict(),
                 "queries": {k: {"ok": ok, "detail": d} for k, (ok, d) in self.query_state.items()},
                 "stats": self.stats(), "fleet": self.fleet_view()}
+
+    def pair_rows(self) -> list[dict]:
+        """SOCK_PAIRS as the person corrected it (``corrections.py``)."""
+        return corrections.apply(self.corrections.items(), self.pairs.snapshot())
 
     def fleet_view(self) -> dict:
         """The thin cameras and inference workers reporting now (empty without Kafka)."""
@@ -160,6 +173,7 @@ class Dashboard:
                 lines = (done.stderr or done.stdout).strip().splitlines()
                 return False, lines[-1] if lines else f"socksort pairs --reset exited {done.returncode}"
             self._writers = writing_queries(self.settings.ksql_url, (contract.PAIRS, contract.SHOWINGS))
+            self.corrections.clear()
             self._restart_queries()
             return True, "new session started"
 
@@ -174,6 +188,7 @@ class Dashboard:
         if writers is None:
             return
         if self._writers is not None and writers != self._writers:
+            self.corrections.clear()   # they name the labels of the session that ended
             self._restart_queries()
         self._writers = writers
 
@@ -182,6 +197,9 @@ class Dashboard:
     def _pairs_restarted(self, _header) -> None:
         self.pairs.clear()
         self._pairs_reset_at = time.monotonic()
+        self._pairs_dirty = True
+
+    def _pairs_changed(self) -> None:
         self._pairs_dirty = True
 
     def _pair_row(self, row: dict) -> None:
@@ -214,7 +232,7 @@ class Dashboard:
             settled = time.monotonic() - self._pairs_reset_at >= self.SETTLE_AFTER_RESTART
             if self._pairs_dirty and settled:
                 self._pairs_dirty = False
-                self.hub.publish("pairs", {"rows": self.pairs.snapshot()}, state=True)
+                self.hub.publish("pairs", {"rows": self.pair_rows()}, state=True)
 
     def _health_loop(self) -> None:
         settings = self.settings

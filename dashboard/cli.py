@@ -11,7 +11,7 @@ from pathlib import Path
 
 from socksort.config import HostPort, host_port, http_url, mqtt_ca_option, mqtt_url, option, positive_float
 from socksort.dashboard import stack
-from socksort.dashboard.app import Dashboard, Settings, teach_images_default, teach_models_default
+from socksort.dashboard.app import Dashboard, Settings, teach_images_default, teach_models_default, corrections_default
 from socksort.dashboard.server import DashboardServer
 from socksort.dashboard.teach import auth
 from socksort.errors import UserError
@@ -55,6 +55,9 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
                 "(default $SOCKSORT_HOME/teach/images)")
     option(parser, "--models", env="SOCKSORT_TEACH_MODELS", type=Path,
            help="the teach API's model store (default $SOCKSORT_HOME/teach/models)")
+    option(parser, "--corrections", env="SOCKSORT_DASHBOARD_CORRECTIONS", type=Path,
+           help="where an open-set session's split, join and name corrections are kept "
+                "(default $SOCKSORT_HOME/dashboard/corrections.json)")
     option(parser, "--api-token", env=auth.TOKEN_ENV, type=_token,
            help="every /api/ request must send 'Authorization: Bearer TOKEN'; "
                 "required when --listen is not a loopback address")
@@ -79,6 +82,7 @@ def settings_from_args(args, report: dict | None = None):
         health_every=args.health_every,
         images=args.images or teach_images_default(),
         models=args.models or teach_models_default(),
+        corrections=args.corrections or corrections_default(),
         api_token=args.api_token or None,
         auto_train=args.auto_train,
         bootstrap=args.bootstrap or found["bootstrap_servers"],

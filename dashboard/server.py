@@ -8,6 +8,8 @@ Routes:
   GET  /api/live     everything the page shows, as one JSON object (also ``GET /api/state``
                      when the request's Accept asks for JSON and not a zip, as before)
   POST /api/session  a new sorting session (what ``socksort pairs --reset`` does)
+  *    /api/showings, /api/socks/...  an open-set session's showings, split, join and name
+                     (socksort.dashboard.socks)
   *    /api/...      the teach API (socksort.dashboard.teach.routes; README "Teach over HTTP")
   GET  /stream.mjpg  the edge function's annotated stream, relayed
   GET  /healthz      the dashboard itself answers
@@ -118,7 +120,8 @@ class Handler(BaseHTTPRequestHandler):
             query = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
             headers = {name.lower(): value for name, value in self.headers.items()}
             request = Request(self.command, path, query, headers, body.read, body.copy)
-            self._respond(self.server.dashboard.teach.handle(request))
+            socks = self.server.dashboard.socks
+            self._respond((socks if socks.handles(path) else self.server.dashboard.teach).handle(request))
         finally:
             body.drain()
 

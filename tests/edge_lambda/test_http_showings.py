@@ -10,43 +10,14 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
+from edge_album import pair_and_single, serve
 from edge_fixtures import get
-
-from socksort.config import HostPort
-from socksort.edge_lambda.album import Album
-from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
-from socksort.edge_lambda.showings import Showing
-from socksort.net import free_port
-
-
-def jpeg(value: int) -> bytes:
-    return cv2.imencode(".jpg", np.full((40, 40, 3), value, np.uint8))[1].tobytes()
-
-
-def add_showing(album: Album, label: str | None = None, partner: Showing | None = None) -> Showing:
-    """A decided showing, as the matcher hands it to the album: a new sock, or ``partner``'s pair."""
-    showing = Showing(next(album.showing_numbers), label or f"sock-{next(album.numbers)}", None)
-    if partner is not None:
-        showing.partner, partner.partner = partner.number, showing.number
-    album.add(showing, [jpeg(200), jpeg(60)], started_ms=1000 * showing.number)
-    return showing
-
-
-def serve(album: Album | None):
-    def unused():
-        raise AssertionError("not asked for here")
-
-    return EdgeHttpServer(HostPort("127.0.0.1", free_port()), JpegHub(), unused, unused, album=album).start()
 
 
 @pytest.fixture
 def edge():
     """An edge page whose album holds the pair sock-1 (showings 1 and 2) and the single sock-2 (3)."""
-    album = Album()
-    first = add_showing(album)
-    add_showing(album, "sock-1", partner=first)
-    add_showing(album)
-    server = serve(album)
+    server = serve(pair_and_single())
     yield server
     server.stop()
 
@@ -74,7 +45,7 @@ def test_a_crop_is_served_as_the_jpeg_the_album_keeps(edge):
     status, body = get(edge.url + "/showings/2/1.jpg")
     assert status == 200
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
-    assert image.shape == (40, 40, 3) and abs(int(image.mean()) - 60) <= 2
+    assert image.shape == (40, 40, 3) and abs(int(image.mean()) - 62) <= 2
 
 
 def test_a_crop_the_album_does_not_keep_is_404(edge):

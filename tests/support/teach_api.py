@@ -36,7 +36,8 @@ def teach_server(images: Path, models: Path, *, token: str | None = None, edge_u
     settings = Settings(listen=HostPort(host, free_port()), edge_url=edge_url or nowhere(),
                         ksql_url=nowhere(), connect_url=nowhere(),
                         mqtt_url=mqtt_url(f"mqtt://127.0.0.1:{free_port()}"), health_every=0.5,
-                        images=images, models=models, api_token=token, auto_train=auto_train)
+                        images=images, models=models, api_token=token, auto_train=auto_train,
+                        corrections=Path(images).parent / "corrections.json")
     dashboard, server, thread = start_dashboard(settings)
     try:
         yield Api(f"http://127.0.0.1:{server.server_address[1]}", token)
