@@ -13,6 +13,8 @@ const state = {
   showings: [],
   colours: new Map(),
   pairs: new Map(),
+  rows: [],               // the pair table's rows as last shown
+  album: null,            // the camera's showings by label ({label: [showing]}), null: no --match
   cameraOk: null,
   cameraEnded: "",        // why the camera stopped on purpose (its recording ended), or ""
 };
@@ -64,8 +66,15 @@ function showCurrent(cur) {
 // --- pairs -------------------------------------------------------------------------
 
 function showPairs(rows) {
+  renderPairs(rows);
+  refreshAlbum();
+}
+
+function renderPairs(rows) {
   const body = document.querySelector("#pairs tbody");
   const previous = state.pairs;
+  const ticked = new Set(picked());   // kept across a redraw, so a pick survives another change
+  state.rows = rows;
   state.pairs = new Map(rows.map((r) => [r.image, r]));
   body.replaceChildren(...rows.map((r) => {
     const tr = document.createElement("tr");
@@ -73,12 +82,14 @@ function showPairs(rows) {
     tr.className = r.pair_seen === "Pair" ? "pair" : "unmatched";
     const old = previous.get(r.image);
     if (!old || old.number_socks_seen !== r.number_socks_seen) tr.classList.add("changed");
-    for (const [text, cls] of [[r.image, "image"], [r.pair_seen, "seen"], [r.number_socks_seen, "count"]]) {
+    tr.append(labelCell(r));
+    for (const [text, cls] of [[r.pair_seen, "seen"], [r.number_socks_seen, "count"]]) {
       const td = document.createElement("td");
       td.className = cls;
       td.textContent = text;
       tr.append(td);
     }
+    tr.append(fixCell(r, ticked));
     tr.firstChild.style.borderLeft = "4px solid " + colour(r.image);
     return tr;
   }));
@@ -86,6 +97,128 @@ function showPairs(rows) {
   const pairs = rows.filter((r) => r.pair_seen === "Pair").length;
   $("pairs-summary").textContent = rows.length
     ? `${pairs} of ${rows.length} designs paired, ${rows.length - pairs} waiting for a match` : "";
+  updateJoin();
+}
+
+// The label (with the person's name for it, if given) and, in an open-set session, a crop of
+// each of its showings: what a person needs to see to judge the camera's pairing.
+function labelCell(r) {
+  const td = document.createElement("td");
+  td.className = "image";
+  if (r.name) {
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = r.name;
+    td.append(name);
+  }
+  const label = document.createElement("span");
+  label.className = "label";
+  label.textContent = r.image;
+  td.append(label);
+  const showings = state.album ? state.album[r.image] || [] : [];
+  if (showings.length) {
+    const looks = document.createElement("div");
+    looks.className = "looks";
+    for (const s of showings) {
+      if (!s.crops.length) continue;
+      const img = document.createElement("img");
+      img.src = s.crops[Math.floor(s.crops.length / 2)];
+      img.alt = `${r.image}, showing ${s.id}`;
+      img.dataset.showing = s.id;
+      looks.append(img);
+    }
+    td.append(looks);
+  }
+  return td;
+}
+
+function fixCell(r, ticked) {
+  const td = document.createElement("td");
+  td.className = "fix";
+  if (!state.album) return td;
+  const showings = state.album[r.image] || [];
+  if (showings.length === 1 && r.number_socks_seen % 2 === 1) {
+    const tick = document.createElement("input");
+    tick.type = "checkbox";
+    tick.className = "pick";
+    tick.title = "pick this single sock to join with another";
+    tick.checked = ticked.has(r.image);
+    tick.addEventListener("change", updateJoin);
+    td.append(tick);
+  }
+  if (showings.length >= 2) td.append(button("Split", "these are two different socks",
+                                             () => correct("split", { label: r.image })));
+  if (showings.length) td.append(button("Name…", "name this sock, and keep its crops as photos to teach",
+                                        () => nameSock(r)));
+  return td;
+}
+
+function button(text, title, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.title = title;
+  b.dataset.action = text.replace("…", "").toLowerCase();
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function picked() {
+  return [...document.querySelectorAll("#pairs input.pick:checked")].map((t) => t.closest("tr").dataset.image);
+}
+
+function updateJoin() {
+  $("join").disabled = picked().length !== 2;
+}
+
+function nameSock(r) {
+  const name = window.prompt(`A name for ${r.image} (its crops become photos of it on the Teach page):`, r.name || "");
+  if (name) correct("name", { label: r.image, name: name.trim() });
+}
+
+async function correct(kind, body) {
+  const status = $("correct-state");
+  status.className = "";
+  status.textContent = kind === "name" ? "naming…" : kind + "ing…";
+  try {
+    const response = await fetch("/api/socks/" + kind, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error || "HTTP " + response.status);
+    status.textContent = kind === "split" ? `${answer.label} split: its second showing is now ${answer.new_label}`
+      : kind === "join" ? `${answer.joined} joined ${answer.label}: one pair`
+      : `${answer.label} is ${answer.name}; ${answer.examples_added} photos added to teach it`;
+  } catch (err) {
+    status.className = "bad";
+    status.textContent = `${kind} failed: ${err.message}`;
+  }
+  refreshAlbum();
+}
+
+$("join").addEventListener("click", () => correct("join", { labels: picked() }));
+
+// The camera's showings, asked again whenever the table changes. An edge without --match
+// has none, and the page then offers no corrections; once it had some, a camera that does
+// not answer for a while keeps them on the page (a correction then says what went wrong).
+let albumAsked = null;
+function refreshAlbum() {
+  if (albumAsked) return;
+  albumAsked = setTimeout(async () => {
+    let album = state.album;
+    try {
+      const response = await fetch("/api/showings");
+      if (response.ok) {
+        album = {};
+        for (const s of (await response.json()).showings) (album[s.label] = album[s.label] || []).push(s);
+      }
+    } catch (err) { /* the dashboard is restarting; the event stream says so */ }
+    albumAsked = null;
+    if (JSON.stringify(album) === JSON.stringify(state.album)) return;
+    state.album = album;
+    $("correct").hidden = !album;
+    $("pairs").classList.toggle("open-set", !!album);
+    renderPairs(state.rows);
+  }, 200);
 }
 
 function showQueries(queries) {

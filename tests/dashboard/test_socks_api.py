@@ -3,37 +3,8 @@ album: the showings and their crops, split, join and name, and the pair table th
 
 from __future__ import annotations
 
-import pytest
-from edge_album import pair_and_single, serve
-from teach_api import Api, nowhere
-
-from socksort.config import HostPort, mqtt_url
-from socksort.net import free_port
-
-
-@pytest.fixture
-def edge():
-    server = serve(pair_and_single())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def dashboard(tmp_path, edge):
-    """The real dashboard, its camera the edge page above; ksql, Connect and MQTT point at nothing."""
-    from socksort.dashboard.app import Settings
-    from socksort.dashboard.cli import start_dashboard, stop_dashboard
-
-    settings = Settings(listen=HostPort("127.0.0.1", free_port()), edge_url=edge.url, ksql_url=nowhere(),
-                        connect_url=nowhere(), mqtt_url=mqtt_url(f"mqtt://127.0.0.1:{free_port()}"),
-                        images=tmp_path / "images", models=tmp_path / "models",
-                        corrections=tmp_path / "corrections.json")
-    board, server, thread = start_dashboard(settings)
-    # The pair table as the pipeline counted the album's showings (its push query feeds these rows).
-    for image, seen, count in (("sock-1", "Pair", 2), ("sock-2", "Un-matched", 1)):
-        board.pairs.apply({"IMAGE": image, "PAIR_SEEN": seen, "NUMBER_SOCKS_SEEN": count})
-    yield board, Api(f"http://127.0.0.1:{server.server_address[1]}")
-    stop_dashboard(board, server, thread)
+from edge_album import serve
+from teach_api import Api
 
 
 def pairs(api: Api) -> dict[str, tuple[str, int, str | None]]:
@@ -41,8 +12,8 @@ def pairs(api: Api) -> dict[str, tuple[str, int, str | None]]:
     return {r["image"]: (r["pair_seen"], r["number_socks_seen"], r.get("name")) for r in rows}
 
 
-def test_showings_lists_the_cameras_showings_with_a_url_per_crop(dashboard):
-    _, api = dashboard
+def test_showings_lists_the_cameras_showings_with_a_url_per_crop(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.get("/api/showings").json()
     assert [(s["id"], s["label"], s["partner"]) for s in answer["showings"]] == [
         (1, "sock-1", 2), (2, "sock-1", 1), (3, "sock-2", None)]
@@ -50,31 +21,31 @@ def test_showings_lists_the_cameras_showings_with_a_url_per_crop(dashboard):
     assert answer["names"] == {} and answer["dropped"] == 0
 
 
-def test_a_crop_url_gives_the_edges_jpeg(dashboard, edge):
-    _, api = dashboard
+def test_a_crop_url_gives_the_edges_jpeg(open_set_dashboard, album_edge):
+    _, api = open_set_dashboard
     crop = api.get("/api/showings/3/1.jpg")
     assert crop.status == 200 and crop.headers["Content-Type"] == "image/jpeg"
     assert crop.body[:2] == b"\xff\xd8"
 
 
-def test_splitting_a_pair_shows_two_singles_in_the_pair_table(dashboard):
-    _, api = dashboard
+def test_splitting_a_pair_shows_two_singles_in_the_pair_table(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.post("/api/socks/split", {"label": "sock-1"})
     assert answer.status == 200 and answer.json() == {"label": "sock-1", "new_label": "sock-3", "showing": 2}
     assert pairs(api) == {"sock-1": ("Un-matched", 1, None), "sock-2": ("Un-matched", 1, None),
                           "sock-3": ("Un-matched", 1, None)}
 
 
-def test_joining_two_singles_shows_one_pair(dashboard):
-    _, api = dashboard
+def test_joining_two_singles_shows_one_pair(open_set_dashboard):
+    _, api = open_set_dashboard
     api.post("/api/socks/split", {"label": "sock-1"})
     answer = api.post("/api/socks/join", {"labels": ["sock-2", "sock-3"]})
     assert answer.status == 200 and answer.json() == {"label": "sock-2", "joined": "sock-3"}
     assert pairs(api) == {"sock-1": ("Un-matched", 1, None), "sock-2": ("Pair", 2, None)}
 
 
-def test_naming_a_pair_turns_its_crops_into_teach_examples_of_that_name(dashboard):
-    _, api = dashboard
+def test_naming_a_pair_turns_its_crops_into_teach_examples_of_that_name(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.post("/api/socks/name", {"label": "sock-1", "name": "navy stripes"})
     assert answer.status == 200
     assert {k: answer.json()[k] for k in ("label", "name", "examples_added")} == {
@@ -84,8 +55,8 @@ def test_naming_a_pair_turns_its_crops_into_teach_examples_of_that_name(dashboar
     assert pairs(api)["sock-1"] == ("Pair", 2, "navy stripes")
 
 
-def test_the_corrections_are_listed_in_order(dashboard):
-    _, api = dashboard
+def test_the_corrections_are_listed_in_order(open_set_dashboard):
+    _, api = open_set_dashboard
     api.post("/api/socks/split", {"label": "sock-1"})
     api.post("/api/socks/name", {"label": "sock-3", "name": "navy"})
     assert api.get("/api/socks/corrections").json() == {"corrections": [
@@ -93,23 +64,23 @@ def test_the_corrections_are_listed_in_order(dashboard):
         {"kind": "name", "label": "sock-3", "name": "navy"}]}
 
 
-def test_the_edges_refusal_comes_back_with_its_status_and_reason(dashboard):
-    _, api = dashboard
+def test_the_edges_refusal_comes_back_with_its_status_and_reason(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.post("/api/socks/split", {"label": "sock-2"})
     assert answer.status == 409
     assert answer.json()["error"] == "sock-2 is a single showing: there is no pair to split"
     assert pairs(api)["sock-2"] == ("Un-matched", 1, None)
 
 
-def test_a_name_that_cannot_be_a_class_is_400_and_nothing_is_named(dashboard):
-    _, api = dashboard
+def test_a_name_that_cannot_be_a_class_is_400_and_nothing_is_named(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.post("/api/socks/name", {"label": "sock-1", "name": "../navy"})
     assert answer.status == 400 and "path separator" in answer.json()["error"]
     assert api.get("/api/socks/corrections").json() == {"corrections": []}
 
 
-def test_naming_a_label_the_camera_does_not_keep_is_404(dashboard):
-    _, api = dashboard
+def test_naming_a_label_the_camera_does_not_keep_is_404(open_set_dashboard):
+    _, api = open_set_dashboard
     answer = api.post("/api/socks/name", {"label": "sock-9", "name": "navy"})
     assert answer.status == 404 and "sock-9" in answer.json()["error"]
 
