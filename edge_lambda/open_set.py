@@ -18,7 +18,6 @@ reports on designs seed 2026 (8 of 10 shows exactly right when this was written)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
