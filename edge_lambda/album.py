@@ -19,12 +19,61 @@ oldest and counting them.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
+from socksort import atomic
 from socksort.edge_lambda.showings import LABEL_PREFIX, Showing
+from socksort.errors import UserError
+
+
+class LabelNumbers:
+    """The n of ``sock-<n>``, going on where the camera's last run stopped: the next one is kept
+    in a small file, so an edge restarted in the middle of a sorting session never hands out a
+    label the pipeline has already counted (two different socks would make a false pair).
+    Without a file, or when it cannot be written (a read-only bundle folder), numbers are
+    counted in memory only and ``warn`` says so once."""
+
+    def __init__(self, path: Path | None = None, warn: Callable[[str], None] = lambda text: None):
+        self.path = Path(path) if path is not None else None
+        self._warn = warn
+        self._lock = threading.Lock()
+        self._next = self._load()
+
+    def __iter__(self) -> "LabelNumbers":
+        return self
+
+    def __next__(self) -> int:
+        with self._lock:
+            number, self._next = self._next, self._next + 1
+            self._save()
+            return number
+
+    def _load(self) -> int:
+        if self.path is None or not self.path.exists():
+            return 1
+        try:
+            number = json.loads(self.path.read_text())["next_sock"]
+            if not isinstance(number, int) or number < 1:
+                raise ValueError(f"next_sock is {number!r}")
+            return number
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise UserError(f"{self.path} is not the edge's match state ({exc}); move it away to "
+                            "number socks from 1 again") from None
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        try:
+            atomic.write_json(self.path, {"next_sock": self._next})
+        except OSError as exc:
+            self._warn(f"cannot keep the sock numbers in {self.path} ({exc.strerror or exc}): a restart "
+                       "will number socks from 1 again")
+            self.path = None
 
 
 class NoSuchSock(LookupError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 from pathlib import Path
@@ -86,6 +87,9 @@ def register(commands) -> None:
     option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
            default=None, help="with --match, the similarity (-1 to 1) two showings need to be a pair; default: "
                 "calibrated on the session's own showings")
+    option(p, "--match-state", env="SOCKSORT_MATCH_STATE", type=Path,
+           help="with --match, the file that keeps the next sock number, so a restarted edge never reuses "
+                "a label (default $SOCKSORT_HOME/edge/match-DEVICE.json)")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=edge_command)
 
@@ -116,7 +120,14 @@ def edge_config(args):
                       unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
                       fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls,
                       stream_fps=args.stream_fps, models=args.models, match=args.match,
-                      match_threshold=args.match_threshold)
+                      match_threshold=args.match_threshold,
+                      match_state=(args.match_state or match_state_default(args.device)) if args.match else None)
+
+
+def match_state_default(device: str) -> Path:
+    from socksort import paths
+
+    return paths.runtime_dir() / "edge" / f"match-{re.sub(r'[^A-Za-z0-9._-]', '_', device)}.json"
 
 
 def edge_command(args) -> int:

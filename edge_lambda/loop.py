@@ -29,7 +29,7 @@ from socksort import modelcard
 from socksort.config import HostPort, MqttUrl
 from socksort.contract import BLANK_LABEL, MQTT_TOPIC
 from socksort.edge_lambda import annotate, runtimes, signals
-from socksort.edge_lambda.album import Album
+from socksort.edge_lambda.album import Album, LabelNumbers
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
 from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
@@ -69,6 +69,7 @@ class EdgeConfig:
     models: Path | None = None    # a model store whose current model is followed (instead of ``model``)
     match: bool = False           # open set: label showings sock-1, sock-2, ... by look (``open_set.py``)
     match_threshold: float | None = None   # a fixed similarity for a match; None: calibrated per session
+    match_state: Path | None = None   # where the next sock-<n> is kept across restarts (None: memory only)
 
 
 @dataclass
@@ -106,7 +107,7 @@ class EdgeLoop:
         self.follower: StoreFollower | None = None
         self.open_set: OpenSet | None = None   # with --match: the session's showings, per model
         # The showings of every --match session, their crops and corrections; numbers go on across sessions.
-        self.album = Album() if config.match else None
+        self.album = Album(LabelNumbers(config.match_state, warn=self.log)) if config.match else None
         self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)

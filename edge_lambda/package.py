@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent
 # another stage's internals.
 SHARED = ("__init__.py", "errors.py", "config.py", "contract.py", "schema.py", "modelcard.py",
           "preprocess.py", "localise.py", "onnx_session.py", "atomic.py", "net.py", "images.py",
-          "mxnet_block.py", "modelstore.py")
+          "mxnet_block.py", "modelstore.py", "paths.py")
 # Only this stage's runtime modules: packaging and the CLI registration helpers are
 # included because the Lambda validates its settings with the CLI's own options.
 EDGE_SKIP = ("package.py",)

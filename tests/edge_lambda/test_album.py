@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socksort.edge_lambda.album import Album, CannotCorrect, NoSuchSock
+from socksort.edge_lambda.album import Album, CannotCorrect, LabelNumbers, NoSuchSock
 from socksort.edge_lambda.showings import MatchSettings, Observation, ShowingMatcher, Threshold
+from socksort.errors import UserError
 
 FRAME_MS = 100
 RED, BLUE, GREEN = np.eye(3)
@@ -148,3 +149,37 @@ def test_the_album_keeps_its_limit_of_showings_and_counts_those_it_dropped():
         camera.show(look)
     assert [e.label for e in camera.album.entries()] == ["sock-2", "sock-3"]
     assert camera.album.dropped == 1
+
+
+def test_a_restarted_camera_goes_on_numbering_socks_where_it_stopped(tmp_path):
+    state = tmp_path / "match.json"
+    first = Camera(Album(LabelNumbers(state)))
+    first.show(RED)
+    first.show(BLUE)
+    again = Camera(Album(LabelNumbers(state)))
+    assert again.show(RED) == "sock-3"
+
+
+def test_a_split_after_a_restart_takes_a_number_no_run_gave(tmp_path):
+    state = tmp_path / "match.json"
+    Camera(Album(LabelNumbers(state))).show(RED)
+    camera = Camera(Album(LabelNumbers(state)))
+    camera.show(BLUE)
+    camera.show(BLUE)
+    assert camera.album.split("sock-2").new_label == "sock-3"
+
+
+def test_a_state_file_that_cannot_be_read_is_one_clear_error(tmp_path):
+    state = tmp_path / "match.json"
+    state.write_text('{"next_sock": "three"}')
+    with pytest.raises(UserError, match="is not the edge's match state"):
+        LabelNumbers(state)
+
+
+def test_a_state_file_that_cannot_be_written_is_warned_of_once_and_numbering_goes_on(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    warnings: list[str] = []
+    numbers = LabelNumbers(blocked / "match.json", warn=warnings.append)   # its folder is a file
+    assert [next(numbers) for _ in range(3)] == [1, 2, 3]
+    assert len(warnings) == 1 and "a restart will number socks from 1 again" in warnings[0]

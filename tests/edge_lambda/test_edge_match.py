@@ -55,8 +55,10 @@ def edge_run(show, truth, efficientnet, tmp_path_factory) -> tuple[list[Predicti
     broker.start()
     try:
         subscriber = Subscriber(broker.url, "sockfound", client_id="match-test")
+        state = tmp_path_factory.mktemp("match-state") / "match-cam.json"
         ran = socksort("edge", "--model", efficientnet, "--source", show / "show.avi", "--unthrottled",
-                       "--match", "--mqtt-url", broker.url, "--device", "match-cam", "--json")
+                       "--match", "--mqtt-url", broker.url, "--device", "match-cam", "--json",
+                       "--match-state", state)
         assert ran.returncode == 0, ran.stderr
         payloads = subscriber.wait_for(truth["frames"], timeout=30)
         subscriber.close()
@@ -64,7 +66,7 @@ def edge_run(show, truth, efficientnet, tmp_path_factory) -> tuple[list[Predicti
         broker.stop()
     predictions = sorted((Prediction.from_json(p) for p in payloads), key=lambda p: p.seq)
     assert [p.seq for p in predictions] == list(range(truth["frames"]))
-    return predictions, json.loads(ran.stdout)
+    return predictions, json.loads(ran.stdout), json.loads(state.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +114,10 @@ def test_each_frame_says_its_label_alone_in_its_top_list(published):
 def test_the_final_status_counts_the_sessions_showings_and_pairs(edge_run):
     assert edge_run[1]["match"] == {"showings": 4, "pairs": 1, "ghosts": 0, "holding": 0, "learning": False,
                                     "threshold": "calibrated"}
+
+
+def test_the_next_sock_number_is_kept_for_a_restarted_edge(edge_run):
+    assert edge_run[2] == {"next_sock": 4}   # sock-1 to sock-3 were given
 
 
 def test_matching_on_the_mxnet_runtime_is_refused_in_one_line(efficientnet, show):
