@@ -50,6 +50,7 @@ class Settings:
     auto_train: bool = False        # quick retrain when the dataset changes and uploads pause
     bootstrap: str | None = None    # Kafka, for the workers' status topic (None: no fleet panel)
     corrections: Path | None = None  # the session's split/join/name (None: $SOCKSORT_HOME/dashboard/corrections.json)
+    showings_url: str | None = None  # where open-set showings are kept: a match service (None: the edge)
 
 
 def teach_images_default() -> Path:
@@ -95,7 +96,7 @@ class Dashboard:
         self.teach = TeachApi(settings.images or teach_images_default(), settings.models or teach_models_default(),
                               edge_url=settings.edge_url, auto_train=settings.auto_train)
         self.corrections = CorrectionLog(settings.corrections or corrections_default())
-        self.socks = SocksApi(settings.edge_url, self.corrections, self.teach.examples, changed=self._pairs_changed)
+        self.socks = SocksApi(settings.showings_url or settings.edge_url, self.corrections, self.teach.examples, changed=self._pairs_changed)
 
     # --- lifecycle ------------------------------------------------------------------
 

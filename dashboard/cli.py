@@ -55,6 +55,9 @@ def add_dashboard_options(parser: argparse.ArgumentParser) -> None:
                 "(default $SOCKSORT_HOME/teach/images)")
     option(parser, "--models", env="SOCKSORT_TEACH_MODELS", type=Path,
            help="the teach API's model store (default $SOCKSORT_HOME/teach/models)")
+    option(parser, "--showings-url", env="SOCKSORT_SHOWINGS_URL", type=http_url,
+           help="where an open-set session's showings are kept and corrected: a `socksort match-service` "
+                "for several cameras (default: the edge's page)")
     option(parser, "--corrections", env="SOCKSORT_DASHBOARD_CORRECTIONS", type=Path,
            help="where an open-set session's split, join and name corrections are kept "
                 "(default $SOCKSORT_HOME/dashboard/corrections.json)")
@@ -83,6 +86,7 @@ def settings_from_args(args, report: dict | None = None):
         images=args.images or teach_images_default(),
         models=args.models or teach_models_default(),
         corrections=args.corrections or corrections_default(),
+        showings_url=args.showings_url,
         api_token=args.api_token or None,
         auto_train=args.auto_train,
         bootstrap=args.bootstrap or found["bootstrap_servers"],

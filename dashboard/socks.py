@@ -12,7 +12,8 @@
 
 Split and join are made on the edge first (so it labels later frames accordingly), then
 recorded in the :class:`~socksort.dashboard.corrections.CorrectionLog` that corrects the pair
-table. The edge must run ``socksort edge --match``.
+table. The edge must run ``socksort edge --match``; with several cameras that match at a
+``socksort match-service``, the service stands where the edge would (``--showings-url``).
 """
 
 from __future__ import annotations

@@ -92,10 +92,14 @@ class Entry:
     partner: int | None
     started_ms: int
     crops: int                    # how many crops it holds (``crop(number, k)`` for k below)
+    device: str | None = None     # the camera that saw it (kept by the match service)
 
     def to_dict(self) -> dict:
-        return {"id": self.number, "label": self.label, "partner": self.partner,
-                "started_ms": self.started_ms, "crops": self.crops}
+        entry = {"id": self.number, "label": self.label, "partner": self.partner,
+                 "started_ms": self.started_ms, "crops": self.crops}
+        if self.device is not None:
+            entry["device"] = self.device
+        return entry
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class _Kept:
     showing: Showing
     crops: tuple[bytes, ...]
     started_ms: int
+    device: str | None
 
 
 class Album:
@@ -136,9 +141,9 @@ class Album:
         self._kept: deque[_Kept] = deque()
         self._limit = limit
 
-    def add(self, showing: Showing, crops: list[bytes], started_ms: int) -> None:
+    def add(self, showing: Showing, crops: list[bytes], started_ms: int, device: str | None = None) -> None:
         with self.lock:
-            self._kept.append(_Kept(showing, tuple(crops), started_ms))
+            self._kept.append(_Kept(showing, tuple(crops), started_ms, device))
             while len(self._kept) > self._limit:
                 self._kept.popleft()
                 self.dropped += 1
@@ -188,4 +193,4 @@ class Album:
 
 def _entry(kept: _Kept) -> Entry:
     showing = kept.showing
-    return Entry(showing.number, showing.label, showing.partner, kept.started_ms, len(kept.crops))
+    return Entry(showing.number, showing.label, showing.partner, kept.started_ms, len(kept.crops), kept.device)

@@ -87,6 +87,9 @@ def register(commands) -> None:
     option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
            default=None, help="with --match, the similarity (-1 to 1) two showings need to be a pair; default: "
                 "calibrated on the session's own showings")
+    option(p, "--match-service", env="SOCKSORT_MATCH_SERVICE", type=config.http_url,
+           help="with --match, a `socksort match-service` URL that decides each showing with the looks of "
+                "every camera using it (default: this camera alone)")
     option(p, "--match-state", env="SOCKSORT_MATCH_STATE", type=Path,
            help="with --match, the file that keeps the next sock number, so a restarted edge never reuses "
                 "a label (default $SOCKSORT_HOME/edge/match-DEVICE.json)")
@@ -109,6 +112,8 @@ def edge_config(args):
     if args.model is not None and args.models is not None:
         raise UserError(f"--model {args.model} and --models {args.models} both given: use one (a fixed model "
                         "folder, or a store whose deployed model is followed)")
+    if args.match_service and not args.match:
+        raise UserError(f"--match-service {args.match_service} needs --match")
     tls = None
     if args.tls_ca or args.tls_cert or args.tls_key or args.tls_insecure:
         tls = TlsOptions(str(args.tls_ca) if args.tls_ca else None,
@@ -120,7 +125,7 @@ def edge_config(args):
                       unthrottled=args.unthrottled, fps=args.fps, max_frames=args.frames,
                       fifo=args.fifo, buffer=args.buffer, threads=args.threads, tls=tls,
                       stream_fps=args.stream_fps, models=args.models, match=args.match,
-                      match_threshold=args.match_threshold,
+                      match_threshold=args.match_threshold, match_service=args.match_service,
                       match_state=(args.match_state or match_state_default(args.device)) if args.match else None)
 
 

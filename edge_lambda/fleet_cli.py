@@ -1,4 +1,5 @@
-"""``socksort camera`` and ``socksort worker``: many cameras through Kafka (issue 17).
+"""``socksort camera`` and ``socksort worker``: many cameras through Kafka (issue 17); and
+``socksort match-service``: matching by look across the cameras that run ``edge --match``.
 
 A thin camera sends JPEG frames to ``camera_frames``; workers of the group
 ``socksort-workers`` classify them and produce one prediction per frame to ``data_mqtt``,
@@ -10,7 +11,9 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import threading
 import time
+from pathlib import Path
 
 from socksort import config, contract
 from socksort.config import option
@@ -40,6 +43,54 @@ def register(commands) -> None:
     _register_camera(commands)
     _register_worker(commands)
     _register_workers(commands)
+    _register_match_service(commands)
+
+
+def _register_match_service(commands) -> None:
+    p = commands.add_parser(
+        "match-service", help="match socks by look across cameras (for `socksort edge --match --match-service`)",
+        description="Decide each showing of every `socksort edge --match --match-service URL` camera with the "
+                    "looks of all of them, and number socks once for all; keep their showings for the "
+                    "dashboard's corrections (its --showings-url).")
+    option(p, "--listen", env="SOCKSORT_MATCH_SERVICE_LISTEN", type=config.host_port,
+           default=config.HostPort("127.0.0.1", contract.PORTS["match"]), help="address to serve on")
+    option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
+           default=None, help="the similarity (-1 to 1) two showings need to be a pair; default: calibrated "
+                              "on the showings so far")
+    option(p, "--state", env="SOCKSORT_MATCH_SERVICE_STATE", type=Path,
+           help="the file that keeps the next sock number across restarts "
+                "(default $SOCKSORT_HOME/match-service.json)")
+    p.add_argument("--json", action="store_true", help="when stopped, print what it decided as JSON")
+    p.set_defaults(func=match_service_command)
+
+
+def match_service_command(args) -> int:
+    from socksort import paths
+    from socksort.edge_lambda import signals
+    from socksort.edge_lambda.album import LabelNumbers
+    from socksort.edge_lambda.match_service import MatchService, MatchServiceServer
+    from socksort.edge_lambda.showings import Threshold
+
+    log = lambda text: print(f"socksort match-service: {text}", file=sys.stderr, flush=True)  # noqa: E731
+    numbers = LabelNumbers(args.state or paths.runtime_dir() / "match-service.json", warn=log)
+    service = MatchService(Threshold(fixed=args.match_threshold), numbers)
+    server = MatchServiceServer(args.listen, service).start()
+    log(f"matching on {server.url}/ (edges: socksort edge --match --match-service {server.url})")
+    stop = threading.Event()
+    signals.stop_on_sigterm(stop.set)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    entries = service.album.entries()
+    summary = {"showings": len(entries), "pools": service.pools,
+               "pairs": sum(e.partner is not None for e in entries) // 2}
+    print(json.dumps(summary) if args.json else
+          f"socksort match-service: {summary['showings']} showings, {summary['pairs']} pairs, "
+          f"{summary['pools']} models", file=sys.stdout if args.json else sys.stderr)
+    return 0
 
 
 def _register_workers(commands) -> None:

@@ -10,15 +10,8 @@
     /healthz       200 {"status": "ok"} or 503 with the problems (dead camera, no broker)
     /metrics       Prometheus text: frames, drops, inference ms, publish errors
 
-With ``--match`` (the album, ``album.py``):
-
-    GET  /showings.json          the recent showings: {"showings": [{"id", "label", "partner",
-                                 "started_ms", "crops"}], "dropped"}
-    GET  /showings/ID/K.jpg      crop K of showing ID (K from 0 to its "crops" - 1)
-    POST /showings/split         {"label"}: the pair's later showing becomes a sock of its own;
-                                 answers {"label", "new_label", "showing"}
-    POST /showings/join          {"labels": [A, B]}: the singles A and B are a pair, labelled A;
-                                 answers {"label", "joined"}
+With ``--match``, the album's routes (``album_http.py``): /showings.json, /showings/ID/K.jpg,
+POST /showings/split and /showings/join.
 
 Each client gets its own thread and waits on the JpegHub for the next frame, so a slow
 browser only slows its own stream; and the loop draws a frame only while some viewer is
@@ -28,7 +21,6 @@ waiting for one, so frames are encoded at the pace viewers take them, never for 
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +28,8 @@ from typing import Callable
 from urllib.parse import parse_qs
 
 from socksort.config import HostPort
-from socksort.edge_lambda.album import Album, CannotCorrect, NoSuchSock
+from socksort.edge_lambda import album_http
+from socksort.edge_lambda.album import Album
 from socksort.edge_lambda.annotate import encode_jpeg
 from socksort.edge_lambda.handoff import Broadcast
 from socksort.edge_lambda.status import EdgeStatus
@@ -47,8 +40,7 @@ BOUNDARY = "socksortframe"
 
 SNAPSHOT_WAIT = 3.0   # seconds /snapshot.jpg waits for a frame drawn for it
 RAW_JPEG_QUALITY = 95  # a raw snapshot becomes a training photo: keep the detail
-MAX_BODY = 4096        # a correction's JSON body, at most
-CROP_PATH = re.compile(r"/showings/(\d{1,9})/(\d{1,4})\.jpg")
+NO_ALBUM = "this edge runs without --match: it keeps no showings to correct"
 
 
 class JpegHub(Broadcast[bytes]):
@@ -63,12 +55,12 @@ class JpegHub(Broadcast[bytes]):
 class EdgeHttpServer:
     def __init__(self, address: HostPort, hub: JpegHub, status: Callable[[], EdgeStatus],
                  metrics: Callable[[], str], raw_frame: Callable[[], object | None] | None = None,
-                 album: Album | None = None):
+                 album: Album | None = None, no_album: str = NO_ALBUM):
         """``raw_frame()`` gives the newest camera frame (``sources.Frame``) for
-        ``/snapshot.jpg?raw=1``; without it that answers 404. Without ``album`` (no
-        ``--match``) the /showings routes answer 404."""
+        ``/snapshot.jpg?raw=1``; without it that answers 404. Without ``album`` the
+        /showings routes answer 404, saying ``no_album``."""
         self.hub = hub
-        handler = _handler_class(hub, status, metrics, raw_frame, album)
+        handler = _handler_class(hub, status, metrics, raw_frame, album, no_album)
         try:
             self._server = ThreadingHTTPServer((address.host, address.port), handler)
         except OSError as exc:
@@ -93,7 +85,7 @@ class EdgeHttpServer:
 
 
 def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Callable[[], str],
-                   raw_frame: Callable[[], object | None] | None, album: Album | None):
+                   raw_frame: Callable[[], object | None] | None, album: Album | None, no_album: str):
     class Handler(BaseHTTPRequestHandler):
         server_version = "socksort-edge"
         protocol_version = "HTTP/1.1"
@@ -128,59 +120,22 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
                 self._send(code, "application/json", json.dumps(body).encode())
             elif path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4", metrics().encode())
-            elif path == "/showings.json" and album is not None:
-                self._json(200, {"showings": [e.to_dict() for e in album.entries()], "dropped": album.dropped})
-            elif CROP_PATH.fullmatch(path) and album is not None:
-                number, index = map(int, CROP_PATH.fullmatch(path).groups())
-                jpeg = album.crop(number, index)
-                if jpeg is None:
-                    self._json(404, {"error": f"showing {number} has no crop {index} (or is no longer kept)"})
-                else:
-                    self._send(200, "image/jpeg", jpeg)
+            elif album is not None and album_http.get(album, path) is not None:
+                self._send(*album_http.get(album, path))
             else:
                 self._send(404, "text/plain", b"not found\n")
 
         def do_POST(self):
             path = self.path.partition("?")[0]
-            if album is None or path not in ("/showings/split", "/showings/join"):
-                self._drain()
-                self._json(404, {"error": f"no such page: {path}" if album is not None
-                                 else "this edge runs without --match: it keeps no showings to correct"})
-                return
-            try:
-                body = self._json_body()
-                if path == "/showings/split":
-                    answer = album.split(_text(body, "label")).to_dict()
-                else:
-                    labels = body.get("labels")
-                    if not (isinstance(labels, list) and len(labels) == 2 and all(isinstance(x, str) for x in labels)):
-                        raise ValueError('"labels" must be a list of two labels')
-                    answer = album.join(labels[0], labels[1]).to_dict()
-            except NoSuchSock as exc:
-                self._json(404, {"error": str(exc)})
-            except CannotCorrect as exc:
-                self._json(409, {"error": str(exc)})
-            except ValueError as exc:
-                self._json(400, {"error": str(exc)})
-            else:
-                self._json(200, answer)
-
-        def _json_body(self) -> dict:
             length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._drain()
-                raise ValueError(f"the body is {length} bytes; a correction takes at most {MAX_BODY}")
-            try:
-                body = json.loads(self.rfile.read(length) or b"null")
-            except ValueError:
-                raise ValueError("the body is not JSON") from None
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
-            return body
-
-        def _drain(self) -> None:
-            # An unread body would be taken for the next request on this kept-alive connection.
-            self.close_connection = True
+            if album is None or path not in album_http.POSTS or length > album_http.MAX_BODY:
+                self.close_connection = True   # the body is not read: it must not pass for a request
+                if album is not None and path in album_http.POSTS:
+                    self._send(*album_http.too_large(length))
+                else:
+                    self._json(404, {"error": no_album if album is None else f"no such page: {path}"})
+                return
+            self._send(*album_http.post(album, path, self.rfile.read(length)))
 
         def _json(self, code: int, obj) -> None:
             self._send(code, "application/json", json.dumps(obj).encode())
@@ -228,13 +183,6 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
                 pass  # the viewer went away
 
     return Handler
-
-
-def _text(body: dict, name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f'"{name}" must be a non-empty string')
-    return value
 
 
 def _yes(values: list[str] | None) -> bool:

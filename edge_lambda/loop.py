@@ -32,7 +32,7 @@ from socksort.edge_lambda import annotate, runtimes, signals
 from socksort.edge_lambda.album import Album, LabelNumbers
 from socksort.edge_lambda.classify import Classification, Classifier
 from socksort.edge_lambda.fifo import FifoWriter
-from socksort.edge_lambda.http import EdgeHttpServer, JpegHub
+from socksort.edge_lambda.http import NO_ALBUM, EdgeHttpServer, JpegHub
 from socksort.edge_lambda.metrics import RateMeter, StageTimes, prometheus_text
 from socksort.edge_lambda.models import Loaded, StoreFollower
 from socksort.edge_lambda.open_set import OpenSet
@@ -70,6 +70,7 @@ class EdgeConfig:
     match: bool = False           # open set: label showings sock-1, sock-2, ... by look (``open_set.py``)
     match_threshold: float | None = None   # a fixed similarity for a match; None: calibrated per session
     match_state: Path | None = None   # where the next sock-<n> is kept across restarts (None: memory only)
+    match_service: str | None = None  # a match service that decides showings with every camera's looks
 
 
 @dataclass
@@ -107,7 +108,9 @@ class EdgeLoop:
         self.follower: StoreFollower | None = None
         self.open_set: OpenSet | None = None   # with --match: the session's showings, per model
         # The showings of every --match session, their crops and corrections; numbers go on across sessions.
-        self.album = Album(LabelNumbers(config.match_state, warn=self.log)) if config.match else None
+        # With a match service the service keeps them, for every camera.
+        self.album = (Album(LabelNumbers(config.match_state, warn=self.log))
+                      if config.match and not config.match_service else None)
         self.last_frame: Frame | None = None  # the newest camera frame, as captured (/snapshot.jpg?raw=1)
         self._stop = threading.Event()
         self._encoder = threading.Thread(target=self._encode_loop, name="edge-encode", daemon=True)
@@ -158,8 +161,10 @@ class EdgeLoop:
             publisher.log = publisher.log or self.log
             publisher.start()
         if cfg.http is not None:
+            no_album = (f"this edge matches at the match service {cfg.match_service}: correct its showings there"
+                        if cfg.match_service else NO_ALBUM)
             self.http = EdgeHttpServer(cfg.http, self.hub, self.status, self.metrics, self.raw_frame,
-                                       album=self.album).start()
+                                       album=self.album, no_album=no_album).start()
             self.log(f"live page on {self.http.url}/")
         if cfg.fifo is not None:
             self.fifo = FifoWriter(cfg.fifo, self.hub).start()
@@ -211,7 +216,8 @@ class EdgeLoop:
             # labels go on from the last one's so the pipeline never counts two socks as one.
             earlier = self.open_set
             self.open_set = OpenSet(loaded.classifier, threshold=Threshold(fixed=self.config.match_threshold),
-                                    background=earlier.background if earlier else None, album=self.album)
+                                    background=earlier.background if earlier else None, album=self.album,
+                                    service=self.config.match_service, device=self.config.device, log=self.log)
         self.loaded = loaded
         card = loaded.card
         self.log(f"model {card.id or loaded.folder} {card.backbone} ({len(card.classes)} classes) "

@@ -26,6 +26,7 @@ from socksort.edge_lambda.album import Album
 from socksort.edge_lambda.annotate import encode_jpeg
 from socksort.edge_lambda.background import Background, BackgroundSettings, shrink
 from socksort.edge_lambda.classify import Classification, Classifier
+from socksort.edge_lambda.match_client import RemotePool
 from socksort.edge_lambda.showings import MatchSettings, Observation, Showing, ShowingMatcher, Threshold
 from socksort.edge_lambda.status import MatchStatus
 from socksort.schema import Guess
@@ -51,17 +52,24 @@ class OpenSet:
 
     def __init__(self, classifier: Classifier, settings: MatchSettings = MatchSettings(),
                  threshold: Threshold = Threshold(), background: Background | None = None,
-                 album: Album | None = None):
+                 album: Album | None = None, service: str | None = None, device: str = "camera",
+                 log=lambda text: None):
         """``album``: where each showing's crops are kept and corrections are made; the
-        camera's sessions share one, and with it their sock and showing numbers."""
+        camera's sessions share one, and with it their sock and showing numbers.
+        ``service``: the URL of a match service that decides every showing with the looks of
+        all cameras (``match_client.py``); it then keeps the album, and ``album`` is unused."""
         self.classifier = classifier
         self.blank_class = BLANK_LABEL in classifier.card.classes
         # The room does not change with the model: a later session keeps the learned scene.
         self.background = background or Background(BackgroundSettings())
         self.album = album if album is not None else Album()
-        self.matcher: ShowingMatcher = ShowingMatcher(
-            self.look, settings, threshold, self.album.numbers, showing_numbers=self.album.showing_numbers,
-            lock=self.album.lock, on_decided=self._keep)
+        if service is not None:
+            pool = RemotePool(service, device, model_key(classifier.card), self.crops, threshold, log)
+            self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, pool=pool)
+        else:
+            self.matcher = ShowingMatcher(
+                self.look, settings, threshold, self.album.numbers, showing_numbers=self.album.showing_numbers,
+                lock=self.album.lock, on_decided=self._keep)
 
     @property
     def learning(self) -> bool:
@@ -97,8 +105,12 @@ class OpenSet:
         label = open_label or BLANK_LABEL
         return Classification(label, result.probability, (Guess(label, result.probability),))
 
+    def crops(self, samples: list[Sample]) -> list[bytes]:
+        """The showing's crops as JPEG: what the album shows a person, and teaches from once named."""
+        return [encode_jpeg(crop(s), CROP_JPEG_QUALITY) for s in samples]
+
     def _keep(self, showing: Showing, samples: list[Sample], started_ms: int) -> None:
-        self.album.add(showing, [encode_jpeg(crop(s), CROP_JPEG_QUALITY) for s in samples], started_ms)
+        self.album.add(showing, self.crops(samples), started_ms)
 
     def look(self, samples: list[Sample]) -> np.ndarray | None:
         """A showing's look: its crops' (and their mirror images') mean pooled features and
@@ -115,6 +127,12 @@ class OpenSet:
         shape = _unit(features.astype(np.float64).mean(axis=0))
         colours = _unit(np.sqrt(sum(sock_colours(s) for s in samples)))
         return np.concatenate([np.sqrt(1 - COLOUR_WEIGHT) * shape, np.sqrt(COLOUR_WEIGHT) * colours])
+
+
+def model_key(card) -> str:
+    """Which looks can be compared: those of one model (its id; an older folder without one,
+    its backbone and classes)."""
+    return card.id or f"{card.backbone}:{','.join(card.classes)}"
 
 
 def sock_box(mask: np.ndarray | None, width: int, height: int) -> tuple[int, int, int, int] | None:

@@ -127,30 +127,84 @@ class _Open:
         return self.showing.label if self.showing else None
 
 
+class Pool:
+    """The earlier showings a new one is matched against, and the rule: one camera's session
+    (the default), or every camera's that runs one model (the match service,
+    ``match_service.py``). :meth:`decide` gives a look its showing: the partner's label when
+    the most similar earlier unmatched showing clears the threshold, else a new sock."""
+
+    def __init__(self, threshold: Threshold = Threshold(), numbers: Iterator[int] | None = None,
+                 showing_numbers: Iterator[int] | None = None, lock: ContextManager | None = None,
+                 prefix: str = LABEL_PREFIX):
+        """``lock`` is held while a showing is decided, so a correction from another thread
+        (album.py) never lands halfway through a match."""
+        self.threshold = threshold
+        self.showings: list[Showing] = []
+        # One camera's sessions share their numbers, so a later session never reuses a label
+        # (nor a showing number, which corrections name across sessions).
+        self._numbers = numbers if numbers is not None else itertools.count(1)
+        self._showing_numbers = showing_numbers if showing_numbers is not None else itertools.count(1)
+        self._lock = lock if lock is not None else contextlib.nullcontext()
+        self._prefix = prefix
+        # The pool's spread: its showings' similarities to each other, its pairs left out.
+        self._spread = Spread()
+
+    def decide(self, look: np.ndarray | None, samples: list, started_ms: int) -> Showing:
+        """``samples`` and ``started_ms`` are for pools that keep more than looks (RemotePool)."""
+        with self._lock:
+            showing = Showing(number=next(self._showing_numbers), label="", look=look)
+            partner = self._best_partner(look) if look is not None else None
+            if partner is not None:
+                showing.label, showing.partner, partner.partner = partner.label, partner.number, showing.number
+            else:
+                showing.label = f"{self._prefix}{next(self._numbers)}"
+            self.showings.append(showing)
+            return showing
+
+    def _best_partner(self, look: np.ndarray) -> Showing | None:
+        """The most similar earlier unmatched showing, if it clears the threshold; the spread
+        takes in ``look``'s similarities to every earlier showing but that partner."""
+        earlier = [s for s in self.showings if s.look is not None]
+        similarities = [float(look @ s.look) for s in earlier]
+        free = [i for i, s in enumerate(earlier) if s.partner is None]
+        best = max(free, key=lambda i: similarities[i], default=None)   # the first of equals
+        if best is None:
+            self._spread += Spread.of(similarities)
+            return None
+        others = self._spread + Spread.of(similarities[:best] + similarities[best + 1:])
+        if similarities[best] >= self.threshold.value(others):
+            self._spread = others
+            return earlier[best]
+        self._spread += Spread.of(similarities)
+        return None
+
+
 class ShowingMatcher(Generic[T]):
     """Feed observations in order with :meth:`add`; publish what it hands back, in order."""
 
     def __init__(self, look: Callable[[list], np.ndarray | None], settings: MatchSettings = MatchSettings(),
                  threshold: Threshold = Threshold(), numbers: Iterator[int] | None = None, *,
                  showing_numbers: Iterator[int] | None = None, lock: ContextManager | None = None,
-                 on_decided: Callable[[Showing, list, int], None] | None = None):
-        """``on_decided(showing, samples, started_ms)`` hears of each showing as it is decided
-        (the album keeps its crops); ``lock`` is held while a showing is decided, so a
-        correction from another thread never lands halfway through a match."""
+                 on_decided: Callable[[Showing, list, int], None] | None = None, pool=None):
+        """Showings are decided by ``pool`` (any object with Pool's ``decide`` and
+        ``showings``); without one, by a :class:`Pool` of this session made from
+        ``threshold``, ``numbers``, ``showing_numbers`` and ``lock``.
+        ``on_decided(showing, samples, started_ms)`` hears of each showing as it is decided
+        (the album keeps its crops)."""
         self.look_of = look
         self.settings = settings.validate()
-        self.threshold = threshold
-        self.showings: list[Showing] = []
+        self.pool = pool if pool is not None else Pool(threshold, numbers, showing_numbers, lock)
         self.ghosts = 0
-        # One camera's sessions share their numbers, so a later session never reuses a label
-        # (nor a showing number, which corrections name across sessions).
-        self._numbers = numbers if numbers is not None else itertools.count(1)
-        self._showing_numbers = showing_numbers if showing_numbers is not None else itertools.count(1)
-        self._lock = lock if lock is not None else contextlib.nullcontext()
         self._on_decided = on_decided
         self._open: _Open | None = None
-        # The session's spread: its showings' similarities to each other, its pairs left out.
-        self._spread = Spread()
+
+    @property
+    def showings(self) -> list[Showing]:
+        return self.pool.showings
+
+    @property
+    def threshold(self) -> Threshold:
+        return self.pool.threshold
 
     @property
     def open_label(self) -> str | None:
@@ -234,34 +288,8 @@ class ShowingMatcher(Generic[T]):
 
     def _decide(self, current: _Open) -> Showing:
         samples = self._chosen_samples(current)
-        look = self.look_of(samples)
-        with self._lock:
-            showing = Showing(number=next(self._showing_numbers), label="", look=look)
-            partner = self._best_partner(look) if look is not None else None
-            if partner is not None:
-                showing.label, showing.partner, partner.partner = partner.label, partner.number, showing.number
-            else:
-                showing.label = f"{LABEL_PREFIX}{next(self._numbers)}"
-            self.showings.append(showing)
-            current.showing = showing
+        started_ms = current.held[0].ts_ms if current.held else 0
+        showing = current.showing = self.pool.decide(self.look_of(samples), samples, started_ms)
         if self._on_decided is not None:
-            self._on_decided(showing, samples, current.held[0].ts_ms if current.held else 0)
+            self._on_decided(showing, samples, started_ms)
         return showing
-
-    def _best_partner(self, look: np.ndarray) -> Showing | None:
-        """The most similar earlier unmatched showing, if it clears the threshold; the spread
-        takes in ``look``'s similarities to every earlier showing but that partner."""
-        earlier = [s for s in self.showings if s.look is not None]
-        similarities = [float(look @ s.look) for s in earlier]
-        free = [i for i, s in enumerate(earlier) if s.partner is None]
-        best = max(free, key=lambda i: similarities[i], default=None)   # the first of equals
-        if best is None:
-            self._spread += Spread.of(similarities)
-            return None
-        others = self._spread + Spread.of(similarities[:best] + similarities[best + 1:])
-        if similarities[best] >= self.threshold.value(others):
-            self._spread = others
-            return earlier[best]
-        self._spread += Spread.of(similarities)
-        return None
-

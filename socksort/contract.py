@@ -7,6 +7,7 @@ A stage never imports another stage's internals; it imports these names instead.
 PORTS = {
     "dashboard": 8080,
     "edge": 8081,
+    "match": 8082,            # socksort match-service: matching by look across cameras
     "mqtt": 1883,
     "kafka": 9092,
     "kafka_controller": 9093,

@@ -105,7 +105,7 @@ def test_a_long_showing_split_while_in_view_publishes_its_later_frames_with_the_
     matcher = ShowingMatcher(lambda samples: samples[0], MatchSettings(end_gap_ms=300, min_frames=3, max_held=4),
                              Threshold(fixed=0.9), album.numbers, showing_numbers=album.showing_numbers,
                              lock=album.lock, on_decided=lambda s, samples, ts: album.add(s, [], ts))
-    matcher.showings = camera.matcher.showings   # the same session
+    matcher.pool.showings = camera.matcher.showings   # the same session
     early = [label for ts in range(4) for _, label in matcher.add(Observation(ts, 1000 + ts * FRAME_MS, True, RED))]
     assert set(early) == {"sock-1"}
     split = album.split("sock-1")

@@ -35,17 +35,18 @@ class Scripted(Source):
     recording = True
     fps = 10.0
 
-    def __init__(self, on_frame=lambda i: None, draw=frame):
+    def __init__(self, on_frame=lambda i: None, draw=frame, script=SCRIPT):
         self.position = 0
         self.on_frame = on_frame
         self.draw = draw
+        self.script = script
 
     def read(self):
-        if self.position >= len(SCRIPT):
+        if self.position >= len(self.script):
             return None
         self.on_frame(self.position)
         self.position += 1
-        return self.draw(SCRIPT[self.position - 1])
+        return self.draw(self.script[self.position - 1])
 
 
 class Kept:
@@ -70,16 +71,18 @@ class Kept:
         pass
 
 
-def scripted_edge(colour_model, swap_at: int | None = None, draw=frame) -> tuple[EdgeLoop, Kept]:
-    """The edge run over SCRIPT, stopped: the loop (its album) and what it published."""
+def scripted_edge(colour_model, swap_at: int | None = None, draw=frame, script=SCRIPT,
+                  **config) -> tuple[EdgeLoop, Kept]:
+    """The edge run over ``script``, stopped: the loop (its album) and what it published."""
     kept = Kept()
 
     def on_frame(i: int) -> None:
         if i == swap_at:
             edge._use(edge._load_model(colour_model))   # as the store follower hands a new model over
 
-    config = EdgeConfig(model=colour_model, source="scripted", unthrottled=True, match=True, greengrass=False)
-    edge = EdgeLoop(config, publishers=[kept], source=Scripted(on_frame, draw), log=lambda text: None)
+    config = EdgeConfig(model=colour_model, source="scripted", unthrottled=True, match=True, greengrass=False,
+                        **config)
+    edge = EdgeLoop(config, publishers=[kept], source=Scripted(on_frame, draw, script), log=lambda text: None)
     edge.start()
     try:
         edge.run()
@@ -156,3 +159,47 @@ def test_with_a_blank_class_a_frames_probability_is_how_sure_the_model_is_of_its
     empty, held = payloads[0], payloads[FIRST.start + 5]
     assert 50 < empty["probability"] < 100 and empty["top"] == [{"label": "Blank", "probability": empty["probability"]}]
     assert 50 < held["probability"] < 100
+
+
+ONE_SHOWING = SCRIPT[:45]   # the empty room, the card once, a gap
+RED_CARD = "red card"
+# Another camera: a red card, then the white card the first camera saw.
+RED_THEN_WHITE = [EMPTY] * 15 + [RED_CARD] * 20 + [EMPTY] * 10 + [CARD] * 20 + [EMPTY] * 10
+
+
+def white_or_red_card(kind: str) -> np.ndarray:
+    return frame(CARD, card=(30, 30, 220)) if kind == RED_CARD else frame(kind)
+
+
+def labels_in_order(kept: Kept) -> list[str]:
+    """The labels of its showings, in order (Blank left out)."""
+    images = [p["image"] for p in sorted(kept.payloads, key=lambda p: p["seq"])]
+    return [x for i, x in enumerate(images) if x != "Blank" and (i == 0 or images[i - 1] != x)]
+
+
+def test_with_a_match_service_a_card_seen_by_two_cameras_gets_one_label(colour_model):
+    from socksort.config import HostPort
+    from socksort.edge_lambda.match_service import MatchService, MatchServiceServer
+    from socksort.edge_lambda.showings import Threshold
+    from socksort.net import free_port
+
+    # A fixed threshold: with two showings so unlike (white and red cards, similarity -0.33) the
+    # calibrated one, mean + 2 sigma of what the pool has seen, would rise above 1.
+    service = MatchServiceServer(HostPort("127.0.0.1", free_port()), MatchService(Threshold(fixed=0.9))).start()
+    try:
+        _, left = scripted_edge(colour_model, script=ONE_SHOWING, device="left", match_service=service.url)
+        _, right = scripted_edge(colour_model, script=RED_THEN_WHITE, draw=white_or_red_card, device="right",
+                                 match_service=service.url)
+        assert labels_in_order(left) == ["sock-1"]
+        assert labels_in_order(right) == ["sock-2", "sock-1"]   # the red card is new; the white one is left's
+        assert [(e.device, e.label) for e in service.service.album.entries()] == [
+            ("left", "sock-1"), ("right", "sock-2"), ("right", "sock-1")]
+    finally:
+        service.stop()
+
+
+def test_when_the_match_service_is_away_a_camera_labels_its_socks_with_its_own_name(colour_model):
+    from socksort.net import free_port
+
+    _, kept = scripted_edge(colour_model, device="left", match_service=f"http://127.0.0.1:{free_port()}")
+    assert labels_in_order(kept) == ["sock-left-1", "sock-left-1"]

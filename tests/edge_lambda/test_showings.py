@@ -101,7 +101,7 @@ def test_a_showing_joins_the_most_similar_earlier_unmatched_showing():
 
 def test_of_two_equally_similar_earlier_showings_the_earlier_one_is_joined():
     show = Show().sock(unit(1, 0, 0), 5).blank(4).sock(unit(0, 0, 1), 5).blank(4)
-    show.matcher.threshold = Threshold(fixed=-1.0)   # everything is alike enough now
+    show.matcher.pool.threshold = Threshold(fixed=-1.0)   # everything is alike enough now
     show.sock(unit(1, 0, 1), 5).blank(4)
     assert show.runs() == ["sock-1", "sock-2", "sock-1"]
 
@@ -178,6 +178,6 @@ def test_settings_that_cannot_work_are_refused(bad):
 def test_the_calibration_counts_every_pair_of_showings_but_the_matched_ones():
     show = Show(threshold=Threshold()).sock(RED, 5).blank(4).sock(RED_AGAIN, 5).blank(4).sock(BLUE, 5).blank(4)
     assert show.runs() == ["sock-1", "sock-1", "sock-2"]
-    spread = show.matcher._spread
+    spread = show.matcher.pool._spread
     assert spread.count == 2   # blue with each red; the reds' own similarity, a pair, left out
     assert spread.total == pytest.approx(float(BLUE @ RED + BLUE @ RED_AGAIN))
