@@ -7,6 +7,12 @@ the offsets topic (read_committed) only up to it, until Kafka aborts it after
 cannot register a connector. Whether a SIGKILL lands inside a transaction is chance, so
 these tests also leave one open themselves, as the dead worker would have, with Connect's
 producers' timeout. They kill and restart the shared stack's worker, and leave it running.
+
+The test that waits until Kafka aborts the transactions gives them a shorter timeout than
+the minute (its own, and the killed worker's producers', which it restarts with
+``ConnectWorker.transaction_timeout_ms`` first): long enough that `stack up` finds the new
+worker held back, short enough not to sit out the minute. What `stack up` does while it
+waits does not depend on how long that lasts.
 """
 
 from __future__ import annotations
@@ -27,17 +33,21 @@ from socksort.stack.worker import worker_health
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 CONNECT_TRANSACTION_TIMEOUT_MS = 60_000  # the producer default, which Connect's task producers keep
+# `stack up` finds the restarted worker held back about 15 s after the kill (the CLI and the
+# JVM start, then /health answers "starting" after 10 s); Kafka aborts a transaction up to
+# 10 s after its timeout (the broker's sweep).
+WAITED_OUT_TRANSACTION_TIMEOUT_MS = 30_000
 
 
 @contextlib.contextmanager
-def _transaction_left_open(stack):
-    """A transaction on the worker's offsets topic that nobody commits; yields the producer
-    (abort_transaction() ends it early)."""
+def _transaction_left_open(stack, timeout_ms: int = CONNECT_TRANSACTION_TIMEOUT_MS):
+    """A transaction on the worker's offsets topic that nobody commits, which Kafka aborts
+    after ``timeout_ms``; yields the producer (abort_transaction() ends it early)."""
     from confluent_kafka import KafkaException, Producer
 
     producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
                          "transactional.id": f"crashed-worker-{uuid.uuid4().hex[:8]}",
-                         "transaction.timeout.ms": CONNECT_TRANSACTION_TIMEOUT_MS})
+                         "transaction.timeout.ms": timeout_ms})
     producer.init_transactions(30)
     producer.begin_transaction()
     producer.produce(stack.connect.properties()["offset.storage.topic"],
@@ -50,6 +60,18 @@ def _transaction_left_open(stack):
             producer.abort_transaction(10)  # already aborted by Kafka if the test took long
 
 
+def _restart_connect(stack, transaction_timeout_ms: int) -> None:
+    """Stop the stack's Connect worker cleanly and start it again, its task producers'
+    transactions aborted by Kafka after ``transaction_timeout_ms``."""
+    recorded = processes.read_pid_file(stack.home / "connect" / "pid.json")
+    assert recorded is not None and recorded.alive(), "the stack's Connect worker is not running"
+    processes.stop(recorded.pid, timeout=30)
+    restarted = load(stack.home)
+    restarted.connect.transaction_timeout_ms = transaction_timeout_ms
+    restarted.connect.die_with_parent = True
+    restarted.up()
+
+
 def _kill_connect(stack) -> None:
     recorded = processes.read_pid_file(stack.home / "connect" / "pid.json")
     assert recorded is not None and recorded.alive(), "the stack's Connect worker is not running"
@@ -59,11 +81,12 @@ def _kill_connect(stack) -> None:
 def test_stack_up_after_a_connect_crash_waits_for_the_recovering_worker_and_says_why(stack, run_cli):
     device = f"recovery-{uuid.uuid4().hex[:8]}"
     marker, count = f'"device":"{device}"'.encode(), 1500
+    _restart_connect(stack, WAITED_OUT_TRANSACTION_TIMEOUT_MS)
     with KafkaTail(stack.bootstrap_servers) as tail:
         publisher = threading.Thread(target=publish, args=(stack.mqtt_url, device, count), kwargs={"rate": 50})
         publisher.start()
         assert len(tail.wait_for(marker, 100, timeout=60)) >= 100
-        with _transaction_left_open(stack):
+        with _transaction_left_open(stack, WAITED_OUT_TRANSACTION_TIMEOUT_MS):
             _kill_connect(stack)
             up = run_cli("stack", "up", env={"SOCKSORT_HOME": str(stack.home)}, timeout=600)
         publisher.join(120)
