@@ -84,9 +84,7 @@ def register(commands) -> None:
     option(p, "--match", env="SOCKSORT_MATCH", type=config.yes_no, default=False, nargs="?", const=True,
            metavar="yes|no", help="open set: no trained sock classes needed; label each showing sock-1, "
                                    "sock-2, ... and give two showings that look alike one label")
-    option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
-           default=None, help="with --match, the similarity (-1 to 1) two showings need to be a pair; default: "
-                "calibrated on the session's own showings")
+    match_threshold_option(p, "with --match, the similarity")
     option(p, "--match-service", env="SOCKSORT_MATCH_SERVICE", type=config.http_url,
            help="with --match, a `socksort match-service` URL that decides each showing with the looks of "
                 "every camera using it (default: this camera alone)")
@@ -95,6 +93,13 @@ def register(commands) -> None:
                 "a label (default $SOCKSORT_HOME/edge/match-DEVICE.json)")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=edge_command)
+
+
+def match_threshold_option(parser, what: str = "the similarity") -> None:
+    """--match-threshold, for the edge and the match service alike."""
+    option(parser, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
+           default=None, help=f"{what} (-1 to 1) two showings need to be a pair; default: calibrated on "
+                              "the showings so far")
 
 
 def store_folder(text: str) -> Path:

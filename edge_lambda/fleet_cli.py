@@ -19,7 +19,7 @@ from socksort import config, contract
 from socksort.config import option
 from socksort.edge_lambda import fleet_kafka, framewire
 from socksort.edge_lambda.camera import CameraConfig, ThinCamera
-from socksort.edge_lambda.cli import optional
+from socksort.edge_lambda.cli import match_threshold_option, optional
 from socksort.edge_lambda.worker import inference, status_topic
 from socksort.edge_lambda.worker.consumer import Worker, WorkerConfig
 from socksort.errors import UserError
@@ -54,9 +54,7 @@ def _register_match_service(commands) -> None:
                     "dashboard's corrections (its --showings-url).")
     option(p, "--listen", env="SOCKSORT_MATCH_SERVICE_LISTEN", type=config.host_port,
            default=config.HostPort("127.0.0.1", contract.PORTS["match"]), help="address to serve on")
-    option(p, "--match-threshold", env="SOCKSORT_MATCH_THRESHOLD", type=optional(config.similarity),
-           default=None, help="the similarity (-1 to 1) two showings need to be a pair; default: calibrated "
-                              "on the showings so far")
+    match_threshold_option(p)
     option(p, "--state", env="SOCKSORT_MATCH_SERVICE_STATE", type=Path,
            help="the file that keeps the next sock number across restarts "
                 "(default $SOCKSORT_HOME/match-service.json)")

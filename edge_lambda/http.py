@@ -95,7 +95,10 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
 
         def do_GET(self):
             path, _, query = self.path.partition("?")
-            if path == "/":
+            shown = album_http.get(album, path) if album is not None else None
+            if shown is not None:
+                self._send(*shown)
+            elif path == "/":
                 self._send(200, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/stream.mjpg":
                 self._stream()
@@ -120,8 +123,6 @@ def _handler_class(hub: JpegHub, status: Callable[[], EdgeStatus], metrics: Call
                 self._send(code, "application/json", json.dumps(body).encode())
             elif path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4", metrics().encode())
-            elif album is not None and album_http.get(album, path) is not None:
-                self._send(*album_http.get(album, path))
             else:
                 self._send(404, "text/plain", b"not found\n")
 

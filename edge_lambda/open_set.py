@@ -62,11 +62,12 @@ class OpenSet:
         self.blank_class = BLANK_LABEL in classifier.card.classes
         # The room does not change with the model: a later session keeps the learned scene.
         self.background = background or Background(BackgroundSettings())
-        self.album = album if album is not None else Album()
         if service is not None:
+            self.album = None   # the service keeps every camera's showings
             pool = RemotePool(service, device, model_key(classifier.card), self.crops, threshold, log)
             self.matcher: ShowingMatcher = ShowingMatcher(self.look, settings, pool=pool)
         else:
+            self.album = album if album is not None else Album()
             self.matcher = ShowingMatcher(
                 self.look, settings, threshold, self.album.numbers, showing_numbers=self.album.showing_numbers,
                 lock=self.album.lock, on_decided=self._keep)

@@ -4,13 +4,11 @@ crops over HTTP, and split and join as the dashboard sends them."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 import cv2
 import numpy as np
 import pytest
-from edge_album import pair_and_single, serve
+from edge_album import pair_and_single, post, serve
 from edge_fixtures import get
 
 
@@ -20,16 +18,6 @@ def edge():
     server = serve(pair_and_single())
     yield server
     server.stop()
-
-
-def post(url: str, body) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_showings_json_lists_each_showing_with_its_label_partner_and_crop_count(edge):

@@ -9,12 +9,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 import pytest
-from edge_album import jpeg
+from edge_album import jpeg, post
 from edge_fixtures import get
 
 from socksort.config import HostPort
@@ -41,16 +39,6 @@ def server(service):
     running = MatchServiceServer(HostPort("127.0.0.1", free_port()), service).start()
     yield running
     running.stop()
-
-
-def post(url: str, body) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_a_sock_shown_to_one_camera_pairs_with_its_twin_shown_to_another(service):

@@ -3,6 +3,10 @@ edge's /showings routes and of the dashboard's corrections that call them."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import cv2
 import numpy as np
 
@@ -45,3 +49,14 @@ def serve(album: Album | None) -> EdgeHttpServer:
         raise AssertionError("not asked for here")
 
     return EdgeHttpServer(HostPort("127.0.0.1", free_port()), JpegHub(), unused, unused, album=album).start()
+
+
+def post(url: str, body) -> tuple[int, dict]:
+    """POST ``body`` (JSON, or bytes as they are) and read the JSON answer, whatever its status."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
