@@ -16,7 +16,8 @@ MVN := mvn -B -q -Dmaven.repo.local=$(CURDIR)/.cache/m2
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile $(wildcard connect/pom.xml)
+# The connector's sources too: a worker must never run a jar older than them.
+$(STAMP): pyproject.toml Makefile $(wildcard connect/pom.xml) $(shell find connect/src/main -name '*.java' 2>/dev/null)
 	@$(MAKE) --no-print-directory apt python java
 	@touch $@
 

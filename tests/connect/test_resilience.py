@@ -21,6 +21,7 @@ from socksort.connect.registration import put_connector, wait_running
 from socksort.net import free_port
 from socksort.stack.traffic import KafkaTail, publish, seqs_of
 from socksort.stack.worker import ConnectWorker
+from tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -30,12 +31,17 @@ TRANSACTION_TIMEOUT_MS = 10_000
 
 
 @contextlib.contextmanager
-def _own_bridge(stack, broker, workdir, exactly_once: bool = True):
-    """A worker + connector of this test's own; yields (worker, mqtt topic, kafka topic, device)."""
+def _own_bridge(stack, broker, workdir, exactly_once: bool = True, via: TcpProxy | None = None,
+                connect_timeout_s: int | None = None):
+    """A worker + connector of this test's own, reaching ``broker`` directly or ``via`` a
+    proxy; yields (worker, mqtt topic, kafka topic, device)."""
     run = uuid.uuid4().hex[:8]
     mqtt_topic, kafka_topic = f"resilience/{run}", f"resilience_{run}"
-    config = connector.mqtt_source_config(broker.host, broker.port, broker.username, broker.password,
+    host, port = (via.host, via.port) if via else (broker.host, broker.port)
+    config = connector.mqtt_source_config(host, port, broker.username, broker.password,
                                           mqtt_topic=mqtt_topic, kafka_topic=kafka_topic)
+    if connect_timeout_s is not None:
+        config["mqtt.connect.timeout.seconds"] = str(connect_timeout_s)
     # A short transaction timeout: the killed worker's open transaction is aborted in seconds,
     # not Kafka's 60 (what survives the crash does not depend on how long that takes).
     worker = ConnectWorker(workdir, stack.bootstrap_servers, port=free_port(), exactly_once=exactly_once,
@@ -82,7 +88,8 @@ def test_worker_killed_mid_stream_loses_no_message(stack, tmp_path, exactly_once
 
 
 def test_connector_resumes_after_the_mqtt_broker_restarts(stack, mosquitto, tmp_path):
-    with _own_bridge(stack, mosquitto, tmp_path / "worker") as (worker, mqtt_topic, kafka_topic, device):
+    with _own_bridge(stack, mosquitto, tmp_path / "worker", connect_timeout_s=5) as (worker, mqtt_topic,
+                                                                                      kafka_topic, device):
         with KafkaTail(stack.bootstrap_servers, kafka_topic) as tail:
             publish(mosquitto.url, device, 300, topic=mqtt_topic)
             assert len(tail.wait_for(_marker(device), 300, timeout=60)) == 300
@@ -94,3 +101,22 @@ def test_connector_resumes_after_the_mqtt_broker_restarts(stack, mosquitto, tmp_
             time.sleep(1)
             seqs = seqs_of(tail.matching(_marker(device)))
     assert seqs == list(range(600))
+
+
+def test_a_reconnect_the_broker_never_answers_is_abandoned_and_tried_again(stack, mosquitto, tmp_path):
+    # Paho's own reconnect waited on such a socket until the broker dropped it (95 s with
+    # Mosquitto, forever here): the task must give up on it after the connect timeout.
+    with TcpProxy(mosquitto.host, mosquitto.port) as proxy, \
+            _own_bridge(stack, mosquitto, tmp_path / "worker", via=proxy, connect_timeout_s=2) as (
+                worker, mqtt_topic, kafka_topic, device):
+        with KafkaTail(stack.bootstrap_servers, kafka_topic) as tail:
+            publish(mosquitto.url, device, 100, topic=mqtt_topic)
+            assert len(tail.wait_for(_marker(device), 100, timeout=60)) == 100
+            proxy.hold_next(1)
+            proxy.cut()
+            publish(mosquitto.url, device, 100, topic=mqtt_topic, start_seq=100)
+            tail.wait_for(_marker(device), 200, timeout=60)
+            time.sleep(1)
+            seqs = seqs_of(tail.matching(_marker(device)))
+        assert proxy.held == 1, "the connector never tried the silent connection"
+    assert seqs == list(range(200))

@@ -2,8 +2,11 @@ package io.socksort.connect.mqtt;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -44,13 +47,20 @@ public class MqttSourceTask extends SourceTask {
     private static final Logger log = LoggerFactory.getLogger(MqttSourceTask.class);
     static final String TASK_INDEX = "task.index";
     static final String CONNECTOR_NAME = "name";
+    static final int MIN_RECONNECT_DELAY_MS = 500;
     static final int MAX_RECONNECT_DELAY_MS = 5_000;
 
     private MqttSourceConnectorConfig config;
     private BlockingQueue<Arrived> buffer;
     private RedeliveryFilter redeliveries;
     private ErrorHandling errors;
-    private MqttAsyncClient client;
+    private volatile MqttAsyncClient client;
+    private String clientId;
+    // Reconnecting (poll()'s thread only): when the next attempt is due and how long the one
+    // after a failure waits.
+    private final Backoff reconnects = new Backoff(MIN_RECONNECT_DELAY_MS, MAX_RECONNECT_DELAY_MS);
+    private volatile boolean stopping;
+    private final Set<MqttAsyncClient> discarded = Collections.newSetFromMap(new WeakHashMap<>());
     private long reportedRedeliveries;
     // Set from Paho's callback thread when a (re)subscription fails; poll() then fails the
     // task. A task left RUNNING without a subscription would look healthy and move nothing.
@@ -81,12 +91,9 @@ public class MqttSourceTask extends SourceTask {
     @Override
     public void start(Map<String, String> props) {
         configure(props, new RedeliveryFilter(partition -> context.offsetStorageReader().offset(partition)));
-        String clientId = config.clientIdPrefix(connectorName(props)) + "-" + taskIndex(props);
+        clientId = config.clientIdPrefix(connectorName(props)) + "-" + taskIndex(props);
         try {
-            client = new MqttAsyncClient(config.serverUris().get(0), clientId, new MemoryPersistence());
-            client.setManualAcks(true);
-            client.setCallback(new Callback());
-            client.connect(connectOptions(config)).waitForCompletion(config.connectTimeoutSeconds() * 1000L + 1000);
+            connected();
         } catch (MqttException e) {
             throw new ConnectException("cannot connect to MQTT " + config.serverUris() + " as " + clientId
                 + ": " + MqttProbe.describe(e), e);
@@ -115,10 +122,10 @@ public class MqttSourceTask extends SourceTask {
         MqttConnectOptions options = new MqttConnectOptions();
         options.setServerURIs(config.serverUris().toArray(new String[0]));
         options.setCleanSession(config.cleanSession());
-        options.setAutomaticReconnect(true);
-        // Paho doubles the wait after each failed attempt up to 128 s by default; a broker that
-        // is back after a restart should not wait minutes for us.
-        options.setMaxReconnectDelay(MAX_RECONNECT_DELAY_MS);
+        // poll() reconnects, not Paho: Paho's own reconnect can open the socket and never send
+        // CONNECT (eclipse-paho/paho.mqtt.java#1098), and then waits, with no timeout, until the
+        // broker gives up on it (95 s with Mosquitto) while the backlog grows.
+        options.setAutomaticReconnect(false);
         options.setConnectionTimeout(config.connectTimeoutSeconds());
         options.setKeepAliveInterval(config.keepAliveSeconds());
         options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
@@ -135,6 +142,12 @@ public class MqttSourceTask extends SourceTask {
     }
 
     private final class Callback implements MqttCallbackExtended {
+        private final MqttAsyncClient owner;
+
+        Callback(MqttAsyncClient owner) {
+            this.owner = owner;
+        }
+
         @Override
         public void connectComplete(boolean reconnect, String serverUri) {
             // Subscribe on every (re)connect: a broker that lost our session would otherwise
@@ -144,7 +157,7 @@ public class MqttSourceTask extends SourceTask {
             List<String> topics = config.topics();
             int[] qos = topics.stream().mapToInt(t -> config.qos()).toArray();
             try {
-                client.subscribe(topics.toArray(new String[0]), qos, null, new IMqttActionListener() {
+                owner.subscribe(topics.toArray(new String[0]), qos, null, new IMqttActionListener() {
                     @Override
                     public void onSuccess(IMqttToken token) {
                         int[] granted = token.getGrantedQos();
@@ -195,6 +208,7 @@ public class MqttSourceTask extends SourceTask {
             // failing here loses nothing; the restarted task subscribes afresh.
             throw new ConnectException(failure);
         }
+        reconnectIfLost();
         Arrived first = buffer.poll(500, TimeUnit.MILLISECONDS);
         if (first == null) {
             return null;
@@ -288,19 +302,80 @@ public class MqttSourceTask extends SourceTask {
         }
     }
 
-    @Override
-    public void stop() {
+    /**
+     * A client connected afresh, with its callback, or an exception when the broker refused
+     * or did not answer within the connect timeout (the attempt is then abandoned whole).
+     */
+    private MqttAsyncClient connected() throws MqttException {
+        MqttAsyncClient fresh = new MqttAsyncClient(config.serverUris().get(0), clientId, new MemoryPersistence());
+        fresh.setManualAcks(true);
+        fresh.setCallback(new Callback(fresh));
+        // The current client before it connects: the backlog may arrive, and be committed to
+        // Kafka, before connect() returns, and its acknowledgements must go out on this one.
+        client = fresh;
+        try {
+            fresh.connect(connectOptions(config)).waitForCompletion(config.connectTimeoutSeconds() * 1000L);
+        } catch (MqttException e) {
+            discard(fresh);
+            throw e;
+        }
+        return fresh;
+    }
+
+    /**
+     * After a lost connection, one attempt to connect again when the backoff says it is due.
+     * Each attempt uses a new client: one whose attempt hung cannot be trusted with another.
+     * Messages already buffered keep their ids; their acknowledgements go out on the new
+     * connection, which holds the same persistent session.
+     */
+    void reconnectIfLost() {
         MqttAsyncClient current = client;
-        if (current == null) {
+        if (current == null || current.isConnected() || stopping || !reconnects.due(System.currentTimeMillis())) {
             return;
+        }
+        discard(current);
+        try {
+            MqttAsyncClient fresh = connected();
+            if (stopping) {
+                discard(fresh);
+                return;
+            }
+            reconnects.succeeded();
+            log.info("reconnected to MQTT {} as {}", config.serverUris(), clientId);
+        } catch (MqttException e) {
+            long wait = reconnects.failed(System.currentTimeMillis());
+            log.warn("reconnecting to MQTT {} failed: {}; trying again in {} ms", config.serverUris(),
+                     MqttProbe.describe(e), wait);
+        }
+    }
+
+    /** Disconnects and closes ``old``, once: Paho throws NullPointerException on a second close. */
+    private void discard(MqttAsyncClient old) {
+        synchronized (discarded) {
+            if (!discarded.add(old)) {
+                return;
+            }
         }
         try {
             // Forcibly: Paho's callback thread may be blocked on a full buffer. Whatever
             // was not acknowledged stays queued in our persistent session on the broker.
-            current.disconnectForcibly(500, 1_000);
-            current.close(true);
+            old.disconnectForcibly(500, 1_000);
         } catch (MqttException e) {
-            log.warn("closing the MQTT client: {}", MqttProbe.describe(e));
+            log.debug("disconnecting the MQTT client: {}", MqttProbe.describe(e));
+        }
+        try {
+            old.close(true);
+        } catch (MqttException e) {
+            log.debug("closing the MQTT client: {}", MqttProbe.describe(e));
+        }
+    }
+
+    @Override
+    public void stop() {
+        stopping = true;
+        MqttAsyncClient current = client;
+        if (current != null) {
+            discard(current);
         }
     }
 }
