@@ -124,23 +124,13 @@ def _prior(mean: float, std: float, weight: float) -> np.ndarray:
     return mean + std * norm.ppf((np.arange(n) + 0.5) / n)
 
 
-def shipped():
-    """The rule ``edge --match`` runs (showings.Threshold's defaults), as it runs it."""
+def calibrated(cap: float = 1.0, **fields):
+    """The rule ``edge --match`` runs (``showings.Threshold``, called as the edge calls it), with
+    other fields than its defaults and at most ``cap``."""
     from socksort.edge_lambda.showings import Spread, Threshold
 
-    threshold = Threshold()
-    return lambda best, row, spread: best >= threshold.value(Spread.of(spread))
-
-
-def calibrated(mean=0.7, std=0.06, weight=10.0, sigmas=2.0, floor=0.5, cap=1.0):
-    """What ships (showings.Threshold): mean + sigmas x standard deviation of spread and prior."""
-    def rule(best, row, spread):
-        w = weight
-        m = (w * mean + sum(spread)) / (w + len(spread))
-        second = (w * (std ** 2 + mean ** 2) + sum(x * x for x in spread)) / (w + len(spread))
-        value = min(cap, max(floor, m + sigmas * float(np.sqrt(max(second - m * m, 1e-6)))))
-        return best >= value
-    return rule
+    threshold = Threshold(**fields)
+    return lambda best, row, spread: best >= min(cap, threshold.value(Spread.of(spread)))
 
 
 def robust(mean=0.7, std=0.06, weight=10.0, sigmas=2.0, floor=0.5):
@@ -190,7 +180,7 @@ def main() -> int:
             np.savez(path, designs=np.array([s.design for s in seen]), looks=np.stack([s.look for s in seen]))
         data = np.load(path)
         shows.append([Seen(str(d), l) for d, l in zip(data["designs"], data["looks"])])
-    rules = {"shipped": shipped(), "calibrated 0.7+-0.06, 2 sigma": calibrated()}
+    rules = {"shipped": calibrated()}
     for cap in (0.82, 0.85, 0.88):
         rules[f"calibrated, at most {cap}"] = calibrated(cap=cap)
     for sigmas in (1.5, 2.25, 2.5):
