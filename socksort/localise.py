@@ -16,6 +16,13 @@ computed once per frame. :func:`find_objects` turns them into boxes in pixels of
    (squash or the centred square of ``shorter_center_crop``);
 6. non-maximum suppression, most probable first.
 
+A model with a trained box head (``boxes_output``, training/box_head.py) is decoded from
+that output instead, FCOS-style (:func:`decode_head`): every cell of the head's grid whose
+middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
+four distances the cell regresses, and the class its logits say; non-maximum suppression
+keeps the surest cell of each thing. A head's box may reach past a centre crop's square
+into the rest of the frame, where the thing goes on.
+
 The same steps are written out in docs/model-artifact.md for programs without this module.
 """
 
@@ -47,6 +54,8 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
     spec = card.localise
     if spec is None:
         return ()
+    if spec.boxes_output:
+        return _objects_from_head(np.asarray(outputs[spec.boxes_output], dtype=np.float32), card, width, height)
     cells = np.asarray(outputs[spec.cells_output], dtype=np.float32)
     objectness = np.asarray(outputs[spec.objectness_output], dtype=np.float32).reshape(cells.shape[1:])
     if cells.ndim != 3 or cells.shape[0] != len(card.classes):
@@ -58,6 +67,45 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
                    for label, probability, box in found)
     placed = tuple(o for o in placed if o.box.width > 0 and o.box.height > 0)
     return nms(placed, spec.nms_iou)
+
+
+def _objects_from_head(head: np.ndarray, card: ModelCard, width: int, height: int) -> tuple[DetectedObject, ...]:
+    spec = card.localise
+    if head.ndim != 3 or head.shape[0] != 5 + len(card.classes):
+        raise ValueError(f"output {spec.boxes_output} has shape {head.shape}, expected "
+                         f"{5 + len(card.classes)} x h x w")
+    found = decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)
+    ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
+              for label, probability, box, score in found]
+    ranked = [(o, score) for o, score in ranked if o.box.width > 0 and o.box.height > 0]
+    # The surest middle of each thing keeps its box; the output is most probable first.
+    kept: list[DetectedObject] = []
+    for candidate, _ in sorted(ranked, key=lambda pair: -pair[1]):
+        if all(iou(candidate.box, other.box) <= spec.nms_iou for other in kept):
+            kept.append(candidate)
+    return tuple(sorted(kept, key=lambda o: -o.probability))
+
+
+def decode_head(head: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...], threshold: float,
+                min_probability: float) -> list[tuple[str, float, tuple, float]]:
+    """(label, percent, (x0, y0, x1, y1) as fractions of the network input, middle probability)
+    per cell of a box head's (5 + C) x h x w output that is sure enough to be a thing's middle."""
+    rows, cols = head.shape[1:]
+    middle = 1.0 / (1.0 + np.exp(-head[0]))
+    kept = np.array([c not in background for c in classes])
+    found = []
+    for i, j in zip(*np.nonzero(middle >= threshold)):
+        left, up, right, down = np.exp(np.clip(head[1:5, i, j], -10.0, 3.0))
+        x, y = (j + 0.5) / cols, (i + 0.5) / rows
+        probabilities = _softmax(head[5:, i, j])
+        if not kept.any():
+            continue
+        best = int(np.where(kept, probabilities, -1.0).argmax())
+        percent = round(float(probabilities[best]) * 100, 2)
+        if percent < min_probability:
+            continue
+        found.append((classes[best], percent, (x - left, y - up, x + right, y + down), float(middle[i, j])))
+    return found
 
 
 def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...],
@@ -137,8 +185,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def to_frame(box: tuple[float, float, float, float], pre: Preprocess, width: int, height: int) -> Box:
-    """A box in fractions of the network input -> whole pixels of the frame it came from."""
-    x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in box)
+    """A box in fractions of the network input -> whole pixels of the frame it came from,
+    cut to the frame (a centre crop's box may reach past its square into the frame)."""
+    x0, y0, x1, y1 = box
     if pre.resize == "squash":
         left, top, sx, sy = 0, 0, width, height
     else:

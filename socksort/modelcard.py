@@ -83,7 +83,11 @@ class Localise:
     ``cell_offset`` (network input pixels, both axes) is where a cell really looks compared
     with the centre of the input square it covers: TensorFlow's "SAME" padding puts the odd
     pixel of each strided layer after the image, so EfficientNet-Lite's cells look 15.5
-    pixels right of and below their centres.
+    pixels right of and below their centres. ``boxes_output``, when not 0, is a trained box
+    head's N x (5 + C) x H x W output on a finer grid: per cell the logit that the cell is the
+    middle of a thing, the log distances from the cell's centre to the thing's left, top,
+    right and bottom edges (fractions of the input side), and class logits; a cell whose
+    middle probability is at least ``box_threshold`` makes a box, and then ``nms_iou``.
     """
     cells_output: int = 1
     objectness_output: int = 2
@@ -95,10 +99,15 @@ class Localise:
     nms_iou: float = 0.5            # of two boxes overlapping more than this, the less sure goes
     background: tuple[str, ...] = ()  # classes that are not objects (e.g. "Blank")
     cell_offset: float = 0.0        # network input pixels from a cell's centre to where it looks
+    boxes_output: int = 0           # the trained box head's output (5 + C) x H x W; 0: none
+    box_threshold: float = 0.3      # the head's middle-of-a-thing probability that makes a box
 
     def validate(self, classes: tuple[str, ...]) -> None:
-        if min(self.cells_output, self.objectness_output) < 1 or self.cells_output == self.objectness_output:
+        used = [self.cells_output, self.objectness_output] + ([self.boxes_output] if self.boxes_output else [])
+        if min(used) < 1 or len(set(used)) != len(used):
             raise ValueError("localise outputs must be distinct graph outputs after output 0")
+        if self.boxes_output and not 0 < self.box_threshold < 1:
+            raise ValueError("localise.box_threshold is out of range")
         if self.objectness != "feature_norm":
             raise ValueError(f"localise.objectness {self.objectness!r} is not 'feature_norm'")
         if not (self.reference > 0 and self.threshold > 0 and 0 <= self.min_area < 1 and abs(self.cell_offset) < 1e4

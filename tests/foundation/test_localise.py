@@ -112,3 +112,85 @@ def test_a_card_naming_an_unknown_background_class_is_refused():
     data["localise"]["background"] = ["Nothing"]
     with pytest.raises(ValueError, match="background"):
         ModelCard.from_dict(data)
+
+
+# --- a trained box head's output (boxes_output) ---------------------------------------
+
+def head_card(classes=("red", "blue"), background=(), pre=SQUASH) -> ModelCard:
+    return ModelCard(backbone="efficientnet_lite0", classes=classes, preprocess=pre,
+                     localise=Localise(background=background, boxes_output=3, box_threshold=0.5, nms_iou=0.3))
+
+
+def head_outputs(things, classes: int, size: int = 14):
+    """Outputs for one image whose box head says: each thing (class, row, col, (x0, y0, x1, y1)
+    as fractions of the input) has its middle at that cell, sure (logit 4), and that box."""
+    head = np.zeros((5 + classes, size, size), np.float32)
+    head[0] = -6.0
+    head[1:5] = np.log(0.05)
+    for c, row, col, (x0, y0, x1, y1) in things:
+        x, y = (col + 0.5) / size, (row + 0.5) / size
+        head[0, row, col] = 4.0
+        head[1:5, row, col] = np.log([x - x0, y - y0, x1 - x, y1 - y])
+        head[5 + c, row, col] = 6.0
+    cells = np.zeros((classes, size // 2, size // 2), np.float32)
+    return [np.full(classes, 1.0 / classes, np.float32), cells, np.zeros((1, size // 2, size // 2), np.float32), head]
+
+
+def test_a_head_cell_sure_of_a_middle_gives_the_box_it_regresses_and_its_class():
+    found = localise.find_objects(head_outputs([(1, 3, 4, (0.1, 0.1, 0.5, 0.4))], 2), head_card(), 640, 480)
+    assert [o.label for o in found] == ["blue"]
+    assert found[0].box == Box(64, 48, 256, 144)
+    assert found[0].probability > 99
+
+
+def test_two_things_of_one_class_side_by_side_are_two_objects():
+    things = [(0, 7, 3, (0.05, 0.3, 0.45, 0.8)), (0, 7, 10, (0.5, 0.3, 0.95, 0.8))]
+    found = localise.find_objects(head_outputs(things, 2), head_card(), 224, 224)
+    assert [o.label for o in found] == ["red", "red"]
+    assert sorted(o.box.left for o in found) == [11, 112]
+
+
+def test_of_neighbouring_cells_boxing_one_thing_the_surest_middle_stays():
+    outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6)), (0, 5, 6, (0.22, 0.2, 0.62, 0.6))], 2)
+    outputs[3][0, 5, 6] = 2.0
+    found = localise.find_objects(outputs, head_card(), 224, 224)
+    assert len(found) == 1
+    assert found[0].box.left == round(0.2 * 224)
+
+
+def test_cells_unsure_of_a_middle_give_no_boxes():
+    outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6))], 2)
+    outputs[3][0, 5, 5] = -1.0          # 27 %, under the card's 50 %
+    assert localise.find_objects(outputs, head_card(), 224, 224) == ()
+
+
+def test_a_middle_the_head_calls_background_is_no_object():
+    outputs = head_outputs([(2, 5, 5, (0.2, 0.2, 0.6, 0.6)), (0, 10, 10, (0.6, 0.6, 0.9, 0.9))], 3)
+    outputs[3][5 + 0, 5, 5] = 3.0       # red, far behind Blank
+    found = localise.find_objects(outputs, head_card(("red", "blue", "Blank"), ("Blank",)), 224, 224)
+    assert [(o.label, o.box.left) for o in found] == [("red", round(0.6 * 224))]
+
+
+def test_a_centre_crop_heads_box_reaches_past_the_square_into_the_frame():
+    pre = Preprocess(input_size=224, resize="shorter_center_crop", resize_shorter=224)
+    found = localise.find_objects(head_outputs([(0, 7, 0, (-0.1, 0.2, 0.3, 0.6))], 2), head_card(pre=pre), 640, 480)
+    assert found[0].box == Box(32, 96, 192, 192)
+
+
+def test_a_head_output_of_the_wrong_shape_is_refused_naming_the_output():
+    outputs = head_outputs([], 2)
+    outputs[3] = outputs[3][:4]
+    with pytest.raises(ValueError, match="output 3"):
+        localise.find_objects(outputs, head_card(), 224, 224)
+
+
+def test_a_card_whose_box_head_shares_an_output_is_refused():
+    data = head_card().to_dict()
+    data["localise"]["boxes_output"] = 2
+    with pytest.raises(ValueError, match="distinct"):
+        ModelCard.from_dict(data)
+
+
+def test_a_card_with_a_box_head_reads_back_the_same():
+    written = head_card(("red", "Blank"), ("Blank",))
+    assert ModelCard.from_dict(written.to_dict()) == written
