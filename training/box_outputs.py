@@ -10,29 +10,41 @@ cloth). It is divided by a reference measured on the model's own validation phot
 so 1.0 means "as strong as a sock in the training photos" whichever backbone or fine-tune
 made the features.
 
-Both outputs reuse the classifier's parameters: the checkpoint's params file is unchanged,
-and output 0 stays exactly what it was.
+Both outputs reuse the classifier's parameters. Given the training photos, a third output
+is a box head trained on scenes made from them (``training/box_head.py``): its parameters
+join the checkpoint, and output 0 stays exactly what it was.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
+from socksort import progress
 from socksort.contract import BLANK_LABEL
-from socksort.modelcard import Localise
+from socksort.modelcard import Localise, Preprocess
+from socksort.training import box_head
 
 # MXNet (seconds to import) is imported inside the functions that use it.
 
 REFERENCE_PERCENTILE = 75
 PASS_THROUGH = ("Flatten", "Dropout", "Reshape", "reshape", "flatten")
+RESIDUAL_ADDS = ("elemwise_add", "_plus", "_Plus", "broadcast_add")
+HEAD_NMS_IOU = 0.3      # the head's boxes of one thing overlap much; two things held together, less
+FEATURE_BATCH = 16
 
 
-def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndarray) -> Localise | None:
-    """Rewrite ``prefix-symbol.json`` as Group(output 0, cell logits, objectness).
+def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndarray,
+                    photos: Sequence[tuple[np.ndarray, int]] = (), pre: Preprocess | None = None,
+                    head_cfg: box_head.BoxHeadConfig = box_head.BoxHeadConfig()) -> Localise | None:
+    """Rewrite ``prefix-symbol.json`` as Group(output 0, cell logits, objectness[, box head]).
 
+    ``photos`` ((BGR image, class index) pairs, the training photos) and ``pre`` teach the
+    box head; without them, or when no head can be taught, the graph has three outputs.
     Returns the card's ``localise``, or None (and leaves the files alone) when the graph is
     not pooled features into one Dense layer, e.g. an imported SageMaker network.
     """
@@ -57,10 +69,60 @@ def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndar
                                bias=internals[bias_name], kernel=(1, 1), num_filter=weight.shape[0],
                                name="box_cells")
     objectness = norm * (1.0 / reference)
-    grouped = mx.sym.Group([symbol, cells, objectness])
-    mx.model.save_checkpoint(str(prefix), 0, grouped, args, aux, remove_amp_cast=False)
+    outputs = [symbol, cells, objectness]
     background = (BLANK_LABEL,) if BLANK_LABEL in classes else ()
-    return Localise(reference=round(reference, 6), background=background, cell_offset=round(offset, 2))
+    localise = Localise(reference=round(reference, 6), background=background, cell_offset=round(offset, 2))
+    fine = _finer_map(internals, fmap_name, check_batch.shape[2])
+    if photos and pre is not None and fine is not None:
+        taught = _teach_head(internals[fine], fmap, args, aux, photos, classes, background, pre, head_cfg)
+        if taught is not None:
+            boxes = box_head.output(taught.head, internals[fine], fmap)
+            args = {**args, **{name: param.data() for name, param in taught.head.collect_params().items()}}
+            outputs.append(boxes)
+            localise = replace(localise, boxes_output=3, nms_iou=HEAD_NMS_IOU)
+            progress.step(f"box head: {taught.scenes} scenes of {taught.things} cut-out things, "
+                          f"loss {taught.loss}, {taught.seconds} s")
+    mx.model.save_checkpoint(str(prefix), 0, mx.sym.Group(outputs), args, aux, remove_amp_cast=False)
+    return localise
+
+
+def _finer_map(internals, fmap_name: str, size: int) -> str | None:
+    """The last residual block's output at twice the feature map's resolution, if any."""
+    graph = json.loads(internals.tojson())
+    adds = {f"{n['name']}_output" for n in graph["nodes"] if n["op"] in RESIDUAL_ADDS}
+    _, shapes, _ = internals.infer_shape_partial(data=(1, 3, size, size))
+    sizes = dict(zip(internals.list_outputs(), shapes))
+    coarse = sizes.get(fmap_name)
+    if not coarse or len(coarse) != 4:
+        return None
+    finer = [name for name in internals.list_outputs() if name in adds and sizes.get(name)
+             and len(sizes[name]) == 4 and tuple(sizes[name][2:]) == (2 * coarse[2], 2 * coarse[3])]
+    return finer[-1] if finer else None
+
+
+def _teach_head(fine, fmap, args, aux, photos, classes, background, pre, cfg) -> box_head.Taught | None:
+    import mxnet as mx
+
+    module = mx.mod.Module(mx.sym.Group([fine, fmap]), data_names=("data",), label_names=None, context=mx.cpu())
+    size = pre.input_size
+    module.bind(data_shapes=[("data", (FEATURE_BATCH, 3, size, size))], for_training=False)
+    module.set_params(args, aux, allow_missing=False, allow_extra=True)
+
+    def features(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        fine_maps, coarse_maps = [], []
+        for start in range(0, len(batch), FEATURE_BATCH):
+            part = batch[start:start + FEATURE_BATCH]
+            padded = np.zeros((FEATURE_BATCH, *batch.shape[1:]), np.float32)
+            padded[:len(part)] = part
+            module.forward(mx.io.DataBatch([mx.nd.array(padded)]), is_train=False)
+            fine_out, coarse_out = (o.asnumpy()[:len(part)] for o in module.get_outputs())
+            fine_maps.append(fine_out)
+            coarse_maps.append(coarse_out)
+        return np.concatenate(fine_maps), np.concatenate(coarse_maps)
+
+    progress.step(f"teaching the box head on scenes made from {len(photos)} photos")
+    background_ids = {classes.index(name) for name in background}
+    return box_head.teach(features, photos, len(classes), background_ids, pre, cfg)
 
 
 def _head(symbol) -> tuple[str, str, str] | None:

@@ -13,7 +13,7 @@ from socksort.config import (existing_dir, existing_file, non_negative_int, one_
                              positive_int)
 from socksort.errors import UserError
 from socksort.modelstore import ModelStore
-from socksort.training import boxes, data, evaluate, from_images, models_cli, plots, sagemaker, train_job
+from socksort.training import box_head, boxes, data, evaluate, from_images, models_cli, plots, sagemaker, train_job
 from socksort.training import match_cli, quantize, quantize_cli
 from socksort.training.backbones import BACKBONES, build, count_parameters
 from socksort.training.imagenet_export import export_imagenet
@@ -229,6 +229,10 @@ def _register_train(commands) -> None:
     parser.add_argument("--int8", action="store_true",
                         help="also write model.int8.onnx (INT8, calibrated on the training photos) and report "
                              "its accuracy and speed against FP32 on the validation photos")
+    option(parser, "--box-scenes", type=non_negative_int, env="SOCKSORT_BOX_SCENES", default=None,
+           help="scenes made from the training photos to teach the box head (default: "
+                f"{box_head.SCENES_PER_PHOTO} per photo, {box_head.MIN_SCENES}-{box_head.MAX_SCENES}); "
+                "0: no box head, boxes from the feature map alone")
     parser.set_defaults(func=_train)
 
 
@@ -245,7 +249,8 @@ def _train(args) -> int:
                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                       patience=args.patience, workers=args.workers, seed=args.seed,
                       pretrained=not args.from_scratch)
-    card, result = train_job.run(args.train, args.val, args.labels, args.out, cfg, int8=args.int8)
+    card, result = train_job.run(args.train, args.val, args.labels, args.out, cfg, int8=args.int8,
+                                 boxes=box_head.BoxHeadConfig(scenes=args.box_scenes))
     print(train_job.summary_table(result))
     check = card.extra["onnx_check"]
     print(f"wrote {args.out}: {len(card.classes)} classes, validation accuracy {100 * card.val_accuracy:.1f}%, "
@@ -280,7 +285,8 @@ def _train_images(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = from_images.train_from_images(args.images, args.models, mode, emit, backbone=args.backbone,
-                                                full=full, int8=args.int8)
+                                                full=full, int8=args.int8,
+                                                boxes=box_head.BoxHeadConfig(scenes=args.box_scenes))
     except UserError as exc:
         emit({"type": "error", "error": str(exc)})
         raise

@@ -34,6 +34,7 @@ from socksort.modelstore import ModelStore, StoredModel
 from socksort.training import artifact, data, plots, quantize, quick
 from socksort.training.train_job import full_params
 from socksort.training.backbones import info
+from socksort.training.box_head import BoxHeadConfig, box_params
 from socksort.training.lineage import code_version
 from socksort.training.train import Events, TrainConfig, fit_records
 
@@ -65,7 +66,8 @@ def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
 
 def train_from_images(images: Path, models: Path, mode: str, events: Events,
                       backbone: str = "efficientnet_lite0", full: TrainConfig | None = None,
-                      fast: quick.QuickConfig | None = None, int8: bool = False) -> Outcome:
+                      fast: quick.QuickConfig | None = None, int8: bool = False,
+                      boxes: BoxHeadConfig = BoxHeadConfig()) -> Outcome:
     if mode not in MODES:
         raise UserError(f"--mode {mode!r}: choose quick or full")
     photo_store = ExampleStore(images)
@@ -77,11 +79,11 @@ def train_from_images(images: Path, models: Path, mode: str, events: Events,
     version = photo_store.version(examples)
     if mode == "quick":
         cfg = replace(fast or quick.QuickConfig(), backbone=backbone)
-        params = cfg.params()
+        params = {**cfg.params(), **box_params(boxes)}
     else:
         cfg = replace(full or TrainConfig(), backbone=backbone)
         cfg.validate()
-        params = full_params(cfg)
+        params = {**full_params(cfg), **box_params(boxes)}
     store = ModelStore(models)
     model_id = modelstore.model_id(version, mode, backbone, params, code_version())
     if store.has(model_id):
@@ -105,7 +107,8 @@ def train_from_images(images: Path, models: Path, mode: str, events: Events,
                           "photos": {"train": len(train), "val": len(val)}})
     events({"type": "step", "progress": 0.96, "text": f"exporting model {model_id} (MXNet + ONNX)"})
     finish = quantize.finisher([photos[e.sha256] for e in train], _labels(val, classes)) if int8 else None
-    artifact.write_model_folder(net, card, store.root / model_id, val_batch, _files(card, history, params), finish)
+    artifact.write_model_folder(net, card, store.root / model_id, val_batch, _files(card, history, params), finish,
+                                photos=[(photos[e.sha256], classes.index(e.label)) for e in train], boxes=boxes)
     return Outcome(store.get(model_id), False)
 
 

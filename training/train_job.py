@@ -6,10 +6,13 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from socksort import modelcard, progress
 from socksort.modelcard import ModelCard
 from socksort.modelstore import model_id
 from socksort.training import artifact, data, plots, quantize
+from socksort.training.box_head import BoxHeadConfig, box_params
 from socksort.training.lineage import code_version
 from socksort.training.train import TrainConfig, TrainResult, fit
 
@@ -22,12 +25,12 @@ def full_params(cfg: TrainConfig) -> dict:
 
 
 def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: TrainConfig,
-        int8: bool = False) -> tuple[ModelCard, TrainResult]:
+        int8: bool = False, boxes: BoxHeadConfig = BoxHeadConfig()) -> tuple[ModelCard, TrainResult]:
     labels = labels or data.default_labels_path(Path(train_rec))
     classes = data.read_classes(labels)
     result = fit(train_rec, val_rec, classes, cfg)
     records_hash = modelcard.data_hash(Path(train_rec), Path(val_rec))
-    params = full_params(cfg)
+    params = {**full_params(cfg), **box_params(boxes)}
     # The records' hash stands in for the dataset version: the same .rec files, settings
     # and code give the same id, as a photo folder's training does.
     card = ModelCard(backbone=cfg.backbone, classes=result.classes, preprocess=result.preprocess,
@@ -48,8 +51,18 @@ def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: Tra
     }
     progress.step(f"exporting {out} (MXNet + ONNX, checking ONNX against MXNet on {len(result.val_batch)} images)")
     finish = _int8_step(train_rec, val_rec, len(classes)) if int8 else None
-    card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files, finish)
+    card = artifact.write_model_folder(result.net, card, Path(out), result.val_batch, files, finish,
+                                       photos=_photos(data.read_records(Path(train_rec), len(classes))),
+                                       boxes=boxes)
     return card, result
+
+
+def _photos(records: data.RecordSet) -> list[tuple[np.ndarray, int]]:
+    """The training records as (BGR image, class index) pairs, for the box head."""
+    import cv2
+
+    decoded = (cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR) for raw in records.images)
+    return [(image, int(label)) for image, label in zip(decoded, records.labels) if image is not None]
 
 
 def _int8_step(train_rec: Path, val_rec: Path, num_classes: int):

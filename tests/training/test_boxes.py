@@ -35,11 +35,12 @@ def test_a_trained_model_folder_says_it_localises(sock_model):
     card = modelcard.load(sock_model)
     assert localise.has_boxes(card)
     assert card.localise.background == ("Blank",)
-    assert card.extra["onnx_check"]["outputs"] == 3
+    assert card.localise.boxes_output == 3
+    assert card.extra["onnx_check"]["outputs"] == 4
 
 
 def test_the_mean_of_the_cell_logits_is_the_whole_image_classification(classifier, two_socks):
-    probabilities, cells, _ = classifier.outputs([two_socks[0]])[0]
+    probabilities, cells = classifier.outputs([two_socks[0]])[0][:2]
     pooled = cells.reshape(len(cells), -1).mean(axis=1)
     softmax = np.exp(pooled - pooled.max()) / np.exp(pooled - pooled.max()).sum()
     np.testing.assert_allclose(softmax, probabilities, atol=1e-4)
@@ -59,7 +60,7 @@ def test_a_trained_model_finds_two_socks_side_by_side_with_their_labels(classifi
     image, truth = two_socks
     found = classifier.objects([image])[0]
     assert sorted(o.label for o in found) == sorted(t["label"] for t in truth)
-    # The session's model sees 128 pixels, 4 x 4 cells: its boxes are coarse, but each
+    # The session's model sees 128 pixels, 4 x 4 cells (8 x 8 for its box head): its boxes are coarse, but each
     # must be on its own sock.
     for t in truth:
         same = [o for o in found if o.label == t["label"]][0]
@@ -68,6 +69,20 @@ def test_a_trained_model_finds_two_socks_side_by_side_with_their_labels(classifi
         assert same.box.left <= centre_x <= same.box.left + same.box.width, (same, t)
         assert same.box.top <= centre_y <= same.box.top + same.box.height, (same, t)
         assert localise.iou(same.box, Box(**t["box"])) > 0.1, (same, t)
+
+
+def test_two_socks_of_one_design_side_by_side_are_two_objects(classifier, sock_dataset):
+    design = dataset_designs(sock_dataset)[0]
+    image, truth = side_by_side([design, design])
+    found = classifier.objects([image])[0]
+    assert [o.label for o in found] == [design.name, design.name]
+    # Left to right, each box holds its own sock's middle (the session's small model's boxes
+    # are coarse, as in the test above).
+    boxes = sorted((o.box for o in found), key=lambda b: b.left + b.width / 2)
+    socks = sorted((t["box"] for t in truth), key=lambda b: b["left"] + b["width"] / 2)
+    for box, sock in zip(boxes, socks):
+        x, y = sock["left"] + sock["width"] / 2, sock["top"] + sock["height"] / 2
+        assert box.left <= x <= box.left + box.width and box.top <= y <= box.top + box.height, (boxes, socks)
 
 
 def test_predict_boxes_json_prints_each_image_path_as_passed_and_its_objects(sock_model, two_socks, run_cli, tmp_path):
@@ -115,6 +130,9 @@ def plain_model(sock_model, tmp_path_factory):
     shutil.copytree(sock_model, folder)
     symbol = mx.sym.load(str(folder / "model-symbol.json"))
     symbol[0].save(str(folder / "model-symbol.json"))
+    used = set(symbol[0].list_arguments()) | set(symbol[0].list_auxiliary_states())
+    params = mx.nd.load(str(folder / "model-0000.params"))
+    mx.nd.save(str(folder / "model-0000.params"), {k: v for k, v in params.items() if k.split(":", 1)[1] in used})
     data = json.loads((folder / "model.json").read_text())
     del data["localise"]
     (folder / "model.json").write_text(json.dumps(data))
