@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -44,14 +44,16 @@ def softmax_head(net):
 def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
                        extra_files: dict[str, bytes] | None = None, finish=None,
                        photos: Sequence[tuple[np.ndarray, int]] = (),
-                       boxes: BoxHeadConfig = BoxHeadConfig()) -> ModelCard:
+                       boxes: BoxHeadConfig = BoxHeadConfig(),
+                       report: Callable[[float, str], None] | None = None) -> ModelCard:
     """Export ``net`` (logits out) with a softmax on top, convert and check ONNX, save the card.
 
     ``check_batch`` is a preprocessed N x 3 x S x S batch (validation images) for the ONNX
     check; ``extra_files`` (name -> bytes: plots, history) join the folder; ``finish(folder, card,
     check_batch) -> card`` adds files made from the checked ONNX model (quantize.finisher's INT8
     model) before the folder takes its name; ``photos`` ((BGR image, class index), the
-    training photos) teach the box head (``box_outputs``) as ``boxes`` says. Returns the card
+    training photos) teach the box head (``box_outputs``) as ``boxes`` says, telling
+    ``report(fraction, text)`` of its steps. Returns the card
     as saved, with the check's figures in ``extra["onnx_check"]``.
     """
     from mxnet import nd
@@ -62,7 +64,7 @@ def write_model_folder(net, card: ModelCard, out: Path, check_batch: np.ndarray,
     model(nd.zeros((1, 3, size, size)))
     with atomic.replace_folder(out) as folder:
         model.export(str(folder / PREFIX), epoch=0)
-        return _complete(folder, card, check_batch, extra_files, finish, photos, boxes)
+        return _complete(folder, card, check_batch, extra_files, finish, photos, boxes, report)
 
 
 def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out: Path,
@@ -76,13 +78,14 @@ def write_checkpoint_folder(symbol, args: dict, aux: dict, card: ModelCard, out:
 
 
 def _complete(folder: Path, card: ModelCard, check_batch: np.ndarray, extra_files, finish=None,
-              photos: Sequence[tuple[np.ndarray, int]] = (), boxes: BoxHeadConfig = BoxHeadConfig()) -> ModelCard:
+              photos: Sequence[tuple[np.ndarray, int]] = (), boxes: BoxHeadConfig = BoxHeadConfig(),
+              report: Callable[[float, str], None] | None = None) -> ModelCard:
     """Box outputs, ONNX, its check, the card and any extra files beside the MXNet checkpoint."""
     size = card.preprocess.input_size
     # Every model that can localise does (docs/model-artifact.md): the graph gains the
     # per-cell outputs after output 0, which stays what it was.
     card = replace(card, localise=box_outputs.add_box_outputs(folder / PREFIX, card.classes, check_batch,
-                                                              photos, card.preprocess, boxes))
+                                                              photos, card.preprocess, boxes, report))
     onnx_export.export(folder / PREFIX, size, folder / "model.onnx")
     checked = onnx_export.check(folder / PREFIX, folder / "model.onnx", check_batch)
     card = replace(card, output="probabilities", input_name="data", created=card.created or utc_now(),

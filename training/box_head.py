@@ -39,9 +39,11 @@ CUT_SIDE = 160                  # GrabCut runs on the photo scaled to this longe
 CUT_MARGIN = 0.04               # of each side: the border GrabCut takes for background
 MIN_SHARE, MAX_SHARE = 0.03, 0.85    # a cut-out outside this share of its photo is a failed cut
 MIN_STRIP = 24                  # pixels: a narrower strip beside a thing is no backdrop
-SIDE_RANGE = (0.22, 0.75)       # a pasted thing's longer side, as a share of the scene's shorter side
+SIDE_RANGE = (0.22, 0.75)       # a pasted thing's longer side, as a share of the scene's shorter side ...
+LONE_SIDE_RANGE = (0.22, 1.3)   # ... and of a thing alone: held close, it may fill the frame and more
 MIN_SEEN = 200                  # pixels of a pasted thing that must stay visible to count
 CENTRE_SIGMA = 0.18             # the middle-of-a-thing target: a Gaussian this wide, in box sides
+SCENE_SHARE = 0.3               # of the head's time, making scenes (the rest is training)
 HEAT_WEIGHT = 5.0               # of the middle-heat loss against the box and class losses
 CENTRE_REGION = 0.5             # cells within this share of the half box (or 0.75 cell) regress the box
 
@@ -168,9 +170,11 @@ def compose(rng: np.random.Generator, things: Sequence[Cutout], backdrops: Seque
         frame = frame[:, ::-1]
     owner = np.full((height, width), -1, np.int16)
     placed = []
-    for k in range(int(rng.integers(0, max_things + 1))):
+    count = int(rng.integers(0, max_things + 1))
+    sides = LONE_SIDE_RANGE if count == 1 else SIDE_RANGE
+    for k in range(count):
         thing = things[int(rng.integers(len(things)))]
-        matrix = _placement(rng, thing.image.shape[:2], width, height)
+        matrix = _placement(rng, thing.image.shape[:2], width, height, sides)
         pixels = cv2.warpAffine(thing.image, matrix, (width, height), flags=cv2.INTER_LINEAR).astype(np.float32)
         alpha = cv2.warpAffine(thing.mask, matrix, (width, height), flags=cv2.INTER_LINEAR)[..., None]
         frame = frame * (1 - alpha) + pixels * alpha
@@ -186,10 +190,12 @@ def compose(rng: np.random.Generator, things: Sequence[Cutout], backdrops: Seque
     return Scene(np.clip(frame, 0, 255).astype(np.uint8), tuple(boxes), tuple(labels))
 
 
-def _placement(rng: np.random.Generator, shape: tuple[int, int], width: int, height: int) -> np.ndarray:
-    """A random turn, size and place (the middle may be just outside the frame)."""
+def _placement(rng: np.random.Generator, shape: tuple[int, int], width: int, height: int,
+               sides: tuple[float, float]) -> np.ndarray:
+    """A random turn, size (``sides``: of the frame's shorter side) and place (the middle may
+    be just outside the frame)."""
     rows, cols = shape
-    side = rng.uniform(*SIDE_RANGE) * min(width, height)
+    side = rng.uniform(*sides) * min(width, height)
     matrix = cv2.getRotationMatrix2D((cols / 2, rows / 2), float(rng.uniform(0, 360)), side / max(rows, cols))
     middle = (rng.uniform(-0.05, 1.05) * width, rng.uniform(-0.05, 1.05) * height)
     matrix[:, 2] += (middle[0] - cols / 2, middle[1] - rows / 2)
@@ -344,9 +350,11 @@ class Taught:
 
 
 def teach(features: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], photos: Sequence[tuple[np.ndarray, int]],
-          classes: int, background: set[int], pre: Preprocess, cfg: BoxHeadConfig = BoxHeadConfig()) -> Taught | None:
+          classes: int, background: set[int], pre: Preprocess, cfg: BoxHeadConfig = BoxHeadConfig(),
+          report: Callable[[float, str], None] | None = None) -> Taught | None:
     """Make scenes from ``photos`` ((BGR image, class index) pairs), run them through
     ``features`` (a prepared N x 3 x S x S batch -> (fine maps, coarse maps)) and train a head.
+    ``report(fraction done, text)`` hears of each step (the teach API's progress and cancel).
 
     None when there is nothing to learn: no scenes asked for, or too few things cut out."""
     if cfg.scenes == 0:
@@ -371,9 +379,17 @@ def teach(features: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], photo
                 height, width = s.frame.shape[:2]
                 truth.append(targets([to_input(b, width, height, pre) for b in s.boxes], s.labels, rows, cols))
             bar.update(len(scenes))
+            if report is not None:
+                report(SCENE_SHARE * len(truth) / count, f"box head: {len(truth)}/{count} scenes made from the photos")
     fine, coarse = np.concatenate(fine), np.concatenate(coarse)
     head = make_head(classes, cfg.width, fine.mean(axis=(0, 2, 3)), 1 / (fine.std(axis=(0, 2, 3)) + 1e-6),
                      coarse.mean(axis=(0, 2, 3)), 1 / (coarse.std(axis=(0, 2, 3)) + 1e-6))
+    def epoch_done(epoch: int, loss: float) -> None:
+        bar.update(1, f"loss {loss:.3f}")
+        if report is not None:
+            report(SCENE_SHARE + (1 - SCENE_SHARE) * (epoch + 1) / cfg.epochs,
+                   f"box head: epoch {epoch + 1}/{cfg.epochs}, loss {loss:.3f}")
+
     with progress.Bar(cfg.epochs, "box head: training") as bar:
-        loss = fit(head, fine, coarse, truth, cfg, lambda epoch, value: bar.update(1))
+        loss = fit(head, fine, coarse, truth, cfg, epoch_done)
     return Taught(head, count, len(things), round(loss, 4), round(time.monotonic() - began, 1))

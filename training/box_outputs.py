@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,11 +40,12 @@ FEATURE_BATCH = 16
 
 def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndarray,
                     photos: Sequence[tuple[np.ndarray, int]] = (), pre: Preprocess | None = None,
-                    head_cfg: box_head.BoxHeadConfig = box_head.BoxHeadConfig()) -> Localise | None:
+                    head_cfg: box_head.BoxHeadConfig = box_head.BoxHeadConfig(),
+                    report: Callable[[float, str], None] | None = None) -> Localise | None:
     """Rewrite ``prefix-symbol.json`` as Group(output 0, cell logits, objectness[, box head]).
 
     ``photos`` ((BGR image, class index) pairs, the training photos) and ``pre`` teach the
-    box head; without them, or when no head can be taught, the graph has three outputs.
+    box head (``report(fraction, text)`` hears of its steps); without them, or when no head can be taught, the graph has three outputs.
     Returns the card's ``localise``, or None (and leaves the files alone) when the graph is
     not pooled features into one Dense layer, e.g. an imported SageMaker network.
     """
@@ -74,7 +75,7 @@ def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndar
     localise = Localise(reference=round(reference, 6), background=background, cell_offset=round(offset, 2))
     fine = _finer_map(internals, fmap_name, check_batch.shape[2])
     if photos and pre is not None and fine is not None:
-        taught = _teach_head(internals[fine], fmap, args, aux, photos, classes, background, pre, head_cfg)
+        taught = _teach_head(internals[fine], fmap, args, aux, photos, classes, background, pre, head_cfg, report)
         if taught is not None:
             boxes = box_head.output(taught.head, internals[fine], fmap)
             args = {**args, **{name: param.data() for name, param in taught.head.collect_params().items()}}
@@ -100,7 +101,7 @@ def _finer_map(internals, fmap_name: str, size: int) -> str | None:
     return finer[-1] if finer else None
 
 
-def _teach_head(fine, fmap, args, aux, photos, classes, background, pre, cfg) -> box_head.Taught | None:
+def _teach_head(fine, fmap, args, aux, photos, classes, background, pre, cfg, report) -> box_head.Taught | None:
     import mxnet as mx
 
     module = mx.mod.Module(mx.sym.Group([fine, fmap]), data_names=("data",), label_names=None, context=mx.cpu())
@@ -122,7 +123,7 @@ def _teach_head(fine, fmap, args, aux, photos, classes, background, pre, cfg) ->
 
     progress.step(f"teaching the box head on scenes made from {len(photos)} photos")
     background_ids = {classes.index(name) for name in background}
-    return box_head.teach(features, photos, len(classes), background_ids, pre, cfg)
+    return box_head.teach(features, photos, len(classes), background_ids, pre, cfg, report)
 
 
 def _head(symbol) -> tuple[str, str, str] | None:

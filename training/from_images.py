@@ -108,7 +108,9 @@ def train_from_images(images: Path, models: Path, mode: str, events: Events,
     events({"type": "step", "progress": 0.96, "text": f"exporting model {model_id} (MXNet + ONNX)"})
     finish = quantize.finisher([photos[e.sha256] for e in train], _labels(val, classes)) if int8 else None
     artifact.write_model_folder(net, card, store.root / model_id, val_batch, _files(card, history, params), finish,
-                                photos=[(photos[e.sha256], classes.index(e.label)) for e in train], boxes=boxes)
+                                photos=[(photos[e.sha256], classes.index(e.label)) for e in train], boxes=boxes,
+                                report=lambda done, text: events({"type": "step", "progress": round(0.96 + 0.03 * done, 4),
+                                                                  "text": text}))
     return Outcome(store.get(model_id), False)
 
 

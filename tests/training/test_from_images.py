@@ -135,6 +135,25 @@ def test_sigterm_leaves_no_half_written_model(photos, tmp_path):
     assert leftovers == []
 
 
+def test_sigterm_while_the_box_head_learns_stops_it_and_leaves_no_model(photos, tmp_path):
+    store = tmp_path / "models"
+    process = subprocess.Popen([sys.executable, "-m", "socksort", "train", "--images", str(photos), "--models",
+                                str(store), "--quick", "--events"], stdout=subprocess.PIPE, text=True)
+    heard = []
+    try:
+        for line in process.stdout:
+            event = json.loads(line)
+            if event["type"] == "step" and event["text"].startswith("box head: epoch"):
+                heard.append(event)
+                os.kill(process.pid, signal.SIGTERM)
+                break
+        assert process.wait(timeout=120) != 0
+    finally:
+        process.kill()
+    assert heard and 0.96 < heard[0]["progress"] < 1
+    assert ModelStore(store).models() == []
+
+
 def test_models_deploy_then_list_marks_the_deployed_one(quick_model):
     store, answer = quick_model
     socksort("models", "deploy", answer["model"], "--models", store)
