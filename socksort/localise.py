@@ -20,7 +20,8 @@ A model with a trained box head (``boxes_output``, training/box_head.py) is deco
 that output instead, FCOS-style (:func:`decode_head`): every cell of the head's grid whose
 middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
 four distances the cell regresses, and the class its logits say; non-maximum suppression
-keeps the surest cell of each thing. A head's box may reach past a centre crop's square
+keeps the surest cell of each thing, and drops a box mostly inside a surer one of the same
+label (a part of that thing). A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.
@@ -37,6 +38,7 @@ from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
+PART_COVERED = 0.6      # a head's box this much inside a surer one of the same label is part of it
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
 
@@ -78,10 +80,13 @@ def _objects_from_head(head: np.ndarray, card: ModelCard, width: int, height: in
     ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
               for label, probability, box, score in found]
     ranked = [(o, score) for o, score in ranked if o.box.width > 0 and o.box.height > 0]
-    # The surest middle of each thing keeps its box; the output is most probable first.
+    # The surest middle of each thing keeps its box; a box mostly inside a surer one of the
+    # same label is a part of that thing (a close sock's leg or foot), not a second one.
     kept: list[DetectedObject] = []
     for candidate, _ in sorted(ranked, key=lambda pair: -pair[1]):
-        if all(iou(candidate.box, other.box) <= spec.nms_iou for other in kept):
+        if all(iou(candidate.box, other.box) <= spec.nms_iou
+               and (candidate.label != other.label or covered(candidate.box, other.box) < PART_COVERED)
+               for other in kept):
             kept.append(candidate)
     return tuple(sorted(kept, key=lambda o: -o.probability))
 
@@ -207,6 +212,14 @@ def iou(a: Box, b: Box) -> float:
     inter = max(0, w) * max(0, h)
     union = a.width * a.height + b.width * b.height - inter
     return inter / union if union > 0 else 0.0
+
+
+def covered(inner: Box, outer: Box) -> float:
+    """The share of ``inner``'s area that ``outer`` covers (0 for an empty ``inner``)."""
+    w = min(inner.left + inner.width, outer.left + outer.width) - max(inner.left, outer.left)
+    h = min(inner.top + inner.height, outer.top + outer.height) - max(inner.top, outer.top)
+    area = inner.width * inner.height
+    return max(0, w) * max(0, h) / area if area > 0 else 0.0
 
 
 def nms(objects, iou_threshold: float) -> tuple[DetectedObject, ...]:

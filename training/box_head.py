@@ -120,7 +120,8 @@ def cut_out(image: np.ndarray) -> np.ndarray | None:
 
 def backdrop(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
     """A background the photo's size: the widest strip beside the thing, tiled by reflection
-    (a photo with no thing in it is a backdrop as it is)."""
+    (a photo with no thing in it is a backdrop as it is; one whose thing leaves no strip
+    wide enough, the floor's colour)."""
     h, w = image.shape[:2]
     if mask is None:
         return image
@@ -128,13 +129,24 @@ def backdrop(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     strip = max((image[:, :x0], image[:, x1:], image[:y0], image[y1:]), key=lambda a: min(a.shape[:2]))
     if min(strip.shape[:2]) < MIN_STRIP:
-        return None
+        return _plain(image, mask)
     tiled = strip
     while tiled.shape[0] < h:
         tiled = np.vstack([tiled, tiled[::-1]])
     while tiled.shape[1] < w:
         tiled = np.hstack([tiled, tiled[:, ::-1]])
     return np.ascontiguousarray(tiled[:h, :w])
+
+
+def _plain(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """A thing that leaves no strip of floor beside it: the floor's median colour, with
+    the photo's own grain, or None when no floor shows at all."""
+    floor = image[~mask]
+    if len(floor) < MIN_STRIP * MIN_STRIP:
+        return None
+    rng = np.random.default_rng(len(floor))
+    grain = rng.normal(0, float(floor.std(axis=0).mean()) / 2, image.shape)
+    return np.clip(np.median(floor, axis=0) + grain, 0, 255).astype(np.uint8)
 
 
 def cutouts(photos: Sequence[tuple[np.ndarray, int]], background: set[int]) -> tuple[list[Cutout], list[np.ndarray]]:

@@ -41,10 +41,21 @@ def test_a_backdrop_is_the_floor_beside_the_thing_without_the_thing():
     assert not reddish.any()
 
 
-def test_a_thing_filling_its_photo_leaves_no_backdrop():
+def test_a_thing_leaving_no_strip_of_floor_gives_a_backdrop_of_the_floors_colour():
     image = np.zeros((100, 100, 3), np.uint8)
+    image[:] = (10, 200, 30)
     mask = np.zeros((100, 100), bool)
-    mask[2:98, 2:98] = True
+    mask[8:92, 8:92] = True
+    image[mask] = (200, 0, 200)
+    floor = box_head.backdrop(image, mask)
+    assert floor.shape == image.shape
+    assert np.abs(floor.reshape(-1, 3).mean(axis=0) - (10, 200, 30)).max() < 3
+
+
+def test_a_thing_filling_its_whole_photo_leaves_no_backdrop():
+    image = np.zeros((100, 100, 3), np.uint8)
+    mask = np.ones((100, 100), bool)
+    mask[0, 0] = False
     assert box_head.backdrop(image, mask) is None
 
 
