@@ -20,8 +20,8 @@ A model with a trained box head (``boxes_output``, training/box_head.py) is deco
 that output instead, FCOS-style (:func:`decode_head`): every cell of the head's grid whose
 middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
 four distances the cell regresses, and the class its logits say; non-maximum suppression
-keeps the surest cell of each thing, and drops a box mostly inside a surer one of the same
-label (a part of that thing). A head's box may reach past a centre crop's square
+keeps the surest cell of each thing, and of two boxes of one label, one mostly inside the
+other, keeps the surer (the other is a part of the same thing). A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.
@@ -38,7 +38,7 @@ from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
-PART_COVERED = 0.6      # a head's box this much inside a surer one of the same label is part of it
+PART_COVERED = 0.6      # of two head boxes of one label, the smaller this much inside the other: one thing
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
 
@@ -80,12 +80,13 @@ def _objects_from_head(head: np.ndarray, card: ModelCard, width: int, height: in
     ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
               for label, probability, box, score in found]
     ranked = [(o, score) for o, score in ranked if o.box.width > 0 and o.box.height > 0]
-    # The surest middle of each thing keeps its box; a box mostly inside a surer one of the
-    # same label is a part of that thing (a close sock's leg or foot), not a second one.
+    # The surest middle of each thing keeps its box; of two boxes of one label, one mostly
+    # inside the other, the less sure is a part of the same thing (a close sock's leg or foot,
+    # or the whole sock around a surer part), not a second thing.
     kept: list[DetectedObject] = []
     for candidate, _ in sorted(ranked, key=lambda pair: -pair[1]):
         if all(iou(candidate.box, other.box) <= spec.nms_iou
-               and (candidate.label != other.label or covered(candidate.box, other.box) < PART_COVERED)
+               and (candidate.label != other.label or nested(candidate.box, other.box) < PART_COVERED)
                for other in kept):
             kept.append(candidate)
     return tuple(sorted(kept, key=lambda o: -o.probability))
@@ -214,12 +215,12 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def covered(inner: Box, outer: Box) -> float:
-    """The share of ``inner``'s area that ``outer`` covers (0 for an empty ``inner``)."""
-    w = min(inner.left + inner.width, outer.left + outer.width) - max(inner.left, outer.left)
-    h = min(inner.top + inner.height, outer.top + outer.height) - max(inner.top, outer.top)
-    area = inner.width * inner.height
-    return max(0, w) * max(0, h) / area if area > 0 else 0.0
+def nested(a: Box, b: Box) -> float:
+    """The share of the smaller box's area that the other covers (0 when either is empty)."""
+    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
+    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
+    smaller = min(a.width * a.height, b.width * b.height)
+    return max(0, w) * max(0, h) / smaller if smaller > 0 else 0.0
 
 
 def nms(objects, iou_threshold: float) -> tuple[DetectedObject, ...]:

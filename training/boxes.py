@@ -188,18 +188,10 @@ def sliding_window(classifier, image: np.ndarray, scales=WINDOW_SCALES, stride: 
     kept.sort(key=lambda o: -rank[id(o)])
     survivors = []
     for candidate in kept:
-        if all(localise.iou(candidate.box, o.box) <= WINDOW_NMS_IOU and _covered(candidate.box, o.box) < WINDOW_NESTED
-               for o in survivors):
+        if all(localise.iou(candidate.box, o.box) <= WINDOW_NMS_IOU
+               and localise.nested(candidate.box, o.box) < WINDOW_NESTED for o in survivors):
             survivors.append(candidate)
     return tuple(sorted(survivors, key=lambda o: -o.probability))
-
-
-def _covered(a: Box, b: Box) -> float:
-    """The share of the smaller box that the other covers."""
-    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    smaller = min(a.width * a.height, b.width * b.height)
-    return max(0, w) * max(0, h) / smaller if smaller else 0.0
 
 
 def report(scores: BoxScores, method: str) -> str:
