@@ -165,6 +165,13 @@ def test_a_box_mostly_inside_a_surer_one_of_the_same_label_is_a_part_of_it():
     assert [o.box.left for o in found] == [round(0.1 * 224)]
 
 
+def test_a_box_around_a_surer_one_of_the_same_label_is_the_same_thing():
+    outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (0, 10, 10, (0.5, 0.55, 0.95, 0.95))], 2)
+    outputs[3][0, 7, 7] = 2.0
+    found = localise.find_objects(outputs, head_card(), 224, 224)
+    assert [o.box.left for o in found] == [round(0.5 * 224)]
+
+
 def test_a_box_mostly_inside_one_of_another_label_is_a_thing_of_its_own():
     outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (1, 10, 10, (0.5, 0.55, 0.95, 0.95))], 2)
     outputs[3][0, 10, 10] = 2.0
