@@ -20,14 +20,17 @@ A model with a trained box head (``boxes_output``, training/box_head.py) is deco
 that output instead, FCOS-style (:func:`decode_head`): every cell of the head's grid whose
 middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
 four distances the cell regresses, and the class its logits say; non-maximum suppression
-keeps the surest cell of each thing, and of two boxes of one label, one mostly inside the
-other, keeps the surer (the other is a part of the same thing). A head's box may reach past a centre crop's square
+keeps the surest cell of each thing, two boxes of one label overlapping by a quarter of
+the smaller are parts of one thing, joined into one box, and a box half inside a surer one
+is dropped whatever its label. A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -38,7 +41,8 @@ from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
-PART_COVERED = 0.6      # of two head boxes of one label, the smaller this much inside the other: one thing
+PART_OVERLAP = 0.25     # of two head boxes of one label, the smaller this much inside the other: one thing
+PART_INSIDE = 0.5       # of two head boxes of any labels, the smaller this much inside: the less sure goes
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
 
@@ -80,15 +84,21 @@ def _objects_from_head(head: np.ndarray, card: ModelCard, width: int, height: in
     ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
               for label, probability, box, score in found]
     ranked = [(o, score) for o, score in ranked if o.box.width > 0 and o.box.height > 0]
-    # The surest middle of each thing keeps its box; of two boxes of one label, one mostly
-    # inside the other, the less sure is a part of the same thing (a close sock's leg or foot,
-    # or the whole sock around a surer part), not a second thing.
+    # The surest middle of each thing keeps its box. Two boxes of one label that overlap by a
+    # quarter of the smaller are parts of one thing (the leg and the foot of a sock held close
+    # each look like a thing's middle): the surer grows to hold both. A box half inside a
+    # surer one is such a part too, whatever it was taken for.
     kept: list[DetectedObject] = []
     for candidate, _ in sorted(ranked, key=lambda pair: -pair[1]):
-        if all(iou(candidate.box, other.box) <= spec.nms_iou
-               and (candidate.label != other.label or nested(candidate.box, other.box) < PART_COVERED)
+        if any(iou(candidate.box, other.box) > spec.nms_iou or nested(candidate.box, other.box) >= PART_INSIDE
                for other in kept):
+            continue
+        whole = next((i for i, other in enumerate(kept)
+                      if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP), None)
+        if whole is None:
             kept.append(candidate)
+        else:
+            kept[whole] = replace(kept[whole], box=union(kept[whole].box, candidate.box))
     return tuple(sorted(kept, key=lambda o: -o.probability))
 
 
@@ -213,6 +223,13 @@ def iou(a: Box, b: Box) -> float:
     inter = max(0, w) * max(0, h)
     union = a.width * a.height + b.width * b.height - inter
     return inter / union if union > 0 else 0.0
+
+
+def union(a: Box, b: Box) -> Box:
+    """The smallest box holding both."""
+    left, top = min(a.left, b.left), min(a.top, b.top)
+    right, bottom = max(a.left + a.width, b.left + b.width), max(a.top + a.height, b.top + b.height)
+    return Box(left, top, right - left, bottom - top)
 
 
 def nested(a: Box, b: Box) -> float:

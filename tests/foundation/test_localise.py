@@ -158,23 +158,25 @@ def test_of_neighbouring_cells_boxing_one_thing_the_surest_middle_stays():
     assert found[0].box.left == round(0.2 * 224)
 
 
-def test_a_box_mostly_inside_a_surer_one_of_the_same_label_is_a_part_of_it():
-    outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (0, 10, 10, (0.5, 0.55, 0.95, 0.95))], 2)
-    outputs[3][0, 10, 10] = 2.0
+def test_two_overlapping_boxes_of_one_label_are_parts_of_one_thing_in_one_box():
+    # 30 % of the smaller box lies inside the other; IoU 0.17, under the card's nms_iou
+    outputs = head_outputs([(0, 5, 5, (0.1, 0.1, 0.65, 0.7)), (0, 9, 9, (0.35, 0.4, 0.95, 0.9))], 2)
+    outputs[3][0, 9, 9] = 2.0
     found = localise.find_objects(outputs, head_card(), 224, 224)
-    assert [o.box.left for o in found] == [round(0.1 * 224)]
+    assert len(found) == 1
+    assert found[0].box == Box(round(0.1 * 224), round(0.1 * 224), round(0.95 * 224) - round(0.1 * 224),
+                               round(0.9 * 224) - round(0.1 * 224))
 
 
-def test_a_box_around_a_surer_one_of_the_same_label_is_the_same_thing():
-    outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (0, 10, 10, (0.5, 0.55, 0.95, 0.95))], 2)
-    outputs[3][0, 7, 7] = 2.0
+def test_a_box_half_inside_a_surer_one_of_another_label_is_dropped():
+    outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (1, 3, 7, (0.3, 0.0, 0.9, 0.4))], 2)
+    outputs[3][0, 3, 7] = 2.0           # 75 % of it inside the surer box, IoU 0.26
     found = localise.find_objects(outputs, head_card(), 224, 224)
-    assert [o.box.left for o in found] == [round(0.5 * 224)]
+    assert [o.label for o in found] == ["red"]
 
 
-def test_a_box_mostly_inside_one_of_another_label_is_a_thing_of_its_own():
-    outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (1, 10, 10, (0.5, 0.55, 0.95, 0.95))], 2)
-    outputs[3][0, 10, 10] = 2.0
+def test_two_overlapping_boxes_of_different_labels_are_two_things():
+    outputs = head_outputs([(0, 5, 5, (0.1, 0.1, 0.65, 0.7)), (1, 9, 9, (0.35, 0.4, 0.95, 0.9))], 2)
     found = localise.find_objects(outputs, head_card(), 224, 224)
     assert sorted(o.label for o in found) == ["blue", "red"]
 
