@@ -22,7 +22,8 @@ middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre 
 four distances the cell regresses, and the class its logits say; non-maximum suppression
 keeps the surest cell of each thing, two boxes of one label overlapping by a quarter of
 the smaller are parts of one thing, joined into one box, and a box half inside a surer one
-is dropped whatever its label. A head's box may reach past a centre crop's square
+is dropped whatever its label. A frame the classifier (output 0) gives at least half to the
+background classes has no objects from the head. A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.
@@ -43,6 +44,7 @@ UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 3
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
 PART_OVERLAP = 0.25     # of two head boxes of one label, the smaller this much inside the other: one thing
 PART_INSIDE = 0.5       # of two head boxes of any labels, the smaller this much inside: the less sure goes
+BACKGROUND_FRAME = 0.5  # a frame output 0 gives the background classes this much has no head objects
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
 
@@ -61,7 +63,8 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
     if spec is None:
         return ()
     if spec.boxes_output:
-        return _objects_from_head(np.asarray(outputs[spec.boxes_output], dtype=np.float32), card, width, height)
+        return _objects_from_head(np.asarray(outputs[spec.boxes_output], dtype=np.float32),
+                                  np.asarray(outputs[0], dtype=np.float32), card, width, height)
     cells = np.asarray(outputs[spec.cells_output], dtype=np.float32)
     objectness = np.asarray(outputs[spec.objectness_output], dtype=np.float32).reshape(cells.shape[1:])
     if cells.ndim != 3 or cells.shape[0] != len(card.classes):
@@ -75,11 +78,17 @@ def find_objects(outputs: list[np.ndarray], card: ModelCard, width: int, height:
     return nms(placed, spec.nms_iou)
 
 
-def _objects_from_head(head: np.ndarray, card: ModelCard, width: int, height: int) -> tuple[DetectedObject, ...]:
+def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, width: int,
+                       height: int) -> tuple[DetectedObject, ...]:
     spec = card.localise
     if head.ndim != 3 or head.shape[0] != 5 + len(card.classes):
         raise ValueError(f"output {spec.boxes_output} has shape {head.shape}, expected "
                          f"{5 + len(card.classes)} x h x w")
+    # While the classifier is sure the whole frame is background, what the head finds is the
+    # edge of a thing coming in or going out, not a thing to count yet.
+    background = [card.classes.index(name) for name in spec.background]
+    if background and float(whole[background].sum()) >= BACKGROUND_FRAME:
+        return ()
     found = decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)
     ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
               for label, probability, box, score in found]

@@ -200,6 +200,19 @@ def test_a_centre_crop_heads_box_reaches_past_the_square_into_the_frame():
     assert found[0].box == Box(32, 96, 192, 192)
 
 
+def test_a_frame_the_classifier_reads_as_background_has_no_head_objects():
+    outputs = head_outputs([(0, 7, 1, (0.0, 0.3, 0.2, 0.7))], 3)
+    outputs[0] = np.array([0.1, 0.1, 0.8], np.float32)      # Blank, 80 %
+    assert localise.find_objects(outputs, head_card(("red", "blue", "Blank"), ("Blank",)), 224, 224) == ()
+
+
+def test_a_frame_the_classifier_reads_as_a_thing_keeps_its_head_objects():
+    outputs = head_outputs([(0, 7, 7, (0.3, 0.3, 0.7, 0.7))], 3)
+    outputs[0] = np.array([0.6, 0.1, 0.3], np.float32)
+    found = localise.find_objects(outputs, head_card(("red", "blue", "Blank"), ("Blank",)), 224, 224)
+    assert [o.label for o in found] == ["red"]
+
+
 def test_a_head_output_of_the_wrong_shape_is_refused_naming_the_output():
     outputs = head_outputs([], 2)
     outputs[3] = outputs[3][:4]
