@@ -86,13 +86,15 @@ def write_scenes(out: Path, dataset: Path, scenes: int, seed: int, socks: tuple[
     return truth
 
 
-def side_by_side(designs: list, width: int = 320, height: int = 240, seed: int = 0) -> tuple[np.ndarray, list[dict]]:
-    """Two socks, the first design left of centre and the second right of it, apart, upright,
-    both inside the centred square a shorter_center_crop model sees."""
+def side_by_side(designs: list, width: int = 320, height: int = 240, seed: int = 0,
+                 apart: float = 0.17) -> tuple[np.ndarray, list[dict]]:
+    """Two socks, the first design left of centre and the second right of it, ``apart`` of the
+    width from the middle each (0.17: nearly touching), upright, both inside the centred square
+    a shorter_center_crop model sees."""
     rng = np.random.default_rng(seed)
     frame = render.background(rng, width, height, "wall")
     objects = []
-    for design, dx in zip(designs[:2], (-0.17, 0.17)):
+    for design, dx in zip(designs[:2], (-apart, apart)):
         spr = render.sprite(design)
         matrix = render.placement(spr, render.Pose(angle=90.0, fill=0.42, dx=dx, dy=0.0, flip=False), width, height)
         render.composite(frame, spr, matrix, shadow=0.2)
