@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from socksort.modelcard import ModelCard, Preprocess
-from socksort.preprocess import center_square
+from socksort.preprocess import input_window
 from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
@@ -89,25 +89,25 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
     background = [card.classes.index(name) for name in spec.background]
     if background and float(whole[background].sum()) >= BACKGROUND_FRAME:
         return ()
-    found = decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)
-    ranked = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
-              for label, probability, box, score in found]
-    ranked = [(o, score) for o, score in ranked if o.box.width > 0 and o.box.height > 0]
+    placed = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
+              for label, probability, box, score in
+              decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)]
     # The surest middle of each thing keeps its box. Two boxes of one label that overlap by a
     # quarter of the smaller are parts of one thing (the leg and the foot of a sock held close
     # each look like a thing's middle): the surer grows to hold both. A box half inside a
     # surer one is such a part too, whatever it was taken for.
     kept: list[DetectedObject] = []
-    for candidate, _ in sorted(ranked, key=lambda pair: -pair[1]):
-        if any(iou(candidate.box, other.box) > spec.nms_iou or nested(candidate.box, other.box) >= PART_INSIDE
-               for other in kept):
+    for candidate, _ in sorted(placed, key=lambda pair: -pair[1]):
+        if candidate.box.width <= 0 or candidate.box.height <= 0 or any(
+                iou(candidate.box, other.box) > spec.nms_iou or nested(candidate.box, other.box) >= PART_INSIDE
+                for other in kept):
             continue
-        whole = next((i for i, other in enumerate(kept)
-                      if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP), None)
-        if whole is None:
+        part_of = next((i for i, other in enumerate(kept)
+                        if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP), None)
+        if part_of is None:
             kept.append(candidate)
         else:
-            kept[whole] = replace(kept[whole], box=union(kept[whole].box, candidate.box))
+            kept[part_of] = replace(kept[part_of], box=union(kept[part_of].box, candidate.box))
     return tuple(sorted(kept, key=lambda o: -o.probability))
 
 
@@ -115,22 +115,28 @@ def decode_head(head: np.ndarray, classes: tuple[str, ...], background: tuple[st
                 min_probability: float) -> list[tuple[str, float, tuple, float]]:
     """(label, percent, (x0, y0, x1, y1) as fractions of the network input, middle probability)
     per cell of a box head's (5 + C) x h x w output that is sure enough to be a thing's middle."""
-    rows, cols = head.shape[1:]
-    middle = 1.0 / (1.0 + np.exp(-head[0]))
     kept = np.array([c not in background for c in classes])
+    if not kept.any():
+        return []
+    xs, ys = cell_centres(head.shape[2]), cell_centres(head.shape[1])
+    middle = 1.0 / (1.0 + np.exp(-head[0]))
     found = []
     for i, j in zip(*np.nonzero(middle >= threshold)):
         left, up, right, down = np.exp(np.clip(head[1:5, i, j], -10.0, 3.0))
-        x, y = (j + 0.5) / cols, (i + 0.5) / rows
+        x, y = xs[j], ys[i]
         probabilities = _softmax(head[5:, i, j])
-        if not kept.any():
-            continue
         best = int(np.where(kept, probabilities, -1.0).argmax())
         percent = round(float(probabilities[best]) * 100, 2)
         if percent < min_probability:
             continue
         found.append((classes[best], percent, (x - left, y - up, x + right, y + down), float(middle[i, j])))
     return found
+
+
+def cell_centres(count: int) -> np.ndarray:
+    """Where each of ``count`` head cells along one side looks, as fractions of the input side
+    (what the head was taught from, training/box_head.py)."""
+    return (np.arange(count) + 0.5) / count
 
 
 def decode(cells: np.ndarray, objectness: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...],
@@ -213,11 +219,7 @@ def to_frame(box: tuple[float, float, float, float], pre: Preprocess, width: int
     """A box in fractions of the network input -> whole pixels of the frame it came from,
     cut to the frame (a centre crop's box may reach past its square into the frame)."""
     x0, y0, x1, y1 = box
-    if pre.resize == "squash":
-        left, top, sx, sy = 0, 0, width, height
-    else:
-        top, left, side = center_square(height, width, pre)
-        sx = sy = side
+    left, top, sx, sy = input_window(height, width, pre)
     fx0 = max(0, min(width, int(round(left + x0 * sx))))
     fy0 = max(0, min(height, int(round(top + y0 * sy))))
     fx1 = max(0, min(width, int(round(left + x1 * sx))))

@@ -47,6 +47,15 @@ def center_square(height: int, width: int, pre: Preprocess) -> tuple[int, int, i
     return (height - side) // 2, (width - side) // 2, side
 
 
+def input_window(height: int, width: int, pre: Preprocess) -> tuple[int, int, int, int]:
+    """(left, top, width, height) of the frame pixels the network input spans: the whole
+    frame through ``squash``, the centred square through ``shorter_center_crop``."""
+    if pre.resize == "squash":
+        return 0, 0, width, height
+    top, left, side = center_square(height, width, pre)
+    return left, top, side, side
+
+
 def normalize(resized_bgr: np.ndarray, pre: Preprocess) -> np.ndarray:
     """uint8 HxWx3 BGR -> float32 3xHxW in the card's channel order and normalisation.
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from socksort import progress
 from socksort.modelcard import Preprocess
-from socksort.preprocess import center_square, prepare
+from socksort.localise import cell_centres
+from socksort.preprocess import input_window, prepare
 
 # MXNet (seconds to import) is imported inside the functions that use it.
 
@@ -219,18 +220,11 @@ def to_input(box: tuple[float, float, float, float], width: int, height: int,
     """A box in frame pixels -> fractions of the network input (outside 0-1 where the
     preprocessing crops the thing off)."""
     x0, y0, x1, y1 = box
-    if pre.resize == "squash":
-        return x0 / width, y0 / height, x1 / width, y1 / height
-    top, left, side = center_square(height, width, pre)
-    return (x0 - left) / side, (y0 - top) / side, (x1 - left) / side, (y1 - top) / side
+    left, top, sx, sy = input_window(height, width, pre)
+    return (x0 - left) / sx, (y0 - top) / sy, (x1 - left) / sx, (y1 - top) / sy
 
 
 # --- what the head should say ----------------------------------------------------------
-
-def cell_centres(count: int) -> np.ndarray:
-    """Where each of ``count`` cells along one side looks, as fractions of the input side."""
-    return (np.arange(count) + 0.5) / count
-
 
 def targets(boxes: Sequence[tuple[float, float, float, float]], labels: Sequence[int], rows: int,
             cols: int) -> Targets:

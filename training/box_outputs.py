@@ -45,7 +45,8 @@ def add_box_outputs(prefix: Path, classes: tuple[str, ...], check_batch: np.ndar
     """Rewrite ``prefix-symbol.json`` as Group(output 0, cell logits, objectness[, box head]).
 
     ``photos`` ((BGR image, class index) pairs, the training photos) and ``pre`` teach the
-    box head (``report(fraction, text)`` hears of its steps); without them, or when no head can be taught, the graph has three outputs.
+    box head (``report(fraction, text)`` hears of its steps); without them, or when no head
+    can be taught, the graph has three outputs.
     Returns the card's ``localise``, or None (and leaves the files alone) when the graph is
     not pooled features into one Dense layer, e.g. an imported SageMaker network.
     """

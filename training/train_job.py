@@ -59,10 +59,7 @@ def run(train_rec: Path, val_rec: Path, labels: Path | None, out: Path, cfg: Tra
 
 def _photos(records: data.RecordSet) -> list[tuple[np.ndarray, int]]:
     """The training records as (BGR image, class index) pairs, for the box head."""
-    import cv2
-
-    decoded = (cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR) for raw in records.images)
-    return [(image, int(label)) for image, label in zip(decoded, records.labels) if image is not None]
+    return [(records.decode(i), int(label)) for i, label in enumerate(records.labels)]
 
 
 def _int8_step(train_rec: Path, val_rec: Path, num_classes: int):

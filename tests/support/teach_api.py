@@ -36,8 +36,8 @@ def teach_server(images: Path, models: Path, *, token: str | None = None, edge_u
     """A running dashboard serving the teach API on ``images`` and ``models``.
 
     Its training jobs skip the box head (``SOCKSORT_BOX_SCENES=0``, which the job's ``socksort
-    train`` reads): these tests are about the teach loop, the head has its own tests, and it
-    would add about ten seconds to each of their trainings."""
+    train`` reads): these tests are about the teach loop, the head has its own tests, and
+    teaching it in each of their trainings put the suite over its time budget."""
     from socksort.dashboard.app import Settings
     from socksort.dashboard.cli import start_dashboard, stop_dashboard
 
