@@ -87,9 +87,14 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
     # While the classifier is sure the whole frame is background, what the head finds is the
     # edge of a thing coming in or going out, not a thing to count yet.
     background = [card.classes.index(name) for name in spec.background]
-    if background and float(whole[background].sum()) >= BACKGROUND_FRAME:
+    empty = float(whole[background].sum()) if background else 0.0
+    if empty >= BACKGROUND_FRAME:
         return ()
-    placed = [(DetectedObject(label, probability, to_frame(box, card.preprocess, width, height)), score)
+    # Below that, how sure the classifier is that the frame is empty still caps how sure any
+    # thing in it can be, so an edge seen at entry or exit stays under the pipeline's 75 %.
+    ceiling = round(100.0 * (1.0 - empty), 2)
+    placed = [(DetectedObject(label, min(probability, ceiling), to_frame(box, card.preprocess, width, height)),
+               score)
               for label, probability, box, score in
               decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)]
     # The surest middle of each thing keeps its box. Two boxes of one label that overlap by a

@@ -213,6 +213,13 @@ def test_a_frame_the_classifier_reads_as_a_thing_keeps_its_head_objects():
     assert [o.label for o in found] == ["red"]
 
 
+def test_a_head_object_is_no_surer_than_the_classifier_is_that_the_frame_is_not_empty():
+    outputs = head_outputs([(0, 7, 7, (0.3, 0.3, 0.7, 0.7))], 3)
+    outputs[0] = np.array([0.5, 0.1, 0.4], np.float32)      # Blank, 40 %
+    found = localise.find_objects(outputs, head_card(("red", "blue", "Blank"), ("Blank",)), 224, 224)
+    assert [(o.label, o.probability) for o in found] == [("red", 60.0)]
+
+
 def test_a_head_output_of_the_wrong_shape_is_refused_naming_the_output():
     outputs = head_outputs([], 2)
     outputs[3] = outputs[3][:4]
