@@ -1,7 +1,8 @@
 """Boxes: the model's box decoder against the seed's sliding window, on held-out scenes.
 
 A model is taught as a user teaches one (``synth dataset`` photos, one sock filling each,
-``socksort train --images --mode quick``); scenes of 1-3 socks of the same designs are drawn
+``socksort train --images --mode quick --box-head``: the box head as full training teaches it
+by default, on the quick classifier to keep the run short); scenes of 1-3 socks of the same designs are drawn
 with another seed by ``socksort synth scene`` (640x480, overlaps up to 30 %). Both methods are
 scored by ``socksort evaluate --boxes`` on the same scenes: per-object precision and recall
 at IoU >= 0.5 and label accuracy of the matched objects (goals 90 %, 90 %, 95 %), and the time
@@ -44,7 +45,7 @@ def run() -> list[dict]:
         socksort("synth", "dataset", "--out", tmp / "photos", "--classes", CLASSES, "--per-class", PER_CLASS,
                  "--size", "640x480", "--seed", 0)
         model = json.loads(socksort("train", "--images", tmp / "photos", "--models", tmp / "store", "--mode",
-                                    "quick", "--json"))["folder"]
+                                    "quick", "--box-head", "--json"))["folder"]
         socksort("synth", "scene", "--classes-from", tmp / "photos", "--out", tmp / "scenes", "--count", SCENES,
                  "--min-socks", 1, "--max-socks", 3, "--size", "640x480", "--seed", 4242)
         truth = tmp / "scenes" / "truth.json"

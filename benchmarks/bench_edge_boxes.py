@@ -2,9 +2,9 @@
 objects decoded, each box drawn on the viewed stream, the objects published) against
 today's whole-frame classification with the same weights, in the same run.
 
-The model is what a user gets: ``socksort train --images`` (quick: a head on EfficientNet-Lite0's
-cached embeddings, 224x224) on a synthetic photo folder (4 designs + Blank); training writes
-the localisation outputs by default. Today's model is the same folder cut back to output 0
+The model is what a user gets: ``socksort train --images --box-head`` (quick: a head on
+EfficientNet-Lite0's cached embeddings, 224x224, plus the box head, which full training teaches
+by default) on a synthetic photo folder (4 designs + Blank). Today's model is the same folder cut back to output 0
 (``model.onnx``'s graph outputs reduced to the class probabilities, so ONNX Runtime drops the
 per-cell nodes, and ``model.json`` without ``localise``): the same weights classifying the
 whole frame, nothing decoded or drawn beyond the banner.
@@ -118,7 +118,7 @@ def prepare(cache: Path) -> tuple[Path, Path]:
     models = ModelStore(store).models() if store.is_dir() else []
     if not models or modelcard.load(models[-1].folder).localise is None:
         shutil.rmtree(store, ignore_errors=True)
-        socksort("train", "--images", photos, "--models", store, "--quick", "--json")
+        socksort("train", "--images", photos, "--models", store, "--quick", "--box-head", "--json")
         models = ModelStore(store).models()
     model = models[-1].folder
     if modelcard.load(model).localise is None:

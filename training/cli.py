@@ -231,8 +231,10 @@ def _register_train(commands) -> None:
                              "its accuracy and speed against FP32 on the validation photos")
     option(parser, "--box-scenes", type=non_negative_int, env="SOCKSORT_BOX_SCENES", default=None,
            help="scenes made from the training photos to teach the box head (default: "
-                f"{box_head.SCENES_PER_PHOTO} per photo, {box_head.MIN_SCENES}-{box_head.MAX_SCENES}); "
-                "0: no box head, boxes from the feature map alone")
+                f"{box_head.SCENES_PER_PHOTO} per photo, {box_head.MIN_SCENES}-{box_head.MAX_SCENES}, and "
+                "none in quick mode); 0: no box head, boxes from the feature map alone")
+    parser.add_argument("--box-head", action="store_true",
+                        help="teach the box head in quick mode too (it adds 30-150 s; full mode always does)")
     parser.set_defaults(func=_train)
 
 
@@ -245,6 +247,8 @@ def _train(args) -> int:
     for name in ("mode", "quick", "deploy", "events", "json"):
         if getattr(args, name):
             raise UserError(f"--{name} goes with --images/--models, not with .rec files")
+    if args.box_head:
+        raise UserError("--box-head goes with --images/--models quick mode; .rec training always teaches the head")
     cfg = TrainConfig(backbone=args.backbone, epochs=args.epochs, warmup_epochs=args.warmup_epochs,
                       batch_size=args.batch_size, lr=args.lr, input_size=args.input_size,
                       patience=args.patience, workers=args.workers, seed=args.seed,
@@ -285,8 +289,7 @@ def _train_images(args) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = from_images.train_from_images(args.images, args.models, mode, emit, backbone=args.backbone,
-                                                full=full, int8=args.int8,
-                                                boxes=box_head.BoxHeadConfig(scenes=args.box_scenes))
+                                                full=full, int8=args.int8, boxes=_boxes(args))
     except UserError as exc:
         emit({"type": "error", "error": str(exc)})
         raise
@@ -306,6 +309,13 @@ def _train_images(args) -> int:
               f"{100 * (card.val_accuracy or 0):.1f}%{', deployed' if args.deploy else ''}")
         _print_int8(card)
     return 0
+
+
+def _boxes(args) -> box_head.BoxHeadConfig | None:
+    """The box head asked for; None leaves it to the mode (none in quick mode)."""
+    if args.box_scenes is None and not args.box_head:
+        return None
+    return box_head.BoxHeadConfig(scenes=args.box_scenes)
 
 
 def _print_event(event: dict) -> None:

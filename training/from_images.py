@@ -39,6 +39,10 @@ from socksort.training.lineage import code_version
 from socksort.training.train import Events, TrainConfig, fit_records
 
 MODES = ("quick", "full")
+# Quick mode is the teach loop's, where a model is due in seconds; the box head's scenes and
+# training take 30-150 s more, so a quick model boxes with the feature-map decoder unless
+# the head is asked for (--box-head, --box-scenes N).
+QUICK_BOXES = BoxHeadConfig(scenes=0)
 WORKING_SIDE = 320      # photos are shrunk (shorter side) before training: camera frames are no larger
 VAL_SHARE = 0.2
 SMALL_CLASS = 5
@@ -67,9 +71,13 @@ def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
 def train_from_images(images: Path, models: Path, mode: str, events: Events,
                       backbone: str = "efficientnet_lite0", full: TrainConfig | None = None,
                       fast: quick.QuickConfig | None = None, int8: bool = False,
-                      boxes: BoxHeadConfig = BoxHeadConfig()) -> Outcome:
+                      boxes: BoxHeadConfig | None = None) -> Outcome:
+    """``boxes`` None: the mode's own choice, a box head in full mode and none in quick mode
+    (:data:`QUICK_BOXES`)."""
     if mode not in MODES:
         raise UserError(f"--mode {mode!r}: choose quick or full")
+    if boxes is None:
+        boxes = QUICK_BOXES if mode == "quick" else BoxHeadConfig()
     photo_store = ExampleStore(images)
     examples = photo_store.examples()
     if not examples:

@@ -17,6 +17,7 @@ from socksort.contract import MODEL_FILES
 from socksort.examples import ExampleStore
 from socksort.modelstore import ModelStore
 from socksort.training import from_images
+from socksort.training.box_head import BoxHeadConfig
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,18 @@ def test_the_model_records_the_dataset_version_mode_and_code_it_came_from(quick_
     assert card.dataset_version == ExampleStore(photos).version()
     assert card.mode == "quick"
     assert card.code_version and card.params["views"] >= 1
+
+
+def test_a_quick_model_boxes_without_a_box_head_unless_asked(quick_model):
+    store, answer = quick_model
+    localise = modelcard.load(store / answer["model"]).localise
+    assert localise is not None and localise.boxes_output == 0
+
+
+def test_box_head_asks_a_quick_training_for_the_head(photos, tmp_path):
+    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--quick", "--box-head", "--json")
+    folder = Path(json.loads(done.stdout)["folder"])
+    assert modelcard.load(folder).localise.boxes_output == 3
 
 
 def test_the_quick_model_tells_the_taught_classes_apart(quick_model, photos):
@@ -149,7 +162,7 @@ def test_a_cancel_while_the_box_head_learns_stops_it_and_leaves_no_model(photos,
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        from_images.train_from_images(photos, store, "quick", cancel_at_the_head)
+        from_images.train_from_images(photos, store, "quick", cancel_at_the_head, boxes=BoxHeadConfig())
     assert heard and 0.96 < heard[0]["progress"] < 1
     assert ModelStore(store).models() == []
     assert [p.name for p in store.iterdir() if p.name != ".cache"] == []
