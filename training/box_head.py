@@ -53,7 +53,7 @@ CENTRE_REGION = 0.5             # cells within this share of the half box (or 0.
 class BoxHeadConfig:
     scenes: int | None = None   # training scenes; None: SCENES_PER_PHOTO per photo in [MIN, MAX]; 0: no head
     max_things: int = 3
-    epochs: int = 40
+    epochs: int = 80
     width: int = 64             # channels of the head's hidden layers
     batch: int = 32
     lr: float = 2e-3
