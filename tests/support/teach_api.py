@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import urllib.error
 import urllib.request
 import uuid
@@ -23,9 +22,6 @@ from socksort.config import HostPort, mqtt_url
 from socksort.net import free_port
 
 
-BOX_SCENES = "SOCKSORT_BOX_SCENES"
-
-
 def nowhere() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
@@ -33,11 +29,7 @@ def nowhere() -> str:
 @contextlib.contextmanager
 def teach_server(images: Path, models: Path, *, token: str | None = None, edge_url: str | None = None,
                  auto_train: bool = False, host: str = "127.0.0.1"):
-    """A running dashboard serving the teach API on ``images`` and ``models``.
-
-    Its training jobs skip the box head (``SOCKSORT_BOX_SCENES=0``, which the job's ``socksort
-    train`` reads): these tests are about the teach loop, the head has its own tests, and
-    teaching it in each of their trainings put the suite over its time budget."""
+    """A running dashboard serving the teach API on ``images`` and ``models``."""
     from socksort.dashboard.app import Settings
     from socksort.dashboard.cli import start_dashboard, stop_dashboard
 
@@ -46,17 +38,11 @@ def teach_server(images: Path, models: Path, *, token: str | None = None, edge_u
                         mqtt_url=mqtt_url(f"mqtt://127.0.0.1:{free_port()}"), health_every=0.5,
                         images=images, models=models, api_token=token, auto_train=auto_train,
                         corrections=Path(images).parent / "corrections.json")
-    before = os.environ.get(BOX_SCENES)
-    os.environ[BOX_SCENES] = "0"
     dashboard, server, thread = start_dashboard(settings)
     try:
         yield Api(f"http://127.0.0.1:{server.server_address[1]}", token)
     finally:
         stop_dashboard(dashboard, server, thread)
-        if before is None:
-            os.environ.pop(BOX_SCENES, None)
-        else:
-            os.environ[BOX_SCENES] = before
 
 
 @dataclass
