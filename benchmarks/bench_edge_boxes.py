@@ -116,13 +116,17 @@ def prepare(cache: Path) -> tuple[Path, Path]:
     socksort("synth", "dataset", "--out", photos, "--classes", CLASSES, "--per-class", PER_CLASS,
              "--size", "320x240", "--seed", 0, "--reuse")
     models = ModelStore(store).models() if store.is_dir() else []
+    def has_head(folder: Path) -> bool:
+        spec = modelcard.load(folder).localise
+        return spec is not None and spec.boxes_output > 0
+
     # A model cached before quick training stopped teaching the box head by default has none.
-    if not models or not getattr(modelcard.load(models[-1].folder).localise, "boxes_output", 0):
+    if not models or not has_head(models[-1].folder):
         shutil.rmtree(store, ignore_errors=True)
         socksort("train", "--images", photos, "--models", store, "--quick", "--box-head", "--json")
         models = ModelStore(store).models()
     model = models[-1].folder
-    if not getattr(modelcard.load(model).localise, "boxes_output", 0):
+    if not has_head(model):
         raise RuntimeError(f"socksort train wrote {model} without a box head")
     video = cache / "show-2socks.mp4"
     if not video.is_file():

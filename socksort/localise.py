@@ -23,7 +23,8 @@ four distances the cell regresses, and the class its logits say; non-maximum sup
 keeps the surest cell of each thing, two boxes of one label overlapping by a quarter of
 the smaller are parts of one thing, joined into one box, and a box half inside a surer one
 is dropped whatever its label. A frame the classifier (output 0) gives at least half to the
-background classes has no objects from the head. A head's box may reach past a centre crop's square
+background classes has no objects from the head, and below that no head object is surer than
+the frame is not empty. A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.

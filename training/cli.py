@@ -313,6 +313,8 @@ def _train_images(args) -> int:
 
 def _boxes(args) -> box_head.BoxHeadConfig | None:
     """The box head asked for; None leaves it to the mode (none in quick mode)."""
+    if args.box_head and args.box_scenes == 0:
+        raise UserError("--box-head contradicts --box-scenes 0 (no box head)")
     if args.box_scenes is None and not args.box_head:
         return None
     return box_head.BoxHeadConfig(scenes=args.box_scenes)

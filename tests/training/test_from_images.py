@@ -71,6 +71,12 @@ def test_box_head_asks_a_quick_training_for_the_head(photos, tmp_path):
     assert modelcard.load(folder).localise.boxes_output == 3
 
 
+def test_box_head_with_no_scenes_is_refused_as_a_contradiction(photos, tmp_path):
+    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--quick", "--box-head",
+                    "--box-scenes", "0", check=False)
+    assert done.returncode == 2 and "--box-head contradicts --box-scenes 0" in done.stderr
+
+
 def test_the_quick_model_tells_the_taught_classes_apart(quick_model, photos):
     store, answer = quick_model
     done = socksort("predict", "--model", store / answer["model"], "--json",
