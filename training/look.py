@@ -15,6 +15,16 @@ surface it lies on (:func:`isolate`), so the floor does not count in its look.
 Components are compared separately and mixed by weight (:func:`combine`): each is L2
 normalised, so its cosine similarity counts as much as its weight says, whatever its
 length or scale.
+
+Two photos of one sock differ by what the sock lies on, the light and the pose, and ImageNet
+features carry all of that: a navy dotted sock and a navy striped one on the same floor can
+look more alike than two photos of the striped one on different floors. :class:`Nuisance`
+is how photos of one sock vary, fitted once (``benchmarks/bench_match.py --fit``) on rendered
+photos of designs the match benchmark never scores, and shipped beside this module;
+``LookSpec.discount`` shrinks those directions of the network's components before comparing
+(the colours' scatter was tried too: it depends on the colour, and did not carry to others),
+so what is left is what tells one sock from another. It knows nothing of which designs or
+patterns exist: only how one sock's photos scatter.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
@@ -49,6 +60,7 @@ ZOOM = 0.75        # the zoom view keeps the centred three quarters of the centr
 # if the sock's region is at least this share of the photo.
 MASK_SIDE, MASK_BORDER, MASK_SURFACE_COLOURS, MASK_DISTANCE, MASK_MIN_AREA = 160, 6, 4, 22.0, 0.03
 BATCH = 16
+NUISANCE_FILE = Path(__file__).with_name("look-nuisance.npz")
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,16 @@ class LookSpec:
     centre: bool = True
     # Cut the sock out of its surface before looking (:func:`isolate`).
     isolate: bool = False
+    # How strongly to discount the ways photos of one sock differ (:class:`Nuisance`); 0 is
+    # not at all, larger is gentler: the ridge added to the nuisance, in units of its mean
+    # variance.
+    discount: float = 0.0
+
+    def __post_init__(self):
+        if self.discount < 0:
+            raise ValueError(f"discount must be 0 (off) or positive, not {self.discount:g}")
+        if self.discount and self.isolate:
+            raise ValueError("the nuisance was fitted on photos as taken; it cannot discount a cut-out sock")
 
     def components(self) -> tuple[str, ...]:
         return tuple(name for name, weight in self.weights if weight > 0)
@@ -68,19 +90,80 @@ class LookSpec:
     def describe(self) -> str:
         mix = " + ".join(f"{w:g} {name}" for name, w in self.weights if w > 0)
         return (f"{mix}; views {', '.join(self.views)}; {'centred' if self.centre else 'not centred'}"
-                f"{'; sock cut out' if self.isolate else ''}")
+                f"{'; sock cut out' if self.isolate else ''}"
+                f"{f'; nuisance discounted (ridge {self.discount:g})' if self.discount else ''}")
 
 
-DEFAULT = LookSpec(views=VIEWS, weights=(("pooled", 1.0), ("salient", 0.5), ("colour", 0.25)),
-                   centre=False, isolate=False)
+DEFAULT = LookSpec(views=VIEWS, weights=(("pooled", 1.0), ("colour", 0.25)),
+                   centre=False, isolate=False, discount=1.0)
+# The similarity below which the match benchmark's tuning found two photos are better left
+# single; ``socksort match`` pairs everything unless asked (``--min-similarity``).
+SUGGESTED_MIN_SIMILARITY = 0.35
 # A trained model's graph is known only up to its pooled features and last feature map.
 MODEL_COMPONENTS = ("pooled", "salient", "colour")
 
 
 def model_spec(spec: LookSpec) -> LookSpec:
-    """``spec`` with only what a trained model folder gives (its weights on the rest dropped)."""
+    """``spec`` with only what a trained model folder gives (its weights on the rest dropped,
+    and no nuisance: it was fitted on the ImageNet backbone's features, not the model's)."""
     kept = tuple((name, w) for name, w in spec.weights if name in MODEL_COMPONENTS)
     return LookSpec(spec.views, kept or (("pooled", 1.0),), spec.centre, spec.isolate)
+
+
+@dataclass(frozen=True)
+class Nuisance:
+    """How photos of one sock scatter in one component's features (L2-normalised first):
+    the mean of the photos it was fitted on, and the principal directions of the scatter
+    of each sock's photos around that sock's own mean, with their variances."""
+    mean: np.ndarray         # D
+    directions: np.ndarray   # D x K, orthonormal columns
+    variances: np.ndarray    # K, largest first
+
+    def discount(self, x: np.ndarray, ridge: float) -> np.ndarray:
+        """``x`` (N x D, L2-normalised) with the nuisance whitened away: along a direction of
+        variance v the features shrink by sqrt(r / (v + r)), r = ``ridge`` x the mean variance
+        per dimension; directions the nuisance never moved along keep their length."""
+        r = ridge * float(self.variances.sum()) / len(self.mean)
+        shrink = np.sqrt(r / (self.variances + r))
+        y = x - self.mean
+        along = y @ self.directions
+        return y + (along * (shrink - 1.0)) @ self.directions.T
+
+
+def fit_nuisance(features: np.ndarray, socks: list[str]) -> Nuisance:
+    """The :class:`Nuisance` of ``features`` (N x D), ``socks`` naming whose photo each row is."""
+    x = _unit(features)
+    names = np.asarray(socks)
+    if len(names) != len(x):
+        raise ValueError(f"{len(x)} rows of features but {len(names)} sock names")
+    groups = [x[names == name] for name in sorted(set(socks))]
+    if all(len(g) < 2 for g in groups):
+        raise ValueError("no sock has two photos: there is no scatter to fit")
+    within = np.concatenate([g - g.mean(axis=0) for g in groups if len(g) > 1])
+    _, singular, vt = np.linalg.svd(within / np.sqrt(len(x)), full_matrices=False)
+    keep = singular > singular[0] * 1e-6
+    return Nuisance(x.mean(axis=0), vt[keep].T.copy(), singular[keep] ** 2)
+
+
+def save_nuisances(path: Path, nuisances: Mapping[str, Nuisance], source: str) -> None:
+    import io
+
+    from socksort import atomic
+
+    arrays = {f"{name}.{field}": getattr(n, field).astype(np.float32)
+              for name, n in nuisances.items() for field in ("mean", "directions", "variances")}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, source=np.array(source), **arrays)
+    atomic.write_bytes(path, buffer.getvalue())
+
+
+def load_nuisances(path: Path = NUISANCE_FILE) -> dict[str, Nuisance]:
+    """Component name -> :class:`Nuisance`, as :func:`save_nuisances` wrote them."""
+    with np.load(path) as data:
+        names = {key.split(".")[0] for key in data.files if "." in key}
+        return {name: Nuisance(*(data[f"{name}.{field}"].astype(np.float64)
+                                 for field in ("mean", "directions", "variances")))
+                for name in sorted(names)}
 
 
 def view(image_bgr: np.ndarray, pre: Preprocess, name: str) -> np.ndarray:
@@ -198,8 +281,10 @@ class Looker:
     model folder, whose pooled features (the Dense layer's input) stand in for ImageNet's.
     """
 
-    def __init__(self, run, pre: Preprocess, layers: tuple[str, ...], source: str):
+    def __init__(self, run, pre: Preprocess, layers: tuple[str, ...], source: str,
+                 nuisances: Mapping[str, Nuisance] | None = None):
         self._run, self.pre, self.layers, self.source = run, pre, layers, source
+        self.nuisances = dict(nuisances or {})
 
     @classmethod
     def imagenet(cls) -> "Looker":
@@ -223,7 +308,7 @@ class Looker:
             return out
 
         pre = backbone_info(DEFAULT_BACKBONE).preprocess()
-        return cls(run, pre, tuple(STAGE_ENDS), f"ImageNet {DEFAULT_BACKBONE}")
+        return cls(run, pre, tuple(STAGE_ENDS), f"ImageNet {DEFAULT_BACKBONE}", load_nuisances())
 
     @classmethod
     def from_model(cls, folder: Path) -> "Looker":
@@ -265,7 +350,7 @@ class Looker:
 
     def embed(self, images: list[np.ndarray], spec: LookSpec) -> np.ndarray:
         """N x D embeddings of the photos: compare them by cosine similarity."""
-        return combine(self.components(images, spec), spec)
+        return combine(self.components(images, spec), spec, self.nuisances)
 
     def _one_view(self, images: list[np.ndarray], name: str, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
         views = [view(image, self.pre, name) for image in images]
@@ -286,19 +371,28 @@ class Looker:
         return {c: np.concatenate(arrays).astype(np.float32) for c, arrays in out.items()}
 
 
-def combine(components: dict[str, np.ndarray], spec: LookSpec) -> np.ndarray:
-    """N x D embeddings whose cosine similarity is the weighted mean of the components'."""
+def combine(components: dict[str, np.ndarray], spec: LookSpec,
+            nuisances: Mapping[str, Nuisance] | None = None) -> np.ndarray:
+    """N x D embeddings whose cosine similarity is the weighted mean of the components';
+    with ``spec.discount``, each component ``nuisances`` has is first discounted by it."""
     parts = []
     total = sum(w for _, w in spec.weights if w > 0)
     for name, weight in spec.weights:
         if weight <= 0:
             continue
         x = components[name].astype(np.float64)
+        if spec.discount and nuisances and name in nuisances:
+            x = nuisances[name].discount(_unit(x), spec.discount)
         if spec.centre and len(x) > 2:
             x = x - x.mean(axis=0)
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         parts.append(np.sqrt(weight / total) * x)
     return np.concatenate(parts, axis=1)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def feature_map_name(symbol) -> str:

@@ -21,7 +21,8 @@ def register(commands) -> None:
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos, one sock each")
     option(parser, "--model", type=existing_dir, help="a trained model folder whose features to use")
     option(parser, "--min-similarity", type=similarity, default=None,
-           help="leave single any photo less similar than this to every photo still free (-1 to 1)")
+           help="leave single any photo less similar than this to every photo still free (-1 to 1; "
+                f"{look.SUGGESTED_MIN_SIMILARITY:g} suits the default features)")
     parser.add_argument("--json", action="store_true",
                         help='{"pairs": [{"a", "b", "similarity", "weak", "runner_up"}], "single": [...]}')
     parser.set_defaults(func=_match)
