@@ -37,7 +37,7 @@ from typing import Mapping
 import numpy as np
 
 from socksort import modelcard
-from socksort.errors import UserError
+from socksort.errors import UserError, first_line
 from socksort.modelcard import Preprocess
 from socksort.preprocess import normalize, resize
 from socksort.training.backbones import DEFAULT as DEFAULT_BACKBONE
@@ -158,12 +158,17 @@ def save_nuisances(path: Path, nuisances: Mapping[str, Nuisance], source: str) -
 
 
 def load_nuisances(path: Path = NUISANCE_FILE) -> dict[str, Nuisance]:
-    """Component name -> :class:`Nuisance`, as :func:`save_nuisances` wrote them."""
-    with np.load(path) as data:
-        names = {key.split(".")[0] for key in data.files if "." in key}
-        return {name: Nuisance(*(data[f"{name}.{field}"].astype(np.float64)
-                                 for field in ("mean", "directions", "variances")))
-                for name in sorted(names)}
+    """Component name -> :class:`Nuisance`, as :func:`save_nuisances` wrote them; a missing
+    or damaged file is a one-line :class:`UserError` naming it."""
+    try:
+        with np.load(path) as data:
+            names = {key.split(".")[0] for key in data.files if "." in key}
+            return {name: Nuisance(*(data[f"{name}.{field}"].astype(np.float64)
+                                     for field in ("mean", "directions", "variances")))
+                    for name in sorted(names)}
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise UserError(f"cannot read the look nuisance {path}: {first_line(exc)} "
+                        "(it ships with socksort; reinstall, or refit it with benchmarks/bench_match.py --fit)") from None
 
 
 def view(image_bgr: np.ndarray, pre: Preprocess, name: str) -> np.ndarray:

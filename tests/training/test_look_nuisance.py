@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from socksort.errors import UserError
 from socksort.training import look
 from socksort.training.look import LookSpec, combine, fit_nuisance, load_nuisances, save_nuisances
 from socksort.training.match import cosine_similarities
@@ -97,6 +98,16 @@ def test_a_saved_nuisance_loads_back_the_same(tmp_path):
     back = load_nuisances(tmp_path / "n.npz")["pooled"]
     x = look._unit(photos(seed=3)[0])
     assert np.allclose(back.discount(x, 1.0), nuisance.discount(x, 1.0), atol=1e-5)
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a zip"])
+def test_a_missing_or_damaged_nuisance_file_is_one_line_naming_it(tmp_path, damage):
+    path = tmp_path / "n.npz"
+    if damage == "not a zip":
+        path.write_bytes(b"half a file")
+    with pytest.raises(UserError, match="cannot read the look nuisance .*n.npz") as caught:
+        load_nuisances(path)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_shipped_nuisance_covers_what_the_default_look_discounts():
