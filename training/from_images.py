@@ -40,7 +40,7 @@ from socksort.training.train import Events, TrainConfig, fit_records
 
 MODES = ("quick", "full")
 # Quick mode is the teach loop's, where a model is due in seconds; the box head's scenes and
-# training take 30-150 s more, so a quick model boxes with the feature-map decoder unless
+# training take minutes more, so a quick model boxes with the feature-map decoder unless
 # the head is asked for (--box-head, --box-scenes N).
 QUICK_BOXES = BoxHeadConfig(scenes=0)
 WORKING_SIDE = 320      # photos are shrunk (shorter side) before training: camera frames are no larger

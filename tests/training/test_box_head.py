@@ -126,3 +126,12 @@ def test_more_photos_make_more_scenes_within_bounds():
     assert cfg.scene_count(20) == 20 * box_head.SCENES_PER_PHOTO
     assert cfg.scene_count(10_000) == box_head.MAX_SCENES
     assert box_head.BoxHeadConfig(scenes=50).scene_count(10_000) == 50
+
+
+def test_a_model_with_the_default_head_is_told_apart_from_one_stored_with_an_older_recipe():
+    assert box_head.box_params(box_head.BoxHeadConfig()) == {"box_head_recipe": box_head.HEAD_RECIPE}
+    assert box_head.box_params(box_head.BoxHeadConfig(scenes=50))["box_head_recipe"] == box_head.HEAD_RECIPE
+
+
+def test_a_model_without_a_head_does_not_carry_the_head_recipe():
+    assert "box_head_recipe" not in box_head.box_params(box_head.BoxHeadConfig(scenes=0))
