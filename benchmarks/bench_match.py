@@ -322,16 +322,21 @@ def forward_selection(best: LookSpec, best_score: Score, evaluate, rounds: int =
     return best, best_score
 
 
-def run() -> list[dict]:
-    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    started = time.monotonic()
+def lazy_looker():
+    """The ImageNet looker, loaded once and only if some photos are not cached."""
     looker: list = []
 
-    def shared_looker():   # loaded once, and only if some photos are not cached
+    def shared():
         if not looker:
             looker.append(look.Looker.imagenet())
         return looker[0]
+    return shared
 
+
+def run() -> list[dict]:
+    log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    started = time.monotonic()
+    shared_looker = lazy_looker()
     pools = {split: pool(split, shared_looker, (False,) if split == "fit" else (False, True)) for split in SPLITS}
     fitted = Nuisances(pools["fit"])
     shipped = look.load_nuisances()
@@ -384,14 +389,7 @@ def run() -> list[dict]:
 def fit_shipped() -> None:
     """Fit the nuisance of the shipped default's components and views on the fit split, and
     write it where ``socksort match`` reads it."""
-    looker: list = []
-
-    def shared_looker():
-        if not looker:
-            looker.append(look.Looker.imagenet())
-        return looker[0]
-
-    fit_pool = pool("fit", shared_looker, (False,))
+    fit_pool = pool("fit", lazy_looker(), (False,))
     nuisances = fitted_nuisances(fit_pool, look.DEFAULT.views)
     designs_seed, bases, seed, photos = SPLITS["fit"]
     source = (f"fitted by benchmarks/bench_match.py --fit on {len(fit_pool.names)} rendered photos "

@@ -37,6 +37,7 @@ from typing import Mapping
 import numpy as np
 
 from socksort import modelcard
+from socksort.atomic import atomic_write
 from socksort.errors import UserError, first_line
 from socksort.modelcard import Preprocess
 from socksort.preprocess import normalize, resize
@@ -146,15 +147,10 @@ def fit_nuisance(features: np.ndarray, socks: list[str]) -> Nuisance:
 
 
 def save_nuisances(path: Path, nuisances: Mapping[str, Nuisance], source: str) -> None:
-    import io
-
-    from socksort import atomic
-
     arrays = {f"{name}.{field}": getattr(n, field).astype(np.float32)
               for name, n in nuisances.items() for field in ("mean", "directions", "variances")}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, source=np.array(source), **arrays)
-    atomic.write_bytes(path, buffer.getvalue())
+    with atomic_write(path) as handle:
+        np.savez_compressed(handle, source=np.array(source), **arrays)
 
 
 def load_nuisances(path: Path = NUISANCE_FILE) -> dict[str, Nuisance]:
@@ -390,8 +386,7 @@ def combine(components: dict[str, np.ndarray], spec: LookSpec,
             x = nuisances[name].discount(_unit(x), spec.discount)
         if spec.centre and len(x) > 2:
             x = x - x.mean(axis=0)
-        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        parts.append(np.sqrt(weight / total) * x)
+        parts.append(np.sqrt(weight / total) * _unit(x))
     return np.concatenate(parts, axis=1)
 
 
