@@ -68,17 +68,15 @@ class BoxHeadConfig:
         return int(min(MAX_SCENES, max(MIN_SCENES, SCENES_PER_PHOTO * photos)))
 
 
-# Raised whenever what a default head learns from changes, so a model stored before is not
-# taken for one trained now (model ids come from what decides the model).
+# Raised whenever what the head learns from changes outside its config (the constants above),
+# so a model stored before is not taken for one trained now (ids come from what decides a model).
 HEAD_RECIPE = 2
 
 
 def box_params(cfg: BoxHeadConfig) -> dict:
-    """What of ``cfg`` decides the model, for its id: the recipe, and the config when it is
-    not the default; nothing without a head."""
-    if cfg.scenes == 0:
-        return {"box_head": asdict(cfg)}
-    return {"box_head_recipe": HEAD_RECIPE, **({} if cfg == BoxHeadConfig() else {"box_head": asdict(cfg)})}
+    """What decides the model's head, for its id: its config, and with a head the recipe."""
+    params = {"box_head": asdict(cfg)}
+    return params if cfg.scenes == 0 else {**params, "box_head_recipe": HEAD_RECIPE}
 
 
 @dataclass(frozen=True)

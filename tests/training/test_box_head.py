@@ -128,9 +128,15 @@ def test_more_photos_make_more_scenes_within_bounds():
     assert box_head.BoxHeadConfig(scenes=50).scene_count(10_000) == 50
 
 
-def test_a_model_with_the_default_head_is_told_apart_from_one_stored_with_an_older_recipe():
-    assert box_head.box_params(box_head.BoxHeadConfig()) == {"box_head_recipe": box_head.HEAD_RECIPE}
-    assert box_head.box_params(box_head.BoxHeadConfig(scenes=50))["box_head_recipe"] == box_head.HEAD_RECIPE
+def test_a_head_trained_with_another_recipe_gets_another_model_id(monkeypatch):
+    now = box_head.box_params(box_head.BoxHeadConfig())
+    monkeypatch.setattr(box_head, "HEAD_RECIPE", box_head.HEAD_RECIPE - 1)
+    assert box_head.box_params(box_head.BoxHeadConfig()) != now
+
+
+def test_the_default_heads_settings_are_spelled_in_its_model_id_so_new_defaults_give_a_new_id():
+    params = box_head.box_params(box_head.BoxHeadConfig())["box_head"]
+    assert params["epochs"] == box_head.BoxHeadConfig().epochs and params["scenes"] is None
 
 
 def test_a_model_without_a_head_does_not_carry_the_head_recipe():
