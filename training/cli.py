@@ -234,8 +234,8 @@ def _register_train(commands) -> None:
                 f"{box_head.SCENES_PER_PHOTO} per photo, {box_head.MIN_SCENES}-{box_head.MAX_SCENES}, and "
                 "none in quick mode); 0: no box head, boxes from the feature map alone")
     parser.add_argument("--box-head", action="store_true",
-                        help="teach the box head in quick mode too (it adds minutes: 6 for 80 photos on 2 cores; "
-                             "full mode always does)")
+                        help="teach the box head in quick mode too (it adds minutes: 6.3 for 80 photos on 2 cores "
+                             "beside another training; full mode always does)")
     parser.set_defaults(func=_train)
 
 
