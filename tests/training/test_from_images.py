@@ -21,6 +21,9 @@ from socksort.training.box_head import BoxHeadConfig
 
 pytestmark = pytest.mark.slow
 
+# For the full-mode tests about the fine-tune itself; one test keeps the default head.
+NO_HEAD = ("--box-scenes", 0)
+
 
 def socksort(*args, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "socksort", *map(str, args)], capture_output=True, text=True,
@@ -168,7 +171,7 @@ def test_a_cancel_while_the_box_head_learns_stops_it_and_leaves_no_model(photos,
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        from_images.train_from_images(photos, store, "quick", cancel_at_the_head, boxes=BoxHeadConfig())
+        from_images.train_from_images(photos, store, "quick", cancel_at_the_head, boxes=BoxHeadConfig(scenes=60))
     assert heard and 0.96 < heard[0]["progress"] < 1
     assert ModelStore(store).models() == []
     assert [p.name for p in store.iterdir() if p.name != ".cache"] == []
@@ -195,14 +198,21 @@ def test_models_show_of_an_unknown_id_names_it(tmp_path):
 
 def test_full_mode_fine_tunes_from_the_photo_folder(photos, tmp_path):
     done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--mode", "full",
-                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 1, "--workers", 0, "--json")
+                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 1, "--workers", 0, *NO_HEAD, "--json")
     card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
     assert (card.mode, card.params["epochs"], card.preprocess.input_size) == ("full", 1, 128)
 
 
-def test_full_mode_also_trains_on_the_validation_photo_of_a_small_class_and_says_so(photos, tmp_path):
+def test_full_mode_from_the_photo_folder_localises_by_default(photos, tmp_path):
     done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--mode", "full",
                     "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 0, "--json")
+    card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
+    assert card.localise.boxes_output == 3
+
+
+def test_full_mode_also_trains_on_the_validation_photo_of_a_small_class_and_says_so(photos, tmp_path):
+    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--mode", "full",
+                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 0, *NO_HEAD, "--json")
     card = modelcard.load(tmp_path / "models" / json.loads(done.stdout)["model"])
     assert card.extra["validation_photos_also_trained"] == ["blue", "green", "red"]
 
@@ -212,7 +222,7 @@ def test_full_mode_with_loader_workers_finishes_on_camera_sized_photos(tmp_path)
     # worker that inherited it hung forever in cv2.setNumThreads.
     images = write_photos(tmp_path / "images", per_class=3, size=(640, 480))
     done = socksort("train", "--images", images, "--models", tmp_path / "models", "--mode", "full",
-                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 2, "--json")
+                    "--input-size", 128, "--warmup-epochs", 1, "--epochs", 0, "--workers", 2, *NO_HEAD, "--json")
     assert json.loads(done.stdout)["reused"] is False
 
 
