@@ -305,7 +305,13 @@ def start_full_training(page, api):
     page.check("input[name=mode][value=full]")
     page.click("#train")
     page.wait_for_function("document.getElementById('train-status').textContent.includes('full')", timeout=10_000)
-    running = [job for job in api.get("/api/train").json()["jobs"] if job["state"] in ("queued", "running")]
+    # The page says "Starting full training…" before its POST has made the job: ask the API.
+    deadline = time.monotonic() + 10
+    while True:
+        running = [job for job in api.get("/api/train").json()["jobs"] if job["state"] in ("queued", "running")]
+        if running or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(running) == 1 and running[0]["mode"] == "full"
     return running[0]["job"]
 
