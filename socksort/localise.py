@@ -21,8 +21,8 @@ that output instead, FCOS-style (:func:`decode_head`): every cell of the head's 
 middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
 four distances the cell regresses, and the class its logits say; non-maximum suppression
 keeps the surest cell of each thing, two boxes of one label overlapping by a quarter of
-the smaller are parts of one thing, joined into one box, when the second middle is much less
-sure than the first, and a box half inside a surer one is dropped whatever its label. A frame the classifier (output 0) gives at least half to the
+the smaller are parts of one thing, joined into one box, and a box half inside a surer one
+is dropped whatever its label. A frame the classifier (output 0) gives at least half to the
 background classes has no objects from the head, and below that no head object is surer than
 the frame is not empty. A head's box may reach past a centre crop's square
 into the rest of the frame, where the thing goes on.
@@ -45,7 +45,6 @@ UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 3
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
 PART_OVERLAP = 0.25     # of two head boxes of one label, the smaller this much inside the other: one thing
 PART_INSIDE = 0.5       # of two head boxes of any labels, the smaller this much inside: the less sure goes
-PART_SURETY = 0.7       # ... and a part's middle is under this share of the surer one's: one thing
 BACKGROUND_FRAME = 0.5  # a frame output 0 gives the background classes this much has no head objects
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
 
@@ -101,25 +100,21 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
               decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)]
     # The surest middle of each thing keeps its box. Two boxes of one label that overlap by a
     # quarter of the smaller are parts of one thing (the leg and the foot of a sock held close
-    # each look like a thing's middle) when the second middle is much less sure: the surer
-    # grows to hold both. About as sure, they are two things of one label held together (on
-    # held-aside scenes, joining those lost 5 % of the socks). A box half inside a surer one
-    # is a part too, whatever it was taken for.
-    kept: list[tuple[DetectedObject, float]] = []
-    for candidate, surety in sorted(placed, key=lambda pair: -pair[1]):
+    # each look like a thing's middle): the surer grows to hold both. A box half inside a
+    # surer one is such a part too, whatever it was taken for.
+    kept: list[DetectedObject] = []
+    for candidate, _ in sorted(placed, key=lambda pair: -pair[1]):
         if candidate.box.width <= 0 or candidate.box.height <= 0 or any(
                 iou(candidate.box, other.box) > spec.nms_iou or nested(candidate.box, other.box) >= PART_INSIDE
-                for other, _ in kept):
+                for other in kept):
             continue
-        part_of = next((i for i, (other, other_surety) in enumerate(kept)
-                        if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP
-                        and surety < PART_SURETY * other_surety), None)
+        part_of = next((i for i, other in enumerate(kept)
+                        if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP), None)
         if part_of is None:
-            kept.append((candidate, surety))
+            kept.append(candidate)
         else:
-            whole, whole_surety = kept[part_of]
-            kept[part_of] = (replace(whole, box=union(whole.box, candidate.box)), whole_surety)
-    return tuple(sorted((thing for thing, _ in kept), key=lambda o: -o.probability))
+            kept[part_of] = replace(kept[part_of], box=union(kept[part_of].box, candidate.box))
+    return tuple(sorted(kept, key=lambda o: -o.probability))
 
 
 def decode_head(head: np.ndarray, classes: tuple[str, ...], background: tuple[str, ...], threshold: float,
