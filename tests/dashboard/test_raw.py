@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from waiting import wait_until
+
 from socksort.dashboard.raw import RawTimeline
 
 
@@ -65,16 +67,6 @@ def test_pending_frames_beyond_the_bound_drop_the_oldest_and_count_them():
 
 
 # --- against the real broker ----------------------------------------------------------
-
-def wait_until(predicate, timeout=15.0):
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 def publisher(url):
     from socksort import mqtt

@@ -3,6 +3,8 @@
 import threading
 import time
 
+from waiting import wait_until
+
 from socksort.dashboard.teach.autotrain import AutoTrainer
 from socksort.dashboard.teach.web import ApiError
 
@@ -27,15 +29,6 @@ def run(dataset: Dataset, trained=None, quiet=0.2) -> AutoTrainer:
     auto = AutoTrainer(lambda: dataset.version, dataset.start, lambda: dataset.busy, trained=trained, quiet=quiet)
     auto.start()
     return auto
-
-
-def wait_until(condition, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_new_version_is_trained_once_it_has_stayed_the_same():

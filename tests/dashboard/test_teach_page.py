@@ -22,6 +22,7 @@ import zipfile
 import pytest
 
 from teach_api import photo, teach_colours, teach_server, wait_job
+from waiting import wait_until
 
 from socksort.net import free_port, wait_for_port
 
@@ -306,14 +307,12 @@ def start_full_training(page, api):
     page.click("#train")
     page.wait_for_function("document.getElementById('train-status').textContent.includes('full')", timeout=10_000)
     # The page says "Starting full training…" before its POST has made the job: ask the API.
-    deadline = time.monotonic() + 10
-    while True:
-        running = [job for job in api.get("/api/train").json()["jobs"] if job["state"] in ("queued", "running")]
-        if running or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert len(running) == 1 and running[0]["mode"] == "full"
-    return running[0]["job"]
+    def running() -> list[dict]:
+        return [job for job in api.get("/api/train").json()["jobs"] if job["state"] in ("queued", "running")]
+    assert wait_until(running, timeout=10)
+    jobs = running()
+    assert len(jobs) == 1 and jobs[0]["mode"] == "full"
+    return jobs[0]["job"]
 
 
 def test_cancel_stops_the_training_and_leaves_no_model(busy, browser_page):
