@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from small_heads import TEST_HEAD_SCENES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -247,12 +248,6 @@ def screenshot(tmp_path_factory):
 # in about a minute on two cores: three designs, a dozen photos each, 128-pixel input, the head
 # trained on the frozen ImageNet backbone. Shared by the live-page and end-to-end tests.
 
-# The tests only need a head that finds a sock or two, not the default's thousands of scenes
-# (the boxes benchmark measures that one). 700 was too few: one sock held close became two
-# objects often enough that a show's pair table counted 12 showings where 8 were shown.
-SOCK_MODEL_SCENES = 1500
-
-
 def _socksort(*args, timeout: float = 900) -> None:
     done = subprocess.run([sys.executable, "-m", "socksort", *map(str, args)],
                           capture_output=True, text=True, timeout=timeout)
@@ -277,7 +272,7 @@ def sock_model(sock_dataset, tmp_path_factory):
     _socksort("im2rec", "--list", "--recursive", "--train-ratio", "0.8", prefix, sock_dataset)
     _socksort("im2rec", "--resize", 160, prefix, sock_dataset)
     _socksort("train", "--train", f"{prefix}_train.rec", "--val", f"{prefix}_val.rec", "--out", folder / "model",
-              "--input-size", 128, "--warmup-epochs", 2, "--epochs", 0, "--box-scenes", SOCK_MODEL_SCENES)
+              "--input-size", 128, "--warmup-epochs", 2, "--epochs", 0, "--box-scenes", TEST_HEAD_SCENES)
     return folder / "model"
 
 

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from small_heads import TEST_HEAD_SCENES
+
 from socksort.net import free_port
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
@@ -26,9 +28,8 @@ def demo_command(workdir) -> list[str]:
 
 
 def demo_env(stack) -> dict[str, str]:
-    # The demo's `socksort train` reads SOCKSORT_BOX_SCENES: one sock at a time needs only a
-    # small box head, and the default's thousands of scenes would double the demo's time.
-    return {**os.environ, "SOCKSORT_HOME": str(stack.home), "SOCKSORT_BOX_SCENES": "700"}
+    # The demo's `socksort train` reads SOCKSORT_BOX_SCENES.
+    return {**os.environ, "SOCKSORT_HOME": str(stack.home), "SOCKSORT_BOX_SCENES": str(TEST_HEAD_SCENES)}
 
 
 def test_the_demo_ends_with_every_design_matching_the_truth(stack, workdir):
