@@ -20,6 +20,9 @@ def open_page(page, open_set_dashboard):
 
 def test_each_sock_shows_a_crop_of_each_of_its_showings(open_set_dashboard, browser_page):
     page = open_page(browser_page, open_set_dashboard)
+    # The crops are in the page before their pictures have arrived.
+    page.wait_for_function("sel => [...document.querySelectorAll(sel)].every(i => i.complete)",
+                           arg=row(page, "sock-1") + " .looks img", timeout=15_000)
     shown = page.eval_on_selector_all(row(page, "sock-1") + " .looks img",
                                       "imgs => imgs.map(i => [i.dataset.showing, i.complete && i.naturalWidth])")
     assert shown == [["1", 40], ["2", 40]]
