@@ -150,12 +150,35 @@ def test_two_things_of_one_class_side_by_side_are_two_objects():
     assert sorted(o.box.left for o in found) == [11, 112]
 
 
-def test_of_neighbouring_cells_boxing_one_thing_the_surest_middle_stays():
+def test_of_neighbouring_cells_boxing_one_thing_one_object_stays():
     outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6)), (0, 5, 6, (0.22, 0.2, 0.62, 0.6))], 2)
     outputs[3][0, 5, 6] = 2.0
     found = localise.find_objects(outputs, head_card(), 224, 224)
+    assert [o.label for o in found] == ["red"]
+
+
+def test_boxes_of_one_thing_vote_on_its_box_by_middle_probability():
+    outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6)), (0, 5, 6, (0.3, 0.2, 0.7, 0.6))], 2)
+    outputs[3][0, 5, 6] = 2.0           # IoU 0.6 with the surer box
+    sure, less = 1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(-2.0))
+    found = localise.find_objects(outputs, head_card(), 1000, 1000)
     assert len(found) == 1
-    assert found[0].box.left == round(0.2 * 224)
+    assert found[0].box.left == round((200 * sure + 300 * less) / (sure + less))
+    assert found[0].box.width == 400
+
+
+def test_a_box_overlapping_a_thing_too_little_has_no_vote_on_it():
+    outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6)), (0, 5, 6, (0.35, 0.2, 0.75, 0.6))], 2)
+    outputs[3][0, 5, 6] = 2.0           # IoU 0.45: dropped as inside the surer box, and no vote
+    found = localise.find_objects(outputs, head_card(), 1000, 1000)
+    assert [o.box for o in found] == [Box(200, 200, 400, 400)]
+
+
+def test_a_box_of_another_label_has_no_vote_on_a_thing():
+    outputs = head_outputs([(0, 5, 5, (0.2, 0.2, 0.6, 0.6)), (1, 5, 6, (0.25, 0.2, 0.65, 0.6))], 2)
+    outputs[3][0, 5, 6] = 2.0           # IoU 0.78, suppressed as the same thing
+    found = localise.find_objects(outputs, head_card(), 1000, 1000)
+    assert [(o.label, o.box) for o in found] == [("red", Box(200, 200, 400, 400))]
 
 
 def test_two_overlapping_boxes_of_one_label_are_parts_of_one_thing_in_one_box():
