@@ -136,11 +136,13 @@ def tiny_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_training(tiny_dataset):
-    """One tiny but complete ``socksort train`` run, shared by the tests that read its output."""
+    """One tiny but complete ``socksort train`` run, shared by the tests that read its output.
+    No box head: none of them reads one, and the head would take most of the run (the box
+    tests use the session's sock_model, tests/training/test_boxes.py)."""
     out = tiny_dataset / "model"
     result = _socksort("train", "--train", tiny_dataset / "tiny_train.rec", "--val", tiny_dataset / "tiny_val.rec",
                        "--out", out, "--epochs", 1, "--warmup-epochs", 1, "--input-size", TINY_INPUT,
-                       "--batch-size", 8, "--workers", 1)
+                       "--batch-size", 8, "--workers", 1, "--box-scenes", 0)
     return types.SimpleNamespace(dir=tiny_dataset, model=out, stdout=result.stdout, stderr=result.stderr)
 
 

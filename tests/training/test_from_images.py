@@ -69,7 +69,8 @@ def test_a_quick_model_boxes_without_a_box_head_unless_asked(quick_model):
 
 
 def test_box_head_asks_a_quick_training_for_the_head(photos, tmp_path):
-    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--quick", "--box-head", "--json")
+    done = socksort("train", "--images", photos, "--models", tmp_path / "models", "--quick", "--box-head",
+                    "--box-scenes", "60", "--json")
     folder = Path(json.loads(done.stdout)["folder"])
     assert modelcard.load(folder).localise.boxes_output == 3
 
