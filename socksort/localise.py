@@ -21,7 +21,8 @@ that output instead, FCOS-style (:func:`decode_head`): every cell of the head's 
 middle-of-a-thing probability reaches ``box_threshold`` gives a box, its centre plus the
 four distances the cell regresses, and the class its logits say; non-maximum suppression
 keeps the surest cell of each thing, two boxes of one label overlapping by a quarter of
-the smaller are parts of one thing, joined into one box, and a box half inside a surer one
+the smaller and together reaching ``PART_REACH`` of the frame's shorter side (a sock held
+close) are parts of one thing, joined into one box, and a box half inside a surer one
 is dropped whatever its label; then the boxes of one label that agree with a thing's box
 (IoU at least ``VOTE_IOU``) vote on where it lies, each by its middle probability. A frame
 the classifier (output 0) gives at least half to the background classes has no objects
@@ -44,7 +45,8 @@ from socksort.schema import Box, DetectedObject
 
 UPSAMPLE = 8            # decoding grid per feature cell: boxes finer than the 32-pixel cells
 PART_SHARE = 0.2        # a differently classified part must hold this share of its component
-PART_OVERLAP = 0.25     # of two head boxes of one label, the smaller this much inside the other: one thing
+PART_OVERLAP = 0.25     # of two head boxes of one label, the smaller this much inside the other: one thing ...
+PART_REACH = 0.6        # ... if together they reach this share of the frame's shorter side (a sock held close)
 PART_INSIDE = 0.5       # of two head boxes of any labels, the smaller this much inside: the less sure goes
 BACKGROUND_FRAME = 0.5  # a frame output 0 gives the background classes this much has no head objects
 PEAK_SHARE = 0.5        # an object's box holds its pixels of at least this share of its peak objectness
@@ -101,9 +103,10 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
               for label, probability, box, score in
               decode_head(head, card.classes, spec.background, spec.box_threshold, spec.min_probability)]
     # The surest middle of each thing keeps its box. Two boxes of one label that overlap by a
-    # quarter of the smaller are parts of one thing (the leg and the foot of a sock held close
-    # each look like a thing's middle): the surer grows to hold both. A box half inside a
-    # surer one is such a part too, whatever it was taken for.
+    # quarter of the smaller are parts of one thing when together they are as big as a sock held
+    # close (whose leg and foot each look like a thing's middle): the surer grows to hold both.
+    # Smaller, they are two socks lying over each other. A box half inside a surer one is such
+    # a part too, whatever it was taken for.
     kept: list[DetectedObject] = []
     for candidate, _ in sorted(placed, key=lambda pair: -pair[1]):
         if candidate.box.width <= 0 or candidate.box.height <= 0 or any(
@@ -111,7 +114,8 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
                 for other in kept):
             continue
         part_of = next((i for i, other in enumerate(kept)
-                        if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP), None)
+                        if other.label == candidate.label and nested(candidate.box, other.box) >= PART_OVERLAP
+                        and _reach(union(candidate.box, other.box)) >= PART_REACH * min(width, height)), None)
         if part_of is None:
             kept.append(candidate)
         else:
@@ -120,6 +124,10 @@ def _objects_from_head(head: np.ndarray, whole: np.ndarray, card: ModelCard, wid
     # regress for the same thing; their mean, weighted by how sure each is, lands closer.
     kept = [replace(thing, box=vote(thing, placed)) for thing in kept]
     return tuple(sorted(kept, key=lambda o: -o.probability))
+
+
+def _reach(box: Box) -> int:
+    return max(box.width, box.height)
 
 
 def vote(thing: DetectedObject, candidates: list[tuple[DetectedObject, float]]) -> Box:

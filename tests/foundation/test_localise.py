@@ -191,6 +191,14 @@ def test_two_overlapping_boxes_of_one_label_are_parts_of_one_thing_in_one_box():
                                round(0.9 * 224) - round(0.1 * 224))
 
 
+def test_two_small_overlapping_boxes_of_one_label_are_two_things_lying_over_each_other():
+    # the parts test's boxes at half the size: together 0.43 of the frame, under PART_REACH
+    outputs = head_outputs([(0, 3, 3, (0.05, 0.05, 0.325, 0.35)), (0, 5, 5, (0.175, 0.2, 0.475, 0.45))], 2)
+    outputs[3][0, 5, 5] = 2.0
+    found = localise.find_objects(outputs, head_card(), 224, 224)
+    assert [(o.label, o.box.left) for o in found] == [("red", round(0.05 * 224)), ("red", round(0.175 * 224))]
+
+
 def test_a_box_half_inside_a_surer_one_of_another_label_is_dropped():
     outputs = head_outputs([(0, 7, 7, (0.1, 0.1, 0.9, 0.9)), (1, 3, 7, (0.3, 0.0, 0.9, 0.4))], 2)
     outputs[3][0, 3, 7] = 2.0           # 75 % of it inside the surer box, IoU 0.26
