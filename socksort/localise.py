@@ -26,8 +26,8 @@ close) are parts of one thing, joined into one box, and a box half inside a sure
 is dropped whatever its label; then the boxes of one label that agree with a thing's box
 (IoU at least ``VOTE_IOU``) vote on where it lies, each by its middle probability. A frame
 the classifier (output 0) gives at least half to the background classes has no objects
-from the head, and below that no head object is surer than the frame is not empty. A head's box may reach past a centre crop's square
-into the rest of the frame, where the thing goes on.
+from the head, and below that no head object is surer than the frame is not empty. A head's
+box may reach past a centre crop's square into the rest of the frame, where the thing goes on.
 
 The same steps are written out in docs/model-artifact.md for programs without this module.
 """
