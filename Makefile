@@ -42,8 +42,11 @@ java:
 
 test: setup test-java test-python
 
+# Two workers, the machine's two cores: much of the suite waits on brokers and real-time
+# shows. Tests sharing a costly session fixture stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
 test-python:
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 test-java:
 	@if [ -f connect/pom.xml ]; then $(MVN) -f connect/pom.xml test; fi
