@@ -43,7 +43,7 @@ java:
 test: setup test-java test-python
 
 # Two workers, the machine's two cores: much of the suite waits on brokers and real-time
-# shows. Tests sharing a costly session fixture stay on one worker (tests/conftest.py).
+# shows. Tests sharing a costly session fixture stay on one worker (tests/support/worker_groups.py).
 TEST_WORKERS ?= 2
 test-python:
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25

@@ -14,29 +14,9 @@ from pathlib import Path
 
 import pytest
 from small_heads import TEST_HEAD_SCENES
+from worker_groups import xdist_group
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# `make test` runs the suite on two xdist workers (the machine's two cores; much of the suite
-# waits on brokers and real-time shows). A session fixture is made once per worker, so the
-# tests sharing a costly one run on one worker, grouped by the first family they use.
-SHARED_FIXTURES = (
-    ("stack", {"stack", "sock_dataset", "sock_model", "sock_show"}),
-    ("edge-models", {"colour_model", "colour_box_model", "efficientnet", "rgb_video"}),
-    ("tiny-training", {"tiny_dataset", "tiny_training"}),
-)
-# Modules that fill one download cache under .cache/ (two workers would fill it at once).
-SHARED_CACHES = {"test_lambda_zip.py": "lambda-vendor", "test_package_device_python.py": "lambda-vendor"}
-
-
-def xdist_group(item) -> str | None:
-    """The group a test runs in under xdist, or None when any worker may take it."""
-    used = set(getattr(item, "fixturenames", ()))
-    for group, fixtures in SHARED_FIXTURES:
-        if used & fixtures:
-            return group
-    return SHARED_CACHES.get(item.path.name)
 
 
 def pytest_collection_modifyitems(config, items):

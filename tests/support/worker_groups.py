@@ -1,0 +1,32 @@
+"""Which tests share an xdist worker.
+
+`make test` runs the suite on two xdist workers (the machine's two cores; much of the suite
+waits on brokers and real-time shows). A session fixture is made once per worker, so the
+tests sharing a costly one run on one worker, grouped by the first family they use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+SHARED_FIXTURES = (
+    ("stack", frozenset({"stack", "sock_dataset", "sock_model", "sock_show"})),
+    ("edge-models", frozenset({"colour_model", "colour_box_model", "efficientnet", "rgb_video"})),
+    ("tiny-training", frozenset({"tiny_dataset", "tiny_training"})),
+)
+# Modules that fill one download cache under .cache/ (two workers would fill it at once).
+SHARED_CACHES = {"test_lambda_zip.py": "lambda-vendor", "test_package_device_python.py": "lambda-vendor"}
+
+
+def group_of(fixtures: Iterable[str], module: Path) -> str | None:
+    """The group a test runs in under xdist, or None when any worker may take it."""
+    used = set(fixtures)
+    for group, family in SHARED_FIXTURES:
+        if used & family:
+            return group
+    return SHARED_CACHES.get(module.name)
+
+
+def xdist_group(item) -> str | None:
+    return group_of(getattr(item, "fixturenames", ()), item.path)
