@@ -19,11 +19,11 @@ from worker_groups import xdist_group
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = xdist_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+# As each test is collected: xdist reads the groups in its pytest_collection_modifyitems.
+def pytest_itemcollected(item):
+    group = xdist_group(item)
+    if group is not None:
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

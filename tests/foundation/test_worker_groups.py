@@ -19,9 +19,10 @@ def test_the_edge_models_and_the_tiny_training_are_groups_of_their_own():
     assert group_of({"tiny_training"}, Path("test_x.py")) == "tiny-training"
 
 
-def test_modules_filling_the_lambda_vendor_cache_share_a_group():
-    assert group_of(set(), Path("tests/edge_lambda/test_lambda_zip.py")) == "lambda-vendor"
-    assert group_of(set(), Path("tests/edge_lambda/test_package_device_python.py")) == "lambda-vendor"
+def test_modules_filling_the_lambda_vendor_cache_share_one_group_whatever_their_fixtures():
+    assert group_of(set(), Path("tests/edge_lambda/test_package_device_python.py")) == "edge-models"
+    assert group_of({"mosquitto"}, Path("tests/edge_lambda/test_package_device_python.py")) == "edge-models"
+    assert group_of({"colour_model"}, Path("tests/edge_lambda/test_lambda_zip.py")) == "edge-models"
 
 
 def test_a_test_with_no_shared_fixture_may_run_on_any_worker():

@@ -15,17 +15,20 @@ SHARED_FIXTURES = (
     ("edge-models", frozenset({"colour_model", "colour_box_model", "efficientnet", "rgb_video"})),
     ("tiny-training", frozenset({"tiny_dataset", "tiny_training"})),
 )
-# Modules that fill one download cache under .cache/ (two workers would fill it at once).
-SHARED_CACHES = {"test_lambda_zip.py": "lambda-vendor", "test_package_device_python.py": "lambda-vendor"}
+# Modules that fill one download cache under .cache/ (two workers would fill it at once):
+# the Lambda zip's vendored wheels, whose tests mostly use the edge's colour model anyway.
+SHARED_CACHES = {"test_lambda_zip.py": "edge-models", "test_package_device_python.py": "edge-models"}
 
 
 def group_of(fixtures: Iterable[str], module: Path) -> str | None:
     """The group a test runs in under xdist, or None when any worker may take it."""
+    if module.name in SHARED_CACHES:
+        return SHARED_CACHES[module.name]
     used = set(fixtures)
     for group, family in SHARED_FIXTURES:
         if used & family:
             return group
-    return SHARED_CACHES.get(module.name)
+    return None
 
 
 def xdist_group(item) -> str | None:
