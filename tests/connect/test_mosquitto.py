@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import queue
 import socket
-import threading
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
+from mqtt_subscribe import subscribe_acked
 
 from socksort.config import mqtt_url
 from socksort.errors import UserError
@@ -37,14 +37,6 @@ def _wait_connected(client: mqtt.Client, timeout: float = 10) -> bool:
     return client.is_connected()
 
 
-def _subscribe(client: mqtt.Client, topic: str) -> None:
-    """Subscribe and wait for the broker's SUBACK: a message published before it may find no subscriber."""
-    granted = threading.Event()
-    client.on_subscribe = lambda *args: granted.set()
-    client.subscribe(topic, qos=1)
-    assert granted.wait(10), f"no SUBACK for {topic}"
-
-
 def test_url_carries_the_credentials_a_client_needs(mosquitto):
     parsed = mqtt_url(mosquitto.url)
     assert (parsed.host, parsed.port) == ("127.0.0.1", mosquitto.port)
@@ -65,7 +57,7 @@ def test_published_message_reaches_a_subscriber(mosquitto):
     sub = _client(mosquitto)
     sub.on_message = lambda c, u, msg: received.put(msg.payload)
     _connect(sub, mosquitto)
-    _subscribe(sub, "sockfound")
+    subscribe_acked(sub, "sockfound")
     pub = _client(mosquitto)
     _connect(pub, mosquitto)
     try:
@@ -80,7 +72,7 @@ def test_published_message_reaches_a_subscriber(mosquitto):
 def test_persistent_session_keeps_queued_messages_across_a_broker_restart(mosquitto):
     sub = _client(mosquitto, client_id="keeper", clean=False)
     _connect(sub, mosquitto)
-    _subscribe(sub, "sockfound")
+    subscribe_acked(sub, "sockfound")
     sub.disconnect()
     sub.loop_stop()
 

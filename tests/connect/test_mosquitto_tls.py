@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import queue
 import ssl
-import threading
 
 import pytest
 from certificates import make_test_certificates
+from mqtt_subscribe import subscribe_acked
 
 from socksort import mqtt
 from socksort.errors import UserError
@@ -84,14 +84,11 @@ def test_a_broker_without_tls_has_no_tls_url_or_listener(mosquitto):
 
 def test_a_message_published_over_tls_reaches_a_plain_subscriber(tls_mosquitto):
     received: queue.Queue = queue.Queue()
-    subscribed = threading.Event()
     sub = mqtt.connect(tls_mosquitto.url)
     sub.on_message = lambda c, u, msg: received.put(msg.payload)
-    sub.on_subscribe = lambda *args: subscribed.set()
-    sub.subscribe("sockfound", qos=1)
+    subscribe_acked(sub, "sockfound")
     pub = mqtt.connect(tls_mosquitto.tls_url, ca_file=tls_mosquitto.tls.cafile)
     try:
-        assert subscribed.wait(10)  # else the message could pass before the subscription
         pub.publish("sockfound", b"over tls", qos=1).wait_for_publish(10)
         assert received.get(timeout=10) == b"over tls"
     finally:

@@ -10,11 +10,11 @@ import os
 import queue
 import subprocess
 import sys
-import threading
 import uuid
 
 import pytest
 from certificates import make_test_certificates, make_trust_store
+from mqtt_subscribe import subscribe_acked
 
 from socksort import contract, mqtt
 from socksort.connect import connector
@@ -31,13 +31,9 @@ class TlsSubscriber:
     def __init__(self, broker, device: str):
         self.device = device
         self.received: queue.Queue = queue.Queue()
-        subscribed = threading.Event()
         self.client = mqtt.connect(broker.tls_url, ca_file=broker.tls.cafile)
         self.client.on_message = lambda c, u, msg: self._keep(msg.payload)
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.subscribe(contract.MQTT_TOPIC, qos=1)
-        # Only after the SUBACK can no message pass by unseen.
-        assert subscribed.wait(10), "no SUBACK over TLS"
+        subscribe_acked(self.client, contract.MQTT_TOPIC)
 
     def _keep(self, payload: bytes) -> None:
         message = json.loads(payload)
