@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from small_heads import TEST_HEAD_SCENES
-from worker_groups import xdist_group
+from worker_groups import group_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # As each test is collected: xdist reads the groups in its pytest_collection_modifyitems.
 def pytest_itemcollected(item):
-    group = xdist_group(item)
+    group = group_of(getattr(item, "fixturenames", ()))  # a doctest has none
     if group is not None:
         item.add_marker(pytest.mark.xdist_group(group))
 
